@@ -1,0 +1,105 @@
+"""The ``python -m runtime`` command line. ``main(argv)`` returns the exit code.
+
+Exit codes: 0 success, 1 a handler or runtime failure, 2 a usage or manifest error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from runtime.clock import SystemClock
+from runtime.config import LocalSettings, load_settings
+from runtime.errors import ManifestError, RaindropError
+from runtime.inspection import describe, render_text
+from runtime.manifest import Diagnostic, Manifest, check
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m runtime", description="Run Raindrop apps locally.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a manifest and its local settings")
+    validate.add_argument("manifest", nargs="?", default="raindrop.manifest")
+    validate.add_argument("--strict", action="store_true", help="treat warnings (and missing handler files) as errors")
+
+    inspect = commands.add_parser("inspect", help="list resources, bindings, handlers and next schedule fires")
+    inspect.add_argument("manifest", nargs="?", default="raindrop.manifest")
+    inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(Path(args.manifest), args.strict, out, err)
+        if args.command == "inspect":
+            return _inspect(Path(args.manifest), args.json, out, err)
+    except ManifestError as exc:
+        print(exc.render(), file=err)
+        return EXIT_USAGE
+    except RaindropError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+    return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands first
+
+
+def _read(path: Path, *, strict: bool, handlers: str, err: TextIO) -> tuple[Manifest, LocalSettings] | None:
+    manifest, diagnostics = check(path, strict=strict, handlers="error" if handlers == "error" else "warn")
+    for diagnostic in diagnostics:
+        print(diagnostic.render(), file=err)
+    if manifest is None:
+        _summary_of_errors(diagnostics, err)
+        return None
+    settings = load_settings(manifest)
+    return manifest, settings
+
+
+def _summary_of_errors(diagnostics: list[Diagnostic], err: TextIO) -> None:
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    warnings = len(diagnostics) - errors
+    parts = [f"{errors} error{'s' if errors != 1 else ''}"]
+    if warnings:
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}")
+    print(", ".join(parts), file=err)
+
+
+def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
+    read = _read(path, strict=strict, handlers="error" if strict else "warn", err=err)
+    if read is None:
+        return EXIT_USAGE
+    manifest, _ = read
+    counts = Counter(r.kind for r in manifest.application.resources())
+    listed = ", ".join(f"{n} {_plural(kind, n)}" for kind, n in sorted(counts.items())) or "no resources"
+    warnings = len(manifest.warnings)
+    tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+    print(f'{path}: application "{manifest.application.name}" is valid: {listed}{tail}', file=out)
+    return EXIT_OK
+
+
+def _plural(kind: str, n: int) -> str:
+    if n == 1:
+        return kind
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
+
+def _inspect(path: Path, as_json: bool, out: TextIO, err: TextIO) -> int:
+    read = _read(path, strict=False, handlers="warn", err=err)
+    if read is None:
+        return EXIT_USAGE
+    manifest, settings = read
+    report = describe(manifest, settings, SystemClock().datetime())
+    print(json.dumps(report, indent=2) if as_json else render_text(report), file=out)
+    return EXIT_OK

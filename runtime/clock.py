@@ -1,0 +1,128 @@
+"""Time for the runtime: the only module that reads the wall clock.
+
+Every timer (delays, visibility timeouts, KV expiry, cron, alarms) asks a :class:`Clock`.
+:class:`SystemClock` is real time; :class:`FakeClock` only moves when a test moves it, and
+wakes every sleeper whose moment has come, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+from datetime import UTC, datetime, timedelta
+from datetime import datetime as DateTime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """A source of time. ``now()`` is seconds since the epoch (float)."""
+
+    def now(self) -> float:
+        """Seconds since the Unix epoch."""
+        ...
+
+    async def sleep_until(self, moment: float) -> None:
+        """Return once ``now() >= moment`` (or soon after)."""
+        ...
+
+    def datetime(self) -> datetime:
+        """``now()`` as an aware UTC datetime."""
+        ...
+
+
+class SystemClock:
+    """Wall-clock time."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), tz=UTC)
+
+    async def sleep_until(self, moment: float) -> None:
+        delay = moment - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class FakeClock:
+    """A clock that moves only when told to.
+
+    ``advance(seconds=...)`` and ``set(datetime)`` move time forward and wake every sleeper whose
+    moment has come. Time never goes backwards.
+    """
+
+    def __init__(self, start: datetime | float | None = None) -> None:
+        if start is None:
+            start = datetime(2025, 1, 1, tzinfo=UTC)
+        self._now = start.timestamp() if isinstance(start, datetime) else float(start)
+        self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._ids = itertools.count()
+
+    def now(self) -> float:
+        return self._now
+
+    def datetime(self) -> datetime:
+        return datetime.fromtimestamp(self._now, tz=UTC)
+
+    async def sleep_until(self, moment: float) -> None:
+        if moment <= self._now:
+            await asyncio.sleep(0)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (moment, next(self._ids), future))
+        await future
+
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0) -> float:
+        """Move time forward; returns the new ``now()``."""
+        delta = seconds + minutes * 60 + hours * 3600 + days * 86400
+        if delta < 0:
+            raise ValueError(f"a FakeClock cannot go backwards (advance by {delta} seconds)")
+        self._now += delta
+        self._wake()
+        return self._now
+
+    def set(self, moment: DateTime | float) -> float:
+        """Move time forward to ``moment`` (a naive datetime is read as UTC)."""
+        if isinstance(moment, DateTime):
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            target = moment.timestamp()
+        else:
+            target = float(moment)
+        if target < self._now:
+            raise ValueError(
+                f"a FakeClock cannot go backwards: {datetime.fromtimestamp(target, UTC).isoformat()} "
+                f"is before {self.datetime().isoformat()}"
+            )
+        self._now = target
+        self._wake()
+        return self._now
+
+    def next_wakeup(self) -> float | None:
+        """The earliest moment a sleeper waits for, or None."""
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)
+        return self._sleepers[0][0] if self._sleepers else None
+
+    def _wake(self) -> None:
+        while self._sleepers and self._sleepers[0][0] <= self._now:
+            _, _, future = heapq.heappop(self._sleepers)
+            if not future.done():
+                future.set_result(None)
+
+    def __repr__(self) -> str:
+        return f"FakeClock({self.datetime().isoformat()})"
+
+
+def utc(moment: float) -> datetime:
+    """Epoch seconds as an aware UTC datetime."""
+    return datetime.fromtimestamp(moment, tz=UTC)
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """23:59:59.999 on the day of ``moment``, in ``moment``'s timezone."""
+    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return start + timedelta(days=1) - timedelta(milliseconds=1)

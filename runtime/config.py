@@ -1,0 +1,236 @@
+"""Local settings (``raindrop.local.yaml``) and env var resolution, validated once at the edge.
+
+The platform has no syntax for delivery settings, backends, ports or env values; they live in
+an optional ``raindrop.local.yaml`` beside the manifest::
+
+    backend: sqlite:///.raindrop/state.db     # or memory://, redis://127.0.0.1:6379/0
+    host: 127.0.0.1
+    port: 8787
+    services:
+      web: {port: 8790}
+    observers:
+      podcast-queue-handler:
+        max_batch_size: 1
+        max_retries: 5
+        visibility_timeout: 300
+    schedules:
+      podcast-pregeneration-cron: {timezone: America/Chicago, catch_up: skip}
+    kv:
+      enforce_limits: true
+    env:
+      CRON_SECRET: dev-secret
+    vars:                       # free-form settings for the app's own code (env.LOCAL)
+      auth: optional
+
+Errors carry the file, line and column of the offending key, like manifest errors.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from runtime.errors import ManifestError
+from runtime.manifest.diagnostics import Diagnostic, Source, Span, make
+from runtime.manifest.model import EnvVar, Manifest
+
+LOCAL_FILE = "raindrop.local.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ObserverSettings(_Strict):
+    """Delivery settings of one queue observer; defaults are the platform's (Cloudflare Queues)."""
+
+    max_batch_size: int = Field(10, ge=1, le=100)
+    max_batch_timeout: float = Field(5.0, ge=0, le=60)
+    max_retries: int = Field(3, ge=0, le=100)
+    max_concurrency: int = Field(1, ge=1, le=250)
+    visibility_timeout: float = Field(30.0, gt=0)
+    retry_delay: float = Field(0.0, ge=0, le=43_200)
+    dead_letter_queue: str | None = None
+
+
+class ScheduleSettings(_Strict):
+    timezone: str = "UTC"
+    catch_up: Literal["fire_once", "skip"] = "fire_once"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}: expected an IANA name such as 'Europe/Paris'") from exc
+        return value
+
+
+class ServiceSettings(_Strict):
+    port: int | None = Field(None, ge=1, le=65535)
+
+
+class KvSettings(_Strict):
+    enforce_limits: bool = True
+    sweep_interval: float = Field(60.0, gt=0)
+
+
+class LocalSettings(_Strict):
+    backend: str | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8787, ge=1, le=65535)
+    state_dir: str | None = None
+    services: dict[str, ServiceSettings] = {}
+    observers: dict[str, ObserverSettings] = {}
+    schedules: dict[str, ScheduleSettings] = {}
+    kv: KvSettings = KvSettings()
+    env: dict[str, str | int | float | bool] = {}
+    vars: dict[str, Any] = {}
+
+    def observer(self, name: str) -> ObserverSettings:
+        return self.observers.get(name) or ObserverSettings()
+
+    def schedule(self, name: str) -> ScheduleSettings:
+        return self.schedules.get(name) or ScheduleSettings()
+
+
+def load_settings(manifest: Manifest, path: Path | None = None) -> LocalSettings:
+    """The local settings beside ``manifest`` (defaults when there is no file).
+
+    :raises ManifestError: with positioned diagnostics when the file is malformed, or when it
+        names an observer, service or schedule the manifest does not declare.
+    """
+    path = path or manifest.root / LOCAL_FILE
+    if not path.is_file():
+        return LocalSettings()
+    text = path.read_text(encoding="utf-8")
+    source = Source(str(path), text)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        span = Span.point(mark.line + 1, mark.column + 1) if mark else Span.point(1, 1)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManifestError([make(source, "error", f"invalid YAML: {problem}", span)]) from None
+    if data is None:
+        return LocalSettings()
+    if not isinstance(data, dict):
+        raise ManifestError(
+            [make(source, "error", "expected a mapping of settings at the top level", Span.point(1, 1))]
+        )
+    try:
+        settings = LocalSettings.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError([_diagnostic(source, node, err) for err in exc.errors()]) from None
+    problems = _cross_check(settings, manifest, source, node)
+    if problems:
+        raise ManifestError(problems)
+    return settings
+
+
+def _diagnostic(source: Source, root: yaml.Node | None, error: Mapping[str, Any]) -> Diagnostic:
+    loc = tuple(error["loc"])
+    where = ".".join(str(p) for p in loc) or "settings"
+    kind = error["type"]
+    message = f"unknown setting {where!r}" if kind == "extra_forbidden" else f"{where}: {error['msg']}"
+    return make(source, "error", message, _span_of(root, loc, key=kind == "extra_forbidden"))
+
+
+def _span_of(node: yaml.Node | None, loc: tuple[Any, ...], *, key: bool = False) -> Span:
+    """The position of the YAML node at ``loc`` (of its key when ``key``), or of its nearest parent."""
+    best = node
+    for index, part in enumerate(loc):
+        if not isinstance(best, yaml.MappingNode):
+            break
+        for k, v in best.value:
+            if k.value == str(part):
+                best = k if (key and index == len(loc) - 1) else v
+                break
+        else:
+            break
+    if best is None:
+        return Span.point(1, 1)
+    start, end = best.start_mark, best.end_mark
+    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _cross_check(
+    settings: LocalSettings, manifest: Manifest, source: Source, node: yaml.Node | None
+) -> list[Diagnostic]:
+    from runtime.manifest.schema import closest
+
+    app = manifest.application
+    problems = []
+    declared = {
+        "observers": [o.name for o in app.observers],
+        "services": [s.name for s in app.services],
+        "schedules": [s.name for s in app.schedules()],
+    }
+    for section, names in declared.items():
+        for name in getattr(settings, section):
+            if name not in names:
+                guess = closest(name, names)
+                hint = f": did you mean {guess!r}?" if guess else ""
+                problems.append(
+                    make(
+                        source,
+                        "error",
+                        f"{section}.{name}: the manifest declares no {section[:-1]} {name!r}{hint}",
+                        _span_of(node, (section, name), key=True),
+                    )
+                )
+    return problems
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines of a ``.env`` file; ``#`` comments, ``export`` and quotes are understood."""
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def resolve_env(
+    variables: tuple[EnvVar, ...] | list[EnvVar],
+    *,
+    environ: Mapping[str, str] | None = None,
+    dotenv: Mapping[str, str] | None = None,
+    settings: LocalSettings | None = None,
+) -> dict[str, str | None]:
+    """Each variable's value: process environment, then ``.env``, then the local settings, then
+    the manifest's ``default``; None when none of them sets it."""
+    environ = os.environ if environ is None else environ
+    dotenv = dotenv or {}
+    local = settings.env if settings else {}
+    resolved: dict[str, str | None] = {}
+    for var in variables:
+        name = var.name
+        if name in environ:
+            resolved[name] = environ[name]
+        elif name in dotenv:
+            resolved[name] = dotenv[name]
+        elif name in local:
+            value = local[name]
+            resolved[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        else:
+            resolved[name] = var.default
+    return resolved

@@ -1,0 +1,64 @@
+"""Errors raised by the runtime.
+
+Every error the runtime raises on purpose derives from :class:`RaindropError`, so callers can
+catch one class; a user mistake is always one of these and never a bare traceback::
+
+    RaindropError
+    ├── ManifestError          the manifest or raindrop.local.yaml is wrong (carries diagnostics)
+    ├── HandlerLoadError       a handler module is missing, fails to import, or has no handler class
+    ├── BindingError           a binding was used wrongly (bad argument, value of the wrong type)
+    │   ├── LimitError         a platform limit was exceeded (KV key size, TTL, message size...)
+    │   └── StorageValueError  an actor storage value cannot be stored
+    ├── BackendError           a backend URL is unknown or the backend cannot be reached
+    └── AppStateError          the App was used in the wrong state (not started, already closed)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runtime.manifest.diagnostics import Diagnostic
+
+
+class RaindropError(Exception):
+    """The root of every error the runtime raises on purpose."""
+
+
+class ManifestError(RaindropError):
+    """The manifest (or its local settings) has errors; ``diagnostics`` lists every one."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics = list(diagnostics)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        first = errors[0].headline() if errors else "manifest error"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+    def render(self) -> str:
+        return "\n".join(d.render() for d in self.diagnostics)
+
+
+class HandlerLoadError(RaindropError):
+    """A handler module could not be found, imported, or holds no usable handler class."""
+
+
+class BindingError(RaindropError):
+    """A binding on ``env`` was called with arguments it cannot accept."""
+
+
+class LimitError(BindingError):
+    """A platform limit was exceeded; the message names the limit and how to lift it locally."""
+
+
+class StorageValueError(BindingError):
+    """A value given to actor storage is not storable (not JSON-like data, bytes or datetime)."""
+
+
+class BackendError(RaindropError):
+    """A backend URL is not understood, or the backend it names cannot be used."""
+
+
+class AppStateError(RaindropError):
+    """The App was used before it started or after it closed."""

@@ -1,0 +1,97 @@
+"""Reading ``raindrop.manifest``: grammar, typed models and whole-file checks.
+
+:func:`check` returns every diagnostic of a file; :func:`load` raises
+:class:`~runtime.errors.ManifestError` when there is any error and returns the typed
+:class:`Manifest` otherwise (with its warnings attached).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from runtime.errors import ManifestError
+from runtime.manifest.checks import build, handler_diagnostics
+from runtime.manifest.diagnostics import Diagnostic, Source, Span
+from runtime.manifest.model import Application, Manifest, binding_name, class_name
+from runtime.manifest.parser import parse
+
+HandlerCheck = Literal["ignore", "warn", "error"]
+
+__all__ = [
+    "Application",
+    "Diagnostic",
+    "Manifest",
+    "Source",
+    "Span",
+    "binding_name",
+    "check",
+    "check_text",
+    "class_name",
+    "load",
+]
+
+
+def check_text(
+    text: str, path: Path | str = "raindrop.manifest", *, strict: bool = False, handlers: HandlerCheck = "warn"
+) -> tuple[Manifest | None, list[Diagnostic]]:
+    """Parse and check manifest ``text``; returns the manifest (None on errors) and all diagnostics.
+
+    :param strict: report warnings as errors.
+    :param handlers: what a missing handler file is: ignored, a warning, or an error.
+    """
+    path = Path(path)
+    source = Source(str(path), text)
+    result = parse(source)
+    diagnostics = list(result.diagnostics)
+    app = None
+    if result.ok:
+        app, found = build(source, result.blocks, path.parent)
+        diagnostics.extend(found)
+        if app is not None and handlers != "ignore":
+            diagnostics.extend(
+                handler_diagnostics(source, app, path.parent, handlers if handlers == "error" else "warning")
+            )
+    if strict:
+        diagnostics = [
+            Diagnostic("error", d.message, d.path, d.span, d.source_line) if d.severity == "warning" else d
+            for d in diagnostics
+        ]
+    diagnostics.sort(key=lambda d: (d.line, d.col))
+    if app is None or any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics
+    manifest = Manifest(path=path, application=app, warnings=tuple(diagnostics))
+    return manifest, diagnostics
+
+
+def check(
+    path: Path | str, *, strict: bool = False, handlers: HandlerCheck = "warn"
+) -> tuple[Manifest | None, list[Diagnostic]]:
+    """Like :func:`check_text`, reading the file at ``path``; an unreadable file is a diagnostic."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, [Diagnostic("error", f"manifest {str(path)!r} not found", str(path), Span(0, 0, 0, 0))]
+    except OSError as exc:
+        return None, [
+            Diagnostic("error", f"cannot read manifest {str(path)!r}: {exc.strerror}", str(path), Span(0, 0, 0, 0))
+        ]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Diagnostic("error", "the manifest is not UTF-8 text", str(path), Span.point(line, col))]
+    return check_text(text, path, strict=strict, handlers=handlers)
+
+
+def load(path: Path | str, *, strict: bool = False, handlers: HandlerCheck = "error") -> Manifest:
+    """The checked manifest at ``path``.
+
+    :raises ManifestError: with every diagnostic, when the file has any error.
+    """
+    manifest, diagnostics = check(path, strict=strict, handlers=handlers)
+    if manifest is None:
+        raise ManifestError(diagnostics)
+    return manifest
