@@ -20,6 +20,7 @@ from runtime.inspection import describe, render_text
 from runtime.manifest import Diagnostic, Manifest, check
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+MAX_WARNINGS = 20  # a manifest with hundreds of missing handlers should not bury the summary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,8 +59,17 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
 def _read(path: Path, *, strict: bool, handlers: str, err: TextIO) -> tuple[Manifest, LocalSettings] | None:
     manifest, diagnostics = check(path, strict=strict, handlers="error" if handlers == "error" else "warn")
+    shown_warnings = 0
     for diagnostic in diagnostics:
+        if diagnostic.severity == "warning":
+            shown_warnings += 1
+            if shown_warnings > MAX_WARNINGS:
+                continue
         print(diagnostic.render(), file=err)
+    if shown_warnings > MAX_WARNINGS:
+        print(
+            f"... and {shown_warnings - MAX_WARNINGS} more warnings (validate --strict lists them as errors)", file=err
+        )
     if manifest is None:
         _summary_of_errors(diagnostics, err)
         return None

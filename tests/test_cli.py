@@ -93,3 +93,16 @@ def test_module_entry_point_runs() -> None:
     assert result.returncode == 0, result.stderr
     bad = subprocess.run([sys.executable, "-m", "runtime", "frobnicate"], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
+
+
+def test_many_warnings_are_capped(tmp_path: Path) -> None:
+    path = tmp_path / "raindrop.manifest"
+    path.write_text(
+        'application "a" {\n'
+        + "".join(f'  queue "q{i}" {{}}\n  observer "o{i}" {{ source {{ queue = "q{i}" }} }}\n' for i in range(30))
+        + "}\n"
+    )
+    code, out, err = run("validate", str(path))
+    assert code == 0 and "(30 warnings)" in out
+    assert err.count("warning: observer") == 20 and "... and 10 more warnings" in err
+    assert "the default for an observer" in err

@@ -436,6 +436,10 @@ def handler_diagnostics(source: Source, app: Application, root: Path, severity: 
     return found
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def _missing_handler(resource: CodeResource) -> str:
     if isinstance(resource, Actor):
         detail = f"class {resource.class_name}(Actor)"
@@ -447,7 +451,7 @@ def _missing_handler(resource: CodeResource) -> str:
     how = (
         ""
         if resource.handler_declared
-        else f' (the default for a {resource.kind}; set handler = "..." to use another file)'
+        else f' (the default for {_article(resource.kind)} {resource.kind}; set handler = "..." to use another file)'
     )
     return (
         f'{resource.kind} "{resource.name}": handler file {resource.handler} does not exist{how}; '
