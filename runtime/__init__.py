@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runtime.app import App
 from runtime.clock import Clock, FakeClock, SystemClock
 from runtime.errors import (
     AppStateError,
@@ -13,17 +14,27 @@ from runtime.errors import (
     RaindropError,
     StorageValueError,
 )
+from runtime.handlers import Actor, Batch, Each, Service, Task
+from runtime.queue import Message, MessageBatch
 
 __all__ = [
+    "Actor",
+    "App",
     "AppStateError",
     "BackendError",
+    "Batch",
     "BindingError",
     "Clock",
+    "Each",
     "FakeClock",
     "HandlerLoadError",
     "LimitError",
     "ManifestError",
+    "Message",
+    "MessageBatch",
     "RaindropError",
+    "Service",
     "StorageValueError",
     "SystemClock",
+    "Task",
 ]

@@ -1,0 +1,301 @@
+"""``App``: a manifest brought to life. It owns the backend, the bindings and every background loop.
+
+::
+
+    app = App.from_manifest("raindrop.manifest", backend="memory://", clock=FakeClock())
+    async with app:
+        await app.env.JOBS.send({"id": 1})
+        await app.drain()          # every due message handled, nothing in flight
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import deque
+from collections.abc import Awaitable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from runtime.backends import default_url, open_backend
+from runtime.backends.base import Backend, QueueStats
+from runtime.clock import Clock, SystemClock
+from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
+from runtime.env import Env
+from runtime.errors import AppStateError, HandlerLoadError
+from runtime.handlers import Batch, Each, ExecutionContext
+from runtime.kv import KvCache
+from runtime.loader import handler_class
+from runtime.manifest import Manifest, load
+from runtime.manifest.model import QueueSource
+from runtime.observers import QueueConsumer, RunRecord
+
+log = logging.getLogger("raindrop.app")
+
+WATCH_INTERVAL = 0.25  # seconds between checks for writes by other processes, when idle
+
+
+class Unavailable:
+    """A declared binding whose kind this runtime version does not emulate yet; any use says so."""
+
+    def __init__(self, kind: str, name: str) -> None:
+        self._what = f'{kind} "{name}"'
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise AppStateError(f"{self._what}: this kind of binding is not emulated by this runtime version yet")
+
+
+class App:
+    """A Raindrop app running in this process. Use ``async with app:`` to start and stop it."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        settings: LocalSettings,
+        *,
+        backend: str,
+        clock: Clock,
+        environ: Mapping[str, str],
+        state_dir: Path,
+    ) -> None:
+        self.manifest = manifest
+        self.settings = settings
+        self.backend_url = backend
+        self.clock = clock
+        self.state_dir = state_dir
+        self.runs: deque[RunRecord] = deque(maxlen=500)
+        self._environ = environ
+        self._backend: Backend | None = None
+        self._env: Env | None = None
+        self._consumers: dict[str, QueueConsumer] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self._started = False
+
+    @classmethod
+    def from_manifest(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        backend: str | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+    ) -> App:
+        """Read ``path`` and its ``raindrop.local.yaml``; nothing starts until ``async with``.
+
+        :param backend: a backend URL; default the settings' ``backend``, else SQLite in ``state_dir``.
+        :param clock: default the system clock; tests pass a :class:`~runtime.FakeClock`.
+        :param environ: env values that win over everything else (default: the process environment).
+        :param state_dir: where state lives (default ``.raindrop/`` beside the manifest).
+        :raises ManifestError: when the manifest or its settings have errors.
+        """
+        manifest = load(Path(path), handlers="ignore")
+        settings = load_settings(manifest)
+        root = manifest.root
+        folder = Path(state_dir) if state_dir is not None else root / (settings.state_dir or ".raindrop")
+        url = backend or settings.backend or default_url(folder)
+        return cls(
+            manifest,
+            settings,
+            backend=url,
+            clock=clock or SystemClock(),
+            environ=os.environ if environ is None else environ,
+            state_dir=folder,
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def __aenter__(self) -> App:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self._started:
+            raise AppStateError("the app is already running")
+        backend = open_backend(self.backend_url, base=self.manifest.root)
+        await backend.open()
+        self._backend = backend
+        try:
+            self._env = self._build_env(backend)
+            self._build_consumers(backend)
+        except BaseException:
+            await backend.close()
+            raise
+        self._started = True
+        for consumer in self._consumers.values():
+            self._tasks.append(asyncio.create_task(consumer.run(), name=f"observer {consumer.name}"))
+        self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
+        if backend.shared:
+            self._tasks.append(asyncio.create_task(self._watch(backend), name="backend watcher"))
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking work, let running handlers finish within ``grace`` seconds, hand back the rest."""
+        if not self._started:
+            return
+        for consumer in self._consumers.values():
+            consumer.stop()
+        consumers = [t for t in self._tasks if t.get_name().startswith("observer ")]
+        if consumers:
+            _, pending = await asyncio.wait(consumers, timeout=grace)
+            for task in pending:
+                task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)
+        self._tasks.clear()
+        self._background.clear()
+        if self._backend is not None:
+            await self._backend.close()
+        self._started = False
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def env(self) -> Env:
+        """The bindings, as handlers see them."""
+        if self._env is None:
+            raise AppStateError("the app is not running: use `async with app:` first")
+        return self._env
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            raise AppStateError("the app is not running: use `async with app:` first")
+        return self._backend
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Run until every queue with an observer is empty of due messages and nothing is in flight.
+
+        The clock is not moved: a message delayed past ``clock.now()`` is not due yet.
+
+        :raises TimeoutError: when work is still going on after ``timeout`` real seconds.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        for consumer in self._consumers.values():
+            consumer.draining(True)
+        try:
+            quiet_rounds = 0
+            while True:
+                if await self._settled():
+                    quiet_rounds += 1
+                    if quiet_rounds >= 2:  # twice in a row: nothing woke up in between
+                        return
+                else:
+                    quiet_rounds = 0
+                if loop.time() > deadline:
+                    busy = [c.name for c in self._consumers.values() if not c.idle]
+                    raise TimeoutError(f"drain: still busy after {timeout} s (observers at work: {busy or 'none'})")
+                await asyncio.sleep(0.0005 if quiet_rounds == 0 else 0)
+        finally:
+            for consumer in self._consumers.values():
+                consumer.draining(False)
+
+    async def queue_stats(self) -> dict[str, QueueStats]:
+        """Depth, in flight, delayed and dead-lettered counts for every declared queue."""
+        now = self.clock.now()
+        stats = {}
+        for queue in self.manifest.application.queues:
+            consumer = next((c for c in self._consumers.values() if c.queue == queue.name), None)
+            dead = consumer.dead_queue if consumer else f"{queue.name}-dlq"
+            stats[queue.name] = await self.backend.queues.stats(queue.name, now, dead)
+        return stats
+
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run ``work`` in the background; ``drain()`` waits for it and ``stop()`` cancels it."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    # -- internals ------------------------------------------------------------------------------
+
+    async def _settled(self) -> bool:
+        if any(not t.done() for t in self._background):
+            return False
+        for consumer in self._consumers.values():
+            consumer.wake()
+        await asyncio.sleep(0)
+        if not all(c.idle for c in self._consumers.values()):
+            return False
+        now = self.clock.now()
+        for consumer in self._consumers.values():
+            stats = await self.backend.queues.stats(consumer.queue, now)
+            if stats.ready:
+                return False
+        return True
+
+    def _notify(self, queue: str, visible_at: float) -> None:
+        for consumer in self._consumers.values():
+            if consumer.queue == queue:
+                consumer.wake()
+
+    def _build_env(self, backend: Backend) -> Env:
+        app = self.manifest.application
+        bindings: dict[str, Any] = {}
+        limits = self.settings.kv.enforce_limits
+        from runtime.queue import Queue
+
+        for store in app.stores:
+            if store.kind == "queue":
+                bindings[store.binding] = Queue(store.name, backend.queues, self.clock, self._notify)
+            elif store.kind in ("kv_cache", "kv_store"):
+                bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
+            else:
+                bindings[store.binding] = Unavailable(store.kind, store.name)
+        for resource in (*app.services, *app.actors, *app.mcp_services):
+            bindings[resource.binding] = Unavailable(resource.kind, resource.name)
+        dotenv = read_dotenv(self.manifest.root / ".env")
+        values = resolve_env(app.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
+        bindings.update(values)
+        return Env(bindings, logging.getLogger(f"raindrop.{app.name}"))
+
+    def _build_consumers(self, backend: Backend) -> None:
+        root = self.manifest.root
+        ctx = ExecutionContext(self.spawn)
+        for observer in self.manifest.application.observers:
+            if not isinstance(observer.source, QueueSource):
+                continue
+            cls = handler_class(observer, root)
+            try:
+                handler = cls(self.env, ctx)
+            except Exception as exc:
+                raise HandlerLoadError(
+                    f'observer "{observer.name}": constructing {cls.__name__} failed: {exc}'
+                ) from exc
+            assert isinstance(handler, Each | Batch)
+            self._consumers[observer.name] = QueueConsumer(
+                observer.name,
+                observer.source.queue,
+                handler,
+                backend.queues,
+                self.clock,
+                self.settings.observer(observer.name),
+                on_run=self.runs.append,
+            )
+
+    async def _sweep_kv(self) -> None:
+        interval = self.settings.kv.sweep_interval
+        while True:
+            await self.clock.sleep_until(self.clock.now() + interval)
+            with contextlib.suppress(Exception):
+                removed = await self.backend.kv.sweep(self.clock.now())
+                if removed:
+                    log.debug("swept %d expired KV entries", removed)
+
+    async def _watch(self, backend: Backend) -> None:
+        """Wake consumers when another process (a CLI `send`, a worker) wrote to the backend."""
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            if await backend.changed():
+                for consumer in self._consumers.values():
+                    consumer.wake()

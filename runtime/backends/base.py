@@ -1,0 +1,178 @@
+"""The storage interfaces every backend implements: queues, KV and (for actors) state.
+
+Stores never read the clock: every method that depends on time takes ``now`` (epoch seconds)
+or an absolute moment such as ``visible_at`` or ``expires_at``. One contract test suite
+(``tests/test_backends.py``) runs against every implementation.
+
+Queue model. A message is *ready* when ``visible_at <= now``. Claiming makes it invisible
+until ``now + lease`` (its lease) and counts an attempt; ack deletes it; retry makes it visible
+again at a chosen moment. A consumer that dies simply stops renewing its leases, so its
+messages become ready again when their lease ends: nothing else is needed for at-least-once
+delivery. Dead letters are ordinary messages on the dead-letter queue that remember their
+origin and last error.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to enqueue. ``body`` is already encoded according to ``content_type``."""
+
+    id: str
+    body: bytes
+    content_type: str
+    created_at: float
+    visible_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as a consumer claims it (``attempts`` already counts this delivery)."""
+
+    id: str
+    queue: str
+    body: bytes
+    content_type: str
+    created_at: float
+    attempts: int
+    last_error: str | None = None
+    origin: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    ready: int  # visible now, waiting for a consumer
+    in_flight: int  # claimed, lease not yet over
+    delayed: int  # not yet visible and never claimed or released for a retry
+    dead_lettered: int  # messages on this queue's dead-letter queue
+
+    @property
+    def depth(self) -> int:
+        return self.ready + self.in_flight + self.delayed
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    id: str
+    visible_at: float
+    error: str | None = None
+
+
+class QueueStore(ABC):
+    """Durable queues of messages."""
+
+    @abstractmethod
+    async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
+        """Enqueue ``messages`` atomically: all of them or none."""
+
+    @abstractmethod
+    async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
+        """Up to ``limit`` ready messages, oldest first, each leased until ``lease_until``."""
+
+    @abstractmethod
+    async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
+        """Delete the acked messages and make the retried ones visible again, in one step."""
+
+    @abstractmethod
+    async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
+        """Move messages to ``dead_queue`` (ready at once), remembering origin and last error."""
+
+    @abstractmethod
+    async def extend(self, queue: str, ids: Sequence[str], lease_until: float) -> None:
+        """Renew the lease of messages still being worked on."""
+
+    @abstractmethod
+    async def release(self, queue: str, ids: Sequence[str], now: float) -> None:
+        """Return claimed messages that were never handed to a handler; their attempt is undone."""
+
+    @abstractmethod
+    async def stats(self, queue: str, now: float, dead_queue: str | None = None) -> QueueStats:
+        """Counts for ``queue`` at ``now``."""
+
+    @abstractmethod
+    async def next_visible(self, queue: str) -> float | None:
+        """The earliest ``visible_at`` of any message on ``queue``, or None when it is empty."""
+
+    @abstractmethod
+    async def peek(self, queue: str, limit: int = 100) -> list[StoredMessage]:
+        """Messages on ``queue`` without claiming them (for inspection), oldest first."""
+
+    @abstractmethod
+    async def redrive(self, dead_queue: str, now: float, to_queue: str | None = None) -> int:
+        """Move every message of ``dead_queue`` back to its origin (or ``to_queue``), attempts reset."""
+
+    @abstractmethod
+    async def purge(self, queue: str) -> int:
+        """Delete every message on ``queue``; returns how many."""
+
+    @abstractmethod
+    async def queues(self) -> list[str]:
+        """Names of every queue holding at least one message."""
+
+
+@dataclass(frozen=True, slots=True)
+class KvEntry:
+    value: bytes
+    metadata: str | None  # JSON text
+    expires_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class KvKey:
+    name: str
+    expires_at: float | None
+    metadata: str | None
+
+
+class KvStore(ABC):
+    """Key-value namespaces with absolute expiry times."""
+
+    @abstractmethod
+    async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
+        """The live entry for ``key``; an entry whose ``expires_at <= now`` is never returned."""
+
+    @abstractmethod
+    async def put(self, namespace: str, key: str, value: bytes, expires_at: float | None, metadata: str | None) -> None:
+        """Create or replace ``key``."""
+
+    @abstractmethod
+    async def delete(self, namespace: str, key: str) -> None:
+        """Remove ``key``; no error when it is absent."""
+
+    @abstractmethod
+    async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
+        """Up to ``limit`` live keys starting with ``prefix`` and sorting after ``after``, in order."""
+
+    @abstractmethod
+    async def sweep(self, now: float) -> int:
+        """Delete every expired entry of every namespace; returns how many."""
+
+    @abstractmethod
+    async def count(self, namespace: str, now: float) -> int:
+        """How many live keys ``namespace`` holds."""
+
+
+class Backend(ABC):
+    """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``)."""
+
+    url: str
+    queues: QueueStore
+    kv: KvStore
+
+    #: True when other processes may write to this backend, so consumers must also poll.
+    shared: bool = False
+
+    async def open(self) -> None:  # noqa: B027 - optional hook
+        """Prepare the backend (create tables, connect)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. The backend may not be used afterwards."""
+
+    async def changed(self) -> bool:
+        """Whether another process may have written since the last call (cheap; used when idle)."""
+        return False

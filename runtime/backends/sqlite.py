@@ -1,0 +1,239 @@
+"""SQLite backend (``sqlite:///path/state.db``), the default: one WAL-mode file.
+
+Several processes may share the file. Every write is one statement or one short transaction;
+claims are a single ``UPDATE … RETURNING`` so two consumers never get the same message.
+``synchronous=NORMAL`` in WAL mode keeps every committed write across a process crash (only
+a power loss can take the last transactions), at several times the speed of ``FULL``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from runtime.backends.base import (
+    Backend,
+    KvEntry,
+    KvKey,
+    KvStore,
+    NewMessage,
+    QueueStats,
+    QueueStore,
+    Retry,
+    StoredMessage,
+)
+from runtime.errors import BackendError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    queue TEXT NOT NULL,
+    body BLOB NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    visible_at REAL NOT NULL,          -- ready when <= now; while claimed, the end of the lease
+    attempts INTEGER NOT NULL DEFAULT 0,
+    claimed INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    origin TEXT                        -- for dead letters: the queue they died on
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
+CREATE TABLE IF NOT EXISTS kv (
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    metadata TEXT,
+    expires_at REAL,
+    PRIMARY KEY (ns, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
+"""
+
+_MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin"
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection with the pragmas every runtime connection uses."""
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    # RETURNING spills to temp files on this SQLite build; memory roughly doubles claim speed.
+    conn.execute("PRAGMA temp_store=MEMORY")
+    return conn
+
+
+def _ids(ids: Sequence[str]) -> str:
+    return json.dumps(list(ids))
+
+
+class SqliteQueueStore(QueueStore):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
+        rows = [(m.id, queue, m.body, m.content_type, m.created_at, m.visible_at) for m in messages]
+        sql = "INSERT INTO messages (id, queue, body, content_type, created_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)"
+        if len(rows) == 1:
+            self._conn.execute(sql, rows[0])
+            return
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(sql, rows)
+
+    async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
+        rows = self._conn.execute(
+            f"UPDATE messages SET attempts = attempts + 1, claimed = 1, visible_at = ? "
+            f"WHERE rowid IN (SELECT rowid FROM messages WHERE queue = ? AND visible_at <= ? "
+            f"ORDER BY visible_at LIMIT ?) RETURNING {_MESSAGE_COLUMNS}",
+            (lease_until, queue, now, limit),
+        ).fetchall()
+        return [StoredMessage(*row) for row in rows]
+
+    async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
+        if not retries:
+            self._conn.execute("DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))", (_ids(acks),))
+            return
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            if acks:
+                self._conn.execute("DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))", (_ids(acks),))
+            self._conn.executemany(
+                "UPDATE messages SET claimed = 0, visible_at = ?, last_error = ? WHERE id = ?",
+                [(r.visible_at, r.error, r.id) for r in retries],
+            )
+
+    async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.executemany(
+                "UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, visible_at = created_at "
+                "WHERE id = ? AND queue = ?",
+                [(dead_queue, queue, error, message_id, queue) for message_id, error in zip(ids, errors, strict=True)],
+            )
+
+    async def extend(self, queue: str, ids: Sequence[str], lease_until: float) -> None:
+        self._conn.execute(
+            "UPDATE messages SET visible_at = ? WHERE claimed = 1 AND id IN (SELECT value FROM json_each(?))",
+            (lease_until, _ids(ids)),
+        )
+
+    async def release(self, queue: str, ids: Sequence[str], now: float) -> None:
+        self._conn.execute(
+            "UPDATE messages SET claimed = 0, visible_at = ?, attempts = max(attempts - 1, 0) "
+            "WHERE claimed = 1 AND id IN (SELECT value FROM json_each(?))",
+            (now, _ids(ids)),
+        )
+
+    async def stats(self, queue: str, now: float, dead_queue: str | None = None) -> QueueStats:
+        ready, in_flight, delayed = self._conn.execute(
+            "SELECT coalesce(sum(visible_at <= ?1), 0), coalesce(sum(visible_at > ?1 AND claimed = 1), 0), "
+            "coalesce(sum(visible_at > ?1 AND claimed = 0), 0) FROM messages WHERE queue = ?2",
+            (now, queue),
+        ).fetchone()
+        dead = 0
+        if dead_queue:
+            (dead,) = self._conn.execute("SELECT count(*) FROM messages WHERE queue = ?", (dead_queue,)).fetchone()
+        return QueueStats(ready, in_flight, delayed, dead)
+
+    async def next_visible(self, queue: str) -> float | None:
+        (moment,) = self._conn.execute("SELECT min(visible_at) FROM messages WHERE queue = ?", (queue,)).fetchone()
+        return float(moment) if moment is not None else None
+
+    async def peek(self, queue: str, limit: int = 100) -> list[StoredMessage]:
+        rows = self._conn.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY visible_at LIMIT ?", (queue, limit)
+        ).fetchall()
+        return [StoredMessage(*row) for row in rows]
+
+    async def redrive(self, dead_queue: str, now: float, to_queue: str | None = None) -> int:
+        cursor = self._conn.execute(
+            "UPDATE messages SET queue = coalesce(?1, origin), origin = NULL, last_error = NULL, attempts = 0, "
+            "claimed = 0, visible_at = ?2 WHERE queue = ?3 AND (?1 IS NOT NULL OR origin IS NOT NULL)",
+            (to_queue, now, dead_queue),
+        )
+        return cursor.rowcount
+
+    async def purge(self, queue: str) -> int:
+        return self._conn.execute("DELETE FROM messages WHERE queue = ?", (queue,)).rowcount
+
+    async def queues(self) -> list[str]:
+        return [row[0] for row in self._conn.execute("SELECT DISTINCT queue FROM messages ORDER BY queue")]
+
+
+class SqliteKvStore(KvStore):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
+        row = self._conn.execute(
+            "SELECT value, metadata, expires_at FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            (namespace, key, now),
+        ).fetchone()
+        return KvEntry(*row) if row else None
+
+    async def put(self, namespace: str, key: str, value: bytes, expires_at: float | None, metadata: str | None) -> None:
+        self._conn.execute(
+            "INSERT INTO kv (ns, key, value, metadata, expires_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, "
+            "expires_at = excluded.expires_at",
+            (namespace, key, value, metadata, expires_at),
+        )
+
+    async def delete(self, namespace: str, key: str) -> None:
+        self._conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", (namespace, key))
+
+    async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
+        # The range bounds let SQLite walk the primary key and stop; substr keeps it exact.
+        lower = after if after is not None and after >= prefix else None
+        rows = self._conn.execute(
+            "SELECT key, expires_at, metadata FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 "
+            "AND (?4 IS NULL OR key > ?4) AND substr(key, 1, length(?2)) = ?2 "
+            "AND (expires_at IS NULL OR expires_at > ?5) ORDER BY key LIMIT ?6",
+            (namespace, prefix, prefix + "\U0010ffff", lower, now, limit),
+        ).fetchall()
+        return [KvKey(*row) for row in rows]
+
+    async def sweep(self, now: float) -> int:
+        return self._conn.execute("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)).rowcount
+
+    async def count(self, namespace: str, now: float) -> int:
+        (count,) = self._conn.execute(
+            "SELECT count(*) FROM kv WHERE ns = ? AND (expires_at IS NULL OR expires_at > ?)", (namespace, now)
+        ).fetchone()
+        return int(count)
+
+
+class SqliteBackend(Backend):
+    shared = True
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self._conn: sqlite3.Connection | None = None
+        self._data_version: int | None = None
+
+    async def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = connect(self.path)
+            self._conn.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise BackendError(f"cannot open the state database {str(self.path)!r}: {exc}") from exc
+        self.queues = SqliteQueueStore(self._conn)
+        self.kv = SqliteKvStore(self._conn)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def changed(self) -> bool:
+        if self._conn is None:
+            return False
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        return changed

@@ -1,0 +1,195 @@
+"""The KV cache binding (``kv_cache`` and ``kv_store`` blocks): ``env.NAME.get/put/delete/list``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any, Literal
+
+from runtime.backends.base import KvStore
+from runtime.clock import Clock
+from runtime.errors import BindingError, LimitError
+
+ValueType = Literal["text", "json", "bytes"]
+
+MIN_TTL = 60
+MAX_KEY_BYTES = 512
+MAX_VALUE_BYTES = 25 * 1024 * 1024
+MAX_METADATA_BYTES = 1024
+MAX_LIST_LIMIT = 1000
+_LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
+
+
+class KvCache:
+    """A KV namespace, as ``env.<NAME>``. Values are text or bytes; ``type="json"`` parses on read.
+
+    Entries past their expiration are never returned; a background sweep deletes them.
+    """
+
+    def __init__(self, name: str, store: KvStore, clock: Clock, *, enforce_limits: bool = True) -> None:
+        self.name = name
+        self._store = store
+        self._clock = clock
+        self._enforce = enforce_limits
+
+    def __repr__(self) -> str:
+        return f"<KvCache {self.name!r}>"
+
+    async def get(self, key: str, type: ValueType = "text") -> Any:
+        """The value of ``key`` decoded as ``type`` ("text", "json" or "bytes"), or None.
+
+        :raises BindingError: for a bad key or type, or a value that is not valid JSON when
+            ``type="json"``.
+        """
+        self._check_key(key)
+        entry = await self._store.get(self.name, key, self._clock.now())
+        if entry is None:
+            return None
+        return self._decode(key, entry.value, type)
+
+    async def get_with_metadata(self, key: str, type: ValueType = "text") -> dict[str, Any]:
+        """``{"value": ..., "metadata": ..., "cache_status": None}``; value and metadata None when missing."""
+        self._check_key(key)
+        entry = await self._store.get(self.name, key, self._clock.now())
+        if entry is None:
+            return {"value": None, "metadata": None, "cache_status": None}
+        metadata = json.loads(entry.metadata) if entry.metadata is not None else None
+        return {"value": self._decode(key, entry.value, type), "metadata": metadata, "cache_status": None}
+
+    async def put(
+        self,
+        key: str,
+        value: str | bytes | bytearray | memoryview,
+        *,
+        expiration: float | None = None,
+        expiration_ttl: float | None = None,
+        metadata: Any = None,
+    ) -> None:
+        """Store ``value`` under ``key``.
+
+        :param expiration: absolute expiry, in seconds since the epoch.
+        :param expiration_ttl: expiry relative to now, in seconds (at least 60 on the platform).
+        :param metadata: any JSON-serializable value, at most 1 KiB serialized.
+        :raises LimitError: when a platform limit is exceeded (unless limits are lifted).
+        :raises BindingError: for values that are not text or bytes, or bad arguments.
+        """
+        self._check_key(key)
+        if isinstance(value, str):
+            data = value.encode()
+        elif isinstance(value, bytes | bytearray | memoryview):
+            data = bytes(value)
+        else:
+            raise BindingError(
+                f"KV {self.name!r}: value for key {key!r} is a {type(value).__name__}; KV stores text or bytes "
+                "(use json.dumps(value) and read it back with get(key, type='json'))"
+            )
+        if self._enforce and len(data) > MAX_VALUE_BYTES:
+            raise LimitError(
+                f"KV {self.name!r}: value for key {key!r} is {len(data)} bytes; the limit is 25 MiB ({_LIFT})"
+            )
+        now = self._clock.now()
+        expires_at = self._expiry(key, now, expiration, expiration_ttl)
+        meta_text = None
+        if metadata is not None:
+            try:
+                meta_text = json.dumps(metadata, separators=(",", ":"))
+            except (TypeError, ValueError) as exc:
+                raise BindingError(
+                    f"KV {self.name!r}: metadata for key {key!r} is not JSON-serializable: {exc}"
+                ) from None
+            if self._enforce and len(meta_text.encode()) > MAX_METADATA_BYTES:
+                raise LimitError(
+                    f"KV {self.name!r}: metadata for key {key!r} is {len(meta_text.encode())} bytes serialized; "
+                    f"the limit is 1024 ({_LIFT})"
+                )
+        await self._store.put(self.name, key, data, expires_at, meta_text)
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; no error when it does not exist."""
+        self._check_key(key)
+        await self._store.delete(self.name, key)
+
+    async def list(self, *, prefix: str | None = None, limit: int = 1000, cursor: str | None = None) -> dict[str, Any]:
+        """Live keys in lexicographic order: ``{"keys": [{"name", "expiration", "metadata"}],
+        "list_complete": bool, "cursor": str | None, "cache_status": None}``.
+
+        Pass the returned ``cursor`` back to read the next page.
+        """
+        if not isinstance(limit, int) or limit < 1:
+            raise BindingError(f"KV {self.name!r}: list limit must be a positive whole number, not {limit!r}")
+        if limit > MAX_LIST_LIMIT:
+            if self._enforce:
+                raise LimitError(f"KV {self.name!r}: list limit is at most 1000, not {limit} ({_LIFT})")
+        after = self._decode_cursor(cursor) if cursor else None
+        rows = await self._store.list(self.name, prefix or "", after, limit + 1, self._clock.now())
+        complete = len(rows) <= limit
+        rows = rows[:limit]
+        keys = [
+            {
+                "name": row.name,
+                "expiration": int(row.expires_at) if row.expires_at is not None else None,
+                "metadata": json.loads(row.metadata) if row.metadata is not None else None,
+            }
+            for row in rows
+        ]
+        next_cursor = None if complete or not rows else self._encode_cursor(rows[-1].name)
+        return {"keys": keys, "list_complete": complete, "cursor": next_cursor, "cache_status": None}
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check_key(self, key: object) -> None:
+        if not isinstance(key, str):
+            raise BindingError(f"KV {self.name!r}: keys are strings, not {type(key).__name__}")
+        if not key:
+            raise BindingError(f"KV {self.name!r}: the key is empty")
+        if self._enforce and len(key.encode()) > MAX_KEY_BYTES:
+            raise LimitError(
+                f"KV {self.name!r}: key {key[:40]!r}... is {len(key.encode())} bytes; the limit is 512 ({_LIFT})"
+            )
+
+    def _expiry(self, key: str, now: float, expiration: float | None, ttl: float | None) -> float | None:
+        if expiration is not None and ttl is not None:
+            raise BindingError(f"KV {self.name!r}: give expiration or expiration_ttl for key {key!r}, not both")
+        if ttl is not None:
+            if not isinstance(ttl, int | float) or isinstance(ttl, bool):
+                raise BindingError(f"KV {self.name!r}: expiration_ttl must be a number of seconds, not {ttl!r}")
+            if self._enforce and ttl < MIN_TTL:
+                raise LimitError(
+                    f"KV {self.name!r}: expiration_ttl for key {key!r} is {ttl} s; the platform minimum is 60 s ({_LIFT})"
+                )
+            if ttl <= 0:
+                raise BindingError(f"KV {self.name!r}: expiration_ttl for key {key!r} must be positive, not {ttl}")
+            return now + ttl
+        if expiration is not None:
+            if not isinstance(expiration, int | float) or isinstance(expiration, bool):
+                raise BindingError(f"KV {self.name!r}: expiration must be epoch seconds, not {expiration!r}")
+            if self._enforce and expiration < now + MIN_TTL:
+                raise LimitError(
+                    f"KV {self.name!r}: expiration for key {key!r} is less than 60 s from now; "
+                    f"the platform minimum is 60 s ({_LIFT})"
+                )
+            return float(expiration)
+        return None
+
+    def _decode(self, key: str, value: bytes, kind: str) -> Any:
+        if kind == "bytes":
+            return value
+        if kind == "text":
+            return value.decode("utf-8", errors="replace")
+        if kind == "json":
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise BindingError(f"KV {self.name!r}: value of key {key!r} is not valid JSON: {exc}") from None
+        raise BindingError(f"KV {self.name!r}: type must be 'text', 'json' or 'bytes', not {kind!r}")
+
+    @staticmethod
+    def _encode_cursor(key: str) -> str:
+        return base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+
+    def _decode_cursor(self, cursor: str) -> str:
+        try:
+            return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise BindingError(f"KV {self.name!r}: cursor {cursor!r} is not one this namespace returned") from None

@@ -1,0 +1,100 @@
+"""Importing handler modules by file path, with errors that name the file and the class expected."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from runtime.errors import HandlerLoadError
+from runtime.handlers import Actor, Batch, Each, Handler, Service, Task
+from runtime.manifest.model import Actor as ActorBlock
+from runtime.manifest.model import CodeResource, Observer, ScheduleSource
+
+_loaded: dict[Path, ModuleType] = {}
+
+
+def import_file(path: Path, root: Path) -> ModuleType:
+    """Import the module at ``path``; ``root`` goes on ``sys.path`` so handlers can import their
+    sibling modules (``from lib.x import y``) as they would on the platform's bundler."""
+    path = path.resolve()
+    if path in _loaded:
+        return _loaded[path]
+    if not path.is_file():
+        raise HandlerLoadError(f"handler file {str(path)!r} does not exist")
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    name = (
+        "raindrop_handler_" + "_".join(path.relative_to(root.resolve()).with_suffix("").parts)
+        if path.is_relative_to(root.resolve())
+        else path.stem
+    )
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise HandlerLoadError(f"cannot import handler file {str(path)!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        raise HandlerLoadError(
+            f"importing handler file {str(path)!r} failed: {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
+        ) from exc
+    _loaded[path] = module
+    return module
+
+
+def expected_base(resource: CodeResource) -> tuple[type, ...]:
+    if isinstance(resource, ActorBlock):
+        return (Actor,)
+    if isinstance(resource, Observer):
+        return (Task,) if isinstance(resource.source, ScheduleSource) else (Each, Batch)
+    if resource.kind == "task":
+        return (Task,)
+    return (Service,)
+
+
+def handler_class(resource: CodeResource, root: Path) -> type:
+    """The handler class of ``resource``: its module's one subclass of the matching base class,
+    or for an actor the class named after it.
+
+    :raises HandlerLoadError: naming the file and the class that was expected.
+    """
+    path = root / resource.handler
+    if not path.is_file():
+        raise HandlerLoadError(
+            f'{resource.kind} "{resource.name}": handler file {resource.handler} does not exist '
+            f'(set handler = "..." in the manifest to use another file)'
+        )
+    module = import_file(path, root)
+    bases = expected_base(resource)
+    names = " or ".join(b.__name__ for b in bases)
+    if isinstance(resource, ActorBlock):
+        found = getattr(module, resource.class_name, None)
+        if not (isinstance(found, type) and issubclass(found, Actor)):
+            raise HandlerLoadError(
+                f'actor "{resource.name}": {resource.handler} must define class {resource.class_name}(Actor) '
+                "(the PascalCase of the actor's name)"
+            )
+        return found
+    candidates = [
+        obj
+        for obj in vars(module).values()
+        if isinstance(obj, type)
+        and issubclass(obj, bases)
+        and obj not in (Each, Batch, Task, Service, Handler)
+        and obj.__module__ == module.__name__
+    ]
+    if not candidates:
+        raise HandlerLoadError(f'{resource.kind} "{resource.name}": {resource.handler} defines no subclass of {names}')
+    if len(candidates) > 1:
+        listed = ", ".join(c.__name__ for c in candidates)
+        raise HandlerLoadError(
+            f'{resource.kind} "{resource.name}": {resource.handler} defines several subclasses of {names} ({listed}); '
+            "keep one"
+        )
+    return candidates[0]

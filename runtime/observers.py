@@ -1,0 +1,253 @@
+"""Queue observers: claim messages, run the handler, settle the outcome.
+
+Each observer runs ``max_concurrency`` loops. A loop claims up to ``max_batch_size`` ready
+messages in one statement (the claim leases them for ``visibility_timeout`` seconds), hands
+them to the handler, and settles every outcome in one step: acks deleted, retries made visible
+again after their delay, and messages past ``max_retries`` moved to the dead-letter queue with
+their last error. While a handler runs, a heartbeat renews the lease, so a slow handler keeps
+its messages; a process that dies stops renewing, and its messages come back when the lease
+ends. Idle loops sleep until a send in this process wakes them, the next delayed message
+falls due, or (for backends shared with other processes) the backend reports a change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.backends.base import QueueStore, Retry, StoredMessage
+from runtime.clock import Clock
+from runtime.config import ObserverSettings
+from runtime.handlers import Batch, Each
+from runtime.queue import Message, MessageBatch
+
+log = logging.getLogger("raindrop.observer")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One handler run, for logs and the dashboard."""
+
+    module: str
+    kind: str
+    started_at: float
+    duration_ms: float
+    outcome: str  # "ok" | "error"
+    detail: str = ""
+    error: str | None = None
+
+
+def describe_error(exc: BaseException) -> str:
+    frames = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)
+    return "".join(frames).strip()
+
+
+class QueueConsumer:
+    """Delivers one queue's messages to one observer's handler."""
+
+    def __init__(
+        self,
+        name: str,
+        queue: str,
+        handler: Each | Batch,
+        store: QueueStore,
+        clock: Clock,
+        settings: ObserverSettings,
+        on_run: Callable[[RunRecord], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.queue = queue
+        self.dead_queue = settings.dead_letter_queue or f"{queue}-dlq"
+        self.handler = handler
+        self.store = store
+        self.clock = clock
+        self.settings = settings
+        self.on_run = on_run
+        self._signal = asyncio.Event()
+        self._stopping = False
+        self._idle = [False] * settings.max_concurrency
+        self._draining = False
+
+    # -- control -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._signal.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._signal.set()
+
+    @property
+    def idle(self) -> bool:
+        return all(self._idle)
+
+    def draining(self, value: bool) -> None:
+        """While draining, a Batch observer delivers partial batches at once."""
+        self._draining = value
+        self.wake()
+
+    async def run(self) -> None:
+        loops = [asyncio.create_task(self._loop(i)) for i in range(self.settings.max_concurrency)]
+        try:
+            await asyncio.gather(*loops)
+        finally:
+            for task in loops:
+                task.cancel()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _loop(self, index: int) -> None:
+        size = self.settings.max_batch_size
+        while not self._stopping:
+            self._signal.clear()
+            now = self.clock.now()
+            claimed = await self.store.claim(self.queue, size, now, now + self.settings.visibility_timeout)
+            if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
+                claimed += await self._fill(claimed, size)
+            if not claimed:
+                self._idle[index] = True
+                await self._wait()
+                self._idle[index] = False
+                continue
+            self._idle[index] = False
+            await self._deliver(claimed)
+
+    async def _fill(self, claimed: list[StoredMessage], size: int) -> list[StoredMessage]:
+        """For Batch handlers: wait up to max_batch_timeout for the batch to fill, as the platform does."""
+        extra: list[StoredMessage] = []
+        deadline = self.clock.now() + self.settings.max_batch_timeout
+        while len(claimed) + len(extra) < size and not self._draining and not self._stopping:
+            if self.clock.now() >= deadline:
+                break
+            self._signal.clear()
+            waiter = asyncio.create_task(self._signal.wait())
+            sleeper = asyncio.create_task(self.clock.sleep_until(deadline))
+            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            sleeper.cancel()
+            now = self.clock.now()
+            extra += await self.store.claim(
+                self.queue, size - len(claimed) - len(extra), now, now + self.settings.visibility_timeout
+            )
+        return extra
+
+    async def _wait(self) -> None:
+        """Sleep until woken, or until the next message (delayed, retried or leased) falls due."""
+        if self._signal.is_set() or self._stopping:
+            return
+        due = await self.store.next_visible(self.queue)
+        waiter = asyncio.create_task(self._signal.wait())
+        tasks: set[asyncio.Task[Any]] = {waiter}
+        if due is not None:
+            tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _deliver(self, claimed: list[StoredMessage]) -> None:
+        messages: list[Message] = []
+        acks: list[str] = []
+        dead: list[tuple[str, str | None]] = []
+        for stored in claimed:
+            try:
+                messages.append(Message.from_stored(stored))
+            except ValueError as exc:  # a body that cannot be decoded can never succeed
+                dead.append((stored.id, f"undecodable {stored.content_type} body: {exc}"))
+        attempts = {s.id: s.attempts for s in claimed}
+        heartbeat = asyncio.create_task(self._heartbeat([m.id for m in messages]))
+        errors: dict[str, str] = {}
+        try:
+            if isinstance(self.handler, Batch):
+                await self._run_batch(messages, errors)
+            else:
+                for message in messages:
+                    await self._run_each(message, errors)
+        except asyncio.CancelledError:
+            # Stopping: hand back what was not settled, so another consumer gets it.
+            await self.store.release(self.queue, [m.id for m in messages], self.clock.now())
+            raise
+        finally:
+            heartbeat.cancel()
+        now = self.clock.now()
+        retries: list[Retry] = []
+        for message in messages:
+            decision, delay = message._decision or ("ack", None)
+            if decision == "ack":
+                acks.append(message.id)
+                continue
+            error = errors.get(message.id) or "retried by the handler"
+            if attempts[message.id] > self.settings.max_retries:
+                dead.append((message.id, error))
+                log.warning(
+                    "observer %s: message %s failed %d times; moved to dead-letter queue %r: %s",
+                    self.name,
+                    message.id,
+                    attempts[message.id],
+                    self.dead_queue,
+                    error.splitlines()[-1],
+                )
+            else:
+                wait = self.settings.retry_delay if delay is None else delay
+                retries.append(Retry(message.id, now + wait, error))
+        if acks or retries:
+            await self.store.settle(self.queue, acks, retries)
+        if dead:
+            await self.store.dead_letter(self.queue, self.dead_queue, [d[0] for d in dead], [d[1] for d in dead])
+
+    async def _run_each(self, message: Message, errors: dict[str, str]) -> None:
+        assert isinstance(self.handler, Each)
+        started = time.perf_counter()
+        wall = self.clock.now()
+        try:
+            await self.handler.process(message)
+        except Exception as exc:
+            errors[message.id] = describe_error(exc)
+            if message._decision is None:
+                message._decision = ("retry", None)
+            self._record(wall, started, "error", f"message {message.id} attempt {message.attempts}", errors[message.id])
+            return
+        self._record(wall, started, "ok", f"message {message.id}")
+
+    async def _run_batch(self, messages: list[Message], errors: dict[str, str]) -> None:
+        assert isinstance(self.handler, Batch)
+        started = time.perf_counter()
+        wall = self.clock.now()
+        batch = MessageBatch(self.queue, messages)
+        try:
+            await self.handler.process(batch)
+        except Exception as exc:
+            error = describe_error(exc)
+            for message in messages:
+                errors[message.id] = error
+                if message._decision is None:
+                    message._decision = ("retry", None)
+            self._record(wall, started, "error", f"batch of {len(messages)}", error)
+            return
+        self._record(wall, started, "ok", f"batch of {len(messages)}")
+
+    def _record(self, wall: float, started: float, outcome: str, detail: str, error: str | None = None) -> None:
+        duration = (time.perf_counter() - started) * 1000
+        if error:
+            log.error("observer %s %s failed after %.1f ms:\n%s", self.name, detail, duration, error)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug("observer %s %s ok in %.1f ms", self.name, detail, duration)
+        if self.on_run is not None:
+            self.on_run(RunRecord(self.name, "observer", wall, duration, outcome, detail, error))
+
+    async def _heartbeat(self, ids: list[str]) -> None:
+        """Renew the lease of messages whose handler is still running."""
+        if not ids:
+            return
+        period = self.settings.visibility_timeout / 3
+        with contextlib.suppress(asyncio.CancelledError):
+            while True:
+                await self.clock.sleep_until(self.clock.now() + period)
+                await self.store.extend(self.queue, ids, self.clock.now() + self.settings.visibility_timeout)

@@ -1,0 +1,174 @@
+"""The queue binding (``env.QUEUE.send``) and the messages observers receive."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from runtime.backends.base import NewMessage, QueueStore, StoredMessage
+from runtime.clock import Clock
+from runtime.errors import BindingError, LimitError
+
+ContentType = Literal["json", "text", "bytes", "v8"]
+CONTENT_TYPES = ("json", "text", "bytes", "v8")
+MAX_MESSAGE_BYTES = 128 * 1024
+MAX_BATCH_MESSAGES = 100
+MAX_BATCH_BYTES = 256 * 1024
+MAX_DELAY_SECONDS = 43_200
+
+
+def new_id(now: float) -> str:
+    """A 32-hex-digit message id that sorts by time (milliseconds, then 80 random bits)."""
+    return f"{int(now * 1000):012x}{os.urandom(10).hex()}"
+
+
+def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]:
+    kind = content_type or "json"
+    if kind not in CONTENT_TYPES:
+        raise BindingError(f"queue {queue!r}: content_type must be one of {', '.join(CONTENT_TYPES)}, not {kind!r}")
+    if kind == "text":
+        if not isinstance(body, str):
+            raise BindingError(f"queue {queue!r}: content_type 'text' needs a str body, not {type(body).__name__}")
+        return body.encode(), kind
+    if kind == "bytes":
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise BindingError(f"queue {queue!r}: content_type 'bytes' needs a bytes body, not {type(body).__name__}")
+        return bytes(body), kind
+    try:
+        return json.dumps(body, separators=(",", ":")).encode(), "json"
+    except (TypeError, ValueError) as exc:
+        raise BindingError(
+            f"queue {queue!r}: message body is not JSON-serializable ({exc}); send JSON-like data, "
+            "or pass content_type='text' or 'bytes'"
+        ) from None
+
+
+def decode(body: bytes, content_type: str) -> Any:
+    if content_type == "bytes":
+        return body
+    if content_type == "text":
+        return body.decode()
+    return json.loads(body)
+
+
+class Queue:
+    """A queue, as ``env.<NAME>``: ``send`` and ``send_batch``. A send is durable when it returns."""
+
+    def __init__(self, name: str, store: QueueStore, clock: Clock, notify: Callable[[str, float], None]) -> None:
+        self.name = name
+        self._store = store
+        self._clock = clock
+        self._notify = notify
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.name!r}>"
+
+    async def send(
+        self, body: Any, *, content_type: ContentType | None = None, delay_seconds: float | None = None
+    ) -> None:
+        """Enqueue one message.
+
+        :param content_type: "json" (the default), "text", "bytes" or "v8" (stored as JSON).
+        :param delay_seconds: deliver no sooner than this many seconds from now (at most 43,200).
+        :raises BindingError: for a body the content type cannot carry.
+        :raises LimitError: for a message over 128 KB or a delay over 12 hours.
+        """
+        message = self._message(body, content_type, delay_seconds, self._clock.now())
+        await self._store.send(self.name, [message])
+        self._notify(self.name, message.visible_at)
+
+    async def send_batch(self, messages: Iterable[Mapping[str, Any]], *, delay_seconds: float | None = None) -> None:
+        """Enqueue up to 100 messages atomically. Each is ``{"body": ..., "content_type"?: ..., "delay_seconds"?: ...}``.
+
+        :raises LimitError: for more than 100 messages or more than 256 KB in all.
+        """
+        now = self._clock.now()
+        batch = []
+        for index, item in enumerate(messages):
+            if not isinstance(item, Mapping) or "body" not in item:
+                raise BindingError(
+                    f"queue {self.name!r}: send_batch item {index} must be a mapping with a 'body', not {item!r:.60}"
+                )
+            unknown = set(item) - {"body", "content_type", "delay_seconds"}
+            if unknown:
+                raise BindingError(f"queue {self.name!r}: send_batch item {index} has unknown keys {sorted(unknown)}")
+            batch.append(
+                self._message(item["body"], item.get("content_type"), item.get("delay_seconds", delay_seconds), now)
+            )
+        if len(batch) > MAX_BATCH_MESSAGES:
+            raise LimitError(f"queue {self.name!r}: send_batch takes at most 100 messages, not {len(batch)}")
+        total = sum(len(m.body) for m in batch)
+        if total > MAX_BATCH_BYTES:
+            raise LimitError(f"queue {self.name!r}: send_batch carries {total} bytes; the limit is 256 KB")
+        if not batch:
+            return
+        await self._store.send(self.name, batch)
+        self._notify(self.name, min(m.visible_at for m in batch))
+
+    def _message(self, body: Any, content_type: str | None, delay: float | None, now: float) -> NewMessage:
+        data, kind = encode(self.name, body, content_type)
+        if len(data) > MAX_MESSAGE_BYTES:
+            raise LimitError(f"queue {self.name!r}: message is {len(data)} bytes; the limit is 128 KB")
+        visible_at = now
+        if delay is not None:
+            if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
+                raise BindingError(f"queue {self.name!r}: delay_seconds must be a number >= 0, not {delay!r}")
+            if delay > MAX_DELAY_SECONDS:
+                raise LimitError(f"queue {self.name!r}: delay_seconds is at most 43200 (12 hours), not {delay}")
+            visible_at = now + delay
+        return NewMessage(new_id(now), data, kind, now, visible_at)
+
+
+@dataclass(eq=False)
+class Message:
+    """One delivered message. Return from ``process`` to ack it, raise to retry it; an explicit
+    ``ack()`` or ``retry()`` wins over both."""
+
+    id: str
+    timestamp: datetime
+    body: Any
+    attempts: int
+    queue: str = ""
+    _decision: tuple[str, float | None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_stored(cls, stored: StoredMessage) -> Message:
+        return cls(
+            id=stored.id,
+            timestamp=datetime.fromtimestamp(stored.created_at, tz=UTC),
+            body=decode(stored.body, stored.content_type),
+            attempts=stored.attempts,
+            queue=stored.queue,
+        )
+
+    def ack(self) -> None:
+        """Mark the message done: it will not be delivered again."""
+        self._decision = ("ack", None)
+
+    def retry(self, *, delay_seconds: float | None = None) -> None:
+        """Deliver the message again, after ``delay_seconds`` (default: the observer's retry delay)."""
+        if delay_seconds is not None and (not isinstance(delay_seconds, int | float) or delay_seconds < 0):
+            raise BindingError(f"retry delay_seconds must be a number >= 0, not {delay_seconds!r}")
+        self._decision = ("retry", delay_seconds)
+
+
+@dataclass(eq=False)
+class MessageBatch:
+    """The messages handed to a ``Batch`` handler at once."""
+
+    queue: str
+    messages: list[Message]
+
+    def ack_all(self) -> None:
+        """Ack every message of the batch."""
+        for message in self.messages:
+            message.ack()
+
+    def retry_all(self, *, delay_seconds: float | None = None) -> None:
+        """Retry every message of the batch."""
+        for message in self.messages:
+            message.retry(delay_seconds=delay_seconds)
