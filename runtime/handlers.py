@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from runtime.queue import Message, MessageBatch
 
 
+_orphans: set[asyncio.Future[Any]] = set()
+
+
 class ExecutionContext:
     """``self.ctx``: ``wait_until(awaitable)`` keeps background work alive after a handler returns;
     ``App.drain()`` waits for it."""
@@ -23,7 +26,9 @@ class ExecutionContext:
 
     def wait_until(self, work: Awaitable[Any]) -> None:
         if self._spawn is None:
-            asyncio.ensure_future(work)
+            task = asyncio.ensure_future(work)
+            _orphans.add(task)  # keep a reference until it finishes
+            task.add_done_callback(_orphans.discard)
         else:
             self._spawn(work)
 

@@ -118,9 +118,8 @@ class KvCache:
         """
         if not isinstance(limit, int) or limit < 1:
             raise BindingError(f"KV {self.name!r}: list limit must be a positive whole number, not {limit!r}")
-        if limit > MAX_LIST_LIMIT:
-            if self._enforce:
-                raise LimitError(f"KV {self.name!r}: list limit is at most 1000, not {limit} ({_LIFT})")
+        if limit > MAX_LIST_LIMIT and self._enforce:
+            raise LimitError(f"KV {self.name!r}: list limit is at most 1000, not {limit} ({_LIFT})")
         after = self._decode_cursor(cursor) if cursor else None
         rows = await self._store.list(self.name, prefix or "", after, limit + 1, self._clock.now())
         complete = len(rows) <= limit

@@ -208,7 +208,7 @@ class QueueConsumer:
         wall = self.clock.now()
         try:
             await self.handler.process(message)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
             errors[message.id] = describe_error(exc)
             if message._decision is None:
                 message._decision = ("retry", None)
@@ -223,7 +223,7 @@ class QueueConsumer:
         batch = MessageBatch(self.queue, messages)
         try:
             await self.handler.process(batch)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the batch is retried
             error = describe_error(exc)
             for message in messages:
                 errors[message.id] = error

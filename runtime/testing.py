@@ -36,9 +36,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         function = getattr(item, "function", None)
         fixtures = set(getattr(item, "fixturenames", ()))
-        if function is not None and inspect.iscoroutinefunction(function) and fixtures & FIXTURES:
-            if item.get_closest_marker("anyio") is None:
-                item.add_marker(pytest.mark.anyio)
+        is_async = function is not None and inspect.iscoroutinefunction(function)
+        if is_async and fixtures & FIXTURES and item.get_closest_marker("anyio") is None:
+            item.add_marker(pytest.mark.anyio)
 
 
 @pytest.fixture

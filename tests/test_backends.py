@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from runtime.backends.base import Backend, NewMessage, Retry
-from tests.backends import backend, backend_kind  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.anyio
 

@@ -136,7 +136,7 @@ async def test_send_errors_are_clear(app: App) -> None:
         await app.env.JOBS.send_batch([{"body": i} for i in range(101)])
     with pytest.raises(LimitError, match="43200"):
         await app.env.JOBS.send({}, delay_seconds=50_000)
-    with pytest.raises(AttributeError, match="did you mean env.JOBS"):
+    with pytest.raises(AttributeError, match=r"did you mean env\.JOBS"):
         _ = app.env.JOB
 
 

@@ -18,10 +18,9 @@ class JobWorker(Each):
             raise RuntimeError(f"job {body['id']} failed on attempt {message.attempts}")
         if action == "fail-until" and message.attempts < body["succeed_on"]:
             raise RuntimeError(f"not yet (attempt {message.attempts})")
-        if action == "retry-later":
-            if message.attempts == 1:
-                message.retry(delay_seconds=body["delay"])
-                return
+        if action == "retry-later" and message.attempts == 1:
+            message.retry(delay_seconds=body["delay"])
+            return
         if action == "ack-then-raise":
             message.ack()
             raise RuntimeError("raised after ack")
