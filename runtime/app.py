@@ -118,7 +118,10 @@ class App:
     ) -> None:
         await self.stop()
 
-    async def start(self) -> None:
+    async def start(self, *, consume: bool = True) -> None:
+        """Open the backend and build ``env``; with ``consume`` (the default) also start the
+        observers and background loops. ``consume=False`` is for tools that only read or write
+        state (the CLI's ``send``, ``queues`` and ``kv``); no handler module is imported then."""
         if self._started:
             raise AppStateError("the app is already running")
         backend = open_backend(self.backend_url, base=self.manifest.root)
@@ -126,11 +129,14 @@ class App:
         self._backend = backend
         try:
             self._env = self._build_env(backend)
-            self._build_consumers(backend)
+            if consume:
+                self._build_consumers(backend)
         except BaseException:
             await backend.close()
             raise
         self._started = True
+        if not consume:
+            return
         for consumer in self._consumers.values():
             self._tasks.append(asyncio.create_task(consumer.run(), name=f"observer {consumer.name}"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
@@ -205,10 +211,17 @@ class App:
         now = self.clock.now()
         stats = {}
         for queue in self.manifest.application.queues:
-            consumer = next((c for c in self._consumers.values() if c.queue == queue.name), None)
-            dead = consumer.dead_queue if consumer else f"{queue.name}-dlq"
-            stats[queue.name] = await self.backend.queues.stats(queue.name, now, dead)
+            stats[queue.name] = await self.backend.queues.stats(queue.name, now, self.dead_queue(queue.name))
         return stats
+
+    def dead_queue(self, queue: str) -> str:
+        """Where ``queue``'s dead letters go: its observer's ``dead_letter_queue``, else ``<queue>-dlq``."""
+        for observer in self.manifest.application.observers:
+            if isinstance(observer.source, QueueSource) and observer.source.queue == queue:
+                configured = self.settings.observer(observer.name).dead_letter_queue
+                if configured:
+                    return configured
+        return f"{queue}-dlq"
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run ``work`` in the background; ``drain()`` waits for it and ``stop()`` cancels it."""

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a handler or runtime failure, 2 a usage or manifest err
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections import Counter
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from runtime import cli_state
 from runtime.clock import SystemClock
 from runtime.config import LocalSettings, load_settings
 from runtime.errors import ManifestError, RaindropError
@@ -34,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="list resources, bindings, handlers and next schedule fires")
     inspect.add_argument("manifest", nargs="?", default="raindrop.manifest")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    cli_state.register(commands)
     return parser
 
 
@@ -46,6 +49,11 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _validate(Path(args.manifest), args.strict, out, err)
         if args.command == "inspect":
             return _inspect(Path(args.manifest), args.json, out, err)
+        if args.command in ("send", "queues", "kv"):
+            return asyncio.run(cli_state.run(args, out))
+    except cli_state.UsageError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_USAGE
     except ManifestError as exc:
         print(exc.render(), file=err)
         return EXIT_USAGE

@@ -159,3 +159,34 @@ async def test_plugin_fixture_runs_the_configured_app(raindrop_app: App) -> None
     await raindrop_app.env.JOBS.send({"id": 1})
     await raindrop_app.drain()
     assert await raindrop_app.env.RESULTS.get("done:1", type="json")
+
+
+async def test_stop_hands_unfinished_work_back(tmp_path: Path, raindrop_clock: FakeClock) -> None:
+    import asyncio
+
+    url = backend_url("sqlite", tmp_path)
+    first = App.from_manifest(MANIFEST, clock=raindrop_clock, backend=url)
+    await first.start()
+    await first.env.JOBS.send({"id": 21, "action": "wait-until"})
+    for _ in range(200):
+        if (await first.queue_stats())["jobs"].in_flight:
+            break
+        await asyncio.sleep(0.001)
+    await first.stop(grace=0.05)  # the handler never finishes: it is cancelled and its message released
+
+    second = App.from_manifest(MANIFEST, clock=raindrop_clock, backend=url)
+    async with second:
+        stats = (await second.queue_stats())["jobs"]
+        assert stats.in_flight == 0
+        await second.env.RESULTS.put("go", "1")
+        await second.drain()
+        record = await second.env.RESULTS.get("done:21", type="json")
+        assert record["attempts"] == 1  # the interrupted attempt was handed back, not counted
+
+
+async def test_drain_times_out_with_a_clear_message(app: App) -> None:
+    await app.env.JOBS.send({"id": 30, "action": "wait-until"})
+    with pytest.raises(TimeoutError, match="job-worker"):
+        await app.drain(timeout=0.1)
+    await app.env.RESULTS.put("go", "1")
+    await app.drain()
