@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -21,9 +22,13 @@ MAX_BATCH_BYTES = 256 * 1024
 MAX_DELAY_SECONDS = 43_200
 
 
+_sequence = itertools.count()
+
+
 def new_id(now: float) -> str:
-    """A 32-hex-digit message id that sorts by time (milliseconds, then 80 random bits)."""
-    return f"{int(now * 1000):012x}{os.urandom(10).hex()}"
+    """A 32-hex-digit message id that sorts by send time: milliseconds, a per-process sequence
+    (so sends within one millisecond keep their order), then 64 random bits."""
+    return f"{int(now * 1000):012x}{next(_sequence) & 0xFFFF:04x}{os.urandom(8).hex()}"
 
 
 def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]:

@@ -134,3 +134,23 @@ async def test_background_sweep_removes_expired_entries(app: App, kv: KvCache, r
             break
         await __import__("asyncio").sleep(0.001)
     assert await app.backend.kv.count("results", 0) == 1
+
+
+async def test_sqlite_writes_are_committed_at_the_end_of_the_turn(tmp_path: Path, raindrop_clock: FakeClock) -> None:
+    import asyncio
+    import sqlite3
+
+    url = backend_url("sqlite", tmp_path)
+    app = App.from_manifest(MANIFEST, clock=raindrop_clock, backend=url)
+    async with app:
+        await app.env.RESULTS.put("a", "1")
+        await app.env.RESULTS.delete("never-there")
+        assert await app.env.RESULTS.get("a") == "1"  # this process reads its own write at once
+        await asyncio.sleep(0)
+        other = sqlite3.connect(tmp_path / "state.db")
+        assert other.execute("SELECT value FROM kv WHERE key = 'a'").fetchone() == (b"1",)
+        await app.env.RESULTS.put("b", "2")
+        await app.env.RESULTS.delete("a")
+        assert await app.env.RESULTS.get("a") is None
+    # Closing commits what was pending.
+    assert other.execute("SELECT key FROM kv ORDER BY key").fetchall() == [("b",)]

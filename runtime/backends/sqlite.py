@@ -8,7 +8,9 @@ a power loss can take the last transactions), at several times the speed of ``FU
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,7 +40,7 @@ CREATE TABLE IF NOT EXISTS messages (
     claimed INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     origin TEXT                        -- for dead letters: the queue they died on
-);
+) WITHOUT ROWID;                       -- ids sort by time: two B-trees per insert, not three
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
 CREATE TABLE IF NOT EXISTS kv (
     ns TEXT NOT NULL,
@@ -50,6 +52,13 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS kv_expiry ON kv (expires_at) WHERE expires_at IS NOT NULL;
 """
+
+_KV_UPSERT = (
+    "INSERT INTO kv (ns, key, value, metadata, expires_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, "
+    "expires_at = excluded.expires_at"
+)
+log = logging.getLogger("raindrop.backend")
 
 _MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin"
 
@@ -86,8 +95,8 @@ class SqliteQueueStore(QueueStore):
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
         rows = self._conn.execute(
             f"UPDATE messages SET attempts = attempts + 1, claimed = 1, visible_at = ? "
-            f"WHERE rowid IN (SELECT rowid FROM messages WHERE queue = ? AND visible_at <= ? "
-            f"ORDER BY visible_at LIMIT ?) RETURNING {_MESSAGE_COLUMNS}",
+            f"WHERE id IN (SELECT id FROM messages WHERE queue = ? AND visible_at <= ? "
+            f"ORDER BY visible_at, id LIMIT ?) RETURNING {_MESSAGE_COLUMNS}",
             (lease_until, queue, now, limit),
         ).fetchall()
         return [StoredMessage(*row) for row in rows]
@@ -144,7 +153,7 @@ class SqliteQueueStore(QueueStore):
 
     async def peek(self, queue: str, limit: int = 100) -> list[StoredMessage]:
         rows = self._conn.execute(
-            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY visible_at LIMIT ?", (queue, limit)
+            f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE queue = ? ORDER BY visible_at, id LIMIT ?", (queue, limit)
         ).fetchall()
         return [StoredMessage(*row) for row in rows]
 
@@ -164,10 +173,53 @@ class SqliteQueueStore(QueueStore):
 
 
 class SqliteKvStore(KvStore):
+    """KV on SQLite with group commit.
+
+    Writes made during one turn of the event loop are committed together at the end of that
+    turn, in one transaction. This process reads its own pending writes at once; other
+    processes see them (durably) a moment later. A process killed inside that instant loses
+    the last turn's writes: acceptable for a cache, which the platform itself only makes
+    eventually consistent, and it lets a handler that writes many keys pay for one commit.
+    """
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._pending: dict[tuple[str, str], KvEntry | None] = {}  # None: a pending delete
+        self._scheduled = False
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Commit every pending write now."""
+        self._scheduled = False
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        puts = [(ns, key, e.value, e.metadata, e.expires_at) for (ns, key), e in pending.items() if e is not None]
+        deletes = [(ns, key) for (ns, key), e in pending.items() if e is None]
+        try:
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                if puts:
+                    self._conn.executemany(_KV_UPSERT, puts)
+                if deletes:
+                    self._conn.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
+        except sqlite3.Error as exc:
+            # Keep the writes (newer ones win) and try again shortly, rather than drop them.
+            log.error("KV commit failed (%s); retrying %d writes", exc, len(pending))
+            pending.update(self._pending)
+            self._pending = pending
+            asyncio.get_running_loop().call_later(0.1, self._schedule)
 
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
+        if (namespace, key) in self._pending:
+            pending = self._pending[(namespace, key)]
+            if pending is None or (pending.expires_at is not None and pending.expires_at <= now):
+                return None
+            return pending
         row = self._conn.execute(
             "SELECT value, metadata, expires_at FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
             (namespace, key, now),
@@ -175,17 +227,15 @@ class SqliteKvStore(KvStore):
         return KvEntry(*row) if row else None
 
     async def put(self, namespace: str, key: str, value: bytes, expires_at: float | None, metadata: str | None) -> None:
-        self._conn.execute(
-            "INSERT INTO kv (ns, key, value, metadata, expires_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata, "
-            "expires_at = excluded.expires_at",
-            (namespace, key, value, metadata, expires_at),
-        )
+        self._pending[(namespace, key)] = KvEntry(value, metadata, expires_at)
+        self._schedule()
 
     async def delete(self, namespace: str, key: str) -> None:
-        self._conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", (namespace, key))
+        self._pending[(namespace, key)] = None
+        self._schedule()
 
     async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
+        self.flush()
         # The range bounds let SQLite walk the primary key and stop; substr keeps it exact.
         lower = after if after is not None and after >= prefix else None
         rows = self._conn.execute(
@@ -197,9 +247,11 @@ class SqliteKvStore(KvStore):
         return [KvKey(*row) for row in rows]
 
     async def sweep(self, now: float) -> int:
+        self.flush()
         return self._conn.execute("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)).rowcount
 
     async def count(self, namespace: str, now: float) -> int:
+        self.flush()
         (count,) = self._conn.execute(
             "SELECT count(*) FROM kv WHERE ns = ? AND (expires_at IS NULL OR expires_at > ?)", (namespace, now)
         ).fetchone()
@@ -227,6 +279,7 @@ class SqliteBackend(Backend):
 
     async def close(self) -> None:
         if self._conn is not None:
+            self.kv.flush()  # type: ignore[attr-defined]
             self._conn.close()
             self._conn = None
 
