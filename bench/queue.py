@@ -89,7 +89,7 @@ def raw_sqlite_end_to_end(n: int, folder: Path) -> float:
         ).fetchall()
         if not rows:
             break
-        conn.execute("DELETE FROM q WHERE id IN (%s)" % ",".join(str(r[0]) for r in rows))
+        conn.execute(f"DELETE FROM q WHERE id IN ({','.join(str(r[0]) for r in rows)})")
     return time.perf_counter() - start
 
 
