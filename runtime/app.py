@@ -20,18 +20,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from runtime.actors import ActorHost
 from runtime.backends import default_url, open_backend
 from runtime.backends.base import Backend, QueueStats
 from runtime.clock import Clock, SystemClock
 from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
 from runtime.env import Env
 from runtime.errors import AppStateError, HandlerLoadError
-from runtime.handlers import Batch, Each, ExecutionContext
+from runtime.handlers import Actor, Batch, Each, ExecutionContext, Task
 from runtime.kv import KvCache
 from runtime.loader import handler_class
 from runtime.manifest import Manifest, load
 from runtime.manifest.model import QueueSource
 from runtime.observers import QueueConsumer, RunRecord
+from runtime.scheduler import ScheduleRunner
 
 log = logging.getLogger("raindrop.app")
 
@@ -71,6 +73,8 @@ class App:
         self._backend: Backend | None = None
         self._env: Env | None = None
         self._consumers: dict[str, QueueConsumer] = {}
+        self._schedules: dict[str, ScheduleRunner] = {}
+        self._actors: ActorHost | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._started = False
@@ -128,9 +132,18 @@ class App:
         await backend.open()
         self._backend = backend
         try:
+            self._actors = ActorHost(
+                self._load_actor_classes() if consume else {},
+                backend.state,
+                self.clock,
+                lambda: self.env,
+                self.spawn,
+                on_run=self.runs.append,
+            )
             self._env = self._build_env(backend)
             if consume:
                 self._build_consumers(backend)
+                self._build_schedules(backend)
         except BaseException:
             await backend.close()
             raise
@@ -139,6 +152,10 @@ class App:
             return
         for consumer in self._consumers.values():
             self._tasks.append(asyncio.create_task(consumer.run(), name=f"observer {consumer.name}"))
+        for runner in self._schedules.values():
+            self._tasks.append(asyncio.create_task(runner.run(), name=f"schedule {runner.name}"))
+        assert self._actors is not None
+        self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
         if backend.shared:
             self._tasks.append(asyncio.create_task(self._watch(backend), name="backend watcher"))
@@ -149,6 +166,10 @@ class App:
             return
         for consumer in self._consumers.values():
             consumer.stop()
+        for runner in self._schedules.values():
+            runner.stop()
+        if self._actors is not None:
+            self._actors.stop()
         consumers = [t for t in self._tasks if t.get_name().startswith("observer ")]
         if consumers:
             _, pending = await asyncio.wait(consumers, timeout=grace)
@@ -206,6 +227,21 @@ class App:
             for consumer in self._consumers.values():
                 consumer.draining(False)
 
+    async def fire(self, name: str) -> None:
+        """Run the scheduled handler ``name`` (a task or cron-sourced observer) now, and wait for it.
+
+        :raises KeyError: when no schedule has that name.
+        :raises Exception: whatever the handler raised.
+        """
+        runner = self._schedules.get(name)
+        if runner is None:
+            known = ", ".join(self._schedules) or "none"
+            raise KeyError(f"no scheduled handler named {name!r} (schedules: {known})")
+        await runner.execute(self.clock.now(), raise_errors=True)
+
+    def schedules(self) -> dict[str, ScheduleRunner]:
+        return dict(self._schedules)
+
     async def queue_stats(self) -> dict[str, QueueStats]:
         """Depth, in flight, delayed and dead-lettered counts for every declared queue."""
         now = self.clock.now()
@@ -235,6 +271,13 @@ class App:
     async def _settled(self) -> bool:
         if any(not t.done() for t in self._background):
             return False
+        now = self.clock.now()
+        if any(r.pending(now) for r in self._schedules.values()):
+            return False
+        if self._actors is not None:
+            self._actors.wake()
+            if await self._actors.pending(now):
+                return False
         for consumer in self._consumers.values():
             consumer.wake()
         await asyncio.sleep(0)
@@ -265,7 +308,10 @@ class App:
                 bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
             else:
                 bindings[store.binding] = Unavailable(store.kind, store.name)
-        for resource in (*app.services, *app.actors, *app.mcp_services):
+        assert self._actors is not None
+        for actor in app.actors:
+            bindings[actor.binding] = self._actors.namespace(actor.name)
+        for resource in (*app.services, *app.mcp_services):
             bindings[resource.binding] = Unavailable(resource.kind, resource.name)
         dotenv = read_dotenv(self.manifest.root / ".env")
         values = resolve_env(app.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
@@ -294,6 +340,26 @@ class App:
                 self.clock,
                 self.settings.observer(observer.name),
                 on_run=self.runs.append,
+            )
+
+    def _load_actor_classes(self) -> dict[str, type[Actor]]:
+        return {a.name: handler_class(a, self.manifest.root) for a in self.manifest.application.actors}
+
+    def _build_schedules(self, backend: Backend) -> None:
+        app = self.manifest.application
+        ctx = ExecutionContext(self.spawn)
+        by_name = {r.name: r for r in (*app.tasks, *app.observers)}
+        for schedule in app.schedules():
+            cls = handler_class(by_name[schedule.name], self.manifest.root)
+            try:
+                handler = cls(self.env, ctx)
+            except Exception as exc:
+                raise HandlerLoadError(
+                    f'{schedule.kind} "{schedule.name}": constructing {cls.__name__} failed: {exc}'
+                ) from exc
+            assert isinstance(handler, Task)
+            self._schedules[schedule.name] = ScheduleRunner(
+                schedule, handler, backend.state, self.clock, self.settings.schedule(schedule.name), self.runs.append
             )
 
     async def _sweep_kv(self) -> None:

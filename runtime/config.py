@@ -61,7 +61,7 @@ class ObserverSettings(_Strict):
 
 class ScheduleSettings(_Strict):
     timezone: str = "UTC"
-    catch_up: Literal["fire_once", "skip"] = "fire_once"
+    catch_up: Literal["fire_once", "skip", "all"] = "fire_once"
 
     @field_validator("timezone")
     @classmethod

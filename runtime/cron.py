@@ -7,6 +7,7 @@ here reads the clock: the caller passes the moment to start from.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterNotAlphaError, croniter
@@ -47,26 +48,45 @@ def _field_hint(fields: list[str]) -> str | None:
     return None
 
 
+def _fixed_hour(expression: str) -> bool:
+    text = expression.strip().lower()
+    if text.startswith("@"):
+        return text != "@hourly"
+    hour = text.split()[1]
+    return hour != "*" and not hour.startswith("*/")
+
+
+def _iterate(expression: str, start: datetime, zone: tzinfo) -> Iterator[datetime]:
+    """Fire times after ``start`` in UTC. When a daylight-saving change repeats an hour, a job at
+    a fixed hour runs once (as Vixie cron does); jobs with a wildcard hour run in both copies."""
+    text = expression.strip()
+    itr = croniter(text.lower() if text.startswith("@") else text, start.astimezone(zone))
+    dedupe = _fixed_hour(text)
+    previous_local = None
+    while True:
+        moment: datetime = itr.get_next(datetime)
+        local = moment.replace(tzinfo=None)
+        if dedupe and local == previous_local:
+            continue
+        previous_local = local
+        yield moment.astimezone(UTC)
+
+
 def next_fires(expression: str, after: datetime, count: int = 1, tz: tzinfo | None = None) -> list[datetime]:
     """The next ``count`` fire times strictly after ``after``, as aware UTC datetimes.
 
     With ``tz`` the expression is read in that zone (so ``0 3 * * *`` is 03:00 local time, also
     across daylight-saving changes); results are still returned in UTC.
     """
-    zone = tz or UTC
-    start = after.astimezone(zone)
-    itr = croniter(expression.strip().lower() if expression.strip().startswith("@") else expression, start)
-    return [itr.get_next(datetime).astimezone(UTC) for _ in range(count)]
+    times = _iterate(expression, after, tz or UTC)
+    return [next(times) for _ in range(count)]
 
 
 def fires_between(expression: str, start: datetime, end: datetime, tz: tzinfo | None = None) -> list[datetime]:
     """Every fire time ``t`` with ``start < t <= end``, in order (bounded to 100,000 for safety)."""
-    zone = tz or UTC
-    itr = croniter(expression.strip(), start.astimezone(zone))
     found: list[datetime] = []
-    while len(found) < 100_000:
-        moment: datetime = itr.get_next(datetime).astimezone(UTC)
-        if moment > end:
+    for moment in _iterate(expression, start, tz or UTC):
+        if moment > end or len(found) >= 100_000:
             break
         found.append(moment)
     return found

@@ -14,6 +14,7 @@ origin and last error.
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -157,12 +158,94 @@ class KvStore(ABC):
         """How many live keys ``namespace`` holds."""
 
 
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    namespace: str
+    actor: str  # the actor id (hex)
+    name: str | None  # the name it was derived from, when known
+    at: float  # epoch seconds
+    retries: int = 0
+
+
+class StateStore(ABC):
+    """Durable actor storage and alarms, and the cron fire ledger."""
+
+    @abstractmethod
+    async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
+        """Encoded values of the ``keys`` that exist."""
+
+    @abstractmethod
+    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+        """Store encoded values, atomically."""
+
+    @abstractmethod
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+        """Delete keys; returns how many existed."""
+
+    @abstractmethod
+    async def delete_all(self, namespace: str, actor: str) -> None:
+        """Delete every key of the actor (and its alarm)."""
+
+    @abstractmethod
+    async def list(
+        self,
+        namespace: str,
+        actor: str,
+        *,
+        prefix: str = "",
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        """(key, encoded value) pairs in key order: ``start`` inclusive, ``end`` exclusive."""
+
+    @abstractmethod
+    async def get_alarm(self, namespace: str, actor: str) -> float | None:
+        """The actor's alarm time (epoch seconds), or None."""
+
+    @abstractmethod
+    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+        """Set (replace) the actor's one alarm."""
+
+    @abstractmethod
+    async def delete_alarm(self, namespace: str, actor: str) -> None:
+        """Remove the actor's alarm, if any."""
+
+    @abstractmethod
+    async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
+        """Alarms due at ``now`` and not leased by another process; each is leased until ``lease_until``."""
+
+    @abstractmethod
+    async def finish_alarm(self, alarm: Alarm, retry_at: float | None) -> None:
+        """After a run: delete the alarm, or with ``retry_at`` schedule a retry (one more retry
+        counted). An alarm the actor re-set during its run (a different time) is left alone."""
+
+    @abstractmethod
+    async def next_alarm(self) -> float | None:
+        """The earliest alarm time of any actor, or None."""
+
+    @abstractmethod
+    async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
+        """Record that ``schedule``'s fire for ``scheduled_at`` happens; False when it was
+        already recorded (by this process, another one, or before a restart)."""
+
+    @abstractmethod
+    async def last_fire(self, schedule: str) -> float | None:
+        """The latest ``scheduled_at`` recorded for ``schedule``, or None."""
+
+    @abstractmethod
+    async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
+        """Ids of actors of ``namespace`` that hold storage (for inspection)."""
+
+
 class Backend(ABC):
     """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``)."""
 
     url: str
     queues: QueueStore
     kv: KvStore
+    state: StateStore
 
     #: True when other processes may write to this backend, so consumers must also poll.
     shared: bool = False

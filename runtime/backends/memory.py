@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import bisect
+import builtins
 import heapq
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runtime.backends.base import (
+    Alarm,
     Backend,
     KvEntry,
     KvKey,
@@ -17,6 +19,7 @@ from runtime.backends.base import (
     QueueStats,
     QueueStore,
     Retry,
+    StateStore,
     StoredMessage,
 )
 
@@ -252,8 +255,100 @@ class MemoryKvStore(KvStore):
         return sum(1 for e in self._data.get(namespace, {}).values() if e.expires_at is None or e.expires_at > now)
 
 
+class MemoryStateStore(StateStore):
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], dict[str, str]] = {}
+        self._alarms: dict[tuple[str, str], Alarm] = {}
+        self._leases: dict[tuple[str, str], float] = {}
+        self._fires: dict[str, set[float]] = {}
+
+    async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
+        data = self._data.get((namespace, actor), {})
+        return {k: data[k] for k in keys if k in data}
+
+    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+        self._data.setdefault((namespace, actor), {}).update(items)
+
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+        data = self._data.get((namespace, actor), {})
+        return sum(1 for k in keys if data.pop(k, None) is not None)
+
+    async def delete_all(self, namespace: str, actor: str) -> None:
+        self._data.pop((namespace, actor), None)
+        self._alarms.pop((namespace, actor), None)
+
+    async def list(
+        self,
+        namespace: str,
+        actor: str,
+        *,
+        prefix: str = "",
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+    ) -> list[tuple[str, str]]:
+        data = self._data.get((namespace, actor), {})
+        keys = sorted(
+            k for k in data if k.startswith(prefix) and (start is None or k >= start) and (end is None or k < end)
+        )
+        if reverse:
+            keys.reverse()
+        if limit is not None:
+            keys = keys[:limit]
+        return [(k, data[k]) for k in keys]
+
+    async def get_alarm(self, namespace: str, actor: str) -> float | None:
+        alarm = self._alarms.get((namespace, actor))
+        return alarm.at if alarm else None
+
+    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+        self._alarms[(namespace, actor)] = Alarm(namespace, actor, name, at)
+        self._leases.pop((namespace, actor), None)
+
+    async def delete_alarm(self, namespace: str, actor: str) -> None:
+        self._alarms.pop((namespace, actor), None)
+
+    async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
+        due = sorted(
+            (a for k, a in self._alarms.items() if a.at <= now and self._leases.get(k, 0.0) <= now),
+            key=lambda a: a.at,
+        )[:limit]
+        for alarm in due:
+            self._leases[(alarm.namespace, alarm.actor)] = lease_until
+        return due
+
+    async def finish_alarm(self, alarm: Alarm, retry_at: float | None) -> None:
+        key = (alarm.namespace, alarm.actor)
+        current = self._alarms.get(key)
+        self._leases.pop(key, None)
+        if current is None or current.at != alarm.at:
+            return  # deleted or re-set by the actor during its run
+        if retry_at is None:
+            del self._alarms[key]
+        else:
+            self._alarms[key] = Alarm(alarm.namespace, alarm.actor, alarm.name, retry_at, alarm.retries + 1)
+
+    async def next_alarm(self) -> float | None:
+        return min((max(a.at, self._leases.get(k, 0.0)) for k, a in self._alarms.items()), default=None)
+
+    async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
+        fired = self._fires.setdefault(schedule, set())
+        if scheduled_at in fired:
+            return False
+        fired.add(scheduled_at)
+        return True
+
+    async def last_fire(self, schedule: str) -> float | None:
+        return max(self._fires.get(schedule, ()), default=None)
+
+    async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
+        return sorted(a for (ns, a), data in self._data.items() if ns == namespace and data)[:limit]
+
+
 class MemoryBackend(Backend):
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self.queues = MemoryQueueStore()
         self.kv = MemoryKvStore()
+        self.state = MemoryStateStore()

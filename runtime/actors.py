@@ -1,0 +1,363 @@
+"""Actors: durable objects addressed by id, one call at a time per id, with storage and an alarm.
+
+``env.PODCAST_GENERATOR.id_from_name("user-1")`` gives a deterministic :class:`ActorId`;
+``get(id)`` a stub whose awaited methods run on the one instance of that id in this process,
+serialized by a per-id lock. Arguments and results are structured clones (see
+:mod:`runtime.structured`), as on the platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from runtime import structured
+from runtime.backends.base import Alarm, StateStore
+from runtime.clock import Clock
+from runtime.errors import BindingError, LimitError
+from runtime.handlers import Actor
+from runtime.observers import RunRecord, describe_error
+
+log = logging.getLogger("raindrop.actor")
+
+MAX_VALUE_BYTES = 2 * 1024 * 1024
+ALARM_RETRIES = 6  # retried from 2 s, doubling, up to 6 times (as the platform)
+ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm being fired
+
+
+class ActorId:
+    """An actor's identity: 64 hex digits, and the name it came from when known."""
+
+    __slots__ = ("_hex", "name")
+
+    def __init__(self, hex_id: str, name: str | None = None) -> None:
+        self._hex = hex_id
+        self.name = name
+
+    def __str__(self) -> str:
+        return self._hex
+
+    def __repr__(self) -> str:
+        return f"ActorId({self._hex[:12]}…, name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorId) and other._hex == self._hex
+
+    def __hash__(self) -> int:
+        return hash(self._hex)
+
+    def equals(self, other: ActorId) -> bool:
+        return self == other
+
+    def to_string(self) -> str:
+        return self._hex
+
+
+class Storage:
+    """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
+
+    def __init__(self, store: StateStore, namespace: str, actor: ActorId, wake_alarms: Callable[[], None]) -> None:
+        self._store = store
+        self._ns = namespace
+        self._id = str(actor)
+        self._name = actor.name
+        self._wake = wake_alarms
+
+    async def get(self, key: str | Sequence[str]) -> Any:
+        """The value of ``key`` (None when absent), or for a list of keys a dict of those present."""
+        if isinstance(key, str):
+            found = await self._store.get(self._ns, self._id, [key])
+            return structured.loads(found[key]) if key in found else None
+        keys = list(key)
+        found = await self._store.get(self._ns, self._id, keys)
+        return {k: structured.loads(found[k]) for k in keys if k in found}
+
+    async def put(self, key: str | dict[str, Any], value: Any = None) -> None:
+        """Store ``value`` under ``key``, or every item of a dict, atomically.
+
+        :raises StorageValueError: for a value that is not storable (its type and key are named).
+        """
+        items = key if isinstance(key, dict) else {key: value}
+        encoded = {}
+        for k, v in items.items():
+            if not isinstance(k, str):
+                raise BindingError(f"actor storage keys are str, not {type(k).__name__}")
+            text = structured.dumps(v, f"actor storage value for key {k!r}")
+            if len(text) > MAX_VALUE_BYTES:
+                raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
+            encoded[k] = text
+        await self._store.put(self._ns, self._id, encoded)
+
+    async def delete(self, key: str | Sequence[str]) -> bool | int:
+        """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
+        if isinstance(key, str):
+            return await self._store.delete(self._ns, self._id, [key]) == 1
+        return await self._store.delete(self._ns, self._id, list(key))
+
+    async def delete_all(self) -> None:
+        """Delete every key and the alarm."""
+        await self._store.delete_all(self._ns, self._id)
+
+    async def list(
+        self,
+        *,
+        prefix: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Keys in order (``start`` inclusive, ``end`` exclusive) with their values, as a dict."""
+        rows = await self._store.list(
+            self._ns, self._id, prefix=prefix or "", start=start, end=end, reverse=reverse, limit=limit
+        )
+        return {k: structured.loads(v) for k, v in rows}
+
+    async def get_alarm(self) -> int | None:
+        """The alarm's time in epoch milliseconds, or None."""
+        at = await self._store.get_alarm(self._ns, self._id)
+        return round(at * 1000) if at is not None else None
+
+    async def set_alarm(self, when: int | float | datetime) -> None:
+        """Set (replace) the alarm: epoch milliseconds or a datetime. ``alarm()`` is called then."""
+        if isinstance(when, datetime):
+            at = when.timestamp()
+        elif isinstance(when, int | float) and not isinstance(when, bool):
+            at = when / 1000
+        else:
+            raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
+        await self._store.set_alarm(self._ns, self._id, self._name, at)
+        self._wake()
+
+    async def delete_alarm(self) -> None:
+        await self._store.delete_alarm(self._ns, self._id)
+
+
+class ActorState:
+    """``self.state``: the actor's ``id`` and ``storage``."""
+
+    def __init__(self, actor: ActorId, storage: Storage, spawn: Callable[[Awaitable[Any]], Any]) -> None:
+        self.id = actor
+        self.storage = storage
+        self._spawn = spawn
+
+    def wait_until(self, work: Awaitable[Any]) -> None:
+        self._spawn(work)
+
+    async def block_concurrency_while(self, fn: Callable[[], Awaitable[Any]]) -> Any:
+        # Calls on one id already run one at a time; the function simply runs.
+        return await fn()
+
+
+class ActorHost:
+    """Holds the live instances of every actor class in this process and runs calls on them."""
+
+    def __init__(
+        self,
+        classes: dict[str, type[Actor]],
+        store: StateStore,
+        clock: Clock,
+        env: Callable[[], Any],
+        spawn: Callable[[Awaitable[Any]], Any],
+        on_run: Callable[[RunRecord], None] | None = None,
+    ) -> None:
+        self.classes = classes
+        self.store = store
+        self.clock = clock
+        self._env = env
+        self._spawn = spawn
+        self._instances: dict[tuple[str, str], Actor] = {}
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._alarm_signal = asyncio.Event()
+        self._running_alarms: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self.on_run = on_run
+
+    def namespace(self, name: str) -> ActorNamespace:
+        return ActorNamespace(name, self)
+
+    def instance(self, namespace: str, actor: ActorId) -> tuple[Actor, asyncio.Lock]:
+        key = (namespace, str(actor))
+        instance = self._instances.get(key)
+        if instance is None:
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set)
+            cls = self.classes.get(namespace)
+            if cls is None:
+                raise BindingError(f'actor "{namespace}" has no handler class loaded')
+            instance = cls(ActorState(actor, storage, self._spawn), self._env())
+            self._instances[key] = instance
+            self._locks[key] = asyncio.Lock()
+        return instance, self._locks[key]
+
+    async def call(
+        self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        instance, lock = self.instance(namespace, actor)
+        function = getattr(instance, method, None) if not method.startswith("_") else None
+        if function is None or not callable(function):
+            raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
+        if method != "fetch":
+            args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
+            kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
+        async with lock:
+            result = function(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+        if method == "fetch":
+            return result
+        return structured.clone(result, f"result of {namespace}.{method}()")
+
+    # -- alarms ---------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._alarm_signal.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._alarm_signal.set()
+
+    async def pending(self, now: float) -> bool:
+        """Whether an alarm is running or due (for ``App.drain``)."""
+        if any(not t.done() for t in self._running_alarms):
+            return True
+        due = await self.store.next_alarm()
+        return due is not None and due <= now
+
+    async def run_alarms(self) -> None:
+        while not self._stopping:
+            self._alarm_signal.clear()
+            now = self.clock.now()
+            for alarm in await self.store.claim_alarms(now, now + ALARM_LEASE):
+                task = asyncio.create_task(self._fire(alarm))
+                self._running_alarms.add(task)
+                task.add_done_callback(self._running_alarms.discard)
+            due = await self.store.next_alarm()
+            waiter = asyncio.create_task(self._alarm_signal.wait())
+            tasks: set[asyncio.Task[Any]] = {waiter}
+            if due is not None and due > self.clock.now():
+                tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
+            elif due is not None and not self._running_alarms:
+                tasks.add(asyncio.create_task(asyncio.sleep(0.05)))  # due but leased elsewhere: look again soon
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+        for task in list(self._running_alarms):
+            task.cancel()
+
+    async def _fire(self, alarm: Alarm) -> None:
+        actor = ActorId(alarm.actor, alarm.name)
+        started = self.clock.now()
+        try:
+            instance, lock = self.instance(alarm.namespace, actor)
+        except BindingError as exc:
+            log.error("alarm of %s %s dropped: %s", alarm.namespace, actor, exc)
+            await self.store.finish_alarm(alarm, None)
+            return
+        handler = getattr(instance, "alarm", None)
+        if handler is None:
+            log.warning(
+                'actor "%s" set an alarm but %s has no alarm() method; dropped',
+                alarm.namespace,
+                type(instance).__name__,
+            )
+            await self.store.finish_alarm(alarm, None)
+            return
+        try:
+            async with lock:
+                await handler()
+        except Exception as exc:  # noqa: BLE001 - an alarm's failure is retried, as on the platform
+            error = describe_error(exc)
+            if alarm.retries < ALARM_RETRIES:
+                delay = 2.0 * 2**alarm.retries
+                log.error(
+                    "alarm of %s %s failed (retry %d in %g s):\n%s",
+                    alarm.namespace,
+                    actor,
+                    alarm.retries + 1,
+                    delay,
+                    error,
+                )
+                await self.store.finish_alarm(alarm, self.clock.now() + delay)
+            else:
+                log.error(
+                    "alarm of %s %s failed %d times; giving up:\n%s", alarm.namespace, actor, alarm.retries + 1, error
+                )
+                await self.store.finish_alarm(alarm, None)
+            self._record(alarm, started, "error", error)
+            return
+        await self.store.finish_alarm(alarm, None)
+        self._record(alarm, started, "ok", None)
+
+    def _record(self, alarm: Alarm, started: float, outcome: str, error: str | None) -> None:
+        if self.on_run is not None:
+            self.on_run(
+                RunRecord(
+                    alarm.namespace,
+                    "alarm",
+                    started,
+                    (self.clock.now() - started) * 1000,
+                    outcome,
+                    alarm.actor[:12],
+                    error,
+                )
+            )
+
+
+class ActorNamespace:
+    """``env.<ACTOR>``: ids and stubs for one actor class."""
+
+    def __init__(self, name: str, host: ActorHost) -> None:
+        self.name = name
+        self._host = host
+
+    def __repr__(self) -> str:
+        return f"<ActorNamespace {self.name!r}>"
+
+    def id_from_name(self, name: str) -> ActorId:
+        """The same id for the same name, always (as on the platform)."""
+        if not isinstance(name, str):
+            raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
+        digest = hashlib.sha256(f"{self.name}\x00{name}".encode()).hexdigest()
+        return ActorId(digest, name)
+
+    def id_from_string(self, hex_id: str) -> ActorId:
+        if len(hex_id) != 64 or any(c not in "0123456789abcdef" for c in hex_id):
+            raise BindingError(f"{hex_id!r} is not an actor id (64 lowercase hex digits)")
+        return ActorId(hex_id)
+
+    def new_unique_id(self) -> ActorId:
+        return ActorId(os.urandom(32).hex())
+
+    def get(self, actor: ActorId, **options: Any) -> ActorStub:
+        """A stub for ``actor``; ``location_hint`` and other options are accepted and ignored."""
+        if not isinstance(actor, ActorId):
+            raise BindingError(f"get() takes an ActorId (from id_from_name), not {type(actor).__name__}")
+        return ActorStub(self.name, actor, self._host)
+
+
+class ActorStub:
+    """Calls to an actor: ``await stub.method(...)`` or ``await stub.fetch(request)``."""
+
+    def __init__(self, namespace: str, actor: ActorId, host: ActorHost) -> None:
+        self._namespace = namespace
+        self.id = actor
+        self.name = actor.name
+        self._host = host
+
+    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._host.call(self._namespace, self.id, method, args, kwargs)
+
+        call.__name__ = method
+        return call

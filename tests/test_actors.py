@@ -1,0 +1,163 @@
+"""Actors: ids, one call at a time per id, parallel ids, storage, alarms (fake clock and restarts)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from runtime import App, FakeClock
+from runtime.actors import ActorNamespace
+from runtime.errors import BindingError, StorageValueError
+from tests.backends import BACKENDS, backend_url
+
+pytestmark = pytest.mark.anyio
+APP = Path(__file__).parent / "apps" / "clock"
+
+
+@pytest.fixture(params=BACKENDS)
+async def app(request: pytest.FixtureRequest, tmp_path: Path, raindrop_clock: FakeClock) -> AsyncIterator[App]:
+    async with App.from_manifest(
+        APP / "raindrop.manifest", clock=raindrop_clock, backend=backend_url(request.param, tmp_path)
+    ) as instance:
+        yield instance
+
+
+def counters(app: App) -> ActorNamespace:
+    namespace = app.env.COUNTER
+    assert isinstance(namespace, ActorNamespace)
+    return namespace
+
+
+async def test_ids_are_deterministic(app: App) -> None:
+    ns = counters(app)
+    a, b = ns.id_from_name("user-1"), ns.id_from_name("user-1")
+    assert a == b and a.equals(b) and str(a) == str(b) and len(str(a)) == 64 and a.name == "user-1"
+    assert ns.id_from_name("user-2") != a
+    assert ns.id_from_string(str(a)) == a
+    with pytest.raises(BindingError, match="not an actor id"):
+        ns.id_from_string("xyz")
+
+
+async def test_a_thousand_concurrent_calls_on_one_id_keep_the_counter_exact(app: App) -> None:
+    stub = counters(app).get(counters(app).id_from_name("hot"))
+    results = await asyncio.gather(*(stub.increment() for _ in range(1000)))
+    assert sorted(results) == list(range(1, 1001))
+    assert await stub.recall("value") == 1000
+
+
+async def test_different_ids_run_in_parallel(app: App) -> None:
+    sys.modules[type(app._actors.instance("counter", counters(app).id_from_name("x"))[0]).__module__].ACTIVE.update(  # type: ignore[union-attr]
+        now=0, max=0
+    )
+    ns = counters(app)
+    started = time.perf_counter()
+    ids = await asyncio.gather(*(ns.get(ns.id_from_name(f"user-{i}")).slow(0.05) for i in range(100)))
+    elapsed = time.perf_counter() - started
+    active = sys.modules[type(app._actors.instance("counter", ns.id_from_name("x"))[0]).__module__].ACTIVE  # type: ignore[union-attr]
+    assert len(set(ids)) == 100
+    assert active["max"] == 100  # all 100 were running at once
+    assert elapsed < 2.5  # 100 x 50 ms one after another would take 5 s
+
+
+async def test_same_id_calls_do_not_overlap(app: App) -> None:
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("serial"))
+    module = sys.modules[type(app._actors.instance("counter", ns.id_from_name("serial"))[0]).__module__]  # type: ignore[union-attr]
+    module.ACTIVE.update(now=0, max=0)
+    await asyncio.gather(*(stub.slow(0.005) for _ in range(10)))
+    assert module.ACTIVE["max"] == 1
+
+
+async def test_storage_round_trips_structured_values(app: App) -> None:
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("store"))
+    moment = datetime(2025, 5, 1, 12, 30, tzinfo=UTC)
+    value = {"name": "Ada", "tags": ["a", "b"], "raw": b"\x00\xff", "when": moment, "n": 1.5, "none": None}
+    await stub.remember("profile", value)
+    assert await stub.recall("profile") == value
+    with pytest.raises(StorageValueError, match=r"argument of counter\.remember\(\).*set"):
+        await stub.remember("bad", {1, 2})
+    with pytest.raises(BindingError, match="no public method 'nope'"):
+        await stub.nope()
+
+
+async def test_storage_api(app: App) -> None:
+    ns = counters(app)
+    actor = app._actors.instance("counter", ns.id_from_name("api"))[0]  # type: ignore[union-attr]
+    storage = actor.state.storage
+    await storage.put({"a:1": 1, "a:2": 2, "a:3": 3, "b:1": 4})
+    assert await storage.get("a:1") == 1 and await storage.get("zzz") is None
+    assert await storage.get(["a:1", "b:1", "nope"]) == {"a:1": 1, "b:1": 4}
+    assert list(await storage.list(prefix="a:")) == ["a:1", "a:2", "a:3"]
+    assert list(await storage.list(start="a:2", end="b:1")) == ["a:2", "a:3"]
+    assert list(await storage.list(reverse=True, limit=2)) == ["b:1", "a:3"]
+    assert await storage.delete("a:1") is True and await storage.delete("a:1") is False
+    assert await storage.delete(["a:2", "a:3", "x"]) == 2
+    await storage.delete_all()
+    assert await storage.list() == {}
+    with pytest.raises(StorageValueError, match="key 'obj'.*object"):
+        await storage.put("obj", object())
+
+
+async def test_actor_fetch(app: App) -> None:
+    from starlette.requests import Request
+
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("web"))
+    await stub.increment(5)
+    scope = {"type": "http", "method": "GET", "path": "/status", "headers": [], "query_string": b""}
+    response = await stub.fetch(Request(scope))
+    assert json.loads(response.body) == {"path": "/status", "value": 5}
+
+
+async def test_alarm_fires_when_due(app: App, raindrop_clock: FakeClock) -> None:
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("alarm"))
+    due = int((raindrop_clock.now() + 60) * 1000)
+    await stub.schedule(due)
+    actor = app._actors.instance("counter", ns.id_from_name("alarm"))[0]  # type: ignore[union-attr]
+    assert await actor.state.storage.get_alarm() == due
+    await app.drain()
+    assert await stub.recall("alarms") is None
+    raindrop_clock.advance(60)
+    await app.drain()
+    assert await stub.recall("alarms") == ["ok"]
+    assert await actor.state.storage.get_alarm() is None
+
+
+async def test_failing_alarm_retries_with_backoff_then_gives_up(app: App, raindrop_clock: FakeClock) -> None:
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("flaky"))
+    await stub.schedule(int(raindrop_clock.now() * 1000), "fail")
+    await app.drain()
+    assert len(await stub.recall("alarms")) == 1
+    for attempt, delay in enumerate([2, 4, 8, 16, 32, 64], start=2):
+        raindrop_clock.advance(delay - 0.01)
+        await app.drain()
+        assert len(await stub.recall("alarms")) == attempt - 1
+        raindrop_clock.advance(0.01)
+        await app.drain()
+        assert len(await stub.recall("alarms")) == attempt
+    raindrop_clock.advance(3600)
+    await app.drain()
+    assert len(await stub.recall("alarms")) == 7  # first run + 6 retries, then given up
+
+
+def test_alarm_set_while_down_fires_once_after_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    child = APP / "alarm_child.py"
+    at_ms = int((time.time() + 1.0) * 1000)
+    subprocess.run([sys.executable, str(child), "set", str(state), str(at_ms)], check=True, timeout=60)
+    time.sleep(max(0.0, at_ms / 1000 - time.time()) + 0.2)  # the alarm falls due while nothing runs
+    result = subprocess.run(
+        [sys.executable, str(child), "wait", str(state)], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert json.loads(result.stdout) == ["after-restart"]
