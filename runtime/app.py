@@ -122,10 +122,14 @@ class App:
     ) -> None:
         await self.stop()
 
-    async def start(self, *, consume: bool = True) -> None:
+    async def start(self, *, consume: bool = True, handlers: bool | None = None) -> None:
         """Open the backend and build ``env``; with ``consume`` (the default) also start the
-        observers and background loops. ``consume=False`` is for tools that only read or write
-        state (the CLI's ``send``, ``queues`` and ``kv``); no handler module is imported then."""
+        observers, schedules, alarms and background loops.
+
+        ``consume=False`` is for tools that work on state without running the app (the CLI's
+        ``send``, ``queues``, ``kv`` and ``trigger``). Handler modules are then imported only
+        with ``handlers=True`` (so that ``fire()`` can run a schedule)."""
+        load_handlers = consume if handlers is None else handlers
         if self._started:
             raise AppStateError("the app is already running")
         backend = open_backend(self.backend_url, base=self.manifest.root)
@@ -133,7 +137,7 @@ class App:
         self._backend = backend
         try:
             self._actors = ActorHost(
-                self._load_actor_classes() if consume else {},
+                self._load_actor_classes() if load_handlers else {},
                 backend.state,
                 self.clock,
                 lambda: self.env,
@@ -143,6 +147,7 @@ class App:
             self._env = self._build_env(backend)
             if consume:
                 self._build_consumers(backend)
+            if load_handlers:
                 self._build_schedules(backend)
         except BaseException:
             await backend.close()

@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _validate(Path(args.manifest), args.strict, out, err)
         if args.command == "inspect":
             return _inspect(Path(args.manifest), args.json, out, err)
-        if args.command in ("send", "queues", "kv"):
+        if args.command in ("send", "queues", "kv", "trigger"):
             return asyncio.run(cli_state.run(args, out))
     except cli_state.UsageError as exc:
         print(f"error: {exc}", file=err)

@@ -44,6 +44,10 @@ def register(commands: Any) -> None:
     queues.add_argument("--json", action="store_true")
     add_state_options(queues)
 
+    trigger = commands.add_parser("trigger", help="run a scheduled handler (task or cron observer) now")
+    trigger.add_argument("name")
+    add_state_options(trigger)
+
     kv = commands.add_parser("kv", help="read and write a KV cache")
     kv.add_argument("namespace", help="the kv_cache's name from the manifest")
     actions = kv.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -65,12 +69,13 @@ def register(commands: Any) -> None:
 
 async def run(args: argparse.Namespace, out: TextIO) -> int:
     app = App.from_manifest(Path(args.manifest), backend=args.backend, state_dir=args.state)
-    await app.start(consume=False)
+    await app.start(consume=False, handlers=args.command == "trigger")
     try:
         handler: Callable[[App, argparse.Namespace, TextIO], Awaitable[int]] = {
             "send": _send,
             "queues": _queues,
             "kv": _kv,
+            "trigger": _trigger,
         }[args.command]
         return await handler(app, args, out)
     finally:
@@ -137,6 +142,22 @@ async def _queues(app: App, args: argparse.Namespace, out: TextIO) -> int:
         print(
             f"{name:<{width}}  {s.depth:>7} {s.ready:>7} {s.in_flight:>9} {s.delayed:>7} {s.dead_lettered:>6}", file=out
         )
+    return 0
+
+
+async def _trigger(app: App, args: argparse.Namespace, out: TextIO) -> int:
+    names = list(app.schedules())
+    if args.name not in names:
+        guess = closest(args.name, names)
+        hint = f"; did you mean {guess!r}?" if guess else (f" (schedules: {', '.join(names)})" if names else "")
+        raise UsageError(f"the manifest declares no scheduled task or cron observer {args.name!r}{hint}")
+    started = app.clock.now()
+    try:
+        await app.fire(args.name)
+    except Exception as exc:  # noqa: BLE001 - reported as the command's failure (exit 1)
+        print(f"{args.name} failed: {type(exc).__name__}: {exc}", file=out)
+        return 1
+    print(f"{args.name} ran in {(app.clock.now() - started) * 1000:.0f} ms", file=out)
     return 0
 
 

@@ -103,7 +103,7 @@ async def test_storage_api(app: App) -> None:
     assert await storage.delete(["a:2", "a:3", "x"]) == 2
     await storage.delete_all()
     assert await storage.list() == {}
-    with pytest.raises(StorageValueError, match="key 'obj'.*object"):
+    with pytest.raises(StorageValueError, match=r"key 'obj'.*object"):
         await storage.put("obj", object())
 
 

@@ -77,3 +77,16 @@ def test_dead_letters_can_be_listed_redriven_and_purged(project: Path) -> None:
     asyncio.run(_kill_ready_messages(project, None))
     assert "purged 2 dead letter(s)" in run("queues", "--purge-dead", "jobs", *base)[1]
     assert json.loads(run("queues", "--json", *base)[1])["jobs"]["depth"] == 0
+
+
+def test_trigger_runs_a_schedule_now(tmp_path: Path) -> None:
+    shutil.copytree(Path(__file__).parent / "apps" / "clock", tmp_path / "clock")
+    manifest = str(tmp_path / "clock" / "raindrop.manifest")
+    code, out, _ = run("trigger", "nightly", "--manifest", manifest)
+    assert code == 0 and out.startswith("nightly ran in")
+    assert '"type": "scheduled"' in run("kv", "results", "get", "nightly", "--manifest", manifest)[1]
+    run("kv", "results", "put", "nightly-mode", "fail", "--manifest", manifest)
+    code, out, _ = run("trigger", "nightly", "--manifest", manifest)
+    assert code == 1 and "RuntimeError: nightly failed on purpose" in out
+    code, _, err = run("trigger", "nighty", "--manifest", manifest)
+    assert code == 2 and "did you mean 'nightly'" in err
