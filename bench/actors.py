@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-from runtime import App  # noqa: E402
+from runtime import App
 
 APP = Path(__file__).parent.parent / "tests" / "apps" / "clock" / "raindrop.manifest"
 
@@ -65,7 +65,9 @@ def main() -> None:
             rt = asyncio.run(runtime(args.calls, ids, args.backend, folder))
         base = asyncio.run(baseline(args.calls, ids))
         label = "one id" if ids == 1 else f"{ids} ids"
-        print(f"  {label:8} runtime {rt:9.0f} calls/s   asyncio.Lock + dict {base:9.0f} calls/s   ratio {rt / base:.2f}")
+        print(
+            f"  {label:8} runtime {rt:9.0f} calls/s   asyncio.Lock + dict {base:9.0f} calls/s   ratio {rt / base:.2f}"
+        )
 
 
 if __name__ == "__main__":
