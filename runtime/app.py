@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 from collections import deque
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,21 +24,30 @@ from typing import Any
 from runtime.actors import ActorHost
 from runtime.backends import default_url, open_backend
 from runtime.backends.base import Backend, QueueStats
+from runtime.buckets import Bucket, event_body
 from runtime.clock import Clock, SystemClock
 from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
 from runtime.env import Env
 from runtime.errors import AppStateError, HandlerLoadError
-from runtime.handlers import Actor, Batch, Each, ExecutionContext, Task
+from runtime.handlers import Actor, Batch, Each, ExecutionContext, Service, Task
 from runtime.kv import KvCache
 from runtime.loader import handler_class
 from runtime.manifest import Manifest, load
-from runtime.manifest.model import QueueSource
+from runtime.manifest.model import BucketSource, QueueSource
+from runtime.manifest.schema import closest
 from runtime.observers import QueueConsumer, RunRecord
 from runtime.scheduler import ScheduleRunner
+from runtime.services import ServiceApp, ServiceStub
+from runtime.sql import SqlDatabase
 
 log = logging.getLogger("raindrop.app")
 
 WATCH_INTERVAL = 0.25  # seconds between checks for writes by other processes, when idle
+
+
+def bucket_queue(observer: str) -> str:
+    """The internal queue carrying a bucket observer's events."""
+    return f"$bucket:{observer}"
 
 
 class Unavailable:
@@ -74,6 +84,9 @@ class App:
         self._env: Env | None = None
         self._consumers: dict[str, QueueConsumer] = {}
         self._schedules: dict[str, ScheduleRunner] = {}
+        self._services: dict[str, Service] = {}
+        self._databases: dict[str, SqlDatabase] = {}
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._actors: ActorHost | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -145,6 +158,9 @@ class App:
                 on_run=self.runs.append,
             )
             self._env = self._build_env(backend)
+            self._migrate()
+            if load_handlers:
+                self._build_services()
             if consume:
                 self._build_consumers(backend)
             if load_handlers:
@@ -187,6 +203,12 @@ class App:
         self._background.clear()
         if self._backend is not None:
             await self._backend.close()
+        for database in self._databases.values():
+            database.close()
+        self._databases.clear()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
         self._started = False
 
     # -- public API ---------------------------------------------------------------------------
@@ -243,6 +265,18 @@ class App:
             known = ", ".join(self._schedules) or "none"
             raise KeyError(f"no scheduled handler named {name!r} (schedules: {known})")
         await runner.execute(self.clock.now(), raise_errors=True)
+
+    def asgi(self, service: str) -> ServiceApp:
+        """The ASGI app of ``service`` (for httpx's ``ASGITransport``, or any ASGI server)."""
+        handler = self._services.get(service)
+        if handler is None:
+            names = [s.name for s in self.manifest.application.services]
+            if service not in names:
+                guess = closest(service, names)
+                hint = f"; did you mean {guess!r}?" if guess else f" (services: {', '.join(names) or 'none'})"
+                raise KeyError(f"no service named {service!r}{hint}")
+            raise AppStateError(f"service {service!r} is not loaded: start the app with handlers")
+        return ServiceApp(service, handler, timeout=self.settings.request_timeout, on_request=self.runs.append)
 
     def schedules(self) -> dict[str, ScheduleRunner]:
         return dict(self._schedules)
@@ -306,17 +340,29 @@ class App:
         limits = self.settings.kv.enforce_limits
         from runtime.queue import Queue
 
+        in_memory = backend.url.startswith("memory:")
+        if in_memory:
+            self._scratch = tempfile.TemporaryDirectory(prefix="raindrop-")
+        files = Path(self._scratch.name) if self._scratch is not None else self.state_dir
         for store in app.stores:
             if store.kind == "queue":
                 bindings[store.binding] = Queue(store.name, backend.queues, self.clock, self._notify)
             elif store.kind in ("kv_cache", "kv_store"):
                 bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
+            elif store.kind in ("bucket", "smartbucket"):
+                bindings[store.binding] = Bucket(store.name, files / "buckets" / store.name, self._bucket_event)
+            elif store.kind == "sql_database":
+                database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
+                self._databases[store.name] = database
+                bindings[store.binding] = database
             else:
                 bindings[store.binding] = Unavailable(store.kind, store.name)
         assert self._actors is not None
         for actor in app.actors:
             bindings[actor.binding] = self._actors.namespace(actor.name)
-        for resource in (*app.services, *app.mcp_services):
+        for service in app.services:
+            bindings[service.binding] = ServiceStub(service.name, self._service_handler(service.name))
+        for resource in app.mcp_services:
             bindings[resource.binding] = Unavailable(resource.kind, resource.name)
         dotenv = read_dotenv(self.manifest.root / ".env")
         values = resolve_env(app.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
@@ -327,7 +373,11 @@ class App:
         root = self.manifest.root
         ctx = ExecutionContext(self.spawn)
         for observer in self.manifest.application.observers:
-            if not isinstance(observer.source, QueueSource):
+            if isinstance(observer.source, QueueSource):
+                queue = observer.source.queue
+            elif isinstance(observer.source, BucketSource):
+                queue = bucket_queue(observer.name)
+            else:
                 continue
             cls = handler_class(observer, root)
             try:
@@ -339,13 +389,59 @@ class App:
             assert isinstance(handler, Each | Batch)
             self._consumers[observer.name] = QueueConsumer(
                 observer.name,
-                observer.source.queue,
+                queue,
                 handler,
                 backend.queues,
                 self.clock,
                 self.settings.observer(observer.name),
                 on_run=self.runs.append,
             )
+
+    def _service_handler(self, name: str) -> Callable[[], Service]:
+        def handler() -> Service:
+            found = self._services.get(name)
+            if found is None:
+                raise AppStateError(f"service {name!r} is not loaded in this process")
+            return found
+
+        return handler
+
+    def _build_services(self) -> None:
+        ctx = ExecutionContext(self.spawn)
+        for service in self.manifest.application.services:
+            cls = handler_class(service, self.manifest.root)
+            try:
+                handler = cls(self.env, ctx)
+            except Exception as exc:
+                raise HandlerLoadError(f'service "{service.name}": constructing {cls.__name__} failed: {exc}') from exc
+            assert isinstance(handler, Service)
+            self._services[service.name] = handler
+
+    def _migrate(self) -> None:
+        for name, database in self._databases.items():
+            applied = database.migrate(self.manifest.root / "db" / name)
+            if applied:
+                log.info("database %s: applied migrations %s", name, ", ".join(applied))
+
+    async def _bucket_event(self, bucket: str, action: str, key: str, size: int | None, etag: str | None) -> None:
+        """Deliver a bucket change to every observer of that bucket whose rules match."""
+        from runtime.backends.base import NewMessage
+        from runtime.queue import encode, new_id
+
+        now = self.clock.now()
+        for observer in self.manifest.application.observers:
+            source = observer.source
+            if not isinstance(source, BucketSource) or source.bucket != bucket:
+                continue
+            if source.rules and not any(
+                (not rule.actions or action in rule.actions) and (rule.prefix is None or key.startswith(rule.prefix))
+                for rule in source.rules
+            ):
+                continue
+            queue = bucket_queue(observer.name)
+            body, kind = encode(queue, event_body(bucket, action, key, size, etag, now), "json")
+            await self.backend.queues.send(queue, [NewMessage(new_id(now), body, kind, now, now)])
+            self._notify(queue, now)
 
     def _load_actor_classes(self) -> dict[str, type[Actor]]:
         return {a.name: handler_class(a, self.manifest.root) for a in self.manifest.application.actors}

@@ -87,6 +87,7 @@ class LocalSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8787, ge=1, le=65535)
     state_dir: str | None = None
+    request_timeout: float = Field(300.0, gt=0)
     services: dict[str, ServiceSettings] = {}
     observers: dict[str, ObserverSettings] = {}
     schedules: dict[str, ScheduleSettings] = {}

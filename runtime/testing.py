@@ -3,6 +3,7 @@
 Fixtures:
 
 - ``raindrop_clock``: a :class:`~runtime.FakeClock` (``now()``, ``advance(seconds=...)``, ``set(datetime)``).
+- ``raindrop_http``: an ``httpx.AsyncClient`` on the app's first public service, in process.
 - ``raindrop_app``: the app of ``raindrop.manifest`` (or the ``raindrop_manifest`` ini option, or
   an overridden ``raindrop_manifest`` fixture), started on the fake clock with its state in a
   fresh temporary directory, stopped after the test.
@@ -17,6 +18,7 @@ import inspect
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from runtime.app import App
@@ -71,3 +73,14 @@ async def raindrop_app(
     )
     async with app:
         yield app
+
+
+@pytest.fixture
+async def raindrop_http(raindrop_app: App) -> AsyncIterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` on the app's first public service, in process (no sockets)."""
+    public = [s.name for s in raindrop_app.manifest.application.services if s.visibility == "public"]
+    if not public:
+        raise pytest.UsageError('raindrop_http needs a service with visibility = "public" in the manifest')
+    transport = httpx.ASGITransport(app=raindrop_app.asgi(public[0]))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{public[0]}.localhost") as client:
+        yield client

@@ -1,0 +1,215 @@
+"""Services: each ``service`` block's handler answers HTTP through ``fetch``, and other modules
+call it through ``env.SERVICE.fetch(request)`` or its public methods (``env.SERVICE.method()``).
+
+A service's ASGI app turns a request into a Starlette ``Request``, awaits the handler's
+``fetch`` and sends back its ``Response``. Mistakes become JSON errors with the right status,
+never a dead server: a body over the limit is 413, a handler slower than the timeout 504, and
+an exception in the handler a 500 (with the traceback logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from runtime import structured
+from runtime.errors import BindingError
+from runtime.handlers import Service
+from runtime.observers import RunRecord, describe_error
+
+log = logging.getLogger("raindrop.http")
+
+MAX_BODY_BYTES = 100 * 1024 * 1024  # the platform's request body limit
+REQUEST_TIMEOUT = 300.0
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def error_response(status: int, error: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": error, **extra}, status_code=status)
+
+
+class ServiceApp:
+    """The ASGI app of one service."""
+
+    def __init__(
+        self,
+        name: str,
+        handler: Service,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+        timeout: float = REQUEST_TIMEOUT,
+        on_request: Callable[[RunRecord], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.handler = handler
+        self.max_body = max_body
+        self.timeout = timeout
+        self.on_request = on_request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            await error_response(404, f"service {self.name!r} does not accept {scope['type']} connections")(
+                scope, receive, send
+            )
+            return
+        started = time.perf_counter()
+        wall = time.time()
+        length = _content_length(scope)
+        if length is not None and length > self.max_body:
+            response: Response = error_response(413, f"request body is {length} bytes; the limit is {self.max_body}")
+        else:
+            response = await self._respond(Request(scope, self._limited(receive)))
+        await response(scope, receive, send)
+        duration = (time.perf_counter() - started) * 1000
+        status = response.status_code
+        path = scope.get("path", "")
+        method = scope.get("method", "")
+        log.info("%s %s %s -> %d in %.1f ms", self.name, method, path, status, duration)
+        if self.on_request is not None:
+            outcome = "error" if status >= 500 else "ok"
+            self.on_request(RunRecord(self.name, "request", wall, duration, outcome, f"{method} {path} {status}"))
+
+    async def _respond(self, request: Request) -> Response:
+        try:
+            result = await asyncio.wait_for(self.handler.fetch(request), timeout=self.timeout)  # type: ignore[attr-defined]
+        except _BodyTooLarge:
+            return error_response(413, f"request body is larger than the limit of {self.max_body} bytes")
+        except TimeoutError:
+            log.error(
+                "service %s: %s %s took longer than %g s", self.name, request.method, request.url.path, self.timeout
+            )
+            return error_response(504, f"service {self.name!r} did not answer within {self.timeout:g} s")
+        except Exception as exc:  # noqa: BLE001 - a handler's exception is a 500, never a dead server
+            log.error("service %s: %s %s raised:\n%s", self.name, request.method, request.url.path, describe_error(exc))
+            return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")
+        if not isinstance(result, Response):
+            log.error("service %s: fetch returned %s, not a Response", self.name, type(result).__name__)
+            return error_response(
+                500, f"service {self.name!r} returned {type(result).__name__} from fetch, not a Response"
+            )
+        return result
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        return limited
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope.get("headers", []):
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class ServiceStub:
+    """``env.<SERVICE>``: ``await fetch(request)`` and ``await method(...)`` on another service."""
+
+    def __init__(self, name: str, handler: Callable[[], Service]) -> None:
+        self._name = name
+        self._handler = handler
+
+    def __repr__(self) -> str:
+        return f"<ServiceStub {self._name!r}>"
+
+    async def fetch(self, request: Request | str, **init: Any) -> Response:
+        """Call the service's ``fetch``. A URL string becomes a GET request (``method=``,
+        ``headers=`` and ``body=`` may be given, as with the platform's ``new Request``)."""
+        if isinstance(request, str):
+            request = build_request(request, **init)
+        result = await self._handler().fetch(request)  # type: ignore[attr-defined]
+        if not isinstance(result, Response):
+            raise BindingError(f"service {self._name!r} returned {type(result).__name__} from fetch, not a Response")
+        return result
+
+    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            handler = self._handler()
+            function = getattr(handler, method, None)
+            if function is None or not callable(function) or method in ("fetch",):
+                raise BindingError(f"service {self._name!r} ({type(handler).__name__}) has no public method {method!r}")
+            args = tuple(structured.clone(list(args), f"argument of {self._name}.{method}()"))
+            kwargs = structured.clone(kwargs, f"keyword argument of {self._name}.{method}()")
+            result = function(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return structured.clone(result, f"result of {self._name}.{method}()")
+
+        return call
+
+
+def build_request(
+    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | str | None = None
+) -> Request:
+    """A Starlette ``Request`` for ``url``, for calling a service's ``fetch`` in process."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    payload = body.encode() if isinstance(body, str) else (body or b"")
+    if isinstance(body, dict | list):
+        payload = json.dumps(body).encode()
+    raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    raw_headers.append((b"host", (parts.netloc or "internal").encode()))
+    if payload:
+        raw_headers.append((b"content-length", str(len(payload)).encode()))
+    scope = {
+        "type": "http",
+        "method": method.upper(),
+        "scheme": parts.scheme or "http",
+        "path": parts.path or "/",
+        "raw_path": (parts.path or "/").encode(),
+        "query_string": parts.query.encode(),
+        "headers": raw_headers,
+        "server": (parts.hostname or "internal", parts.port or 80),
+        "client": ("127.0.0.1", 0),
+    }
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": payload, "more_body": False}
+
+    return Request(scope, receive)

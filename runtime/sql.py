@@ -1,0 +1,177 @@
+"""SQL databases (``sql_database`` blocks): the D1-shaped API on one SQLite file per database.
+
+``env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(7).first()``; ``all()`` returns
+``{"results": [row dicts], "success": True, "meta": {...}}``; ``run()`` returns the meta for
+writes; ``raw()`` rows as lists; ``exec(sql)`` runs a script; ``batch([stmts])`` runs
+statements in one transaction (all or nothing).
+
+Migrations are the files ``db/<name>/*.sql`` beside the manifest, applied once each, in
+lexical order, when the app starts; each is recorded in ``_raindrop_migrations``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import BindingError, RaindropError
+
+
+class SqlError(BindingError):
+    """A statement failed; the message carries SQLite's reason and the statement."""
+
+
+class MigrationError(RaindropError):
+    """A migration file failed to apply; the message names the file."""
+
+
+def _meta(cursor: sqlite3.Cursor, conn: sqlite3.Connection, started: float, rows_read: int) -> dict[str, Any]:
+    return {
+        "duration": round((time.perf_counter() - started) * 1000, 3),
+        "changes": max(cursor.rowcount, 0),
+        "last_row_id": cursor.lastrowid,
+        "changed_db": conn.total_changes > 0 and cursor.rowcount > 0,
+        "rows_read": rows_read,
+        "rows_written": max(cursor.rowcount, 0),
+    }
+
+
+class PreparedStatement:
+    """A statement and its bound parameters. ``bind`` returns a new statement."""
+
+    def __init__(self, db: SqlDatabase, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self._db = db
+        self.sql = sql
+        self.params = params
+
+    def __repr__(self) -> str:
+        return f"<PreparedStatement {self.sql!r} {self.params!r}>"
+
+    def bind(self, *params: Any) -> PreparedStatement:
+        for value in params:
+            if value is not None and not isinstance(value, str | int | float | bytes | bool):
+                raise SqlError(
+                    f"cannot bind a {type(value).__name__} ({value!r:.40}); bind str, int, float, bytes, bool or None"
+                )
+        return PreparedStatement(self._db, self.sql, params)
+
+    async def all(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        cursor = self._db._execute(self.sql, self.params)
+        rows = cursor.fetchall()
+        columns = [c[0] for c in cursor.description or []]
+        results = [dict(zip(columns, row, strict=True)) for row in rows]
+        return {"results": results, "success": True, "meta": _meta(cursor, self._db._conn, started, len(rows))}
+
+    async def first(self, column: str | None = None) -> Any:
+        cursor = self._db._execute(self.sql, self.params)
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        columns = [c[0] for c in cursor.description or []]
+        record = dict(zip(columns, row, strict=True))
+        if column is None:
+            return record
+        if column not in record:
+            raise SqlError(f"column {column!r} is not in the result (columns: {', '.join(columns)})")
+        return record[column]
+
+    async def run(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        cursor = self._db._execute(self.sql, self.params)
+        rows = cursor.fetchall() if cursor.description else []
+        return {"success": True, "results": [], "meta": _meta(cursor, self._db._conn, started, len(rows))}
+
+    async def raw(self, *, column_names: bool = False) -> list[list[Any]]:
+        cursor = self._db._execute(self.sql, self.params)
+        rows = [list(row) for row in cursor.fetchall()]
+        if column_names:
+            rows.insert(0, [c[0] for c in cursor.description or []])
+        return rows
+
+
+class SqlDatabase:
+    """``env.<DB>``: one SQLite database."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+
+    def __repr__(self) -> str:
+        return f"<SqlDatabase {self.name!r}>"
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def prepare(self, sql: str) -> PreparedStatement:
+        if not isinstance(sql, str) or not sql.strip():
+            raise SqlError(f"database {self.name!r}: prepare() needs an SQL statement")
+        return PreparedStatement(self, sql)
+
+    async def exec(self, sql: str) -> dict[str, Any]:
+        """Run a script of one or more statements (no parameters)."""
+        started = time.perf_counter()
+        count = sum(1 for part in sql.split(";") if part.strip())
+        try:
+            self._conn.executescript(sql)
+        except sqlite3.Error as exc:
+            raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
+        return {"count": count, "duration": round((time.perf_counter() - started) * 1000, 3)}
+
+    async def batch(self, statements: Sequence[PreparedStatement]) -> list[dict[str, Any]]:
+        """Run ``statements`` in one transaction; on any error nothing is applied."""
+        results = []
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                results.append(await statement.all())
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        return results
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
+
+    def migrate(self, folder: Path) -> list[str]:
+        """Apply the ``*.sql`` files of ``folder`` not applied yet, in lexical order; returns their names.
+
+        :raises MigrationError: naming the file and SQLite's reason; that file is not recorded.
+        """
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS _raindrop_migrations (name TEXT PRIMARY KEY, checksum TEXT, applied_at REAL)"
+        )
+        if not folder.is_dir():
+            return []
+        done = {row[0] for row in self._conn.execute("SELECT name FROM _raindrop_migrations")}
+        applied = []
+        for file in sorted(folder.glob("*.sql")):
+            if file.name in done:
+                continue
+            script = file.read_text(encoding="utf-8")
+            try:
+                self._conn.executescript(f"BEGIN;\n{script}\n;COMMIT;")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise MigrationError(f"database {self.name!r}: migration {file} failed: {exc}") from None
+            self._conn.execute(
+                "INSERT INTO _raindrop_migrations (name, checksum, applied_at) VALUES (?, ?, ?)",
+                (file.name, hashlib.sha256(script.encode()).hexdigest(), time.time()),
+            )
+            applied.append(file.name)
+        return applied
