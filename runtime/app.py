@@ -79,6 +79,7 @@ class App:
         self.clock = clock
         self.state_dir = state_dir
         self.runs: deque[RunRecord] = deque(maxlen=500)
+        self.runs_hook: Callable[[RunRecord], None] | None = None  # serve logs every run through this
         self._environ = environ
         self._backend: Backend | None = None
         self._env: Env | None = None
@@ -110,7 +111,7 @@ class App:
         :param state_dir: where state lives (default ``.raindrop/`` beside the manifest).
         :raises ManifestError: when the manifest or its settings have errors.
         """
-        manifest = load(Path(path), handlers="ignore")
+        manifest = load(Path(path).resolve(), handlers="ignore")
         settings = load_settings(manifest)
         root = manifest.root
         folder = Path(state_dir) if state_dir is not None else root / (settings.state_dir or ".raindrop")
@@ -155,7 +156,7 @@ class App:
                 self.clock,
                 lambda: self.env,
                 self.spawn,
-                on_run=self.runs.append,
+                on_run=self._record_run,
             )
             self._env = self._build_env(backend)
             self._migrate()
@@ -276,7 +277,7 @@ class App:
                 hint = f"; did you mean {guess!r}?" if guess else f" (services: {', '.join(names) or 'none'})"
                 raise KeyError(f"no service named {service!r}{hint}")
             raise AppStateError(f"service {service!r} is not loaded: start the app with handlers")
-        return ServiceApp(service, handler, timeout=self.settings.request_timeout, on_request=self.runs.append)
+        return ServiceApp(service, handler, timeout=self.settings.request_timeout, on_request=self._record_run)
 
     def schedules(self) -> dict[str, ScheduleRunner]:
         return dict(self._schedules)
@@ -328,6 +329,11 @@ class App:
             if stats.ready:
                 return False
         return True
+
+    def _record_run(self, record: RunRecord) -> None:
+        self.runs.append(record)
+        if self.runs_hook is not None:
+            self.runs_hook(record)
 
     def _notify(self, queue: str, visible_at: float) -> None:
         for consumer in self._consumers.values():
@@ -394,7 +400,7 @@ class App:
                 backend.queues,
                 self.clock,
                 self.settings.observer(observer.name),
-                on_run=self.runs.append,
+                on_run=self._record_run,
             )
 
     def _service_handler(self, name: str) -> Callable[[], Service]:
@@ -460,7 +466,7 @@ class App:
                 ) from exc
             assert isinstance(handler, Task)
             self._schedules[schedule.name] = ScheduleRunner(
-                schedule, handler, backend.state, self.clock, self.settings.schedule(schedule.name), self.runs.append
+                schedule, handler, backend.state, self.clock, self.settings.schedule(schedule.name), self._record_run
             )
 
     async def _sweep_kv(self) -> None:

@@ -36,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="list resources, bindings, handlers and next schedule fires")
     inspect.add_argument("manifest", nargs="?", default="raindrop.manifest")
     inspect.add_argument("--json", action="store_true", help="print JSON instead of text")
+    serve = commands.add_parser("serve", help="run the whole app: services over HTTP, observers, schedules, alarms")
+    serve.add_argument("manifest", nargs="?", default="raindrop.manifest")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="first port (default 8787)")
+    serve.add_argument("--state", default=None, help="state directory (default .raindrop/ beside the manifest)")
+    serve.add_argument("--backend", default=None, help="backend URL (default SQLite in the state directory)")
+    serve.add_argument("--log-format", choices=["text", "json"], default="text")
+    serve.add_argument("--grace", type=float, default=10.0, help="seconds running work may take to finish on stop")
     cli_state.register(commands)
     return parser
 
@@ -49,6 +57,21 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _validate(Path(args.manifest), args.strict, out, err)
         if args.command == "inspect":
             return _inspect(Path(args.manifest), args.json, out, err)
+        if args.command == "serve":
+            from runtime.serve import configure_logging, serve
+
+            configure_logging(args.log_format, err)
+            return asyncio.run(
+                serve(
+                    Path(args.manifest),
+                    host=args.host,
+                    port=args.port,
+                    state=args.state,
+                    backend=args.backend,
+                    grace=args.grace,
+                    out=out,
+                )
+            )
         if args.command in ("send", "queues", "kv", "trigger"):
             return asyncio.run(cli_state.run(args, out))
     except cli_state.UsageError as exc:

@@ -35,8 +35,12 @@ class Api(Service):
             await asyncio.sleep(float(request.query_params.get("s", "1")))
             return PlainTextResponse("late")
         if path == "/enqueue":
-            await self.env.TASKS.send({"from": "http"})
+            body = await request.json() if request.method == "POST" else {"from": "http"}
+            await self.env.TASKS.send(body)
             return PlainTextResponse("queued", status_code=202)
+        if path == "/done":
+            listing = await self.env.CACHE.list(prefix="done:")
+            return JSONResponse(sorted(k["name"] for k in listing["keys"]))
         if path == "/echo" and request.method == "POST":
             return Response(await request.body())
         return JSONResponse({"error": "not found"}, status_code=404)

@@ -1,0 +1,279 @@
+"""The dev dashboard at ``/_runtime/``: a page and the JSON API behind it.
+
+The API is described by an OpenAPI document at ``/_runtime/api/openapi.json``. It answers only
+clients on the loopback interface, and refuses requests whose ``Origin`` is another site, so a
+web page elsewhere cannot drive it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from runtime.app import App
+from runtime.clock import utc
+from runtime.kv import KvCache
+
+PREFIX = "/_runtime"
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _iso(moment: float | None) -> str | None:
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
+class Dashboard:
+    def __init__(self, app: App, urls: dict[str, str], allow_remote: bool = False) -> None:
+        self.app = app
+        self.urls = urls
+        self.allow_remote = allow_remote
+        self.asgi = Starlette(routes=self._routes())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            refusal = self._refuse(scope)
+            if refusal is not None:
+                await JSONResponse({"error": refusal}, status_code=403)(scope, receive, send)
+                return
+        await self.asgi(scope, receive, send)
+
+    def _refuse(self, scope: Scope) -> str | None:
+        client = scope.get("client")
+        if client and not self.allow_remote:
+            try:
+                if not ipaddress.ip_address(client[0]).is_loopback:
+                    return "the dashboard answers only clients on this machine"
+            except ValueError:
+                pass  # a test transport's client name: not a network peer
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin")
+        if origin is not None and origin != b"null":
+            host = headers.get(b"host", b"").decode()
+            if urlsplit(origin.decode()).netloc != host:
+                return f"requests from origin {origin.decode()!r} are refused"
+        return None
+
+    def _routes(self) -> list[Route]:
+        api = PREFIX + "/api"
+        return [
+            Route(PREFIX, self.page),
+            Route(PREFIX + "/", self.page),
+            Route(api + "/openapi.json", self.openapi),
+            Route(api + "/overview", self.overview),
+            Route(api + "/queues", self.queues),
+            Route(api + "/queues/{queue}/dead", self.dead_letters),
+            Route(api + "/queues/{queue}/send", self.send, methods=["POST"]),
+            Route(api + "/queues/{queue}/redrive", self.redrive, methods=["POST"]),
+            Route(api + "/queues/{queue}/purge-dead", self.purge_dead, methods=["POST"]),
+            Route(api + "/kv/{namespace}", self.kv_keys),
+            Route(api + "/kv/{namespace}/value", self.kv_value),
+            Route(api + "/schedules", self.schedules),
+            Route(api + "/schedules/{name}/run", self.run_schedule, methods=["POST"]),
+            Route(api + "/actors", self.actors),
+            Route(api + "/actors/{namespace}/{actor}", self.actor_storage),
+            Route(api + "/runs", self.runs),
+        ]
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    async def page(self, request: Request) -> Response:
+        html = resources.files("runtime").joinpath("dashboard.html").read_text()
+        return HTMLResponse(html.replace("{{APP}}", self.app.manifest.application.name))
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(OPENAPI)
+
+    async def overview(self, request: Request) -> Response:
+        app = self.app.manifest.application
+        resources_ = [
+            {"kind": r.kind, "name": r.name, "binding": f"env.{r.binding}"}
+            for r in app.resources()
+            if r.kind not in ("observer", "task")
+        ] + [{"kind": r.kind, "name": r.name, "binding": None} for r in (*app.observers, *app.tasks)]
+        return JSONResponse({"application": app.name, "services": self.urls, "resources": resources_})
+
+    async def queues(self, request: Request) -> Response:
+        stats = await self.app.queue_stats()
+        return JSONResponse({name: {**asdict(s), "depth": s.depth} for name, s in stats.items()})
+
+    def _queue(self, request: Request) -> str | Response:
+        name = request.path_params["queue"]
+        if name not in [q.name for q in self.app.manifest.application.queues]:
+            return JSONResponse({"error": f"no queue named {name!r}"}, status_code=404)
+        return str(name)
+
+    async def dead_letters(self, request: Request) -> Response:
+        queue = self._queue(request)
+        if isinstance(queue, Response):
+            return queue
+        letters = await self.app.backend.queues.peek(self.app.dead_queue(queue), 200)
+        return JSONResponse(
+            [
+                {
+                    "id": m.id,
+                    "attempts": m.attempts,
+                    "last_error": m.last_error,
+                    "body": m.body.decode(errors="replace"),
+                    "sent_at": _iso(m.created_at),
+                }
+                for m in letters
+            ]
+        )
+
+    async def send(self, request: Request) -> Response:
+        queue = self._queue(request)
+        if isinstance(queue, Response):
+            return queue
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the request body must be the message, as JSON"}, status_code=400)
+        binding = next(q.binding for q in self.app.manifest.application.queues if q.name == queue)
+        await getattr(self.app.env, binding).send(body)
+        return JSONResponse({"sent": True}, status_code=202)
+
+    async def redrive(self, request: Request) -> Response:
+        queue = self._queue(request)
+        if isinstance(queue, Response):
+            return queue
+        moved = await self.app.backend.queues.redrive(self.app.dead_queue(queue), self.app.clock.now())
+        self.app._notify(queue, self.app.clock.now())
+        return JSONResponse({"redriven": moved})
+
+    async def purge_dead(self, request: Request) -> Response:
+        queue = self._queue(request)
+        if isinstance(queue, Response):
+            return queue
+        return JSONResponse({"purged": await self.app.backend.queues.purge(self.app.dead_queue(queue))})
+
+    async def kv_keys(self, request: Request) -> Response:
+        cache = self._kv(request)
+        if isinstance(cache, Response):
+            return cache
+        page = await cache.list(
+            prefix=request.query_params.get("prefix") or None, cursor=request.query_params.get("cursor"), limit=100
+        )
+        now = self.app.clock.now()
+        for key in page["keys"]:
+            key["ttl"] = round(key["expiration"] - now) if key["expiration"] else None
+        return JSONResponse(page)
+
+    async def kv_value(self, request: Request) -> Response:
+        cache = self._kv(request)
+        if isinstance(cache, Response):
+            return cache
+        found = await cache.get_with_metadata(request.query_params.get("key", ""), type="bytes")
+        if found["value"] is None:
+            return JSONResponse({"error": "not set, or expired"}, status_code=404)
+        return JSONResponse({"value": found["value"].decode(errors="replace"), "metadata": found["metadata"]})
+
+    def _kv(self, request: Request) -> KvCache | Response:
+        name = request.path_params["namespace"]
+        for store in self.app.manifest.application.kv_caches:
+            if store.name == name:
+                cache = getattr(self.app.env, store.binding)
+                assert isinstance(cache, KvCache)
+                return cache
+        return JSONResponse({"error": f"no kv_cache named {name!r}"}, status_code=404)
+
+    async def schedules(self, request: Request) -> Response:
+        return JSONResponse(
+            [
+                {
+                    "name": name,
+                    "kind": runner.schedule.kind,
+                    "cron": runner.schedule.cron,
+                    "timezone": runner.settings.timezone,
+                    "next": [_iso(t) for t in runner.next_times(3)],
+                    "last": _iso(runner.last),
+                }
+                for name, runner in self.app.schedules().items()
+            ]
+        )
+
+    async def run_schedule(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in self.app.schedules():
+            return JSONResponse({"error": f"no schedule named {name!r}"}, status_code=404)
+        try:
+            await self.app.fire(name)
+        except Exception as exc:  # noqa: BLE001 - reported to the page
+            return JSONResponse({"ran": True, "error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+        return JSONResponse({"ran": True})
+
+    async def actors(self, request: Request) -> Response:
+        found = {}
+        for actor in self.app.manifest.application.actors:
+            found[actor.name] = await self.app.backend.state.actors(actor.name)
+        return JSONResponse(found)
+
+    async def actor_storage(self, request: Request) -> Response:
+        from runtime import structured
+
+        rows = await self.app.backend.state.list(
+            request.path_params["namespace"], request.path_params["actor"], limit=200
+        )
+        alarm = await self.app.backend.state.get_alarm(request.path_params["namespace"], request.path_params["actor"])
+        storage = {}
+        for key, value in rows:
+            storage[key] = json.loads(json.dumps(structured.loads(value), default=str))
+        return JSONResponse({"storage": storage, "alarm": _iso(alarm)})
+
+    async def runs(self, request: Request) -> Response:
+        return JSONResponse(
+            [
+                {**asdict(r), "started_at": _iso(r.started_at), "duration_ms": round(r.duration_ms, 2)}
+                for r in list(self.app.runs)[-100:]
+            ][::-1]
+        )
+
+
+def _path(summary: str, method: str = "get", params: tuple[str, ...] = (), body: bool = False) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": {"200": {"description": "OK"}}}
+    if params:
+        operation["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in params
+        ]
+    if body:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {}}}}
+        operation["responses"] = {"202": {"description": "Accepted"}, "400": {"description": "Not JSON"}}
+    return {method: operation}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "raindrop-runtime dashboard API", "version": "1"},
+    "paths": {
+        f"{PREFIX}/api/overview": _path("The app, its services' URLs and its resources"),
+        f"{PREFIX}/api/queues": _path("Depth, ready, in flight, delayed and dead-lettered per queue"),
+        f"{PREFIX}/api/queues/{{queue}}/dead": _path(
+            "Dead letters of a queue, with their last error", params=("queue",)
+        ),
+        f"{PREFIX}/api/queues/{{queue}}/send": _path("Send a message (the JSON body)", "post", ("queue",), body=True),
+        f"{PREFIX}/api/queues/{{queue}}/redrive": _path("Move a queue's dead letters back onto it", "post", ("queue",)),
+        f"{PREFIX}/api/queues/{{queue}}/purge-dead": _path("Delete a queue's dead letters", "post", ("queue",)),
+        f"{PREFIX}/api/kv/{{namespace}}": _path(
+            "Keys of a KV cache with expiration and TTL (?prefix=, ?cursor=)", params=("namespace",)
+        ),
+        f"{PREFIX}/api/kv/{{namespace}}/value": _path("The value of ?key= in a KV cache", params=("namespace",)),
+        f"{PREFIX}/api/schedules": _path("Schedules with their next three fire times (UTC)"),
+        f"{PREFIX}/api/schedules/{{name}}/run": _path("Run a schedule now", "post", ("name",)),
+        f"{PREFIX}/api/actors": _path("Actor ids holding storage, per actor class"),
+        f"{PREFIX}/api/actors/{{namespace}}/{{actor}}": _path(
+            "An actor's storage and alarm", params=("namespace", "actor")
+        ),
+        f"{PREFIX}/api/runs": _path("The last handler runs and requests, newest first"),
+    },
+}

@@ -1,0 +1,251 @@
+"""``python -m runtime serve``: the whole app in one process, over HTTP.
+
+Every public service gets its own port (8787, 8788, … in manifest order, or
+``services.<name>.port`` in ``raindrop.local.yaml``); the first port also answers
+``<service>.localhost`` for every public service, and hosts the dashboard at ``/_runtime/``.
+Observers, schedules and alarms run alongside. SIGINT or SIGTERM stops taking requests and
+messages, lets running work finish within the grace period, hands the rest back to the queues,
+and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+import uvicorn
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from runtime.app import App
+from runtime.clock import utc
+from runtime.dashboard import PREFIX, Dashboard
+from runtime.manifest import load
+from runtime.observers import RunRecord
+
+log = logging.getLogger("raindrop.serve")
+
+
+class Router:
+    """The ASGI app of one port: the dashboard, ``<service>.localhost`` hosts, then the port's service."""
+
+    def __init__(self, default: ASGIApp | None, by_host: dict[str, ASGIApp], dashboard: ASGIApp | None) -> None:
+        self.default = default
+        self.by_host = by_host
+        self.dashboard = dashboard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            message = await receive()
+            while message["type"] != "lifespan.shutdown":
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        path = scope.get("path", "")
+        if self.dashboard is not None and (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.dashboard(scope, receive, send)
+            return
+        host = dict(scope.get("headers") or []).get(b"host", b"").decode().split(":")[0]
+        target = self.by_host.get(host.removesuffix(".localhost")) if host.endswith(".localhost") else None
+        target = target or self.default
+        if target is None:
+            response = JSONResponse(
+                {"error": "no public service answers here", "dashboard": PREFIX + "/"}, status_code=404
+            )
+            await response(scope, receive, send)
+            return
+        await target(scope, receive, send)
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to us (several servers share one process)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": utc(record.created).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in ("module", "kind", "outcome", "duration_ms", "detail"):
+            if hasattr(record, "run_" + key):
+                entry[key] = getattr(record, "run_" + key)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(log_format: str, stream: TextIO) -> None:
+    handler = logging.StreamHandler(stream)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+
+
+def log_run(record: RunRecord) -> None:
+    """One log line per handler run (requests are logged by the service apps)."""
+    if record.kind == "request":
+        return
+    extra = {
+        "run_module": record.module,
+        "run_kind": record.kind,
+        "run_outcome": record.outcome,
+        "run_duration_ms": round(record.duration_ms, 2),
+        "run_detail": record.detail,
+    }
+    level = logging.INFO if record.outcome == "ok" else logging.WARNING
+    logging.getLogger("raindrop.runs").log(
+        level,
+        "%s %s %s %s in %.1f ms",
+        record.kind,
+        record.module,
+        record.detail,
+        record.outcome,
+        record.duration_ms,
+        extra=extra,
+    )
+
+
+def ports(app: App, base: int) -> dict[str, int]:
+    """The port of every public service: configured, else the next free number from ``base``."""
+    chosen: dict[str, int] = {}
+    configured = {name: s.port for name, s in app.settings.services.items() if s.port}
+    taken = set(configured.values())
+    candidate = base
+    for service in app.manifest.application.services:
+        if service.visibility != "public":
+            continue
+        if service.name in configured:
+            chosen[service.name] = configured[service.name]
+            continue
+        while candidate in taken:
+            candidate += 1
+        chosen[service.name] = candidate
+        taken.add(candidate)
+        candidate += 1
+    return chosen
+
+
+async def serve(
+    manifest_path: Path,
+    *,
+    host: str | None,
+    port: int | None,
+    state: str | None,
+    backend: str | None,
+    grace: float = 10.0,
+    out: TextIO = sys.stdout,
+) -> int:
+    started = time.perf_counter()
+    load(manifest_path, handlers="error")  # every handler file must exist to serve
+    app = App.from_manifest(manifest_path, backend=backend, state_dir=state)
+    bind_host = host or app.settings.host
+    base_port = port or app.settings.port
+    await app.start()
+    app.runs_hook = log_run
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    service_ports = ports(app, base_port)
+    first_port = min(service_ports.values(), default=base_port)
+    display_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
+    urls = {name: f"http://{display_host}:{p}" for name, p in service_ports.items()}
+    dashboard = Dashboard(app, urls, allow_remote=bind_host not in ("127.0.0.1", "localhost", "::1"))
+    apps = {name: app.asgi(name) for name in service_ports}
+    routers: dict[int, Router] = {}
+    for name, p in service_ports.items():
+        routers.setdefault(p, Router(apps[name], {}, None))
+    first = routers.setdefault(first_port, Router(None, {}, None))
+    first.by_host = dict(apps)
+    first.dashboard = dashboard
+
+    servers = []
+    for p, router in routers.items():
+        config = uvicorn.Config(
+            router,
+            host=bind_host,
+            port=p,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=max(1, round(grace)),
+        )
+        servers.append(_Server(config))
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in tasks):
+            for task in tasks:
+                if task.done() and task.exception() is not None:
+                    print(f"error: cannot listen: {task.exception()}", file=sys.stderr)
+            for server in servers:
+                server.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await app.stop()
+            return 1
+        await asyncio.sleep(0.01)
+    print(
+        banner(app, urls, f"http://{display_host}:{first_port}{PREFIX}/", time.perf_counter() - started),
+        file=out,
+        flush=True,
+    )
+
+    await stop.wait()
+    log.info("stopping: no new requests or messages; letting running work finish (up to %g s)", grace)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await app.stop(grace=grace)
+    log.info("stopped")
+    return 0
+
+
+def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> str:
+    manifest = app.manifest
+    lines = [
+        f'raindrop-runtime: application "{manifest.application.name}" ({manifest.path})',
+        f"  state      {app.backend_url}",
+    ]
+    for name, url in urls.items():
+        lines.append(f"  service    {name:<20} {url}   (also http://{name}.localhost:{url.rsplit(':', 1)[1]})")
+    private = [s.name for s in manifest.application.services if s.visibility != "public"]
+    if private:
+        lines.append(f"  private    {', '.join(private)} (through env bindings only)")
+    lines.append(f"  dashboard  {dashboard}")
+    bindings = [
+        f"env.{r.binding}" for r in manifest.application.resources() if r.kind not in ("observer", "task", "env")
+    ]
+    if bindings:
+        lines.append(f"  bindings   {', '.join(bindings)}")
+    for name, runner in app.schedules().items():
+        upcoming = ", ".join(utc(t).strftime("%Y-%m-%d %H:%M") for t in runner.next_times(2))
+        lines.append(f"  schedule   {name:<20} {runner.schedule.cron!r:<14} next {upcoming} UTC")
+    for var in manifest.application.env:
+        if var.secret and getattr(app.env, var.name) is None:
+            lines.append(
+                f"  warning    secret {var.name} is not set (environment, .env or env: in raindrop.local.yaml)"
+            )
+    lines.append(f"ready in {elapsed:.2f} s; Ctrl-C to stop")
+    return "\n".join(lines)
