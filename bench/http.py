@@ -1,0 +1,150 @@
+"""HTTP benchmark: a trivial service through `serve` against a bare Starlette app under the same
+uvicorn, in the same run; start-up time; idle memory of `serve`.
+
+    python bench/http.py [--requests 20000] [--concurrency 50]
+
+Both servers run in their own process; the load comes from this process over keep-alive
+HTTP/1.1 connections (a small client on asyncio streams, so the client is not the bottleneck).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+HELLO = HERE / "apps" / "hello"
+PODCAST = HERE.parent / "raindrop.manifest"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(port: int, timeout: float = 30) -> float:
+    start = time.perf_counter()
+    request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    while time.perf_counter() - start < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(request)
+                if sock.recv(64).startswith(b"HTTP/1.1"):
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+async def worker(port: int, count: int, latencies: list[float]) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    for _ in range(count):
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        if length:
+            await reader.readexactly(length)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(head.decode(errors="replace"))
+        latencies.append((time.perf_counter() - started) * 1000)
+    writer.close()
+
+
+async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    per = requests // concurrency
+    await asyncio.gather(*(worker(port, 50, latencies) for _ in range(concurrency)))  # warm up
+    latencies.clear()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(port, per, latencies) for _ in range(concurrency)))
+    return per * concurrency / (time.perf_counter() - started), latencies
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=50)
+    args = parser.parse_args()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with tempfile.TemporaryDirectory() as state:
+        serve_port, bare_port = free_port(), free_port()
+        started = time.perf_counter()
+        served = subprocess.Popen(
+            [sys.executable, "-m", "runtime", "serve", str(HELLO / "raindrop.manifest"), "--port", str(serve_port), "--state", state],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        wait_until_up(serve_port)
+        startup = time.perf_counter() - started
+        bare = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "bare:app", "--port", str(bare_port), "--log-level", "warning", "--no-access-log"],
+            cwd=HELLO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        wait_until_up(bare_port)
+        try:
+            # Logging one line per request is part of serve; send its logs nowhere to measure the work itself.
+            serve_rate, serve_lat = asyncio.run(load(serve_port, args.requests, args.concurrency))
+            bare_rate, bare_lat = asyncio.run(load(bare_port, args.requests, args.concurrency))
+        finally:
+            served.terminate()
+            bare.terminate()
+            served.wait()
+            bare.wait()
+        podcast_rss = None
+        if PODCAST.is_file():
+            port = free_port()
+            podcast = subprocess.Popen(
+                [sys.executable, "-m", "runtime", "serve", str(PODCAST), "--port", str(port), "--state", state + "/podcast"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            )  # fmt: skip
+            try:
+                wait_until_up(port)
+                time.sleep(2.0)
+                podcast_rss = rss_mb(podcast.pid) if podcast.poll() is None else None
+            except RuntimeError:
+                podcast_rss = None
+            finally:
+                podcast.terminate()
+                podcast.wait()
+    print(f"trivial service, {args.requests} requests, {args.concurrency} keep-alive connections")
+    print(
+        f"  serve    {serve_rate:8.0f} req/s   p50 {statistics.median(serve_lat):6.2f} ms   p99 {pct(serve_lat, 0.99):6.2f} ms"
+    )
+    print(
+        f"  bare     {bare_rate:8.0f} req/s   p50 {statistics.median(bare_lat):6.2f} ms   p99 {pct(bare_lat, 0.99):6.2f} ms"
+    )
+    print(f"  ratio    {serve_rate / bare_rate:.2f}x the bare Starlette app (target >= 0.8)")
+    print(f"serve start to first answered request: {startup:.2f} s (target < 1.5 s)")
+    if podcast_rss is not None:
+        print(f"idle serve of the podcast app: {podcast_rss:.1f} MB resident (target < 120 MB)")
+    else:
+        print("idle serve of the podcast app: not measured (the app did not start)")
+
+
+if __name__ == "__main__":
+    main()
