@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import tempfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -88,6 +89,7 @@ class App:
         self._services: dict[str, Service] = {}
         self._databases: dict[str, SqlDatabase] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
+        self._pending_setup: list[Awaitable[None]] = []
         self._actors: ActorHost | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -159,6 +161,9 @@ class App:
                 on_run=self._record_run,
             )
             self._env = self._build_env(backend)
+            for setup in self._pending_setup:
+                await setup
+            self._pending_setup.clear()
             self._migrate()
             if load_handlers:
                 self._build_services()
@@ -344,6 +349,8 @@ class App:
         app = self.manifest.application
         bindings: dict[str, Any] = {}
         limits = self.settings.kv.enforce_limits
+        dotenv = read_dotenv(self.manifest.root / ".env")
+        values = resolve_env(app.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
         from runtime.queue import Queue
 
         in_memory = backend.url.startswith("memory:")
@@ -356,7 +363,7 @@ class App:
             elif store.kind in ("kv_cache", "kv_store"):
                 bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
             elif store.kind in ("bucket", "smartbucket"):
-                bindings[store.binding] = Bucket(store.name, files / "buckets" / store.name, self._bucket_event)
+                bindings[store.binding] = self._bucket(store.name, files, values)
             elif store.kind == "sql_database":
                 database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
                 self._databases[store.name] = database
@@ -370,8 +377,6 @@ class App:
             bindings[service.binding] = ServiceStub(service.name, self._service_handler(service.name))
         for resource in app.mcp_services:
             bindings[resource.binding] = Unavailable(resource.kind, resource.name)
-        dotenv = read_dotenv(self.manifest.root / ".env")
-        values = resolve_env(app.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
         bindings.update(values)
         return Env(bindings, logging.getLogger(f"raindrop.{app.name}"))
 
@@ -402,6 +407,34 @@ class App:
                 self.settings.observer(observer.name),
                 on_run=self._record_run,
             )
+
+    def _bucket(self, name: str, files: Path, values: dict[str, str | None]) -> Bucket:
+        remote = self.settings.buckets.get(name)
+        if remote is None:
+            return Bucket(name, files / "buckets" / name, self._bucket_event)
+        from runtime.s3 import S3Bucket
+
+        def fill(text: str | None) -> str | None:
+            if text is None:
+                return None
+            return re.sub(
+                r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
+                lambda m: values.get(m.group(1)) or os.environ.get(m.group(1), ""),
+                text,
+            )
+
+        bucket = S3Bucket(
+            name,
+            bucket=remote.bucket or name,
+            endpoint_url=fill(remote.endpoint_url) or remote.endpoint_url,
+            region=remote.region,
+            access_key_id=fill(remote.access_key_id),
+            secret_access_key=fill(remote.secret_access_key),
+            on_event=self._bucket_event,
+        )
+        if remote.create:
+            self._pending_setup.append(bucket.ensure())
+        return bucket
 
     def _service_handler(self, name: str) -> Callable[[], Service]:
         def handler() -> Service:

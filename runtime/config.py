@@ -77,6 +77,17 @@ class ServiceSettings(_Strict):
     port: int | None = Field(None, ge=1, le=65535)
 
 
+class BucketSettings(_Strict):
+    """An S3-compatible service for one bucket; ``${NAME}`` in a value reads the app's env."""
+
+    endpoint_url: str
+    bucket: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    create: bool = False  # create the remote bucket when it is missing (for local S3 servers)
+
+
 class KvSettings(_Strict):
     enforce_limits: bool = True
     sweep_interval: float = Field(60.0, gt=0)
@@ -91,6 +102,7 @@ class LocalSettings(_Strict):
     services: dict[str, ServiceSettings] = {}
     observers: dict[str, ObserverSettings] = {}
     schedules: dict[str, ScheduleSettings] = {}
+    buckets: dict[str, BucketSettings] = {}
     kv: KvSettings = KvSettings()
     env: dict[str, str | int | float | bool] = {}
     vars: dict[str, Any] = {}
@@ -171,6 +183,7 @@ def _cross_check(
     app = manifest.application
     problems = []
     declared = {
+        "buckets": [b.name for b in app.buckets],
         "observers": [o.name for o in app.observers],
         "services": [s.name for s in app.services],
         "schedules": [s.name for s in app.schedules()],
