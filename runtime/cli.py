@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", default=None, help="backend URL (default SQLite in the state directory)")
     serve.add_argument("--log-format", choices=["text", "json"], default="text")
     serve.add_argument("--grace", type=float, default=10.0, help="seconds running work may take to finish on stop")
+    serve.add_argument("--reload", action="store_true", help="restart when code, the manifest or settings change")
     cli_state.register(commands)
     return parser
 
@@ -57,6 +58,14 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _validate(Path(args.manifest), args.strict, out, err)
         if args.command == "inspect":
             return _inspect(Path(args.manifest), args.json, out, err)
+        if args.command == "serve" and args.reload:
+            from runtime.reload import supervise
+
+            forwarded = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--reload"]
+            forwarded = forwarded[forwarded.index("serve") + 1 :]
+            if forwarded and not forwarded[0].startswith("-"):
+                forwarded = forwarded[1:]  # the manifest is passed separately
+            return supervise(Path(args.manifest), forwarded)
         if args.command == "serve":
             from runtime.serve import configure_logging, serve
 

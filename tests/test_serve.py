@@ -115,3 +115,39 @@ def test_sigterm_mid_work_loses_nothing(project: Path) -> None:
         assert httpx.get(again.base + "/_runtime/api/queues").json()["tasks"]["depth"] == 0
     finally:
         assert again.stop()[0] == 0
+
+
+def test_reload_restarts_on_a_code_change(project: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "serve", str(project), "--port", str(port), "--reload"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def answer() -> str | None:
+        try:
+            return httpx.get(base + "/hello", timeout=1).text
+        except httpx.HTTPError:
+            return None
+
+    try:
+        deadline = time.monotonic() + 30
+        while answer() != "hello, world" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answer() == "hello, world"
+        handler = project.parent / "handlers" / "api.py"
+        handler.write_text(
+            handler.read_text().replace('f"{self.env.GREETING}, world"', 'f"{self.env.GREETING}, reloaded"')
+        )
+        deadline = time.monotonic() + 30
+        while answer() != "hello, reloaded" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert answer() == "hello, reloaded"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "handlers/api.py changed; restarting" in err
