@@ -378,7 +378,7 @@ class App:
         for resource in app.mcp_services:
             bindings[resource.binding] = Unavailable(resource.kind, resource.name)
         bindings.update(values)
-        return Env(bindings, logging.getLogger(f"raindrop.{app.name}"))
+        return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock)
 
     def _build_consumers(self, backend: Backend) -> None:
         root = self.manifest.root
@@ -449,8 +449,13 @@ class App:
         ctx = ExecutionContext(self.spawn)
         for service in self.manifest.application.services:
             cls = handler_class(service, self.manifest.root)
+            env = self.env
+            if service.env:  # env blocks nested in the service are visible to it alone
+                dotenv = read_dotenv(self.manifest.root / ".env")
+                scoped = resolve_env(service.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
+                env = Env({**self.env.bindings(), **scoped}, self.env.logger, self.clock)
             try:
-                handler = cls(self.env, ctx)
+                handler = cls(env, ctx)
             except Exception as exc:
                 raise HandlerLoadError(f'service "{service.name}": constructing {cls.__name__} failed: {exc}') from exc
             assert isinstance(handler, Service)

@@ -14,9 +14,11 @@ class Env:
     Reading an unknown name raises ``AttributeError`` that lists the closest declared binding.
     """
 
-    def __init__(self, bindings: dict[str, Any], logger: logging.Logger | None = None) -> None:
+    def __init__(self, bindings: dict[str, Any], logger: logging.Logger | None = None, clock: Any = None) -> None:
         object.__setattr__(self, "_bindings", dict(bindings))
         object.__setattr__(self, "logger", logger or logging.getLogger("raindrop.app"))
+        # env.clock: the runtime's clock (now(), datetime()); under test it is the fake clock.
+        object.__setattr__(self, "clock", clock)
 
     def __getattr__(self, name: str) -> Any:
         bindings: dict[str, Any] = object.__getattribute__(self, "_bindings")
@@ -36,7 +38,7 @@ class Env:
         return name in object.__getattribute__(self, "_bindings")
 
     def __dir__(self) -> list[str]:
-        return sorted([*object.__getattribute__(self, "_bindings"), "logger"])
+        return sorted([*object.__getattribute__(self, "_bindings"), "clock", "logger"])
 
     def bindings(self) -> dict[str, Any]:
         return dict(object.__getattribute__(self, "_bindings"))

@@ -1,0 +1,1 @@
+"""HakiVo: the civic podcast app (shared code for its handlers and workers)."""

@@ -1,0 +1,80 @@
+"""Users and metrics in the app's SQL database."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+USER_COLUMNS = "id, name, email, token, timezone, tier, daily_podcast_enabled, topics"
+
+
+def _user(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {**row, "topics": json.loads(row.get("topics") or "[]"), "timezone": row.get("timezone") or "UTC"}
+
+
+async def user_by_id(env: Any, user_id: str) -> dict[str, Any] | None:
+    return _user(await env.HAKIVO_DB.prepare(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?").bind(user_id).first())
+
+
+async def user_by_token(env: Any, token: str) -> dict[str, Any] | None:
+    return _user(await env.HAKIVO_DB.prepare(f"SELECT {USER_COLUMNS} FROM users WHERE token = ?").bind(token).first())
+
+
+async def record(env: Any, kind: str, user_id: str | None, value: float, at: float) -> None:
+    """A metrics event: cache_hit, cache_miss, pregen_success, pregen_failure, first_audio_seconds."""
+    await (
+        env.HAKIVO_DB.prepare("INSERT INTO metrics_events (kind, user_id, value, at) VALUES (?, ?, ?, ?)")
+        .bind(kind, user_id, value, at)
+        .run()
+    )
+
+
+async def metrics(env: Any) -> dict[str, Any]:
+    rows = (
+        await env.HAKIVO_DB.prepare(
+            "SELECT kind, count(*) AS n, sum(value) AS total FROM metrics_events GROUP BY kind"
+        ).all()
+    )["results"]
+    by = {r["kind"]: r for r in rows}
+
+    def n(kind: str) -> int:
+        return int(by.get(kind, {}).get("n") or 0)
+
+    hits, misses = n("cache_hit"), n("cache_miss")
+    ok, failed = n("pregen_success"), n("pregen_failure")
+    costs = await env.HAKIVO_DB.prepare(
+        "SELECT coalesce(sum(cost), 0) AS total, count(DISTINCT user_id) AS users FROM podcasts"
+    ).first()
+    firsts = (
+        await env.HAKIVO_DB.prepare(
+            "SELECT value FROM metrics_events WHERE kind = 'first_audio_seconds' ORDER BY value"
+        ).all()
+    )["results"]
+    values = [r["value"] for r in firsts]
+    return {
+        "cacheHitRate": {
+            "value": round(hits / (hits + misses), 4) if hits + misses else None,
+            "hits": hits,
+            "misses": misses,
+            "target": 0.8,
+        },
+        "pregenerationSuccessRate": {
+            "value": round(ok / (ok + failed), 4) if ok + failed else None,
+            "successful": ok,
+            "failed": failed,
+            "target": 0.95,
+        },
+        "costPerUser": {
+            "value": round(costs["total"] / costs["users"], 4) if costs["users"] else None,
+            "totalCost": round(costs["total"], 4),
+            "users": costs["users"],
+            "target": 0.10,
+        },
+        "timeToFirstAudio": {
+            "p50Seconds": values[len(values) // 2] if values else None,
+            "maxSeconds": values[-1] if values else None,
+            "samples": len(values),
+        },
+    }
