@@ -129,7 +129,7 @@ class CongressBills:
         self.timeout = timeout
 
     async def recent(self, limit: int) -> list[Bill]:
-        data = await self._get(f"/bill/{self.congress}", {"limit": min(limit, 250), "sort": "updateDate+desc"})
+        data = await self._get(f"/bill/{self.congress}", {"limit": min(limit, 250), "sort": "updateDate desc"})
         return [_bill({**b, "congress": b.get("congress", self.congress)}) for b in data.get("bills", [])[:limit]]
 
     async def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
