@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -57,28 +55,6 @@ async def test_api_and_openapi(project: Path) -> None:
         remote = httpx.ASGITransport(app=dashboard, client=("10.1.2.3", 5000))
         async with httpx.AsyncClient(transport=remote, base_url="http://127.0.0.1:8787") as client:
             assert (await client.get("/_runtime/api/queues")).status_code == 403
-
-
-@pytest.fixture
-def browser_page() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("playwright is not installed")
-    if CHROMIUM is None:
-        if os.environ.get("CI") == "true":
-            raise AssertionError("chromium is not installed (.ci/run installs it)")
-        pytest.skip("Debian's chromium is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        yield page
-        browser.close()
 
 
 def cell(page: object, queue: str, column: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_dashboard import ARTIFACTS, browser_page  # noqa: F401 - the browser fixture
+from tests.test_dashboard import ARTIFACTS
 from tests.test_serve import Served, free_port
 
 CURL = shutil.which("curl")
