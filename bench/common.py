@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import resource
+import socket
 import statistics
+import time
 
 
 def peak_rss_mb() -> float:
@@ -18,3 +20,53 @@ def percentile(values: list[float], q: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+async def keep_alive_client(port: int, requests: list[bytes], latencies: list[float], statuses: list[int]) -> None:
+    """Send raw HTTP/1.1 requests one after another on one keep-alive connection."""
+    import asyncio
+    import time
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for request in requests:
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        if length:
+            await reader.readexactly(length)
+        statuses.append(int(head[9:12]))
+        latencies.append((time.perf_counter() - started) * 1000)
+    writer.close()
+
+
+def http_request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
+    for key, value in (headers or {}).items():
+        lines.append(f"{key}: {value}")
+    if body:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(port: int, timeout: float = 30) -> float:
+    start = time.perf_counter()
+    request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    while time.perf_counter() - start < timeout:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(request)
+                if sock.recv(64).startswith(b"HTTP/1.1"):
+                    return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"nothing answered on port {port}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,28 +20,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from common import free_port, wait_until_up  # noqa: E402
+
 HELLO = HERE / "apps" / "hello"
 PODCAST = HERE.parent / "raindrop.manifest"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(port: int, timeout: float = 30) -> float:
-    start = time.perf_counter()
-    request = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    while time.perf_counter() - start < timeout:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(request)
-                if sock.recv(64).startswith(b"HTTP/1.1"):
-                    return time.perf_counter() - start
-        except OSError:
-            time.sleep(0.005)
-    raise RuntimeError(f"nothing answered on port {port}")
 
 
 async def worker(port: int, count: int, latencies: list[float]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-USER_COLUMNS = "id, name, email, token, timezone, tier, daily_podcast_enabled, topics"
+USER_COLUMNS = "id, name, email, token, timezone, tier, daily_podcast_enabled, topics, last_app_open_at"
 
 
 def _user(row: dict[str, Any] | None) -> dict[str, Any] | None:
