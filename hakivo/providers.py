@@ -209,12 +209,20 @@ class ClaudeScriptWriter:
     offline = False
 
     def __init__(self, api_key: str, base_url: str | None = None, model: str = CLAUDE_MODEL) -> None:
-        import anthropic
-
-        self.client = anthropic.AsyncAnthropic(api_key=api_key, base_url=base_url, max_retries=3, timeout=120.0)
+        self.api_key = api_key
+        self.base_url = base_url
         self.model = model
 
     async def write(self, bills: list[Bill], kind: str) -> list[Line]:
+        import anthropic
+
+        # A client per call, closed after it: no connection outlives the job that opened it.
+        async with anthropic.AsyncAnthropic(
+            api_key=self.api_key, base_url=self.base_url, max_retries=3, timeout=120.0
+        ) as client:
+            return await self._write(client, bills, kind)
+
+    async def _write(self, client: Any, bills: list[Bill], kind: str) -> list[Line]:
         import anthropic
 
         daily = kind != "weekly"
@@ -223,7 +231,7 @@ class ClaudeScriptWriter:
         problem = ""
         for _ in range(2):  # the answer, then one repair request
             try:
-                response = await self.client.messages.create(
+                response = await client.messages.create(
                     model=self.model,
                     max_tokens=8192 if daily else 12288,
                     temperature=0.7,
@@ -294,16 +302,21 @@ class ElevenLabsAudio:
     def __init__(
         self, api_key: str, sarah_voice: str, james_voice: str, base_url: str | None = None, pause: float = 1.0
     ) -> None:
-        from elevenlabs.client import AsyncElevenLabs
-
-        options: dict[str, Any] = {"api_key": api_key, "timeout": 180.0}
-        if base_url:
-            options["base_url"] = base_url
-        self.client = AsyncElevenLabs(**options)
+        self.api_key = api_key
+        self.base_url = base_url
         self.voices = {"sarah": sarah_voice, "james": james_voice}
         self.pause = pause
 
     async def render(self, lines: list[Line]) -> bytes:
+        from elevenlabs.client import AsyncElevenLabs
+
+        async with httpx.AsyncClient(timeout=180.0) as http:  # closed with the job, like the Claude client
+            options: dict[str, Any] = {"api_key": self.api_key, "httpx_client": http}
+            if self.base_url:
+                options["base_url"] = self.base_url
+            return await self._render(AsyncElevenLabs(**options), lines)
+
+    async def _render(self, client: Any, lines: list[Line]) -> bytes:
         from elevenlabs.core.api_error import ApiError
 
         audio = bytearray()
@@ -314,7 +327,7 @@ class ElevenLabsAudio:
                 {"text": line.text, "voice_id": self.voices.get(line.host, self.voices["james"])} for line in group
             ]
             try:
-                async for piece in self.client.text_to_dialogue.convert(
+                async for piece in client.text_to_dialogue.convert(
                     inputs=inputs,  # type: ignore[arg-type]
                     model_id="eleven_v3",
                     output_format="mp3_44100_192",
