@@ -148,7 +148,9 @@ class App:
         load_handlers = consume if handlers is None else handlers
         if self._started:
             raise AppStateError("the app is already running")
-        backend = open_backend(self.backend_url, base=self.manifest.root)
+        backend = open_backend(
+            self.backend_url, base=self.manifest.root, app=self.manifest.application.name, clock_now=self.clock.now
+        )
         await backend.open()
         self._backend = backend
         try:
@@ -518,6 +520,15 @@ class App:
 
     async def _watch(self, backend: Backend) -> None:
         """Wake consumers when another process (a CLI `send`, a worker) wrote to the backend."""
+        events = getattr(backend, "events", None)
+        if events is not None:  # the backend pushes changes: no polling
+            async for queue in events():
+                for consumer in self._consumers.values():
+                    if queue in ("*", consumer.queue):
+                        consumer.wake()
+                if queue == "$alarms" and self._actors is not None:
+                    self._actors.wake()
+            return
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
             if await backend.changed():

@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=["text", "json"], default="text")
     serve.add_argument("--grace", type=float, default=10.0, help="seconds running work may take to finish on stop")
     serve.add_argument("--reload", action="store_true", help="restart when code, the manifest or settings change")
+    worker = commands.add_parser(
+        "worker", help="consume observers, schedules and alarms from a shared backend (no HTTP)"
+    )
+    worker.add_argument("manifest", nargs="?", default="raindrop.manifest")
+    worker.add_argument("--backend", required=True, help="the shared backend, e.g. redis://127.0.0.1:6379/0")
+    worker.add_argument("--state", default=None, help="state directory for SQL databases and buckets")
+    worker.add_argument("--log-format", choices=["text", "json"], default="text")
+    worker.add_argument("--grace", type=float, default=10.0)
     cli_state.register(commands)
     return parser
 
@@ -66,6 +74,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             if forwarded and not forwarded[0].startswith("-"):
                 forwarded = forwarded[1:]  # the manifest is passed separately
             return supervise(Path(args.manifest), forwarded)
+        if args.command == "worker":
+            from runtime.serve import configure_logging, work
+
+            configure_logging(args.log_format, err)
+            return asyncio.run(
+                work(Path(args.manifest), backend=args.backend, state=args.state, grace=args.grace, out=out)
+            )
         if args.command == "serve":
             from runtime.serve import configure_logging, serve
 

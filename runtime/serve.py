@@ -249,3 +249,24 @@ def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> st
             )
     lines.append(f"ready in {elapsed:.2f} s; Ctrl-C to stop")
     return "\n".join(lines)
+
+
+async def work(
+    manifest_path: Path, *, backend: str, state: str | None, grace: float = 10.0, out: TextIO = sys.stdout
+) -> int:
+    """``python -m runtime worker``: observers, schedules and alarms on a shared backend, no HTTP."""
+    load(manifest_path, handlers="error")
+    app = App.from_manifest(manifest_path, backend=backend, state_dir=state)
+    await app.start()
+    app.runs_hook = log_run
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    observers = ", ".join(app._consumers) or "none"
+    schedules = ", ".join(app.schedules()) or "none"
+    print(f'raindrop-runtime worker: application "{app.manifest.application.name}" on {app.backend_url}', file=out)
+    print(f"  observers  {observers}\n  schedules  {schedules}\nready", file=out, flush=True)
+    await stop.wait()
+    await app.stop(grace=grace)
+    return 0

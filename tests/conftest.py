@@ -29,6 +29,8 @@ async def backend(backend_kind: str, tmp_path: Path) -> AsyncIterator[Backend]:
     store = open_backend(backend_url(backend_kind, tmp_path))
     await store.open()
     yield store
+    if hasattr(store, "drop_everything"):
+        await store.drop_everything()
     await store.close()
 
 
@@ -55,3 +57,18 @@ def browser_page() -> Iterator[object]:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis_test_keys() -> Iterator[None]:
+    """Tests use their own key prefixes; whatever they leave behind is deleted at the end."""
+    yield
+    from tests.backends import REDIS, REDIS_UP
+
+    if REDIS_UP:
+        import redis
+
+        client = redis.Redis.from_url(REDIS)
+        for key in client.scan_iter(match="test-*"):
+            client.delete(key)
+        client.close()

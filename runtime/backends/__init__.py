@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,7 +17,9 @@ def default_url(state_dir: Path) -> str:
     return f"sqlite:///{state_dir / 'state.db'}"
 
 
-def open_backend(url: str, *, base: Path | None = None) -> Backend:
+def open_backend(
+    url: str, *, base: Path | None = None, app: str = "app", clock_now: Callable[[], float] = time.time
+) -> Backend:
     """The backend named by ``url`` (not yet opened). Relative SQLite paths are under ``base``.
 
     :raises BackendError: for a URL the runtime does not understand.
@@ -36,7 +40,9 @@ def open_backend(url: str, *, base: Path | None = None) -> Backend:
 
         return SqliteBackend(path)
     if parsed.scheme in ("redis", "rediss"):
-        raise BackendError(f"the Redis backend is not available yet ({url!r}); use sqlite:/// or memory://")
+        from runtime.backends.redis import RedisBackend
+
+        return RedisBackend(url, app, clock_now)
     raise BackendError(
         f"unknown backend URL {url!r}: expected sqlite:///path/state.db, memory:// or redis://host:port/db"
     )
