@@ -10,14 +10,19 @@ one asyncio.Lock per id: the cost of serialization alone, with no storage.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent.parent))
+# bench/http.py and bench/queue.py would shadow the standard library's http and queue modules:
+# move this folder from the front of sys.path to the back (common.py is still found).
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
+import argparse
+import asyncio
+import tempfile
+import time
+
 from runtime import App
 
 APP = Path(__file__).parent.parent / "tests" / "apps" / "clock" / "raindrop.manifest"

@@ -9,19 +9,23 @@ HTTP/1.1 connections (a small client on asyncio streams, so the client is not th
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/http.py and bench/queue.py would shadow the standard library's http and queue modules:
+# move this folder from the front of sys.path to the back (common.py is still found).
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
 import argparse
 import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-from common import free_port, wait_until_up  # noqa: E402
+from common import free_port, wait_until_up
 
 HELLO = HERE / "apps" / "hello"
 PODCAST = HERE.parent / "raindrop.manifest"

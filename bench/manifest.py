@@ -6,11 +6,18 @@ reading and tokenizing the same file, measured in the same run.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/http.py and bench/queue.py would shadow the standard library's http and queue modules:
+# move this folder from the front of sys.path to the back (common.py is still found).
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
 import argparse
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 from runtime.manifest import check
 from runtime.manifest.parser import _parser

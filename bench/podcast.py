@@ -6,6 +6,14 @@ against cache-miss (queued) requests under 50 concurrent clients, in the same ru
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/http.py and bench/queue.py would shadow the standard library's http and queue modules:
+# move this folder from the front of sys.path to the back (common.py is still found).
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
 import argparse
 import asyncio
 import json
@@ -13,12 +21,9 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
 from common import free_port, http_request, keep_alive_client, median, percentile, wait_until_up
 
 ROOT = Path(__file__).parent.parent
