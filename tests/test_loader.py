@@ -1,0 +1,79 @@
+"""Handler loading: every way a module can be wrong gets an error naming the file and the class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime import App
+from runtime.errors import HandlerLoadError
+
+MANIFEST = (
+    'application "a" {\n  queue "q" {}\n  observer "worker" { source { queue = "q" } }\n  actor "user-session" {}\n}\n'
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "raindrop.manifest").write_text(MANIFEST)
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "user_session.py").write_text(
+        "from runtime import Actor\n\nclass UserSession(Actor):\n    pass\n"
+    )
+    return tmp_path
+
+
+async def start(project: Path) -> None:
+    async with App.from_manifest(project / "raindrop.manifest", backend="memory://"):
+        pass
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (None, r'observer "worker": handler file workers/worker\.py does not exist'),
+        ("x = 1\n", r"workers/worker\.py defines no subclass of Each or Batch"),
+        (
+            "from runtime import Each\n\nclass A(Each):\n    pass\n\nclass B(Each):\n    pass\n",
+            r"defines several subclasses of Each or Batch \(A, B\); keep one",
+        ),
+        (
+            "import not_a_module_anywhere\n",
+            r"importing handler file .*worker\.py' failed: ModuleNotFoundError: No module named 'not_a_module_anywhere'",
+        ),
+        ("def broken(:\n", r"importing handler file .*worker\.py' failed: SyntaxError"),
+    ],
+)
+async def test_observer_module_mistakes(project: Path, source: str | None, message: str) -> None:
+    if source is not None:
+        (project / "workers" / "worker.py").write_text(source)
+    with pytest.raises(HandlerLoadError, match=message):
+        await start(project)
+
+
+@pytest.mark.anyio
+async def test_actor_class_must_be_the_pascal_case_name(project: Path) -> None:
+    (project / "workers" / "worker.py").write_text("from runtime import Each\n\nclass W(Each):\n    pass\n")
+    (project / "workers" / "user_session.py").write_text(
+        "from runtime import Actor\n\nclass Session(Actor):\n    pass\n"
+    )
+    with pytest.raises(HandlerLoadError, match=r"must define class UserSession\(Actor\)"):
+        await start(project)
+
+
+def test_cli_reports_load_errors_without_a_traceback(project: Path) -> None:
+    import subprocess
+    import sys
+
+    (project / "workers" / "worker.py").write_text("def broken(:\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "runtime", "serve", str(project / "raindrop.manifest"), "--port", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: importing handler file" in result.stderr and "SyntaxError" in result.stderr
