@@ -25,38 +25,23 @@ import subprocess
 import tempfile
 import time
 
-from common import free_port, wait_until_up
+from common import free_port, http_request, keep_alive_client, wait_until_up
 
 HELLO = HERE / "apps" / "hello"
 PODCAST = HERE.parent / "raindrop.manifest"
 
 
-async def worker(port: int, count: int, latencies: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-    for _ in range(count):
-        started = time.perf_counter()
-        writer.write(request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":")[1])
-        if length:
-            await reader.readexactly(length)
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(head.decode(errors="replace"))
-        latencies.append((time.perf_counter() - started) * 1000)
-    writer.close()
-
-
 async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
     latencies: list[float] = []
+    statuses: list[int] = []
     per = requests // concurrency
-    await asyncio.gather(*(worker(port, 50, latencies) for _ in range(concurrency)))  # warm up
+    hello = http_request("GET", "/hello")
+    await asyncio.gather(*(keep_alive_client(port, [hello] * 50, latencies, statuses) for _ in range(concurrency)))
     latencies.clear()
     started = time.perf_counter()
-    await asyncio.gather(*(worker(port, per, latencies) for _ in range(concurrency)))
+    await asyncio.gather(*(keep_alive_client(port, [hello] * per, latencies, statuses) for _ in range(concurrency)))
+    if set(statuses) != {200}:
+        raise RuntimeError(f"unexpected statuses {set(statuses)}")
     return per * concurrency / (time.perf_counter() - started), latencies
 
 

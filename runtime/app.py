@@ -29,10 +29,10 @@ from runtime.buckets import Bucket, event_body
 from runtime.clock import Clock, SystemClock
 from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
 from runtime.env import Env
-from runtime.errors import AppStateError, HandlerLoadError
+from runtime.errors import AppStateError
 from runtime.handlers import Actor, Batch, Each, ExecutionContext, Service, Task
 from runtime.kv import KvCache
-from runtime.loader import handler_class
+from runtime.loader import handler_class, instantiate
 from runtime.manifest import Manifest, load
 from runtime.manifest.model import BucketSource, QueueSource
 from runtime.manifest.schema import closest
@@ -392,13 +392,7 @@ class App:
                 queue = bucket_queue(observer.name)
             else:
                 continue
-            cls = handler_class(observer, root)
-            try:
-                handler = cls(self.env, ctx)
-            except Exception as exc:
-                raise HandlerLoadError(
-                    f'observer "{observer.name}": constructing {cls.__name__} failed: {exc}'
-                ) from exc
+            handler = instantiate(observer, root, self.env, ctx)
             assert isinstance(handler, Each | Batch)
             self._consumers[observer.name] = QueueConsumer(
                 observer.name,
@@ -450,16 +444,12 @@ class App:
     def _build_services(self) -> None:
         ctx = ExecutionContext(self.spawn)
         for service in self.manifest.application.services:
-            cls = handler_class(service, self.manifest.root)
             env = self.env
             if service.env:  # env blocks nested in the service are visible to it alone
                 dotenv = read_dotenv(self.manifest.root / ".env")
                 scoped = resolve_env(service.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
                 env = Env({**self.env.bindings(), **scoped}, self.env.logger, self.clock)
-            try:
-                handler = cls(env, ctx)
-            except Exception as exc:
-                raise HandlerLoadError(f'service "{service.name}": constructing {cls.__name__} failed: {exc}') from exc
+            handler = instantiate(service, self.manifest.root, env, ctx)
             assert isinstance(handler, Service)
             self._services[service.name] = handler
 
@@ -497,13 +487,7 @@ class App:
         ctx = ExecutionContext(self.spawn)
         by_name = {r.name: r for r in (*app.tasks, *app.observers)}
         for schedule in app.schedules():
-            cls = handler_class(by_name[schedule.name], self.manifest.root)
-            try:
-                handler = cls(self.env, ctx)
-            except Exception as exc:
-                raise HandlerLoadError(
-                    f'{schedule.kind} "{schedule.name}": constructing {cls.__name__} failed: {exc}'
-                ) from exc
+            handler = instantiate(by_name[schedule.name], self.manifest.root, self.env, ctx)
             assert isinstance(handler, Task)
             self._schedules[schedule.name] = ScheduleRunner(
                 schedule, handler, backend.state, self.clock, self.settings.schedule(schedule.name), self._record_run

@@ -219,14 +219,8 @@ class Bucket:
         start_after: str | None = None,
     ) -> dict[str, Any]:
         """``{"objects": [...], "delimited_prefixes": [...], "truncated": bool, "cursor": str | None}``."""
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
-            raise BindingError(f"bucket {self.name!r}: list limit must be 1 to 1000, not {limit!r}")
-        after = start_after
-        if cursor:
-            try:
-                after = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                raise BindingError(f"bucket {self.name!r}: cursor {cursor!r} is not one this bucket returned") from None
+        self._check_limit(limit)
+        after = self._decode_cursor(cursor) if cursor else start_after
         keys: builtins.list[str] = sorted(self._keys())
         objects: list[BucketObject] = []
         prefixes: list[str] = []
@@ -251,8 +245,22 @@ class Bucket:
             meta = self._read_meta(key)
             if meta is not None:
                 objects.append(meta)
-        next_cursor = base64.urlsafe_b64encode(last.encode()).decode().rstrip("=") if truncated and last else None
+        next_cursor = self._encode_cursor(last) if truncated and last else None
         return {"objects": objects, "delimited_prefixes": prefixes, "truncated": truncated, "cursor": next_cursor}
+
+    def _check_limit(self, limit: object) -> None:
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+            raise BindingError(f"bucket {self.name!r}: list limit must be 1 to 1000, not {limit!r}")
+
+    def _decode_cursor(self, cursor: str) -> str:
+        try:
+            return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise BindingError(f"bucket {self.name!r}: cursor {cursor!r} is not one this bucket returned") from None
+
+    @staticmethod
+    def _encode_cursor(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     def _keys(self) -> builtins.list[str]:
         found = []

@@ -7,6 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from runtime.errors import HandlerLoadError
 from runtime.handlers import Actor, Batch, Each, Handler, Service, Task
@@ -98,3 +99,15 @@ def handler_class(resource: CodeResource, root: Path) -> type:
             "keep one"
         )
     return candidates[0]
+
+
+def instantiate(resource: CodeResource, root: Path, *args: Any) -> Any:
+    """The handler object of ``resource``, constructed with ``args`` (``env, ctx``).
+
+    :raises HandlerLoadError: when the module cannot be loaded or the constructor raises.
+    """
+    cls = handler_class(resource, root)
+    try:
+        return cls(*args)
+    except Exception as exc:
+        raise HandlerLoadError(f'{resource.kind} "{resource.name}": constructing {cls.__name__} failed: {exc}') from exc

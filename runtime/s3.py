@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -166,8 +165,7 @@ class S3Bucket(Bucket):
         delimiter: str | None = None,
         start_after: str | None = None,
     ) -> dict[str, Any]:
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
-            raise BindingError(f"bucket {self.name!r}: list limit must be 1 to 1000, not {limit!r}")
+        self._check_limit(limit)
         params: dict[str, Any] = {"MaxKeys": limit}
         if prefix:
             params["Prefix"] = prefix
@@ -176,10 +174,7 @@ class S3Bucket(Bucket):
         if start_after:
             params["StartAfter"] = start_after
         if cursor:
-            try:
-                params["ContinuationToken"] = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                raise BindingError(f"bucket {self.name!r}: cursor {cursor!r} is not one this bucket returned") from None
+            params["ContinuationToken"] = self._decode_cursor(cursor)
         response = await self._call("list_objects_v2", **params) or {}
         objects: builtins.list[BucketObject] = [
             BucketObject(
@@ -196,7 +191,7 @@ class S3Bucket(Bucket):
             "objects": objects,
             "delimited_prefixes": [p["Prefix"] for p in response.get("CommonPrefixes", [])],
             "truncated": bool(response.get("IsTruncated")),
-            "cursor": base64.urlsafe_b64encode(token.encode()).decode().rstrip("=") if token else None,
+            "cursor": self._encode_cursor(token) if token else None,
         }
 
 

@@ -128,6 +128,15 @@ def log_run(record: RunRecord) -> None:
     )
 
 
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM: the signal to stop taking work and shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
 def ports(app: App, base: int) -> dict[str, int]:
     """The port of every public service: configured, else the next free number from ``base``."""
     chosen: dict[str, int] = {}
@@ -165,10 +174,7 @@ async def serve(
     base_port = port or app.settings.port
     await app.start()
     app.runs_hook = log_run
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
 
     service_ports = ports(app, base_port)
     first_port = min(service_ports.values(), default=base_port)
@@ -259,10 +265,7 @@ async def work(
     app = App.from_manifest(manifest_path, backend=backend, state_dir=state)
     await app.start()
     app.runs_hook = log_run
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     observers = ", ".join(app._consumers) or "none"
     schedules = ", ".join(app.schedules()) or "none"
     print(f'raindrop-runtime worker: application "{app.manifest.application.name}" on {app.backend_url}', file=out)

@@ -197,6 +197,9 @@ return 0
 """
 
 
+NATIVE_EXPIRY_SLACK = 3600.0
+
+
 def _float(value: float) -> str:
     return repr(float(value))
 
@@ -352,8 +355,10 @@ class RedisKvStore(KvStore):
         pipe.hset(name, mapping=mapping)
         pipe.zadd(self._index(namespace), {key: 0})
         if expires_at is not None:
-            # Relative to the runtime's clock, so a fake clock never makes Redis drop it early.
-            pipe.pexpire(name, max(1, int((expires_at - self._now()) * 1000)))
+            # Expiry is decided by the `now` every read passes in; Redis's own expiry only frees
+            # memory, an hour after the entry expired by the runtime's clock, so that it can never
+            # drop an entry a caller still considers live (say, under a fake clock).
+            pipe.pexpire(name, int((max(0.0, expires_at - self._now()) + NATIVE_EXPIRY_SLACK) * 1000))
             pipe.zadd(self._expiry(namespace), {key: expires_at})
         else:
             pipe.zrem(self._expiry(namespace), key)

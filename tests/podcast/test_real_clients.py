@@ -10,7 +10,6 @@ import pytest
 
 from runtime import App
 from tests.podcast.fake_apis import FakeApis
-from tests.test_serve import free_port
 
 
 @pytest.fixture
@@ -20,18 +19,7 @@ def apis() -> Iterator[FakeApis]:
 
 
 @pytest.fixture
-def s3() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def configured(podcast_root: Path, apis: FakeApis, s3: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def configured(podcast_root: Path, apis: FakeApis, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "ANTHROPIC_API_KEY": "sk-test",
         "ANTHROPIC_BASE_URL": apis.url,
@@ -43,7 +31,7 @@ def configured(podcast_root: Path, apis: FakeApis, s3: str, monkeypatch: pytest.
         "CONGRESS_API_BASE_URL": apis.url + "/v3",
         "VULTR_ACCESS_KEY": "testing",
         "VULTR_SECRET_KEY": "testing",
-        "VULTR_STORAGE_ENDPOINT": s3,
+        "VULTR_STORAGE_ENDPOINT": s3_endpoint,
         "VULTR_CDN_URL": "https://cdn.example.com/podcasts",
     }.items():
         monkeypatch.setenv(name, value)
@@ -56,7 +44,7 @@ def configured(podcast_root: Path, apis: FakeApis, s3: str, monkeypatch: pytest.
 
 
 async def test_generation_through_the_real_clients(
-    configured: None, raindrop_app: App, raindrop_http: httpx.AsyncClient, apis: FakeApis, s3: str
+    configured: None, raindrop_app: App, raindrop_http: httpx.AsyncClient, apis: FakeApis, s3_endpoint: str
 ) -> None:
     import boto3
 
@@ -96,7 +84,7 @@ async def test_generation_through_the_real_clients(
         assert {i["voice_id"] for i in body["inputs"]} <= {"voice-sarah", "voice-james"}
 
     client = boto3.client(
-        "s3", endpoint_url=s3, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
     key = status["audioUrl"].removeprefix("https://cdn.example.com/podcasts/")
     stored = client.get_object(Bucket="civic-pulse-podcasts", Key=key)
