@@ -5,8 +5,8 @@ server. Queues use the same model as SQLite: per queue a sorted set of message i
 ``visible_at`` (a claim moves the score to the end of the lease), with bodies and metadata in
 hashes; every multi-key change is one Lua script, so it is atomic across processes. Sends
 publish on ``<prefix>events``; apps in other processes subscribe and wake at once, without
-polling. KV entries carry their own expiry (checked against the runtime's clock) and also a
-Redis expiry relative to now, so the server frees them. Cron fires are claimed with ``SET NX``.
+polling. KV entries carry their own expiry, judged by the ``now`` each read passes in; Redis
+frees them an hour after that. Cron fires are claimed with ``SET NX``.
 """
 
 from __future__ import annotations
