@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -128,6 +129,18 @@ def log_run(record: RunRecord) -> None:
     )
 
 
+def port_free(host: str, port: int) -> bool:
+    """Whether ``port`` can be bound on ``host`` now (checked before any server starts)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event set by SIGINT or SIGTERM: the signal to stop taking work and shut down gracefully."""
     stop = asyncio.Event()
@@ -189,6 +202,17 @@ async def serve(
     first.by_host = dict(apps)
     first.dashboard = dashboard
 
+    busy = [p for p in routers if not port_free(bind_host, p)]
+    if busy:
+        owners = {p: [n for n, q in service_ports.items() if q == p] or ["the dashboard"] for p in busy}
+        listed = ", ".join(f"{p} ({', '.join(owners[p])})" for p in busy)
+        print(
+            f"error: port {listed} is already in use on {bind_host}: stop what holds it, or choose another with "
+            "--port or services: {NAME: {port: N}} in raindrop.local.yaml",
+            file=sys.stderr,
+        )
+        await app.stop()
+        return 1
     servers = []
     for p, router in routers.items():
         config = uvicorn.Config(
@@ -248,11 +272,10 @@ def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> st
     for name, runner in app.schedules().items():
         upcoming = ", ".join(utc(t).strftime("%Y-%m-%d %H:%M") for t in runner.next_times(2))
         lines.append(f"  schedule   {name:<20} {runner.schedule.cron!r:<14} next {upcoming} UTC")
-    for var in manifest.application.env:
-        if var.secret and getattr(app.env, var.name) is None:
-            lines.append(
-                f"  warning    secret {var.name} is not set (environment, .env or env: in raindrop.local.yaml)"
-            )
+    unset = [var.name for var in manifest.application.env if var.secret and getattr(app.env, var.name) is None]
+    if unset:
+        lines.append(f"  warning    secrets not set: {', '.join(unset)}")
+        lines.append("             (set them in the environment, .env, or env: in raindrop.local.yaml)")
     lines.append(f"ready in {elapsed:.2f} s; Ctrl-C to stop")
     return "\n".join(lines)
 

@@ -64,7 +64,7 @@ def test_serve_answers_and_stops_cleanly(project: Path) -> None:
     try:
         text = "\n".join(served.banner)
         assert "service    api" in text and f"http://127.0.0.1:{served.port}" in text
-        assert "dashboard  http://127.0.0.1:" in text and "secret API_TOKEN is not set" in text
+        assert "dashboard  http://127.0.0.1:" in text and "secrets not set: API_TOKEN" in text
         assert httpx.get(served.base + "/hello").text == "hello, world"
         assert httpx.get(served.base + "/users", headers={"Host": "api.localhost"}).json() == ["Ada", "Grace"]
         assert httpx.get(served.base + "/boom").status_code == 500
@@ -151,3 +151,16 @@ def test_reload_restarts_on_a_code_change(project: Path) -> None:
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0
     assert "handlers/api.py changed; restarting" in err
+
+
+def test_a_port_in_use_is_a_clear_error(project: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "runtime", "serve", str(project), "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"error: port {port} (api) is already in use on 127.0.0.1" in result.stderr

@@ -84,7 +84,11 @@ async def test_generation_through_the_real_clients(
         assert {i["voice_id"] for i in body["inputs"]} <= {"voice-sarah", "voice-james"}
 
     client = boto3.client(
-        "s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
     key = status["audioUrl"].removeprefix("https://cdn.example.com/podcasts/")
     stored = client.get_object(Bucket="civic-pulse-podcasts", Key=key)
