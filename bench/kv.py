@@ -109,7 +109,7 @@ def rss_child(folder: str) -> None:
             for i in range(0, 1_000_000, 997):
                 assert await kv.get(f"key:{i:07d}") is not None
             page = await kv.list(prefix="key:05")
-            count = await app.backend.kv.count("cache", app.clock.now())
+            count = await app.backend.kv.count("cache", app.clock.time())
             print(f"{count} {len(page['keys'])} {peak_rss_mb():.1f}")
 
     asyncio.run(go())

@@ -36,7 +36,7 @@ MESSAGES = {
 
 
 def now(env: Any) -> float:
-    return float(env.clock.now()) if getattr(env, "clock", None) is not None else time.time()
+    return float(env.clock.time()) if getattr(env, "clock", None) is not None else time.time()
 
 
 def iso(moment: float) -> str:

@@ -232,7 +232,7 @@ class ActorHost:
     async def run_alarms(self) -> None:
         while not self._stopping:
             self._alarm_signal.clear()
-            now = self.clock.now()
+            now = self.clock.time()
             for alarm in await self.store.claim_alarms(now, now + ALARM_LEASE):
                 task = asyncio.create_task(self._fire(alarm))
                 self._running_alarms.add(task)
@@ -240,7 +240,7 @@ class ActorHost:
             due = await self.store.next_alarm()
             waiter = asyncio.create_task(self._alarm_signal.wait())
             tasks: set[asyncio.Task[Any]] = {waiter}
-            if due is not None and due > self.clock.now():
+            if due is not None and due > self.clock.time():
                 tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
             elif due is not None and not self._running_alarms:
                 tasks.add(asyncio.create_task(asyncio.sleep(0.05)))  # due but leased elsewhere: look again soon
@@ -254,7 +254,7 @@ class ActorHost:
 
     async def _fire(self, alarm: Alarm) -> None:
         actor = ActorId(alarm.actor, alarm.name)
-        started = self.clock.now()
+        started = self.clock.time()
         try:
             instance, lock = self.instance(alarm.namespace, actor)
         except BindingError as exc:
@@ -285,7 +285,7 @@ class ActorHost:
                     delay,
                     error,
                 )
-                await self.store.finish_alarm(alarm, self.clock.now() + delay)
+                await self.store.finish_alarm(alarm, self.clock.time() + delay)
             else:
                 log.error(
                     "alarm of %s %s failed %d times; giving up:\n%s", alarm.namespace, actor, alarm.retries + 1, error
@@ -303,7 +303,7 @@ class ActorHost:
                     alarm.namespace,
                     "alarm",
                     started,
-                    (self.clock.now() - started) * 1000,
+                    (self.clock.time() - started) * 1000,
                     outcome,
                     alarm.actor[:12],
                     error,

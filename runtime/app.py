@@ -149,7 +149,7 @@ class App:
         if self._started:
             raise AppStateError("the app is already running")
         backend = open_backend(
-            self.backend_url, base=self.manifest.root, app=self.manifest.application.name, clock_now=self.clock.now
+            self.backend_url, base=self.manifest.root, app=self.manifest.application.name, clock_now=self.clock.time
         )
         await backend.open()
         self._backend = backend
@@ -237,7 +237,7 @@ class App:
     async def drain(self, timeout: float = 60.0) -> None:
         """Run until every queue with an observer is empty of due messages and nothing is in flight.
 
-        The clock is not moved: a message delayed past ``clock.now()`` is not due yet.
+        The clock is not moved: a message delayed past ``clock.time()`` is not due yet.
 
         :raises TimeoutError: when work is still going on after ``timeout`` real seconds.
         """
@@ -272,7 +272,7 @@ class App:
         if runner is None:
             known = ", ".join(self._schedules) or "none"
             raise KeyError(f"no scheduled handler named {name!r} (schedules: {known})")
-        await runner.execute(self.clock.now(), raise_errors=True)
+        await runner.execute(self.clock.time(), raise_errors=True)
 
     def asgi(self, service: str) -> ServiceApp:
         """The ASGI app of ``service`` (for httpx's ``ASGITransport``, or any ASGI server)."""
@@ -291,7 +291,7 @@ class App:
 
     async def queue_stats(self) -> dict[str, QueueStats]:
         """Depth, in flight, delayed and dead-lettered counts for every declared queue."""
-        now = self.clock.now()
+        now = self.clock.time()
         stats = {}
         for queue in self.manifest.application.queues:
             stats[queue.name] = await self.backend.queues.stats(queue.name, now, self.dead_queue(queue.name))
@@ -318,7 +318,7 @@ class App:
     async def _settled(self) -> bool:
         if any(not t.done() for t in self._background):
             return False
-        now = self.clock.now()
+        now = self.clock.time()
         if any(r.pending(now) for r in self._schedules.values()):
             return False
         if self._actors is not None:
@@ -330,7 +330,7 @@ class App:
         await asyncio.sleep(0)
         if not all(c.idle for c in self._consumers.values()):
             return False
-        now = self.clock.now()
+        now = self.clock.time()
         for consumer in self._consumers.values():
             stats = await self.backend.queues.stats(consumer.queue, now)
             if stats.ready:
@@ -464,7 +464,7 @@ class App:
         from runtime.backends.base import NewMessage
         from runtime.queue import encode, new_id
 
-        now = self.clock.now()
+        now = self.clock.time()
         for observer in self.manifest.application.observers:
             source = observer.source
             if not isinstance(source, BucketSource) or source.bucket != bucket:
@@ -496,9 +496,9 @@ class App:
     async def _sweep_kv(self) -> None:
         interval = self.settings.kv.sweep_interval
         while True:
-            await self.clock.sleep_until(self.clock.now() + interval)
+            await self.clock.sleep_until(self.clock.time() + interval)
             with contextlib.suppress(Exception):
-                removed = await self.backend.kv.sweep(self.clock.now())
+                removed = await self.backend.kv.sweep(self.clock.time())
                 if removed:
                     log.debug("swept %d expired KV entries", removed)
 

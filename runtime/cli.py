@@ -165,6 +165,6 @@ def _inspect(path: Path, as_json: bool, out: TextIO, err: TextIO) -> int:
     if read is None:
         return EXIT_USAGE
     manifest, settings = read
-    report = describe(manifest, settings, SystemClock().datetime())
+    report = describe(manifest, settings, SystemClock().now())
     print(json.dumps(report, indent=2) if as_json else render_text(report), file=out)
     return EXIT_OK

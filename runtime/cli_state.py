@@ -108,7 +108,7 @@ async def _send(app: App, args: argparse.Namespace, out: TextIO) -> int:
 
 async def _queues(app: App, args: argparse.Namespace, out: TextIO) -> int:
     store = app.backend.queues
-    now = app.clock.now()
+    now = app.clock.time()
     for option in ("dead", "redrive", "purge_dead"):
         target = getattr(args, option)
         if target is None:
@@ -151,13 +151,13 @@ async def _trigger(app: App, args: argparse.Namespace, out: TextIO) -> int:
         guess = closest(args.name, names)
         hint = f"; did you mean {guess!r}?" if guess else (f" (schedules: {', '.join(names)})" if names else "")
         raise UsageError(f"the manifest declares no scheduled task or cron observer {args.name!r}{hint}")
-    started = app.clock.now()
+    started = app.clock.time()
     try:
         await app.fire(args.name)
     except Exception as exc:  # noqa: BLE001 - reported as the command's failure (exit 1)
         print(f"{args.name} failed: {type(exc).__name__}: {exc}", file=out)
         return 1
-    print(f"{args.name} ran in {(app.clock.now() - started) * 1000:.0f} ms", file=out)
+    print(f"{args.name} ran in {(app.clock.time() - started) * 1000:.0f} ms", file=out)
     return 0
 
 

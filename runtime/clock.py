@@ -1,5 +1,8 @@
 """Time for the runtime: the only module that reads the wall clock.
 
+A clock answers ``time()`` (epoch seconds, for timers and storage) and ``now()`` (an aware UTC
+datetime, for people and for ``set``).
+
 Every timer (delays, visibility timeouts, KV expiry, cron, alarms) asks a :class:`Clock`.
 :class:`SystemClock` is real time; :class:`FakeClock` only moves when a test moves it, and
 wakes every sleeper whose moment has come, in order.
@@ -17,32 +20,33 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    """A source of time. ``now()`` is seconds since the epoch (float)."""
+    """A source of time, split as Python splits it: ``time()`` is seconds since the epoch (as
+    ``time.time()``), ``now()`` the same moment as an aware UTC datetime (as ``datetime.now(UTC)``)."""
 
-    def now(self) -> float:
+    def time(self) -> float:
         """Seconds since the Unix epoch."""
         ...
 
-    async def sleep_until(self, moment: float) -> None:
-        """Return once ``now() >= moment`` (or soon after)."""
+    def now(self) -> datetime:
+        """The current moment as an aware UTC datetime."""
         ...
 
-    def datetime(self) -> datetime:
-        """``now()`` as an aware UTC datetime."""
+    async def sleep_until(self, moment: float) -> None:
+        """Return once ``time() >= moment`` (or soon after)."""
         ...
 
 
 class SystemClock:
     """Wall-clock time."""
 
-    def now(self) -> float:
+    def time(self) -> float:
         return time.time()
 
-    def datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.now(), tz=UTC)
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.time(), tz=UTC)
 
     async def sleep_until(self, moment: float) -> None:
-        delay = moment - self.now()
+        delay = moment - self.time()
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -61,10 +65,12 @@ class FakeClock:
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._ids = itertools.count()
 
-    def now(self) -> float:
+    def time(self) -> float:
+        """Seconds since the epoch, as ``time.time()``."""
         return self._now
 
-    def datetime(self) -> datetime:
+    def now(self) -> datetime:
+        """The fake moment as an aware UTC datetime (what ``set`` takes)."""
         return datetime.fromtimestamp(self._now, tz=UTC)
 
     async def sleep_until(self, moment: float) -> None:
@@ -75,16 +81,16 @@ class FakeClock:
         heapq.heappush(self._sleepers, (moment, next(self._ids), future))
         await future
 
-    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0) -> float:
+    def advance(self, seconds: float = 0.0, *, minutes: float = 0.0, hours: float = 0.0, days: float = 0.0) -> datetime:
         """Move time forward; returns the new ``now()``."""
         delta = seconds + minutes * 60 + hours * 3600 + days * 86400
         if delta < 0:
             raise ValueError(f"a FakeClock cannot go backwards (advance by {delta} seconds)")
         self._now += delta
         self._wake()
-        return self._now
+        return self.now()
 
-    def set(self, moment: DateTime | float) -> float:
+    def set(self, moment: DateTime | float) -> DateTime:
         """Move time forward to ``moment`` (a naive datetime is read as UTC)."""
         if isinstance(moment, DateTime):
             if moment.tzinfo is None:
@@ -95,11 +101,11 @@ class FakeClock:
         if target < self._now:
             raise ValueError(
                 f"a FakeClock cannot go backwards: {datetime.fromtimestamp(target, UTC).isoformat()} "
-                f"is before {self.datetime().isoformat()}"
+                f"is before {self.now().isoformat()}"
             )
         self._now = target
         self._wake()
-        return self._now
+        return self.now()
 
     def next_wakeup(self) -> float | None:
         """The earliest moment a sleeper waits for, or None."""
@@ -114,7 +120,7 @@ class FakeClock:
                 future.set_result(None)
 
     def __repr__(self) -> str:
-        return f"FakeClock({self.datetime().isoformat()})"
+        return f"FakeClock({self.now().isoformat()})"
 
 
 def utc(moment: float) -> datetime:

@@ -148,8 +148,8 @@ class Dashboard:
         queue = self._queue(request)
         if isinstance(queue, Response):
             return queue
-        moved = await self.app.backend.queues.redrive(self.app.dead_queue(queue), self.app.clock.now())
-        self.app._notify(queue, self.app.clock.now())
+        moved = await self.app.backend.queues.redrive(self.app.dead_queue(queue), self.app.clock.time())
+        self.app._notify(queue, self.app.clock.time())
         return JSONResponse({"redriven": moved})
 
     async def purge_dead(self, request: Request) -> Response:
@@ -165,7 +165,7 @@ class Dashboard:
         page = await cache.list(
             prefix=request.query_params.get("prefix") or None, cursor=request.query_params.get("cursor"), limit=100
         )
-        now = self.app.clock.now()
+        now = self.app.clock.time()
         for key in page["keys"]:
             key["ttl"] = round(key["expiration"] - now) if key["expiration"] else None
         return JSONResponse(page)

@@ -43,7 +43,7 @@ class KvCache:
             ``type="json"``.
         """
         self._check_key(key)
-        entry = await self._store.get(self.name, key, self._clock.now())
+        entry = await self._store.get(self.name, key, self._clock.time())
         if entry is None:
             return None
         return self._decode(key, entry.value, type)
@@ -51,7 +51,7 @@ class KvCache:
     async def get_with_metadata(self, key: str, type: ValueType = "text") -> dict[str, Any]:
         """``{"value": ..., "metadata": ..., "cache_status": None}``; value and metadata None when missing."""
         self._check_key(key)
-        entry = await self._store.get(self.name, key, self._clock.now())
+        entry = await self._store.get(self.name, key, self._clock.time())
         if entry is None:
             return {"value": None, "metadata": None, "cache_status": None}
         metadata = json.loads(entry.metadata) if entry.metadata is not None else None
@@ -88,7 +88,7 @@ class KvCache:
             raise LimitError(
                 f"KV {self.name!r}: value for key {key!r} is {len(data)} bytes; the limit is 25 MiB ({_LIFT})"
             )
-        now = self._clock.now()
+        now = self._clock.time()
         expires_at = self._expiry(key, now, expiration, expiration_ttl)
         meta_text = None
         if metadata is not None:
@@ -121,7 +121,7 @@ class KvCache:
         if limit > MAX_LIST_LIMIT and self._enforce:
             raise LimitError(f"KV {self.name!r}: list limit is at most 1000, not {limit} ({_LIFT})")
         after = self._decode_cursor(cursor) if cursor else None
-        rows = await self._store.list(self.name, prefix or "", after, limit + 1, self._clock.now())
+        rows = await self._store.list(self.name, prefix or "", after, limit + 1, self._clock.time())
         complete = len(rows) <= limit
         rows = rows[:limit]
         keys = [

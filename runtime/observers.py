@@ -106,7 +106,7 @@ class QueueConsumer:
         size = self.settings.max_batch_size
         while not self._stopping:
             self._signal.clear()
-            now = self.clock.now()
+            now = self.clock.time()
             claimed = await self.store.claim(self.queue, size, now, now + self.settings.visibility_timeout)
             if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
                 claimed += await self._fill(claimed, size)
@@ -121,9 +121,9 @@ class QueueConsumer:
     async def _fill(self, claimed: list[StoredMessage], size: int) -> list[StoredMessage]:
         """For Batch handlers: wait up to max_batch_timeout for the batch to fill, as the platform does."""
         extra: list[StoredMessage] = []
-        deadline = self.clock.now() + self.settings.max_batch_timeout
+        deadline = self.clock.time() + self.settings.max_batch_timeout
         while len(claimed) + len(extra) < size and not self._draining and not self._stopping:
-            if self.clock.now() >= deadline:
+            if self.clock.time() >= deadline:
                 break
             self._signal.clear()
             waiter = asyncio.create_task(self._signal.wait())
@@ -131,7 +131,7 @@ class QueueConsumer:
             await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             sleeper.cancel()
-            now = self.clock.now()
+            now = self.clock.time()
             extra += await self.store.claim(
                 self.queue, size - len(claimed) - len(extra), now, now + self.settings.visibility_timeout
             )
@@ -172,11 +172,11 @@ class QueueConsumer:
                     await self._run_each(message, errors)
         except asyncio.CancelledError:
             # Stopping: hand back what was not settled, so another consumer gets it.
-            await self.store.release(self.queue, [m.id for m in messages], self.clock.now())
+            await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
             raise
         finally:
             heartbeat.cancel()
-        now = self.clock.now()
+        now = self.clock.time()
         retries: list[Retry] = []
         for message in messages:
             decision, delay = message._decision or ("ack", None)
@@ -205,7 +205,7 @@ class QueueConsumer:
     async def _run_each(self, message: Message, errors: dict[str, str]) -> None:
         assert isinstance(self.handler, Each)
         started = time.perf_counter()
-        wall = self.clock.now()
+        wall = self.clock.time()
         try:
             await self.handler.process(message)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
@@ -219,7 +219,7 @@ class QueueConsumer:
     async def _run_batch(self, messages: list[Message], errors: dict[str, str]) -> None:
         assert isinstance(self.handler, Batch)
         started = time.perf_counter()
-        wall = self.clock.now()
+        wall = self.clock.time()
         batch = MessageBatch(self.queue, messages)
         try:
             await self.handler.process(batch)
@@ -249,5 +249,5 @@ class QueueConsumer:
         period = self.settings.visibility_timeout / 3
         with contextlib.suppress(asyncio.CancelledError):
             while True:
-                await self.clock.sleep_until(self.clock.now() + period)
-                await self.store.extend(self.queue, ids, self.clock.now() + self.settings.visibility_timeout)
+                await self.clock.sleep_until(self.clock.time() + period)
+                await self.store.extend(self.queue, ids, self.clock.time() + self.settings.visibility_timeout)

@@ -82,7 +82,7 @@ class Queue:
         :raises BindingError: for a body the content type cannot carry.
         :raises LimitError: for a message over 128 KB or a delay over 12 hours.
         """
-        message = self._message(body, content_type, delay_seconds, self._clock.now())
+        message = self._message(body, content_type, delay_seconds, self._clock.time())
         await self._store.send(self.name, [message])
         self._notify(self.name, message.visible_at)
 
@@ -91,7 +91,7 @@ class Queue:
 
         :raises LimitError: for more than 100 messages or more than 256 KB in all.
         """
-        now = self._clock.now()
+        now = self._clock.time()
         batch = []
         for index, item in enumerate(messages):
             if not isinstance(item, Mapping) or "body" not in item:

@@ -63,14 +63,14 @@ class ScheduleRunner:
         self.zone = ZoneInfo(settings.timezone)
         self.on_run = on_run
         self.last: float | None = None  # the latest scheduled time handled (fired or skipped)
-        self.started_at = clock.now()  # a schedule never seen before counts from here
+        self.started_at = clock.time()  # a schedule never seen before counts from here
         self._running: asyncio.Task[Any] | None = None
         self._signal = asyncio.Event()
         self._stopping = False
         self._busy = False
 
     def next_times(self, count: int = 3) -> list[float]:
-        return [t.timestamp() for t in next_fires(self.schedule.cron, self.clock.datetime(), count, self.zone)]
+        return [t.timestamp() for t in next_fires(self.schedule.cron, self.clock.now(), count, self.zone)]
 
     def stop(self) -> None:
         self._stopping = True
@@ -91,10 +91,10 @@ class ScheduleRunner:
         while not self._stopping:
             self._busy = True
             try:
-                await self._due(self.clock.now())
+                await self._due(self.clock.time())
             finally:
                 self._busy = False
-            upcoming = next_fires(self.schedule.cron, utc(max(self.last, self.clock.now())), 1, self.zone)[
+            upcoming = next_fires(self.schedule.cron, utc(max(self.last, self.clock.time())), 1, self.zone)[
                 0
             ].timestamp()
             self._signal.clear()
@@ -147,7 +147,7 @@ class ScheduleRunner:
                 "schedule %s: the run for an earlier time is still going; not starting %s", self.name, _iso(moment)
             )
             return
-        if not await self.state.claim_fire(self.name, moment, self.clock.now()):
+        if not await self.state.claim_fire(self.name, moment, self.clock.time()):
             return  # another process (or this one before a restart) has it
         self._running = asyncio.create_task(self.execute(moment))
         if wait:
@@ -158,7 +158,7 @@ class ScheduleRunner:
         """Run the handler for the scheduled time ``moment``; errors are logged (or raised)."""
         event = ScheduledEvent(self.schedule.cron, round(moment * 1000))
         started = time.perf_counter()
-        wall = self.clock.now()
+        wall = self.clock.time()
         try:
             await self.handler.handle(event)
         except Exception as exc:

@@ -121,7 +121,7 @@ async def test_actor_fetch(app: App) -> None:
 async def test_alarm_fires_when_due(app: App, raindrop_clock: FakeClock) -> None:
     ns = counters(app)
     stub = ns.get(ns.id_from_name("alarm"))
-    due = int((raindrop_clock.now() + 60) * 1000)
+    due = int((raindrop_clock.time() + 60) * 1000)
     await stub.schedule(due)
     actor = app._actors.instance("counter", ns.id_from_name("alarm"))[0]  # type: ignore[union-attr]
     assert await actor.state.storage.get_alarm() == due
@@ -136,7 +136,7 @@ async def test_alarm_fires_when_due(app: App, raindrop_clock: FakeClock) -> None
 async def test_failing_alarm_retries_with_backoff_then_gives_up(app: App, raindrop_clock: FakeClock) -> None:
     ns = counters(app)
     stub = ns.get(ns.id_from_name("flaky"))
-    await stub.schedule(int(raindrop_clock.now() * 1000), "fail")
+    await stub.schedule(int(raindrop_clock.time() * 1000), "fail")
     await app.drain()
     assert len(await stub.recall("alarms")) == 1
     for attempt, delay in enumerate([2, 4, 8, 16, 32, 64], start=2):

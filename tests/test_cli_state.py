@@ -58,7 +58,7 @@ async def _kill_ready_messages(project: Path, error: str | None) -> None:
     async with App.from_manifest(project) as app:
         await app.env.JOBS.send({"id": 1, "action": "fail"})
         store = app.backend.queues
-        now = app.clock.now()
+        now = app.clock.time()
         claimed = await store.claim("jobs", 10, now, now + 30)
         await store.dead_letter("jobs", "jobs-dlq", [m.id for m in claimed], [error] * len(claimed))
 

@@ -56,7 +56,7 @@ async def test_metadata(kv: KvCache) -> None:
 
 
 async def test_ttl_and_expiration_never_return_expired(kv: KvCache, raindrop_clock: FakeClock) -> None:
-    now = raindrop_clock.now()
+    now = raindrop_clock.time()
     await kv.put("ttl", "a", expiration_ttl=60)
     await kv.put("abs", "b", expiration=now + 120)
     listed = (await kv.list())["keys"]
@@ -74,7 +74,7 @@ async def test_platform_limits(kv: KvCache, raindrop_clock: FakeClock) -> None:
     with pytest.raises(LimitError, match="minimum is 60 s"):
         await kv.put("k", "v", expiration_ttl=30)
     with pytest.raises(LimitError, match="less than 60 s from now"):
-        await kv.put("k", "v", expiration=raindrop_clock.now() + 10)
+        await kv.put("k", "v", expiration=raindrop_clock.time() + 10)
     with pytest.raises(LimitError, match="512"):
         await kv.put("k" * 513, "v")
     with pytest.raises(LimitError, match="25 MiB"):
@@ -82,7 +82,7 @@ async def test_platform_limits(kv: KvCache, raindrop_clock: FakeClock) -> None:
     with pytest.raises(LimitError, match="at most 1000"):
         await kv.list(limit=1001)
     with pytest.raises(BindingError, match="not both"):
-        await kv.put("k", "v", expiration=raindrop_clock.now() + 100, expiration_ttl=100)
+        await kv.put("k", "v", expiration=raindrop_clock.time() + 100, expiration_ttl=100)
     with pytest.raises(BindingError, match="empty"):
         await kv.get("")
 
