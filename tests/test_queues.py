@@ -155,6 +155,12 @@ async def test_running_handler_keeps_its_lease(app: App, raindrop_clock: FakeClo
     assert (await done(app, 11) or {})["attempts"] == 1
 
 
+@pytest.fixture
+def raindrop_manifest() -> Path:
+    """The plugin's raindrop_app runs the repository's raindrop.manifest unless told otherwise."""
+    return MANIFEST
+
+
 async def test_plugin_fixture_runs_the_configured_app(raindrop_app: App) -> None:
     await raindrop_app.env.JOBS.send({"id": 1})
     await raindrop_app.drain()
