@@ -7,6 +7,7 @@ from runtime.clock import Clock, FakeClock, SystemClock
 from runtime.errors import (
     AppStateError,
     BackendError,
+    BackendURLError,
     BindingError,
     HandlerLoadError,
     LimitError,
@@ -22,6 +23,7 @@ __all__ = [
     "App",
     "AppStateError",
     "BackendError",
+    "BackendURLError",
     "Batch",
     "BindingError",
     "Clock",

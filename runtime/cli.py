@@ -17,7 +17,7 @@ from typing import TextIO
 from runtime import cli_state
 from runtime.clock import SystemClock
 from runtime.config import LocalSettings, load_settings
-from runtime.errors import ManifestError, RaindropError
+from runtime.errors import BackendURLError, ManifestError, RaindropError
 from runtime.inspection import describe, render_text
 from runtime.manifest import Diagnostic, Manifest, check
 
@@ -103,6 +103,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         return EXIT_USAGE
     except ManifestError as exc:
         print(exc.render(), file=err)
+        return EXIT_USAGE
+    except BackendURLError as exc:
+        print(f"error: {exc}", file=err)
         return EXIT_USAGE
     except RaindropError as exc:
         print(f"error: {exc}", file=err)

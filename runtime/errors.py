@@ -9,7 +9,8 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     ├── BindingError           a binding was used wrongly (bad argument, value of the wrong type)
     │   ├── LimitError         a platform limit was exceeded (KV key size, TTL, message size...)
     │   └── StorageValueError  an actor storage value cannot be stored
-    ├── BackendError           a backend URL is unknown or the backend cannot be reached
+    ├── BackendError           the backend cannot be used (unreachable, unwritable)
+    │   └── BackendURLError    a backend URL the runtime does not understand (a usage error)
     └── AppStateError          the App was used in the wrong state (not started, already closed)
 """
 
@@ -58,6 +59,10 @@ class StorageValueError(BindingError):
 
 class BackendError(RaindropError):
     """A backend URL is not understood, or the backend it names cannot be used."""
+
+
+class BackendURLError(BackendError):
+    """A backend URL names no backend the runtime knows (exit code 2 at the command line)."""
 
 
 class AppStateError(RaindropError):

@@ -90,3 +90,10 @@ def test_trigger_runs_a_schedule_now(tmp_path: Path) -> None:
     assert code == 1 and "RuntimeError: nightly failed on purpose" in out
     code, _, err = run("trigger", "nighty", "--manifest", manifest)
     assert code == 2 and "did you mean 'nightly'" in err
+
+
+def test_backend_url_mistakes_exit_2_and_unreachable_backends_exit_1(project: Path) -> None:
+    code, _, err = run("send", "jobs", "{}", "--backend", "postgres://x", "--manifest", str(project))
+    assert code == 2 and "unknown backend URL 'postgres://x'" in err
+    code, _, err = run("send", "jobs", "{}", "--backend", "redis://127.0.0.1:1/0", "--manifest", str(project))
+    assert code == 1 and "cannot reach Redis at redis://127.0.0.1:1/0" in err

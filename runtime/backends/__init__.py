@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from runtime.backends.base import Backend
-from runtime.errors import BackendError
+from runtime.errors import BackendURLError
 
 __all__ = ["Backend", "default_url", "open_backend"]
 
@@ -22,7 +22,7 @@ def open_backend(
 ) -> Backend:
     """The backend named by ``url`` (not yet opened). Relative SQLite paths are under ``base``.
 
-    :raises BackendError: for a URL the runtime does not understand.
+    :raises BackendURLError: for a URL the runtime does not understand.
     """
     parsed = urlparse(url)
     if parsed.scheme == "memory":
@@ -32,7 +32,7 @@ def open_backend(
     if parsed.scheme == "sqlite":
         # As in SQLAlchemy: sqlite:///relative/state.db, sqlite:////absolute/state.db.
         if not url.startswith("sqlite:///") or len(url) == len("sqlite:///"):
-            raise BackendError(f"backend URL {url!r} names no file: expected sqlite:///path/to/state.db")
+            raise BackendURLError(f"backend URL {url!r} names no file: expected sqlite:///path/to/state.db")
         path = Path(url[len("sqlite:///") :])
         if not path.is_absolute() and base is not None:
             path = base / path
@@ -43,6 +43,6 @@ def open_backend(
         from runtime.backends.redis import RedisBackend
 
         return RedisBackend(url, app, clock_now)
-    raise BackendError(
+    raise BackendURLError(
         f"unknown backend URL {url!r}: expected sqlite:///path/state.db, memory:// or redis://host:port/db"
     )

@@ -65,6 +65,8 @@ class Diagnostic:
         return self.span.col
 
     def headline(self) -> str:
+        if self.span.line <= 0:  # about the file as a whole (missing, unreadable)
+            return f"{self.path}: {self.severity}: {self.message}"
         return f"{self.path}:{self.span.line}:{self.span.col}: {self.severity}: {self.message}"
 
     def render(self) -> str:
