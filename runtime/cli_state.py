@@ -7,7 +7,10 @@ running app sees a message sent here within a fraction of a second.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +21,8 @@ from runtime.errors import BindingError
 from runtime.kv import KvCache
 from runtime.manifest.schema import closest
 from runtime.queue import Queue
+
+PROGRESS_EVERY = 5.0  # seconds between "still running" lines of long commands
 
 
 class UsageError(Exception):
@@ -151,13 +156,18 @@ async def _trigger(app: App, args: argparse.Namespace, out: TextIO) -> int:
         guess = closest(args.name, names)
         hint = f"; did you mean {guess!r}?" if guess else (f" (schedules: {', '.join(names)})" if names else "")
         raise UsageError(f"the manifest declares no scheduled task or cron observer {args.name!r}{hint}")
-    started = app.clock.time()
+    started = time.monotonic()
+    run = asyncio.ensure_future(app.fire(args.name))
+    while not run.done():  # long runs (a pre-generation of many users) show that they are alive
+        await asyncio.wait({run}, timeout=PROGRESS_EVERY)
+        if not run.done():
+            print(f"{args.name}: still running ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
     try:
-        await app.fire(args.name)
+        run.result()
     except Exception as exc:  # noqa: BLE001 - reported as the command's failure (exit 1)
         print(f"{args.name} failed: {type(exc).__name__}: {exc}", file=out)
         return 1
-    print(f"{args.name} ran in {(app.clock.time() - started) * 1000:.0f} ms", file=out)
+    print(f"{args.name} ran in {(time.monotonic() - started) * 1000:.0f} ms", file=out)
     return 0
 
 

@@ -97,3 +97,30 @@ def test_backend_url_mistakes_exit_2_and_unreachable_backends_exit_1(project: Pa
     assert code == 2 and "unknown backend URL 'postgres://x'" in err
     code, _, err = run("send", "jobs", "{}", "--backend", "redis://127.0.0.1:1/0", "--manifest", str(project))
     assert code == 1 and "cannot reach Redis at redis://127.0.0.1:1/0" in err
+
+
+def test_trigger_shows_progress_on_long_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import runtime.cli_state
+
+    monkeypatch.setattr(runtime.cli_state, "PROGRESS_EVERY", 0.05)
+    shutil.copytree(Path(__file__).parent / "apps" / "clock", tmp_path / "clock")
+    manifest = str(tmp_path / "clock" / "raindrop.manifest")
+    # A "hang" run that a background thread ends after a moment, through the app's own KV.
+    run("kv", "results", "put", "nightly-mode", "hang", "--manifest", manifest)
+
+    import threading
+    import time as _time
+
+    def release() -> None:
+        _time.sleep(0.4)
+        run("kv", "results", "put", "nightly-mode", "done", "--manifest", manifest)
+
+    threading.Thread(target=release).start()
+    import contextlib
+    import io as _io
+
+    errors = _io.StringIO()
+    with contextlib.redirect_stderr(errors):
+        code, out, _ = run("trigger", "nightly", "--manifest", manifest)
+    assert code == 0 and out.startswith("nightly ran in")
+    assert "nightly: still running (" in errors.getvalue()
