@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from hakivo import setting
 from hakivo.store import user_by_id, user_by_token
 
 DEMO_USER = "user_123"
@@ -21,7 +22,7 @@ async def current_user(env: Any, request: Request) -> dict[str, Any] | None:
     token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get("hakivo_token")
     if token:
         return await user_by_token(env, token)
-    mode = (getattr(env, "AUTH", None) if "AUTH" in env else None) or "required"
+    mode = setting(env, "AUTH") or "required"
     if mode == "optional":
         return await user_by_id(env, DEMO_USER)
     return None

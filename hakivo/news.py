@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from hakivo import setting
 from hakivo.podcast import Generated, Step, iso, now
 from hakivo.providers import Bill, ProviderError, audio_seconds, choose, estimated_cost
 
@@ -34,11 +35,11 @@ SAMPLE_NEWS = [
 
 
 async def news_items(env: Any, topics: list[str]) -> tuple[list[dict[str, str]], str]:
-    key = getattr(env, "BRAVE_SEARCH_API_KEY", None) if "BRAVE_SEARCH_API_KEY" in env else None
+    key = setting(env, "BRAVE_SEARCH_API_KEY")
     if not key:
         picked = [n for n in SAMPLE_NEWS if not topics or n["topic"] in topics] or SAMPLE_NEWS
         return picked, "sample news (offline: no BRAVE_SEARCH_API_KEY)"
-    base = (getattr(env, "BRAVE_BASE_URL", None) if "BRAVE_BASE_URL" in env else None) or BRAVE_URL
+    base = setting(env, "BRAVE_BASE_URL") or BRAVE_URL
     items: list[dict[str, str]] = []
     async with httpx.AsyncClient(timeout=20) as client:
         for topic in topics or ["Politics"]:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hakivo import setting
 from hakivo.providers import AudioMaker, BillsProvider, Line, ScriptWriter, audio_seconds, choose, estimated_cost
 
 log = logging.getLogger("hakivo")
@@ -167,7 +168,7 @@ async def generate(
             "generatedAt": iso(moment),
         },
     )
-    cdn = getattr(env, "VULTR_CDN_URL", None) if "VULTR_CDN_URL" in env else None
+    cdn = setting(env, "VULTR_CDN_URL")
     audio_url = f"{cdn.rstrip('/')}/{key}" if cdn else f"/cdn/{key}"
     podcast = {
         "audioUrl": audio_url,

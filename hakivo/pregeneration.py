@@ -15,6 +15,7 @@ import json
 import logging
 from typing import Any
 
+from hakivo import setting
 from hakivo.podcast import cache_podcast, cached_podcast, generate, local_day, now, save_podcast
 from hakivo.providers import choose
 from hakivo.store import USER_COLUMNS, _user, record
@@ -39,11 +40,7 @@ async def active_users(env: Any, moment: float) -> list[dict[str, Any]]:
 async def pregenerate(env: Any, concurrency: int | None = None) -> dict[str, Any]:
     moment = now(env)
     users = await active_users(env, moment)
-    limit = (
-        concurrency or int(getattr(env, "PREGEN_CONCURRENCY", None) or 5)
-        if "PREGEN_CONCURRENCY" in env
-        else concurrency or 5
-    )
+    limit = concurrency or int(setting(env, "PREGEN_CONCURRENCY") or 5)
     semaphore = asyncio.Semaphore(limit)
     providers = choose(env)
     results: dict[str, Any] = {"total": 0, "successful": 0, "failed": 0, "skipped": 0, "errors": []}

@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from hakivo import setting
+
 CONGRESS_URL = "https://api.congress.gov/v3"
 CLAUDE_MODEL = "claude-haiku-4-5-20251001"
 CHUNK_CHARS = 4500
@@ -415,21 +417,20 @@ def estimated_cost(script_chars: int, writer_offline: bool, audio_offline: bool)
 def choose(env: Any) -> tuple[BillsProvider, ScriptWriter, AudioMaker]:
     """The providers for this app: the real ones whose keys are set, offline ones otherwise."""
 
-    def value(name: str) -> str | None:
-        return getattr(env, name, None) if name in env else None
-
     bills: BillsProvider = SampleBills()
-    if value("CONGRESS_API_KEY"):
-        bills = CongressBills(str(value("CONGRESS_API_KEY")), value("CONGRESS_API_BASE_URL") or CONGRESS_URL)
+    if setting(env, "CONGRESS_API_KEY"):
+        bills = CongressBills(
+            str(setting(env, "CONGRESS_API_KEY")), setting(env, "CONGRESS_API_BASE_URL") or CONGRESS_URL
+        )
     writer: ScriptWriter = OfflineScriptWriter()
-    if value("ANTHROPIC_API_KEY"):
-        writer = ClaudeScriptWriter(str(value("ANTHROPIC_API_KEY")), value("ANTHROPIC_BASE_URL"))
+    if setting(env, "ANTHROPIC_API_KEY"):
+        writer = ClaudeScriptWriter(str(setting(env, "ANTHROPIC_API_KEY")), setting(env, "ANTHROPIC_BASE_URL"))
     audio: AudioMaker = OfflineAudio()
-    if value("ELEVENLABS_API_KEY"):
+    if setting(env, "ELEVENLABS_API_KEY"):
         audio = ElevenLabsAudio(
-            str(value("ELEVENLABS_API_KEY")),
-            str(value("ELEVENLABS_SARAH_VOICE_ID") or "sarah"),
-            str(value("ELEVENLABS_JAMES_VOICE_ID") or "james"),
-            value("ELEVENLABS_BASE_URL"),
+            str(setting(env, "ELEVENLABS_API_KEY")),
+            str(setting(env, "ELEVENLABS_SARAH_VOICE_ID") or "sarah"),
+            str(setting(env, "ELEVENLABS_JAMES_VOICE_ID") or "james"),
+            setting(env, "ELEVENLABS_BASE_URL"),
         )
     return bills, writer, audio

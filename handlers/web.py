@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from hakivo import setting
 from hakivo.auth import current_user
 from hakivo.podcast import MESSAGES, cached_podcast, iso, load_job, now, save_job
 from hakivo.pregeneration import pregenerate
@@ -148,7 +149,7 @@ class Web(Service):
 
     async def generate_info(self) -> Response:
         def configured(*names: str) -> str:
-            return "configured" if all(name in self.env and getattr(self.env, name) for name in names) else "missing"
+            return "configured" if all(setting(self.env, name) for name in names) else "missing"
 
         return JSONResponse(
             {

@@ -34,7 +34,7 @@ from runtime.handlers import Actor, Batch, Each, ExecutionContext, Service, Task
 from runtime.kv import KvCache
 from runtime.loader import handler_class, instantiate
 from runtime.manifest import Manifest, load
-from runtime.manifest.model import BucketSource, QueueSource
+from runtime.manifest.model import BucketSource, EnvVar, QueueSource
 from runtime.manifest.schema import closest
 from runtime.observers import QueueConsumer, RunRecord
 from runtime.scheduler import ScheduleRunner
@@ -82,6 +82,7 @@ class App:
         self.runs: deque[RunRecord] = deque(maxlen=500)
         self.runs_hook: Callable[[RunRecord], None] | None = None  # serve logs every run through this
         self._environ = environ
+        self._dotenv: dict[str, str] | None = None  # .env beside the manifest, read once
         self._backend: Backend | None = None
         self._env: Env | None = None
         self._consumers: dict[str, QueueConsumer] = {}
@@ -298,13 +299,11 @@ class App:
         return stats
 
     def dead_queue(self, queue: str) -> str:
-        """Where ``queue``'s dead letters go: its observer's ``dead_letter_queue``, else ``<queue>-dlq``."""
+        """Where ``queue``'s dead letters go (its observer's ``dead_letter_queue``, else ``<queue>-dlq``)."""
         for observer in self.manifest.application.observers:
             if isinstance(observer.source, QueueSource) and observer.source.queue == queue:
-                configured = self.settings.observer(observer.name).dead_letter_queue
-                if configured:
-                    return configured
-        return f"{queue}-dlq"
+                return self.settings.observer(observer.name).dead_queue(queue)
+        return self.settings.observer("").dead_queue(queue)
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run ``work`` in the background; ``drain()`` waits for it and ``stop()`` cancels it."""
@@ -351,8 +350,7 @@ class App:
         app = self.manifest.application
         bindings: dict[str, Any] = {}
         limits = self.settings.kv.enforce_limits
-        dotenv = read_dotenv(self.manifest.root / ".env")
-        values = resolve_env(app.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
+        values = self._env_values(app.env)
         from runtime.queue import Queue
 
         in_memory = backend.url.startswith("memory:")
@@ -404,6 +402,11 @@ class App:
                 on_run=self._record_run,
             )
 
+    def _env_values(self, variables: tuple[EnvVar, ...]) -> dict[str, str | None]:
+        if self._dotenv is None:
+            self._dotenv = read_dotenv(self.manifest.root / ".env")
+        return resolve_env(variables, environ=self._environ, dotenv=self._dotenv, settings=self.settings)
+
     def _bucket(self, name: str, files: Path, values: dict[str, str | None]) -> Bucket:
         remote = self.settings.buckets.get(name)
         if remote is None:
@@ -415,7 +418,7 @@ class App:
                 return None
             return re.sub(
                 r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
-                lambda m: values.get(m.group(1)) or os.environ.get(m.group(1), ""),
+                lambda m: values.get(m.group(1)) or self._environ.get(m.group(1), ""),
                 text,
             )
 
@@ -446,9 +449,7 @@ class App:
         for service in self.manifest.application.services:
             env = self.env
             if service.env:  # env blocks nested in the service are visible to it alone
-                dotenv = read_dotenv(self.manifest.root / ".env")
-                scoped = resolve_env(service.env, environ=self._environ, dotenv=dotenv, settings=self.settings)
-                env = Env({**self.env.bindings(), **scoped}, self.env.logger, self.clock)
+                env = Env({**self.env.bindings(), **self._env_values(service.env)}, self.env.logger, self.clock)
             handler = instantiate(service, self.manifest.root, env, ctx)
             assert isinstance(handler, Service)
             self._services[service.name] = handler

@@ -19,7 +19,7 @@ from runtime.clock import SystemClock
 from runtime.config import LocalSettings, load_settings
 from runtime.errors import BackendURLError, ManifestError, RaindropError
 from runtime.inspection import describe, render_text
-from runtime.manifest import Diagnostic, Manifest, check
+from runtime.manifest import Diagnostic, HandlerCheck, Manifest, check
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 MAX_WARNINGS = 20  # a manifest with hundreds of missing handlers should not bury the summary
@@ -115,8 +115,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     return EXIT_USAGE  # pragma: no cover - argparse rejects unknown commands first
 
 
-def _read(path: Path, *, strict: bool, handlers: str, err: TextIO) -> tuple[Manifest, LocalSettings] | None:
-    manifest, diagnostics = check(path, strict=strict, handlers="error" if handlers == "error" else "warn")
+def _read(path: Path, *, strict: bool, handlers: HandlerCheck, err: TextIO) -> tuple[Manifest, LocalSettings] | None:
+    manifest, diagnostics = check(path, strict=strict, handlers=handlers)
     shown_warnings = 0
     for diagnostic in diagnostics:
         if diagnostic.severity == "warning":

@@ -128,6 +128,11 @@ def utc(moment: float) -> datetime:
     return datetime.fromtimestamp(moment, tz=UTC)
 
 
+def iso(moment: float) -> str:
+    """Epoch seconds as ``2025-01-01T03:00:00Z``."""
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def end_of_day(moment: datetime) -> datetime:
     """23:59:59.999 on the day of ``moment``, in ``moment``'s timezone."""
     start = moment.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -58,6 +58,10 @@ class ObserverSettings(_Strict):
     retry_delay: float = Field(0.0, ge=0, le=43_200)
     dead_letter_queue: str | None = None
 
+    def dead_queue(self, queue: str) -> str:
+        """Where ``queue``'s dead letters go: ``dead_letter_queue``, else ``<queue>-dlq``."""
+        return self.dead_letter_queue or f"{queue}-dlq"
+
 
 class ScheduleSettings(_Strict):
     timezone: str = "UTC"

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from runtime.app import App
-from runtime.clock import utc
+from runtime.clock import iso
 from runtime.kv import KvCache
 
 PREFIX = "/_runtime"
@@ -31,7 +31,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _iso(moment: float | None) -> str | None:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+    return iso(moment) if moment is not None else None
 
 
 class Dashboard:

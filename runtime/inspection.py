@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from runtime.clock import iso
 from runtime.config import LocalSettings
 from runtime.cron import next_fires
 from runtime.manifest.model import (
@@ -64,7 +65,7 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
                 "kind": schedule.kind,
                 "cron": schedule.cron,
                 "timezone": zone_name,
-                "next": [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in upcoming],
+                "next": [iso(t.timestamp()) for t in upcoming],
             }
         )
     return {

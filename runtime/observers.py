@@ -63,7 +63,7 @@ class QueueConsumer:
     ) -> None:
         self.name = name
         self.queue = queue
-        self.dead_queue = settings.dead_letter_queue or f"{queue}-dlq"
+        self.dead_queue = settings.dead_queue(queue)
         self.handler = handler
         self.store = store
         self.clock = clock

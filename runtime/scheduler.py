@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from runtime.backends.base import StateStore
-from runtime.clock import Clock, utc
+from runtime.clock import Clock, iso, utc
 from runtime.config import ScheduleSettings
 from runtime.cron import fires_between, next_fires
 from runtime.handlers import Task
@@ -119,7 +119,7 @@ class ScheduleRunner:
             if policy == "fire_once":
                 log.warning(
                     "schedule %s: %d scheduled time(s) missed (%s to %s); firing once for %s (catch_up: fire_once)",
-                    self.name, missed, _iso(times[0]), _iso(times[-2]), _iso(times[-1]),
+                    self.name, missed, iso(times[0]), iso(times[-2]), iso(times[-1]),
                 )  # fmt: skip
             elif policy == "skip":
                 late = [t for t in times if now - t >= ON_TIME]
@@ -127,7 +127,7 @@ class ScheduleRunner:
                     "schedule %s: skipping %d missed time(s) up to %s (catch_up: skip)",
                     self.name,
                     len(late),
-                    _iso(late[-1]),
+                    iso(late[-1]),
                 )
             else:
                 log.warning("schedule %s: firing %d missed time(s) in order (catch_up: all)", self.name, missed + 1)
@@ -144,7 +144,7 @@ class ScheduleRunner:
     async def _fire(self, moment: float, *, wait: bool) -> None:
         if self._running is not None and not self._running.done():
             log.warning(
-                "schedule %s: the run for an earlier time is still going; not starting %s", self.name, _iso(moment)
+                "schedule %s: the run for an earlier time is still going; not starting %s", self.name, iso(moment)
             )
             return
         if not await self.state.claim_fire(self.name, moment, self.clock.time()):
@@ -163,7 +163,7 @@ class ScheduleRunner:
             await self.handler.handle(event)
         except Exception as exc:
             error = describe_error(exc)
-            log.error("schedule %s: run for %s failed:\n%s", self.name, _iso(moment), error)
+            log.error("schedule %s: run for %s failed:\n%s", self.name, iso(moment), error)
             self._record(wall, started, "error", moment, error)
             if raise_errors:
                 raise
@@ -174,9 +174,5 @@ class ScheduleRunner:
         if self.on_run is not None:
             duration = (time.perf_counter() - started) * 1000
             self.on_run(
-                RunRecord(self.name, self.schedule.kind, wall, duration, outcome, f"scheduled {_iso(moment)}", error)
+                RunRecord(self.name, self.schedule.kind, wall, duration, outcome, f"scheduled {iso(moment)}", error)
             )
-
-
-def _iso(moment: float) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")

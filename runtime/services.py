@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -186,8 +185,6 @@ def build_request(
 
     parts = urlsplit(url)
     payload = body.encode() if isinstance(body, str) else (body or b"")
-    if isinstance(body, dict | list):
-        payload = json.dumps(body).encode()
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     raw_headers.append((b"host", (parts.netloc or "internal").encode()))
     if payload:

@@ -21,6 +21,7 @@ HandlerCheck = Literal["ignore", "warn", "error"]
 __all__ = [
     "Application",
     "Diagnostic",
+    "HandlerCheck",
     "Manifest",
     "Source",
     "Span",
