@@ -24,7 +24,7 @@ import subprocess
 import tempfile
 import time
 
-from common import free_port, http_request, keep_alive_client, median, percentile, wait_until_up
+from common import free_port, http_request, keep_alive_client, median, percentile, run_load, wait_until_up
 
 ROOT = Path(__file__).parent.parent
 APP_FILES = ["raindrop.manifest", "raindrop.local.yaml", "handlers", "workers", "hakivo", "db"]
@@ -40,7 +40,12 @@ def copy_app(target: Path) -> Path:
     return target / "raindrop.manifest"
 
 
-async def run_clients(port: int, requests: list[bytes], concurrency: int) -> tuple[float, list[float], list[int]]:
+def run_clients(port: int, requests: list[bytes], concurrency: int) -> tuple[float, list[float], list[int]]:
+    result: tuple[float, list[float], list[int]] = run_load(_run_clients(port, requests, concurrency))
+    return result
+
+
+async def _run_clients(port: int, requests: list[bytes], concurrency: int) -> tuple[float, list[float], list[int]]:
     latencies: list[float] = []
     statuses: list[int] = []
     per = len(requests) // concurrency
@@ -79,7 +84,7 @@ def main() -> None:
                 "POST", "/api/cron/pregenerate-podcasts", headers={"Authorization": "Bearer dev-secret"}
             )
             started = time.perf_counter()
-            _, _, statuses = asyncio.run(run_clients(port, [cron], 1))
+            _, _, statuses = run_clients(port, [cron], 1)
             pregen_seconds = time.perf_counter() - started
             assert statuses == [200], statuses
 
@@ -90,7 +95,7 @@ def main() -> None:
                 )
                 for i in range(args.requests)
             ]
-            hit_rate, hit_lat, hit_status = asyncio.run(run_clients(port, hits, args.concurrency))
+            hit_rate, hit_lat, hit_status = run_clients(port, hits, args.concurrency)
             forced = json.dumps({"type": "daily", "forceRegenerate": True}).encode()
             misses = [
                 http_request(
@@ -98,7 +103,7 @@ def main() -> None:
                 )
                 for i in range(args.requests // 5)
             ]
-            miss_rate, miss_lat, miss_status = asyncio.run(run_clients(port, misses, args.concurrency))
+            miss_rate, miss_lat, miss_status = run_clients(port, misses, args.concurrency)
             assert set(hit_status) == {200} and set(miss_status) == {200}, (set(hit_status), set(miss_status))
         finally:
             served.terminate()

@@ -22,6 +22,18 @@ async def user_by_token(env: Any, token: str) -> dict[str, Any] | None:
     return _user(await env.HAKIVO_DB.prepare(f"SELECT {USER_COLUMNS} FROM users WHERE token = ?").bind(token).first())
 
 
+APP_OPEN_PRECISION = 60.0  # seconds; pre-generation asks "opened in the last 3 days"
+
+
+async def mark_app_open(env: Any, user: dict[str, Any], at: float) -> None:
+    """Remember that the user opened the app now; a request within a minute of the last one
+    writes nothing, since pre-generation only asks whether it happened in the last 3 days."""
+    last = user.get("last_app_open_at")
+    if last is not None and 0 <= at - float(last) < APP_OPEN_PRECISION:
+        return
+    await env.HAKIVO_DB.prepare("UPDATE users SET last_app_open_at = ? WHERE id = ?").bind(at, user["id"]).run()
+
+
 async def record(env: Any, kind: str, user_id: str | None, value: float, at: float) -> None:
     """A metrics event: cache_hit, cache_miss, pregen_success, pregen_failure, first_audio_seconds."""
     await (

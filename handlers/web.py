@@ -15,7 +15,7 @@ from hakivo import setting
 from hakivo.auth import current_user
 from hakivo.podcast import MESSAGES, cached_podcast, iso, load_job, now, save_job
 from hakivo.pregeneration import pregenerate
-from hakivo.store import metrics, record
+from hakivo.store import mark_app_open, metrics, record
 from runtime import Service
 
 POLL_INTERVAL = 3000
@@ -27,7 +27,7 @@ def error(message: str, status: int, **extra: Any) -> JSONResponse:
 
 class Web(Service):
     async def fetch(self, request: Request) -> Response:
-        path, method = request.url.path, request.method
+        path, method = request.scope["path"], request.method
         if path == "/" and method == "GET":
             return HTMLResponse(resources.files("hakivo").joinpath("page.html").read_text())
         if path == "/api/generate-podcast":
@@ -66,13 +66,12 @@ class Web(Service):
         kind = "news_audio" if news else body.get("type", "daily")
         if kind not in ("daily", "weekly", "news_audio"):
             return error('Invalid type. Must be "daily" or "weekly"', 400)
-        await (
-            env.HAKIVO_DB.prepare("UPDATE users SET last_app_open_at = ? WHERE id = ?").bind(now(env), user["id"]).run()
-        )
+        moment = now(env)
         if not news and not body.get("forceRegenerate", False):
             cached = await cached_podcast(env, user, kind)
             if cached is not None:
-                await record(env, "cache_hit", user["id"], 1, now(env))
+                await mark_app_open(env, user, moment)
+                await record(env, "cache_hit", user["id"], 1, moment)
                 env.logger.info(
                     json.dumps(
                         {
@@ -97,9 +96,9 @@ class Web(Service):
                         "source": "cache",
                     }
                 )
+        await mark_app_open(env, user, moment)
         if not news:
-            await record(env, "cache_miss", user["id"], 1, now(env))
-        moment = now(env)
+            await record(env, "cache_miss", user["id"], 1, moment)
         job_id = f"{user['id']}-{kind}-{int(moment * 1000)}"
         created = iso(moment)
         job = {

@@ -75,17 +75,19 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
                 forwarded = forwarded[1:]  # the manifest is passed separately
             return supervise(Path(args.manifest), forwarded)
         if args.command == "worker":
-            from runtime.serve import configure_logging, work
+            from runtime.logs import configure_logging
+            from runtime.serve import run_loop, work
 
             configure_logging(args.log_format, err)
-            return asyncio.run(
+            return run_loop(
                 work(Path(args.manifest), backend=args.backend, state=args.state, grace=args.grace, out=out)
             )
         if args.command == "serve":
-            from runtime.serve import configure_logging, serve
+            from runtime.logs import configure_logging
+            from runtime.serve import run_loop, serve
 
             configure_logging(args.log_format, err)
-            return asyncio.run(
+            return run_loop(
                 serve(
                     Path(args.manifest),
                     host=args.host,

@@ -39,6 +39,49 @@ def error_response(status: int, error: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": error, **extra}, status_code=status)
 
 
+class _Deadlines:
+    """Request timeouts without a timer per request (arming and disarming one costs more than a
+    small handler): one periodic check, a quarter of the timeout apart, cancels the handlers past
+    their deadline, so a request times out between 1 and 1.25 timeouts after it started."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.period = min(1.0, max(0.01, timeout / 4))
+        self._running: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._armed = False
+
+    def enter(self) -> asyncio.Task[Any] | None:
+        task = asyncio.current_task()
+        if task is not None:
+            loop = task.get_loop()
+            self._running[task] = loop.time() + self.timeout
+            if not self._armed:
+                self._armed = True
+                loop.call_later(self.period, self._check, loop)
+        return task
+
+    def leave(self, task: asyncio.Task[Any] | None) -> bool:
+        """Forget ``task``; True when it was cancelled for running past its deadline."""
+        if task is None:
+            return False
+        self._running.pop(task, None)
+        if task in self._expired:
+            self._expired.discard(task)
+            return True
+        return False
+
+    def _check(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for task, deadline in list(self._running.items()):
+            if deadline <= now and task not in self._expired:
+                self._expired.add(task)
+                task.cancel()
+        self._armed = bool(self._running)
+        if self._armed:
+            loop.call_later(self.period, self._check, loop)
+
+
 class ServiceApp:
     """The ASGI app of one service."""
 
@@ -56,6 +99,7 @@ class ServiceApp:
         self.max_body = max_body
         self.timeout = timeout
         self.on_request = on_request
+        self._deadlines = _Deadlines(timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -84,15 +128,22 @@ class ServiceApp:
             self.on_request(RunRecord(self.name, "request", wall, duration, outcome, f"{method} {path} {status}"))
 
     async def _respond(self, request: Request) -> Response:
+        task = self._deadlines.enter()
         try:
-            result = await asyncio.wait_for(self.handler.fetch(request), timeout=self.timeout)  # type: ignore[attr-defined]
-        except _BodyTooLarge:
-            return error_response(413, f"request body is larger than the limit of {self.max_body} bytes")
-        except TimeoutError:
+            try:
+                result = await self.handler.fetch(request)  # type: ignore[attr-defined]
+            finally:
+                timed_out = self._deadlines.leave(task)
+        except asyncio.CancelledError:
+            if not timed_out or task is None:
+                raise
+            task.uncancel()
             log.error(
                 "service %s: %s %s took longer than %g s", self.name, request.method, request.url.path, self.timeout
             )
             return error_response(504, f"service {self.name!r} did not answer within {self.timeout:g} s")
+        except _BodyTooLarge:
+            return error_response(413, f"request body is larger than the limit of {self.max_body} bytes")
         except Exception as exc:  # noqa: BLE001 - a handler's exception is a 500, never a dead server
             log.error("service %s: %s %s raised:\n%s", self.name, request.method, request.url.path, describe_error(exc))
             return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")

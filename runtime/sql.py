@@ -5,20 +5,31 @@
 writes; ``raw()`` rows as lists; ``exec(sql)`` runs a script; ``batch([stmts])`` runs
 statements in one transaction (all or nothing).
 
+Writes are group-committed: a write opens a transaction (or joins the one already open), and
+the transaction commits once the tasks that are ready in this turn of the event loop have run.
+Each writer waits for that commit before its call returns, so a write is durable when
+``run()`` returns, as on the platform, while fifty concurrent requests share one commit
+instead of paying for fifty. Reads never wait.
+
 Migrations are the files ``db/<name>/*.sql`` beside the manifest, applied once each, in
 lexical order, when the app starts; each is recorded in ``_raindrop_migrations``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import sqlite3
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runtime import checkpoint
 from runtime.errors import BindingError, RaindropError
+
+_READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
 
 class SqlError(BindingError):
@@ -61,19 +72,17 @@ class PreparedStatement:
 
     async def all(self) -> dict[str, Any]:
         started = time.perf_counter()
-        cursor = self._db._execute(self.sql, self.params)
-        rows = cursor.fetchall()
+        cursor, rows = await self._db._query(self.sql, self.params)
         columns = [c[0] for c in cursor.description or []]
         results = [dict(zip(columns, row, strict=True)) for row in rows]
         return {"results": results, "success": True, "meta": _meta(cursor, self._db._conn, started, len(rows))}
 
     async def first(self, column: str | None = None) -> Any:
-        cursor = self._db._execute(self.sql, self.params)
-        row = cursor.fetchone()
-        if row is None:
+        cursor, rows = await self._db._query(self.sql, self.params)
+        if not rows:
             return None
         columns = [c[0] for c in cursor.description or []]
-        record = dict(zip(columns, row, strict=True))
+        record = dict(zip(columns, rows[0], strict=True))
         if column is None:
             return record
         if column not in record:
@@ -82,13 +91,12 @@ class PreparedStatement:
 
     async def run(self) -> dict[str, Any]:
         started = time.perf_counter()
-        cursor = self._db._execute(self.sql, self.params)
-        rows = cursor.fetchall() if cursor.description else []
+        cursor, rows = await self._db._query(self.sql, self.params)
         return {"success": True, "results": [], "meta": _meta(cursor, self._db._conn, started, len(rows))}
 
     async def raw(self, *, column_names: bool = False) -> list[list[Any]]:
-        cursor = self._db._execute(self.sql, self.params)
-        rows = [list(row) for row in cursor.fetchall()]
+        cursor, fetched = await self._db._query(self.sql, self.params)
+        rows = [list(row) for row in fetched]
         if column_names:
             rows.insert(0, [c[0] for c in cursor.description or []])
         return rows
@@ -106,12 +114,17 @@ class SqlDatabase:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        checkpoint.register(path, self._conn)
+        self._group: asyncio.Future[None] | None = None  # the commit the writes of this turn wait for
+        self._in_batch = False
 
     def __repr__(self) -> str:
         return f"<SqlDatabase {self.name!r}>"
 
     def close(self) -> None:
+        self._commit()
         self._conn.close()
+        checkpoint.unregister(self.path)
 
     def prepare(self, sql: str) -> PreparedStatement:
         if not isinstance(sql, str) or not sql.strip():
@@ -130,22 +143,62 @@ class SqlDatabase:
 
     async def batch(self, statements: Sequence[PreparedStatement]) -> list[dict[str, Any]]:
         """Run ``statements`` in one transaction; on any error nothing is applied."""
+        while self._group is not None:  # let the open group commit first: a batch is its own transaction
+            await asyncio.shield(self._group)
         results = []
         self._conn.execute("BEGIN IMMEDIATE")
+        self._in_batch = True
         try:
             for statement in statements:
                 results.append(await statement.all())
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
+        finally:
+            self._in_batch = False
         self._conn.execute("COMMIT")
         return results
 
-    def _execute(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Cursor:
+    async def _query(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
+        """Run one statement and fetch its rows; a write returns once its group has committed."""
+        write = not self._in_batch and not _READ.match(sql)
+        if write and self._group is None:
+            loop = asyncio.get_running_loop()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise SqlError(f"database {self.name!r}: cannot start a write: {exc}") from None
+            self._group = loop.create_future()
+            loop.call_soon(self._commit)
         try:
-            return self._conn.execute(sql, params)
+            cursor = self._conn.execute(sql, params)
+            rows = cursor.fetchall() if cursor.description else []
         except sqlite3.Error as exc:
+            if self._group is not None and not self._conn.in_transaction and not self._in_batch:
+                # This error rolled back the whole transaction: the other writers of the group
+                # must not believe their writes were applied.
+                group, self._group = self._group, None
+                group.set_exception(SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}"))
             raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
+        if write and self._group is not None:
+            await asyncio.shield(self._group)
+        return cursor, rows
+
+    def _commit(self) -> None:
+        group, self._group = self._group, None
+        error: SqlError | None = None
+        if self._conn.in_transaction and not self._in_batch:
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                error = SqlError(f"database {self.name!r}: commit failed, the writes were not applied: {exc}")
+        if group is not None and not group.done():
+            if error is None:
+                group.set_result(None)
+            else:
+                group.set_exception(error)
 
     def migrate(self, folder: Path) -> list[str]:
         """Apply the ``*.sql`` files of ``folder`` not applied yet, in lexical order; returns their names.

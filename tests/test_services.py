@@ -66,6 +66,64 @@ async def test_migrations_apply_once_and_failures_name_the_file(tmp_path: Path) 
     db.close()
 
 
+async def test_concurrent_writes_share_one_commit_and_are_durable_on_return(tmp_path: Path) -> None:
+    import asyncio
+    import sqlite3
+
+    db = SqlDatabase("db", tmp_path / "db.sqlite")
+    await db.exec("CREATE TABLE hits (n INTEGER)")
+    other = sqlite3.connect(tmp_path / "db.sqlite")
+    commits = 0
+    original = db._commit
+
+    def counting() -> None:
+        nonlocal commits
+        commits += 1
+        original()
+
+    db._commit = counting  # type: ignore[method-assign]
+
+    async def write(n: int) -> int:
+        await db.prepare("INSERT INTO hits (n) VALUES (?)").bind(n).run()
+        # durable when run() returns: another connection sees it
+        return int(other.execute("SELECT count(*) FROM hits WHERE n = ?", (n,)).fetchone()[0])
+
+    assert await asyncio.gather(*(write(n) for n in range(50))) == [1] * 50
+    assert commits == 1  # fifty writers, one commit
+    # a failing statement fails alone; the others of its group still commit
+    await db.exec("CREATE UNIQUE INDEX one_n ON hits (n)")
+    results = await asyncio.gather(write(100), write(1), write(101), return_exceptions=True)
+    assert results[0] == 1 and results[2] == 1 and isinstance(results[1], SqlError)
+    # a batch waits for the open group, then runs as its own all-or-nothing transaction
+    pending = asyncio.ensure_future(write(200))
+    await asyncio.sleep(0)
+    with pytest.raises(SqlError, match="UNIQUE"):
+        await db.batch([db.prepare("INSERT INTO hits VALUES (300)"), db.prepare("INSERT INTO hits VALUES (1)")])
+    assert await pending == 1
+    assert await db.prepare("SELECT count(*) AS c FROM hits WHERE n = 300").first("c") == 0
+    other.close()
+    db.close()
+
+
+async def test_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
+    import asyncio
+
+    from runtime import checkpoint
+
+    db = SqlDatabase("db", tmp_path / "db.sqlite")
+    await db.exec("CREATE TABLE blobs (b BLOB)")
+    for _ in range(40):  # ~2.5 MB of WAL, far below the connection's own autocheckpoint
+        await db.prepare("INSERT INTO blobs VALUES (?)").bind(b"x" * 64_000).run()
+    assert db._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == checkpoint.FALLBACK_PAGES
+    assert (tmp_path / "db.sqlite").stat().st_size < 100_000  # all of it is still in the WAL
+    for _ in range(100):  # nothing here checkpoints: only the background thread can move the pages
+        await asyncio.sleep(0.05)
+        if (tmp_path / "db.sqlite").stat().st_size > 2_000_000:
+            break
+    assert (tmp_path / "db.sqlite").stat().st_size > 2_000_000  # the pages reached the database file
+    db.close()
+
+
 async def test_handler_errors_are_500_json_and_the_server_lives(raindrop_http: httpx.AsyncClient) -> None:
     response = await raindrop_http.get("/boom")
     assert response.status_code == 500

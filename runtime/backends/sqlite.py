@@ -16,6 +16,7 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
+from runtime import checkpoint
 from runtime.backends.base import (
     Alarm,
     Backend,
@@ -416,6 +417,7 @@ class SqliteBackend(Backend):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = connect(self.path)
             self._conn.executescript(SCHEMA)
+            checkpoint.register(self.path, self._conn)
         except (OSError, sqlite3.Error) as exc:
             raise BackendError(f"cannot open the state database {str(self.path)!r}: {exc}") from exc
         self.queues = SqliteQueueStore(self._conn)
@@ -427,6 +429,7 @@ class SqliteBackend(Backend):
             self.kv.flush()  # type: ignore[attr-defined]
             self._conn.close()
             self._conn = None
+            checkpoint.unregister(self.path)
 
     async def changed(self) -> bool:
         if self._conn is None:

@@ -1,0 +1,137 @@
+"""Log output of the long-running commands: text or JSON lines, written once per loop turn.
+
+A busy service logs a line per request. Writing each line with its own system call (stderr
+is line-buffered) costs more than some requests; ``TurnBufferedHandler`` gathers the lines of
+one event-loop turn and writes them together at its end, so output stays prompt and ordered
+while a burst of requests pays for one write. Without a running loop it writes at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any, TextIO
+
+from runtime.clock import utc
+from runtime.observers import RunRecord
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": utc(record.created).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in ("module", "kind", "outcome", "duration_ms", "detail"):
+            if hasattr(record, "run_" + key):
+                entry[key] = getattr(record, "run_" + key)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+class TextFormatter(logging.Formatter):
+    """``HH:MM:SS LEVEL   logger: message``: the format of ``%(asctime)s %(levelname)-7s
+    %(name)s: %(message)s``, built directly, with the time string made once per second (a
+    busy service writes thousands of lines a second; the generic path costs more than they do)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        self._second = -1
+        self._stamp = ""
+
+    def format(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._second, self._stamp = second, time.strftime("%H:%M:%S", time.localtime(second))
+        line = f"{self._stamp} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+class TurnBufferedHandler(logging.Handler):
+    """Writes the records of one event-loop turn in one go at the end of that turn."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self._lines: list[str] = []
+        self._scheduled_on: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never take the app down
+            self.handleError(record)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (startup, shutdown, another thread): write now
+            self.flush()
+            return
+        if self._scheduled_on is not loop:
+            loop.call_soon(self.flush)
+            self._scheduled_on = loop
+
+    def flush(self) -> None:
+        self._scheduled_on = None
+        if not self._lines:
+            return
+        text, self._lines = "".join(self._lines), []
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # a closed or broken stream: nothing left to tell
+            pass
+
+    def close(self) -> None:
+        self.flush()
+        super().close()
+
+
+def configure_logging(log_format: str, stream: TextIO) -> None:
+    logging._srcfile = None  # no caller lookup (file, line) per record: our formats never show it
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    handler = TurnBufferedHandler(stream)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+
+
+def log_run(record: RunRecord) -> None:
+    """One log line per handler run (requests are logged by the service apps)."""
+    if record.kind == "request":
+        return
+    extra = {
+        "run_module": record.module,
+        "run_kind": record.kind,
+        "run_outcome": record.outcome,
+        "run_duration_ms": round(record.duration_ms, 2),
+        "run_detail": record.detail,
+    }
+    level = logging.INFO if record.outcome == "ok" else logging.WARNING
+    logging.getLogger("raindrop.runs").log(
+        level,
+        "%s %s %s %s in %.1f ms",
+        record.kind,
+        record.module,
+        record.detail,
+        record.outcome,
+        record.duration_ms,
+        extra=extra,
+    )

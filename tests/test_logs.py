@@ -1,0 +1,58 @@
+"""The long-running commands' log output: one write per event-loop turn, nothing held back."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+from runtime.logs import TurnBufferedHandler
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_lines_of_one_turn_are_written_together_at_its_end() -> None:
+    stream = CountingStream()
+    logger = logging.getLogger("test.turns")
+    logger.propagate = False
+    logger.handlers[:] = [TurnBufferedHandler(stream)]
+    logger.setLevel(logging.INFO)
+
+    async def burst() -> str:
+        for i in range(100):
+            logger.info("request %d", i)
+        seen_during = stream.getvalue()
+        await asyncio.sleep(0)  # the turn ends
+        return seen_during
+
+    assert asyncio.run(burst()) == ""
+    assert stream.getvalue().splitlines() == [f"request {i}" for i in range(100)]
+    assert stream.writes == 1
+    logger.info("no loop: written at once")  # e.g. at startup and shutdown
+    assert stream.getvalue().endswith("no loop: written at once\n") and stream.writes == 2
+    # a second loop, after the first closed, still gets its lines out
+    asyncio.run(burst())
+    assert stream.getvalue().count("request 99") == 2
+
+
+def test_text_lines_read_as_before() -> None:
+    from runtime.logs import TextFormatter
+
+    record = logging.LogRecord("raindrop.http", logging.INFO, __file__, 1, "%s -> %d", ("GET /", 200), None)
+    generic = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    assert TextFormatter().format(record) == generic.format(record)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    assert TextFormatter().format(failed).endswith("ValueError: boom")
