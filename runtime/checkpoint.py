@@ -18,7 +18,7 @@ from pathlib import Path
 
 FALLBACK_PAGES = 20_000  # wal_autocheckpoint of the app's own connections (~80 MB of WAL)
 THRESHOLD_BYTES = 1 << 20  # checkpoint once the WAL holds about a megabyte
-PERIOD = 0.25  # seconds between looks at the WAL sizes
+PERIOD = 0.5  # seconds between looks at the WAL sizes
 
 log = logging.getLogger("raindrop.checkpoint")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,12 +24,16 @@ MAX_DELAY_SECONDS = 43_200
 
 
 _sequence = itertools.count()
+_random = random.Random(os.urandom(16))  # seeded once per process; ids need uniqueness, not secrecy
+_compact_json = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per message
+_json_decoder = json.JSONDecoder()
+os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(16)))  # forked children must not share ids
 
 
 def new_id(now: float) -> str:
     """A 32-hex-digit message id that sorts by send time: milliseconds, a per-process sequence
     (so sends within one millisecond keep their order), then 64 random bits."""
-    return f"{int(now * 1000):012x}{next(_sequence) & 0xFFFF:04x}{os.urandom(8).hex()}"
+    return f"{int(now * 1000):012x}{next(_sequence) & 0xFFFF:04x}{_random.getrandbits(64):016x}"
 
 
 def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]:
@@ -44,7 +49,7 @@ def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]
             raise BindingError(f"queue {queue!r}: content_type 'bytes' needs a bytes body, not {type(body).__name__}")
         return bytes(body), kind
     try:
-        return json.dumps(body, separators=(",", ":")).encode(), "json"
+        return _compact_json.encode(body).encode(), "json"
     except (TypeError, ValueError) as exc:
         raise BindingError(
             f"queue {queue!r}: message body is not JSON-serializable ({exc}); send JSON-like data, "
@@ -57,7 +62,7 @@ def decode(body: bytes, content_type: str) -> Any:
         return body
     if content_type == "text":
         return body.decode()
-    return json.loads(body)
+    return _json_decoder.decode(body.decode())  # str in: no encoding detection per message
 
 
 class Queue:
