@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", default=None, help="state directory (default .raindrop/ beside the manifest)")
     serve.add_argument("--backend", default=None, help="backend URL (default SQLite in the state directory)")
     serve.add_argument("--log-format", choices=["text", "json"], default="text")
+    serve.add_argument(
+        "--no-request-log", action="store_true", help="no log line per answered request (failures are still logged)"
+    )
     serve.add_argument("--grace", type=float, default=10.0, help="seconds running work may take to finish on stop")
     serve.add_argument("--reload", action="store_true", help="restart when code, the manifest or settings change")
     worker = commands.add_parser(
@@ -86,7 +89,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             from runtime.logs import configure_logging
             from runtime.serve import run_loop, serve
 
-            configure_logging(args.log_format, err)
+            configure_logging(args.log_format, err, request_log=not args.no_request_log)
             return run_loop(
                 serve(
                     Path(args.manifest),

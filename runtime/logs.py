@@ -96,7 +96,9 @@ class TurnBufferedHandler(logging.Handler):
         super().close()
 
 
-def configure_logging(log_format: str, stream: TextIO) -> None:
+def configure_logging(log_format: str, stream: TextIO, *, request_log: bool = True) -> None:
+    """Send every log record to ``stream`` as text or JSON lines. ``request_log=False`` drops the
+    one line per answered request (failures are still logged), as uvicorn's ``--no-access-log``."""
     logging._srcfile = None  # no caller lookup (file, line) per record: our formats never show it
     logging.logThreads = False
     logging.logProcesses = False
@@ -111,6 +113,7 @@ def configure_logging(log_format: str, stream: TextIO) -> None:
     root.setLevel(logging.INFO)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    logging.getLogger("raindrop.http").setLevel(logging.INFO if request_log else logging.WARNING)
 
 
 def log_run(record: RunRecord) -> None:

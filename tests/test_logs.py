@@ -56,3 +56,23 @@ def test_text_lines_read_as_before() -> None:
 
         failed = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     assert TextFormatter().format(failed).endswith("ValueError: boom")
+
+
+def test_no_request_log_keeps_failures() -> None:
+    from runtime.logs import configure_logging
+
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("text", stream, request_log=False)
+        http = logging.getLogger("raindrop.http")
+        http.info("web GET / -> 200 in 0.1 ms")
+        http.error("service web: GET / raised")
+        logging.getLogger("raindrop.runs").info("observer ok")
+        assert stream.getvalue().splitlines()[0].endswith("raindrop.http: service web: GET / raised")
+        assert "-> 200" not in stream.getvalue() and "observer ok" in stream.getvalue()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        logging.getLogger("raindrop.http").setLevel(logging.NOTSET)
