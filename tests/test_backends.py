@@ -135,3 +135,24 @@ async def test_kv_list_prefix_order_and_paging(backend: Backend) -> None:
     page = await kv.list("ns", "user:", "user:10", 10, 100)
     assert [k.name for k in page] == ["user:2", "user:3"]
     assert [k.name for k in await kv.list("ns", "", None, 2, 100)] == ["job:1", "user:1"]
+
+
+async def test_another_process_can_settle_extend_and_release(backend: Backend, tmp_path: object) -> None:
+    """A second connection to the same state (a CLI, another worker) finds messages by id."""
+    from runtime.backends import open_backend
+
+    if backend.url.startswith("memory"):
+        pytest.skip("a memory backend is one process's own")
+    other = open_backend(backend.url)
+    await other.open()
+    try:
+        q, q2 = backend.queues, other.queues
+        await q.send("jobs", [msg(1), msg(2), msg(3)])
+        assert len(await q.claim("jobs", 3, 100, 130)) == 3
+        await q2.extend("jobs", ["m0001"], 200)
+        await q2.settle("jobs", ["m0002"], [Retry("m0003", 150, "later")])
+        assert [m.id for m in await q.claim("jobs", 10, 150, 180)] == ["m0003"]  # m0001's lease was renewed
+        await q2.release("jobs", ["m0001"], 160)
+        assert [(m.id, m.attempts) for m in await q.claim("jobs", 10, 160, 190)] == [("m0001", 1)]
+    finally:
+        await other.close()

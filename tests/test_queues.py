@@ -196,3 +196,38 @@ async def test_drain_times_out_with_a_clear_message(app: App) -> None:
         await app.drain(timeout=0.1)
     await app.env.RESULTS.put("go", "1")
     await app.drain()
+
+
+async def test_state_files_from_before_the_keyed_messages_table_are_migrated(tmp_path: Path) -> None:
+    """Messages in a state file of the earlier layout (keyed by id, with a second index) survive."""
+    import sqlite3
+
+    from runtime.backends import open_backend
+
+    old = sqlite3.connect(tmp_path / "state.db")
+    old.executescript(
+        """
+        CREATE TABLE messages (id TEXT PRIMARY KEY, queue TEXT NOT NULL, body BLOB NOT NULL,
+            content_type TEXT NOT NULL, created_at REAL NOT NULL, visible_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0, claimed INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+            origin TEXT) WITHOUT ROWID;
+        CREATE INDEX messages_ready ON messages (queue, visible_at);
+        INSERT INTO messages VALUES ('a', 'jobs', x'7b7d', 'json', 100, 100, 0, 0, NULL, NULL);
+        INSERT INTO messages VALUES ('b', 'jobs-dlq', x'7b7d', 'json', 90, 90, 4, 0, 'boom', 'jobs');
+        """
+    )
+    old.close()
+    backend = open_backend(f"sqlite:///{tmp_path / 'state.db'}")
+    await backend.open()
+    try:
+        assert [m.id for m in await backend.queues.claim("jobs", 10, 100, 130)] == ["a"]
+        dead = await backend.queues.peek("jobs-dlq")
+        assert [(m.id, m.attempts, m.last_error, m.origin) for m in dead] == [("b", 4, "boom", "jobs")]
+    finally:
+        await backend.close()
+    check = sqlite3.connect(tmp_path / "state.db")
+    assert (
+        check.execute("SELECT name FROM sqlite_master WHERE name IN ('messages_ready', 'messages_by_id')").fetchall()
+        == []
+    )
+    check.close()

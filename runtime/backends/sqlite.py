@@ -15,6 +15,7 @@ import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from runtime import checkpoint
 from runtime.backends.base import (
@@ -32,20 +33,25 @@ from runtime.backends.base import (
 )
 from runtime.errors import BackendError
 
-SCHEMA = """
+MESSAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS messages (
-    id TEXT PRIMARY KEY,
     queue TEXT NOT NULL,
+    visible_at REAL NOT NULL,          -- ready when <= now; while claimed, the end of the lease
+    id TEXT NOT NULL,
     body BLOB NOT NULL,
     content_type TEXT NOT NULL,
     created_at REAL NOT NULL,
-    visible_at REAL NOT NULL,          -- ready when <= now; while claimed, the end of the lease
     attempts INTEGER NOT NULL DEFAULT 0,
     claimed INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
-    origin TEXT                        -- for dead letters: the queue they died on
-) WITHOUT ROWID;                       -- ids sort by time: two B-trees per insert, not three
-CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at);
+    origin TEXT,                       -- for dead letters: the queue they died on
+    PRIMARY KEY (queue, visible_at, id)
+) WITHOUT ROWID;                       -- one B-tree: a send writes one, a claim reads it in order
+"""
+
+SCHEMA = (
+    MESSAGES_TABLE
+    + """
 CREATE TABLE IF NOT EXISTS kv (
     ns TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -79,6 +85,7 @@ CREATE TABLE IF NOT EXISTS cron_fires (
     PRIMARY KEY (name, scheduled_at)
 ) WITHOUT ROWID;
 """
+)
 
 _KV_UPSERT = (
     "INSERT INTO kv (ns, key, value, metadata, expires_at) VALUES (?, ?, ?, ?, ?) "
@@ -88,6 +95,27 @@ _KV_UPSERT = (
 log = logging.getLogger("raindrop.backend")
 
 _MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin"
+_MESSAGE_FIELDS = "queue, visible_at, id, body, content_type, created_at, attempts, claimed, last_error, origin"
+
+
+def migrate_messages(conn: sqlite3.Connection) -> None:
+    """State files written before the messages table was keyed (queue, visible_at, id) had it
+    keyed by id with a second index: copy their messages over, in one transaction."""
+    if {row[1]: row[5] for row in conn.execute("PRAGMA table_info(messages)")}.get("id") != 1:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if {row[1]: row[5] for row in conn.execute("PRAGMA table_info(messages)")}.get(
+            "id"
+        ) == 1:  # still, under the lock
+            conn.execute("ALTER TABLE messages RENAME TO messages_by_id")
+            conn.execute(MESSAGES_TABLE.strip().split("\n) WITHOUT ROWID;")[0] + "\n) WITHOUT ROWID")
+            conn.execute(f"INSERT INTO messages ({_MESSAGE_FIELDS}) SELECT {_MESSAGE_FIELDS} FROM messages_by_id")
+            conn.execute("DROP TABLE messages_by_id")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -106,12 +134,18 @@ def _ids(ids: Sequence[str]) -> str:
 
 
 class SqliteQueueStore(QueueStore):
+    """Messages keyed (queue, visible_at, id): a send inserts into one B-tree, a claim reads the
+    queue's ready messages in order from the same one. To find a claimed message again by its
+    full key, the store remembers the lease it gave each message it claimed (settling, renewing
+    or releasing someone else's message falls back to a scan of that queue)."""
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+        self._leases: dict[str, float] = {}  # message id -> visible_at (its lease end) as claimed here
 
     async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
-        rows = [(m.id, queue, m.body, m.content_type, m.created_at, m.visible_at) for m in messages]
-        sql = "INSERT INTO messages (id, queue, body, content_type, created_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)"
+        rows = [(queue, m.visible_at, m.id, m.body, m.content_type, m.created_at) for m in messages]
+        sql = "INSERT INTO messages (queue, visible_at, id, body, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?)"
         if len(rows) == 1:
             self._conn.execute(sql, rows[0])
             return
@@ -121,47 +155,93 @@ class SqliteQueueStore(QueueStore):
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
         rows = self._conn.execute(
-            f"UPDATE messages SET attempts = attempts + 1, claimed = 1, visible_at = ? "
-            f"WHERE id IN (SELECT id FROM messages WHERE queue = ? AND visible_at <= ? "
-            f"ORDER BY visible_at, id LIMIT ?) RETURNING {_MESSAGE_COLUMNS}",
+            f"UPDATE messages SET attempts = attempts + 1, claimed = 1, visible_at = ?1 "
+            f"WHERE queue = ?2 AND (visible_at, id) IN (SELECT visible_at, id FROM messages "
+            f"WHERE queue = ?2 AND visible_at <= ?3 ORDER BY visible_at, id LIMIT ?4) RETURNING {_MESSAGE_COLUMNS}",
             (lease_until, queue, now, limit),
         ).fetchall()
+        for row in rows:
+            self._leases[row[0]] = lease_until
         return [StoredMessage(*row) for row in rows]
 
+    def _groups(self, queue: str, ids: Sequence[str], forget: bool) -> list[tuple[str, tuple[Any, ...]]]:
+        """WHERE clauses (and their parameters) finding ``ids`` on ``queue``: by full key for
+        messages claimed here, grouped by lease, and by a scan of the queue for the others."""
+        by_lease: dict[float | None, list[str]] = {}
+        for message_id in ids:
+            lease = self._leases.pop(message_id, None) if forget else self._leases.get(message_id)
+            by_lease.setdefault(lease, []).append(message_id)
+        groups: list[tuple[str, tuple[Any, ...]]] = []
+        for lease, group in by_lease.items():
+            if lease is None:
+                groups.append(("queue = ? AND id IN (SELECT value FROM json_each(?))", (queue, _ids(group))))
+            else:
+                groups.append(
+                    (
+                        "queue = ? AND visible_at = ? AND id IN (SELECT value FROM json_each(?))",
+                        (queue, lease, _ids(group)),
+                    )
+                )
+        return groups
+
     async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
-        if not retries:
-            self._conn.execute("DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))", (_ids(acks),))
-            return
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            if acks:
-                self._conn.execute("DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))", (_ids(acks),))
-            self._conn.executemany(
-                "UPDATE messages SET claimed = 0, visible_at = ?, last_error = ? WHERE id = ?",
-                [(r.visible_at, r.error, r.id) for r in retries],
-            )
+        deletes = self._groups(queue, acks, forget=True)
+        updates = [
+            (where, (r.visible_at, r.error, *params))
+            for r in retries
+            for where, params in self._groups(queue, [r.id], forget=True)
+        ]
+        statements = [(f"DELETE FROM messages WHERE {where}", params) for where, params in deletes] + [
+            (f"UPDATE messages SET claimed = 0, visible_at = ?, last_error = ? WHERE {where}", params)
+            for where, params in updates
+        ]
+        self._run(statements)
 
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
-                "UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, visible_at = created_at "
-                "WHERE id = ? AND queue = ?",
-                [(dead_queue, queue, error, message_id, queue) for message_id, error in zip(ids, errors, strict=True)],
+        statements = [
+            (
+                f"UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, visible_at = created_at "
+                f"WHERE {where}",
+                (dead_queue, queue, error, *params),
             )
+            for message_id, error in zip(ids, errors, strict=True)
+            for where, params in self._groups(queue, [message_id], forget=True)
+        ]
+        self._run(statements)
 
     async def extend(self, queue: str, ids: Sequence[str], lease_until: float) -> None:
-        self._conn.execute(
-            "UPDATE messages SET visible_at = ? WHERE claimed = 1 AND id IN (SELECT value FROM json_each(?))",
-            (lease_until, _ids(ids)),
-        )
+        statements = [
+            (f"UPDATE messages SET visible_at = ? WHERE claimed = 1 AND {where} RETURNING id", (lease_until, *params))
+            for where, params in self._groups(queue, ids, forget=False)
+        ]
+        for found in self._run(statements):
+            self._leases[found] = lease_until
 
     async def release(self, queue: str, ids: Sequence[str], now: float) -> None:
-        self._conn.execute(
-            "UPDATE messages SET claimed = 0, visible_at = ?, attempts = max(attempts - 1, 0) "
-            "WHERE claimed = 1 AND id IN (SELECT value FROM json_each(?))",
-            (now, _ids(ids)),
+        self._run(
+            [
+                (
+                    f"UPDATE messages SET claimed = 0, visible_at = ?, attempts = max(attempts - 1, 0) "
+                    f"WHERE claimed = 1 AND {where}",
+                    (now, *params),
+                )
+                for where, params in self._groups(queue, ids, forget=True)
+            ]
         )
+
+    def _run(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[Any]:
+        """Run ``statements`` in one transaction (a single one commits on its own); returns the
+        first column of any rows they return."""
+        if not statements:
+            return []
+        if len(statements) == 1:
+            return [row[0] for row in self._conn.execute(*statements[0]).fetchall()]
+        returned = []
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for sql, params in statements:
+                returned += [row[0] for row in self._conn.execute(sql, params).fetchall()]
+        return returned
 
     async def stats(self, queue: str, now: float, dead_queue: str | None = None) -> QueueStats:
         ready, in_flight, delayed = self._conn.execute(
@@ -417,6 +497,7 @@ class SqliteBackend(Backend):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = connect(self.path)
             self._conn.executescript(SCHEMA)
+            migrate_messages(self._conn)
             checkpoint.register(self.path, self._conn)
         except (OSError, sqlite3.Error) as exc:
             raise BackendError(f"cannot open the state database {str(self.path)!r}: {exc}") from exc
