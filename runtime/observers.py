@@ -13,7 +13,7 @@ falls due, or (for backends shared with other processes) the backend reports a c
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import logging
 import time
 import traceback
@@ -73,6 +73,9 @@ class QueueConsumer:
         self._stopping = False
         self._idle = [False] * settings.max_concurrency
         self._draining = False
+        self._working: dict[int, list[str]] = {}  # per delivery: the ids whose lease the heartbeat renews
+        self._deliveries = itertools.count()
+        self._work_started = asyncio.Event()
 
     # -- control -----------------------------------------------------------------------------
 
@@ -94,10 +97,11 @@ class QueueConsumer:
 
     async def run(self) -> None:
         loops = [asyncio.create_task(self._loop(i)) for i in range(self.settings.max_concurrency)]
+        heartbeat = asyncio.create_task(self._heartbeat())
         try:
             await asyncio.gather(*loops)
         finally:
-            for task in loops:
+            for task in [*loops, heartbeat]:
                 task.cancel()
 
     # -- the loop ------------------------------------------------------------------------------
@@ -162,7 +166,9 @@ class QueueConsumer:
             except ValueError as exc:  # a body that cannot be decoded can never succeed
                 dead.append((stored.id, f"undecodable {stored.content_type} body: {exc}"))
         attempts = {s.id: s.attempts for s in claimed}
-        heartbeat = asyncio.create_task(self._heartbeat([m.id for m in messages]))
+        delivery = next(self._deliveries)
+        self._working[delivery] = [m.id for m in messages]
+        self._work_started.set()
         errors: dict[str, str] = {}
         try:
             if isinstance(self.handler, Batch):
@@ -175,7 +181,7 @@ class QueueConsumer:
             await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
             raise
         finally:
-            heartbeat.cancel()
+            del self._working[delivery]
         now = self.clock.time()
         retries: list[Retry] = []
         for message in messages:
@@ -242,12 +248,20 @@ class QueueConsumer:
         if self.on_run is not None:
             self.on_run(RunRecord(self.name, "observer", wall, duration, outcome, detail, error))
 
-    async def _heartbeat(self, ids: list[str]) -> None:
-        """Renew the lease of messages whose handler is still running."""
-        if not ids:
-            return
+    async def _heartbeat(self) -> None:
+        """Renew the leases of messages whose handler is still running: one task per observer
+        (not one per batch), asleep while nothing is being worked on."""
         period = self.settings.visibility_timeout / 3
-        with contextlib.suppress(asyncio.CancelledError):
-            while True:
-                await self.clock.sleep_until(self.clock.time() + period)
+        while True:  # until run() cancels it, once every loop has stopped
+            if not self._working:
+                self._work_started.clear()
+                await self._work_started.wait()
+                continue
+            await self.clock.sleep_until(self.clock.time() + period)
+            ids = [message_id for batch in self._working.values() for message_id in batch]
+            if not ids:
+                continue
+            try:
                 await self.store.extend(self.queue, ids, self.clock.time() + self.settings.visibility_timeout)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again; the lease is long
+                log.warning("observer %s: could not renew %d leases: %s", self.name, len(ids), exc)
