@@ -308,6 +308,12 @@ class SqliteKvStore(KvStore):
         puts = [(ns, key, e.value, e.metadata, e.expires_at) for (ns, key), e in pending.items() if e is not None]
         deletes = [(ns, key) for (ns, key), e in pending.items() if e is None]
         try:
+            if len(puts) + len(deletes) == 1:  # a lone write commits on its own: no BEGIN/COMMIT round
+                if puts:
+                    self._conn.execute(_KV_UPSERT, puts[0])
+                else:
+                    self._conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", deletes[0])
+                return
             with self._conn:
                 self._conn.execute("BEGIN IMMEDIATE")
                 if puts:
