@@ -47,6 +47,7 @@ def measure(
     name: str,
     start_workers: Callable[[], list[subprocess.Popen[bytes]]],
     send: Callable[[bool], None],
+    send_one_by_one: Callable[[int], None],
     send_bulk: Callable[[int], None],
     jobs: int,
 ) -> dict[str, float]:
@@ -64,8 +65,7 @@ def measure(
             latencies.append((float(R.get("bench:started") or 0) - sent) * 1000)
         R.set("bench:done", 0)
         started = time.perf_counter()
-        for _ in range(jobs):
-            send(False)
+        send_one_by_one(jobs)
         wait_done(jobs)
         elapsed = time.perf_counter() - started
         R.set("bench:done", 0)
@@ -89,7 +89,19 @@ def measure(
     }
 
 
-System = tuple[Callable[[], list[subprocess.Popen[bytes]]], Callable[[bool], None], Callable[[int], None]]
+System = tuple[
+    Callable[[], list[subprocess.Popen[bytes]]], Callable[[bool], None], Callable[[int], None], Callable[[int], None]
+]
+
+
+def new_loop() -> asyncio.AbstractEventLoop:
+    """The async producers (the runtime's and arq's) run on uvloop when it is installed, as the
+    runtime's own processes do."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def runtime_system(processes: int) -> System:
@@ -107,21 +119,27 @@ def runtime_system(processes: int) -> System:
 
     from runtime import App
 
-    loop = asyncio.new_event_loop()
+    loop = new_loop()
     app = App.from_manifest(manifest, backend=backend, state_dir="/tmp/bench-producer")
     loop.run_until_complete(app.start(consume=False))
 
     def send(stamp: bool) -> None:
         loop.run_until_complete(app.env.WORK.send({"stamp": stamp}))
 
+    async def one_by_one(jobs: int) -> None:
+        for _ in range(jobs):
+            await app.env.WORK.send({"stamp": False})
+
     async def batches(jobs: int) -> None:
         for start in range(0, jobs, 100):
             await app.env.WORK.send_batch([{"body": {"stamp": False}}] * min(100, jobs - start))
 
-    def send_bulk(jobs: int) -> None:
-        loop.run_until_complete(batches(jobs))
-
-    return start, send, send_bulk
+    return (
+        start,
+        send,
+        lambda jobs: loop.run_until_complete(one_by_one(jobs)),
+        lambda jobs: loop.run_until_complete(batches(jobs)),
+    )
 
 
 def rq_system() -> System:
@@ -150,14 +168,18 @@ def rq_system() -> System:
         for start in range(0, jobs, 100):  # enqueue_many: one Redis pipeline per 100 jobs
             queue.enqueue_many([Queue.prepare_data(peers.rq_noop, (False,)) for _ in range(min(100, jobs - start))])
 
-    return start, send, send_bulk
+    def one_by_one(jobs: int) -> None:
+        for _ in range(jobs):
+            send(False)
+
+    return start, send, one_by_one, send_bulk
 
 
 def arq_system() -> System:
     from arq import create_pool
     from arq.connections import RedisSettings
 
-    loop = asyncio.new_event_loop()
+    loop = new_loop()
     pool = loop.run_until_complete(create_pool(RedisSettings.from_dsn(URL)))
 
     def start() -> list[subprocess.Popen[bytes]]:
@@ -173,14 +195,20 @@ def arq_system() -> System:
     def send(stamp: bool) -> None:
         loop.run_until_complete(pool.enqueue_job("arq_noop", stamp))
 
+    async def one_by_one(jobs: int) -> None:
+        for _ in range(jobs):
+            await pool.enqueue_job("arq_noop", False)
+
     async def concurrently(jobs: int) -> None:
         for start in range(0, jobs, 100):  # no batch API: 100 enqueues in flight at once
             await asyncio.gather(*(pool.enqueue_job("arq_noop", False) for _ in range(min(100, jobs - start))))
 
-    def send_bulk(jobs: int) -> None:
-        loop.run_until_complete(concurrently(jobs))
-
-    return start, send, send_bulk
+    return (
+        start,
+        send,
+        lambda jobs: loop.run_until_complete(one_by_one(jobs)),
+        lambda jobs: loop.run_until_complete(concurrently(jobs)),
+    )
 
 
 def dramatiq_system() -> System:
@@ -199,11 +227,11 @@ def dramatiq_system() -> System:
     def send(stamp: bool) -> None:
         peers.dramatiq_noop.send(stamp)
 
-    def send_bulk(jobs: int) -> None:
-        for _ in range(jobs):  # Dramatiq has no batch enqueue: one by one is its fastest way
+    def one_by_one(jobs: int) -> None:
+        for _ in range(jobs):  # Dramatiq has no batch enqueue: one by one is its bulk way too
             peers.dramatiq_noop.send(False)
 
-    return start, send, send_bulk
+    return start, send, one_by_one, one_by_one
 
 
 def main() -> None:
@@ -219,13 +247,13 @@ def main() -> None:
         ("arq (poll 0.01 s)", arq_system),
         ("Dramatiq (8 threads)", dramatiq_system),
     ):
-        start, send, send_bulk = factory()
-        results[name] = measure(name, start, send, send_bulk, args.jobs)
+        start, send, one_by_one, bulk = factory()
+        results[name] = measure(name, start, send, one_by_one, bulk, args.jobs)
     R.flushdb()
     best_peer = max(v["rate"] for k, v in results.items() if not k.startswith("runtime"))
     best_bulk = max(v["bulk"] for k, v in results.items() if not k.startswith("runtime"))
     print(f"no-op jobs on one Redis, {args.jobs} per measure; idle send -> start over 30 samples")
-    print("  one by one: each job enqueued alone, the producer waiting for each (bounded by its round trip)")
+    print("  one by one: a producer loop enqueuing each job alone and waiting for it (async ones in one coroutine)")
     print("  bulk: each system's fastest enqueue (runtime send_batch of 100, RQ enqueue_many of 100,")
     print("        arq 100 enqueues in flight, Dramatiq one by one: it has no batch API), workers running")
     for name, r in results.items():
