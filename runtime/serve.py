@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from runtime.app import App
 from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
-from runtime.logs import log_run
+from runtime.logs import log_run, request_writer
 from runtime.manifest import load
 
 log = logging.getLogger("raindrop.serve")
@@ -161,6 +161,9 @@ async def serve(
     urls = {name: f"http://{display_host}:{p}" for name, p in service_ports.items()}
     dashboard = Dashboard(app, urls, allow_remote=bind_host not in ("127.0.0.1", "localhost", "::1"))
     apps = {name: app.asgi(name) for name in service_ports}
+    request_log = request_writer()
+    for service_app in apps.values():
+        service_app.request_log = request_log
     routers: dict[int, Router] = {}
     for name, p in service_ports.items():
         routers.setdefault(p, Router(apps[name], {}, None))

@@ -100,6 +100,8 @@ class ServiceApp:
         self.timeout = timeout
         self.on_request = on_request
         self._deadlines = _Deadlines(timeout)
+        # serve writes the per-request line directly (runtime.logs.request_writer); else logging
+        self.request_log: Callable[[str, str, str, int, float], None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -122,7 +124,10 @@ class ServiceApp:
         status = response.status_code
         path = scope.get("path", "")
         method = scope.get("method", "")
-        log.info("%s %s %s -> %d in %.1f ms", self.name, method, path, status, duration)
+        if self.request_log is not None:
+            self.request_log(self.name, method, path, status, duration)
+        else:
+            log.info("%s %s %s -> %d in %.1f ms", self.name, method, path, status, duration)
         if self.on_request is not None:
             outcome = "error" if status >= 500 else "ok"
             self.on_request(RunRecord(self.name, "request", wall, duration, outcome, f"{method} {path} {status}"))

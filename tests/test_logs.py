@@ -76,3 +76,37 @@ def test_no_request_log_keeps_failures() -> None:
         root.handlers[:], level = saved
         root.setLevel(level)
         logging.getLogger("raindrop.http").setLevel(logging.NOTSET)
+
+
+def test_the_direct_request_line_is_the_logging_line() -> None:
+    import json as jsonlib
+
+    from runtime.logs import configure_logging, request_writer
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        for log_format in ("text", "json"):
+            stream = io.StringIO()
+            configure_logging(log_format, stream)
+            write = request_writer()
+            assert write is not None
+            write("web", "GET", "/hello", 200, 1.234)
+            logging.getLogger("raindrop.http").info("%s %s %s -> %d in %.1f ms", "web", "GET", "/hello", 200, 1.234)
+            direct, through_logging = stream.getvalue().splitlines()
+            if log_format == "json":
+                direct_entry, logged_entry = jsonlib.loads(direct), jsonlib.loads(through_logging)
+                assert direct_entry.pop("ts")[:16] == logged_entry.pop("ts")[:16]
+                assert direct_entry == logged_entry
+            else:
+                assert direct[8:] == through_logging[8:]  # all but the HH:MM:SS stamp
+        configure_logging("text", io.StringIO(), request_log=False)
+        assert request_writer() is None  # --no-request-log: nothing to write
+        configure_logging("text", io.StringIO())
+        logging.getLogger("raindrop.http").addHandler(logging.NullHandler())
+        assert request_writer() is None  # someone else listens: go through logging
+    finally:
+        logging.getLogger("raindrop.http").handlers.clear()
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        logging.getLogger("raindrop.http").setLevel(logging.NOTSET)
