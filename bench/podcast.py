@@ -1,7 +1,7 @@
 """Podcast benchmark, offline providers: pre-generation for 1,000 users, then cache-hit requests
 against cache-miss (queued) requests under 50 concurrent clients, in the same run, through `serve`.
 
-    python bench/podcast.py [--users 1000] [--requests 5000] [--concurrency 50]
+    python bench/podcast.py [--users 1000] [--requests 5000] [--concurrency 50] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         app_dir = Path(folder) / "app"
@@ -95,7 +96,10 @@ def main() -> None:
                 )
                 for i in range(args.requests)
             ]
-            hit_rate, hit_lat, hit_status = run_clients(port, hits, args.concurrency)
+            # Three rounds of hits: this machine's speed drifts by tens of percent between seconds,
+            # so every round is printed and the target is judged on the median round.
+            hit_rounds = [run_clients(port, hits, args.concurrency) for _ in range(args.rounds)]
+            hit_status = [status for _, _, statuses in hit_rounds for status in statuses]
             forced = json.dumps({"type": "daily", "forceRegenerate": True}).encode()
             misses = [
                 http_request(
@@ -112,9 +116,14 @@ def main() -> None:
     print(
         f"  pre-generation of {args.users} users: {pregen_seconds:.1f} s ({args.users / pregen_seconds:.0f} users/s, 5 at a time)"
     )
-    print(
-        f"  cache hit   {hit_rate:8.0f} req/s   p50 {median(hit_lat):6.2f} ms   p99 {percentile(hit_lat, 0.99):6.2f} ms  (target p99 < 20 ms)"
-    )
+    p99s = []
+    for number, (rate, latencies, _) in enumerate(hit_rounds, start=1):
+        p99s.append(percentile(latencies, 0.99))
+        print(
+            f"  cache hit, round {number}  {rate:8.0f} req/s   p50 {median(latencies):6.2f} ms   p99 {p99s[-1]:6.2f} ms"
+        )
+    print(f"  cache hit p99, median round: {median(p99s):.2f} ms (target < 20 ms)")
+    hit_lat = sorted(hit_rounds, key=lambda r: percentile(r[1], 0.99))[len(hit_rounds) // 2][1]
     print(
         f"  cache miss  {miss_rate:8.0f} req/s   p50 {median(miss_lat):6.2f} ms   p99 {percentile(miss_lat, 0.99):6.2f} ms  (queued; the job runs after)"
     )

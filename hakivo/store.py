@@ -25,22 +25,39 @@ async def user_by_token(env: Any, token: str) -> dict[str, Any] | None:
 APP_OPEN_PRECISION = 60.0  # seconds; pre-generation asks "opened in the last 3 days"
 
 
-async def mark_app_open(env: Any, user: dict[str, Any], at: float) -> None:
-    """Remember that the user opened the app now; a request within a minute of the last one
-    writes nothing, since pre-generation only asks whether it happened in the last 3 days."""
+def app_open_statement(env: Any, user: dict[str, Any], at: float) -> Any | None:
+    """The write remembering that the user opened the app now, or None within a minute of the
+    last one: pre-generation only asks whether it happened in the last 3 days."""
     last = user.get("last_app_open_at")
     if last is not None and 0 <= at - float(last) < APP_OPEN_PRECISION:
-        return
-    await env.HAKIVO_DB.prepare("UPDATE users SET last_app_open_at = ? WHERE id = ?").bind(at, user["id"]).run()
+        return None
+    return env.HAKIVO_DB.prepare("UPDATE users SET last_app_open_at = ? WHERE id = ?").bind(at, user["id"])
+
+
+def metric_statement(env: Any, kind: str, user_id: str | None, value: float, at: float) -> Any:
+    """A metrics event: cache_hit, cache_miss, pregen_success, pregen_failure, first_audio_seconds."""
+    return env.HAKIVO_DB.prepare("INSERT INTO metrics_events (kind, user_id, value, at) VALUES (?, ?, ?, ?)").bind(
+        kind, user_id, value, at
+    )
+
+
+async def mark_app_open(env: Any, user: dict[str, Any], at: float) -> None:
+    statement = app_open_statement(env, user, at)
+    if statement is not None:
+        await statement.run()
 
 
 async def record(env: Any, kind: str, user_id: str | None, value: float, at: float) -> None:
-    """A metrics event: cache_hit, cache_miss, pregen_success, pregen_failure, first_audio_seconds."""
-    await (
-        env.HAKIVO_DB.prepare("INSERT INTO metrics_events (kind, user_id, value, at) VALUES (?, ?, ?, ?)")
-        .bind(kind, user_id, value, at)
-        .run()
-    )
+    await metric_statement(env, kind, user_id, value, at).run()
+
+
+async def record_request(env: Any, user: dict[str, Any], kind: str, at: float) -> None:
+    """A request's bookkeeping (the app-open mark and its metric) in one batch: one commit."""
+    statements = [metric_statement(env, kind, user["id"], 1, at)]
+    opened = app_open_statement(env, user, at)
+    if opened is not None:
+        statements.insert(0, opened)
+    await env.HAKIVO_DB.batch(statements)
 
 
 async def metrics(env: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from hakivo import setting
 from hakivo.auth import current_user
 from hakivo.podcast import MESSAGES, cached_podcast, iso, load_job, now, save_job
 from hakivo.pregeneration import pregenerate
-from hakivo.store import mark_app_open, metrics, record
+from hakivo.store import mark_app_open, metrics, record_request
 from runtime import Service
 
 POLL_INTERVAL = 3000
@@ -70,8 +70,7 @@ class Web(Service):
         if not news and not body.get("forceRegenerate", False):
             cached = await cached_podcast(env, user, kind)
             if cached is not None:
-                await mark_app_open(env, user, moment)
-                await record(env, "cache_hit", user["id"], 1, moment)
+                await record_request(env, user, "cache_hit", moment)
                 env.logger.info(
                     json.dumps(
                         {
@@ -96,9 +95,10 @@ class Web(Service):
                         "source": "cache",
                     }
                 )
-        await mark_app_open(env, user, moment)
-        if not news:
-            await record(env, "cache_miss", user["id"], 1, moment)
+        if news:
+            await mark_app_open(env, user, moment)
+        else:
+            await record_request(env, user, "cache_miss", moment)
         job_id = f"{user['id']}-{kind}-{int(moment * 1000)}"
         created = iso(moment)
         job = {

@@ -3,7 +3,7 @@
 ``env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(7).first()``; ``all()`` returns
 ``{"results": [row dicts], "success": True, "meta": {...}}``; ``run()`` returns the meta for
 writes; ``raw()`` rows as lists; ``exec(sql)`` runs a script; ``batch([stmts])`` runs
-statements in one transaction (all or nothing).
+statements all or nothing (a savepoint in the group below).
 
 Writes are group-committed: a write opens a transaction (or joins the one already open), and
 the transaction commits once the tasks that are ready in this turn of the event loop have run.
@@ -142,27 +142,33 @@ class SqlDatabase:
         return {"count": count, "duration": round((time.perf_counter() - started) * 1000, 3)}
 
     async def batch(self, statements: Sequence[PreparedStatement]) -> list[dict[str, Any]]:
-        """Run ``statements`` in one transaction; on any error nothing is applied."""
-        while self._group is not None:  # let the open group commit first: a batch is its own transaction
-            await asyncio.shield(self._group)
-        results = []
-        self._conn.execute("BEGIN IMMEDIATE")
+        """Run ``statements`` together, all or nothing: a savepoint inside this turn's group, so
+        a batch shares the group's commit and returns once it is durable."""
+        if not statements:
+            return []
+        group = self._join_group()
+        self._conn.execute("SAVEPOINT raindrop_batch")
         self._in_batch = True
+        results = []
         try:
             for statement in statements:
-                results.append(await statement.all())
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+                results.append(await statement.all())  # no await inside while in a batch
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK TO raindrop_batch")
+                self._conn.execute("RELEASE raindrop_batch")
+            else:
+                self._fail_group(exc)
             raise
         finally:
             self._in_batch = False
-        self._conn.execute("COMMIT")
+        self._conn.execute("RELEASE raindrop_batch")
+        await asyncio.shield(group)
         return results
 
-    async def _query(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
-        """Run one statement and fetch its rows; a write returns once its group has committed."""
-        write = not self._in_batch and not _READ.match(sql)
-        if write and self._group is None:
+    def _join_group(self) -> asyncio.Future[None]:
+        """The commit this turn's writes wait for, opening the write transaction if needed."""
+        if self._group is None:
             loop = asyncio.get_running_loop()
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -170,19 +176,31 @@ class SqlDatabase:
                 raise SqlError(f"database {self.name!r}: cannot start a write: {exc}") from None
             self._group = loop.create_future()
             loop.call_soon(self._commit)
+        return self._group
+
+    async def _query(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
+        """Run one statement and fetch its rows; a write returns once its group has committed."""
+        write = not self._in_batch and not _READ.match(sql)
+        if write:
+            self._join_group()
+        was_in_transaction = self._conn.in_transaction
         try:
             cursor = self._conn.execute(sql, params)
             rows = cursor.fetchall() if cursor.description else []
         except sqlite3.Error as exc:
-            if self._group is not None and not self._conn.in_transaction and not self._in_batch:
-                # This error rolled back the whole transaction: the other writers of the group
-                # must not believe their writes were applied.
-                group, self._group = self._group, None
-                group.set_exception(SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}"))
+            if was_in_transaction and not self._conn.in_transaction:
+                self._fail_group(exc)
             raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
         if write and self._group is not None:
             await asyncio.shield(self._group)
         return cursor, rows
+
+    def _fail_group(self, exc: BaseException) -> None:
+        """An error rolled back the whole transaction: the group's other writers must not believe
+        their writes were applied."""
+        group, self._group = self._group, None
+        if group is not None and not group.done():
+            group.set_exception(SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}"))
 
     def _commit(self) -> None:
         group, self._group = self._group, None

@@ -94,13 +94,24 @@ async def test_concurrent_writes_share_one_commit_and_are_durable_on_return(tmp_
     await db.exec("CREATE UNIQUE INDEX one_n ON hits (n)")
     results = await asyncio.gather(write(100), write(1), write(101), return_exceptions=True)
     assert results[0] == 1 and results[2] == 1 and isinstance(results[1], SqlError)
-    # a batch waits for the open group, then runs as its own all-or-nothing transaction
+    # a batch joins the open group as a savepoint: all or nothing, and the group still commits
+    commits = 0
     pending = asyncio.ensure_future(write(200))
     await asyncio.sleep(0)
     with pytest.raises(SqlError, match="UNIQUE"):
         await db.batch([db.prepare("INSERT INTO hits VALUES (300)"), db.prepare("INSERT INTO hits VALUES (1)")])
     assert await pending == 1
     assert await db.prepare("SELECT count(*) AS c FROM hits WHERE n = 300").first("c") == 0
+
+    async def batch_of_two(n: int) -> int:
+        await db.batch(
+            [db.prepare("INSERT INTO hits VALUES (?)").bind(n), db.prepare("INSERT INTO hits VALUES (?)").bind(n + 1)]
+        )
+        return int(other.execute("SELECT count(*) FROM hits WHERE n IN (?, ?)", (n, n + 1)).fetchone()[0])
+
+    commits = 0
+    assert await asyncio.gather(write(400), batch_of_two(500), batch_of_two(600)) == [1, 2, 2]
+    assert commits == 1  # the batches shared the writes' commit
     other.close()
     db.close()
 
