@@ -31,6 +31,7 @@ def app_open_statement(env: Any, user: dict[str, Any], at: float) -> Any | None:
     last = user.get("last_app_open_at")
     if last is not None and 0 <= at - float(last) < APP_OPEN_PRECISION:
         return None
+    user["last_app_open_at"] = at  # the row as the caller (and a cached copy) now knows it
     return env.HAKIVO_DB.prepare("UPDATE users SET last_app_open_at = ? WHERE id = ?").bind(at, user["id"])
 
 

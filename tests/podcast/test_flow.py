@@ -202,3 +202,19 @@ async def test_page_is_served(raindrop_http: httpx.AsyncClient) -> None:
         "elevenlabs": "missing",
         "vultr": "missing",
     }
+
+
+async def test_a_revoked_token_stops_working_within_two_seconds(
+    raindrop_app: App, raindrop_http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hakivo.auth
+
+    moment = [1000.0]
+    monkeypatch.setattr(hakivo.auth.time, "monotonic", lambda: moment[0])
+    headers = {"Authorization": "Bearer demo-token-123"}
+    assert (await raindrop_http.get("/api/me", headers=headers)).json()["id"] == "user_123"
+    await raindrop_app.env.HAKIVO_DB.prepare("UPDATE users SET token = 'rotated' WHERE id = 'user_123'").run()
+    assert (await raindrop_http.get("/api/me", headers=headers)).status_code == 200  # the row read a moment ago
+    moment[0] += hakivo.auth.TOKEN_CACHE_SECONDS
+    assert (await raindrop_http.get("/api/me", headers=headers)).status_code == 401
+    assert (await raindrop_http.get("/api/me", headers={"Authorization": "Bearer rotated"})).json()["id"] == "user_123"
