@@ -32,6 +32,7 @@ from runtime.backends.base import (
     StateStore,
     StoredMessage,
 )
+from runtime.backends.resp import RespConnection, sha1
 from runtime.errors import BackendError
 
 # KEYS: vis, meta, body. ARGV: now, lease, limit. Returns [id, body, meta-json, ...].
@@ -218,11 +219,15 @@ def _float(value: float) -> str:
     return repr(float(value))
 
 
+_SHAS = {source: sha1(source) for source in (SEND, CLAIM, SETTLE)}
+
+
 class RedisQueueStore(QueueStore):
-    def __init__(self, client: aioredis.Redis, prefix: str, publish: Any) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, publish: Any, fast: RespConnection | None = None) -> None:
         self._r = client
         self._p = prefix
         self._publish = publish
+        self._fast = fast  # the hot path (send, claim, settle) on one pipelined connection
         self._send = client.register_script(SEND)
         self._claim = client.register_script(CLAIM)
         self._settle = client.register_script(SETTLE)
@@ -240,10 +245,15 @@ class RedisQueueStore(QueueStore):
         for m in messages:
             meta = json.dumps({"content_type": m.content_type, "created_at": m.created_at, "attempts": 0, "claimed": 0})
             args += [m.id, m.body, meta, _float(m.visible_at)]
-        await self._send(keys=[*self._keys(queue), f"{self._p}queues"], args=args)  # atomic: all or none
+        await self._run(SEND, self._send, [*self._keys(queue), f"{self._p}queues"], args)  # atomic: all or none
+
+    async def _run(self, source: str, script: Any, keys: list[str], args: list[Any]) -> Any:
+        if self._fast is not None:
+            return await self._fast.script(source, _SHAS[source], keys, args)
+        return await script(keys=keys, args=args)
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
-        out = await self._claim(keys=self._keys(queue), args=[_float(now), _float(lease_until), limit])
+        out = await self._run(CLAIM, self._claim, self._keys(queue), [_float(now), _float(lease_until), limit])
         found = []
         for i in range(0, len(out), 3):
             meta = json.loads(out[i + 2])
@@ -251,9 +261,11 @@ class RedisQueueStore(QueueStore):
         return found
 
     async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
-        await self._settle(
-            keys=self._keys(queue),
-            args=[json.dumps(list(acks)), json.dumps([[r.id, r.visible_at, r.error] for r in retries])],
+        await self._run(
+            SETTLE,
+            self._settle,
+            self._keys(queue),
+            [json.dumps(list(acks)), json.dumps([[r.id, r.visible_at, r.error] for r in retries])],
         )
         if retries:
             await self._publish(queue)
@@ -532,6 +544,21 @@ class RedisStateStore(StateStore):
         return sorted(found)[:limit]
 
 
+def _fast_connection(client: aioredis.Redis) -> RespConnection | None:
+    """A pipelined connection with the client's settings, for plain TCP (not TLS or a socket file)."""
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    if pool.connection_class is not aioredis.Connection or "host" not in kwargs:
+        return None
+    return RespConnection(
+        kwargs["host"],
+        int(kwargs.get("port", 6379)),
+        int(kwargs.get("db") or 0),
+        kwargs.get("username"),
+        kwargs.get("password"),
+    )
+
+
 class RedisBackend(Backend):
     shared = True
 
@@ -543,6 +570,7 @@ class RedisBackend(Backend):
         self._connect_url = parsed._replace(query="").geturl()
         self._clock_now = clock_now
         self._client: aioredis.Redis | None = None
+        self._fast: RespConnection | None = None
 
     async def open(self) -> None:
         try:
@@ -550,7 +578,8 @@ class RedisBackend(Backend):
             await self._client.ping()
         except (OSError, aioredis.RedisError) as exc:
             raise BackendError(f"cannot reach Redis at {self._connect_url}: {exc}") from None
-        self.queues = RedisQueueStore(self._client, self.prefix, self._publish)
+        self._fast = _fast_connection(self._client)
+        self.queues = RedisQueueStore(self._client, self.prefix, self._publish, self._fast)
         self.kv = RedisKvStore(self._client, self.prefix, self._clock_now)
         self.state = RedisStateStore(self._client, self.prefix)
 
@@ -559,6 +588,9 @@ class RedisBackend(Backend):
         await self._client.publish(f"{self.prefix}events", queue)
 
     async def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
         if self._client is not None:
             await self._client.aclose()
             self._client = None
