@@ -108,10 +108,15 @@ class QueueConsumer:
 
     async def _loop(self, index: int) -> None:
         size = self.settings.max_batch_size
+        # The outcome of a batch is settled together with the next claim: one step, not two.
+        acks: list[str] = []
+        retries: list[Retry] = []
         while not self._stopping:
             self._signal.clear()
             now = self.clock.time()
-            claimed = await self.store.claim(self.queue, size, now, now + self.settings.visibility_timeout)
+            lease = now + self.settings.visibility_timeout
+            claimed = await self.store.settle_and_claim(self.queue, acks, retries, size, now, lease)
+            acks, retries = [], []
             if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
                 claimed += await self._fill(claimed, size)
             if not claimed:
@@ -120,7 +125,9 @@ class QueueConsumer:
                 self._idle[index] = False
                 continue
             self._idle[index] = False
-            await self._deliver(claimed)
+            acks, retries = await self._deliver(claimed)
+        if acks or retries:
+            await self.store.settle(self.queue, acks, retries)
 
     async def _fill(self, claimed: list[StoredMessage], size: int) -> list[StoredMessage]:
         """For Batch handlers: wait up to max_batch_timeout for the batch to fill, as the platform does."""
@@ -156,7 +163,8 @@ class QueueConsumer:
             for task in tasks:
                 task.cancel()
 
-    async def _deliver(self, claimed: list[StoredMessage]) -> None:
+    async def _deliver(self, claimed: list[StoredMessage]) -> tuple[list[str], list[Retry]]:
+        """Run the handler; dead-letter what is past its retries; return what to ack and retry."""
         messages: list[Message] = []
         acks: list[str] = []
         dead: list[tuple[str, str | None]] = []
@@ -203,10 +211,9 @@ class QueueConsumer:
             else:
                 wait = self.settings.retry_delay if delay is None else delay
                 retries.append(Retry(message.id, now + wait, error))
-        if acks or retries:
-            await self.store.settle(self.queue, acks, retries)
         if dead:
             await self.store.dead_letter(self.queue, self.dead_queue, [d[0] for d in dead], [d[1] for d in dead])
+        return acks, retries
 
     async def _run_each(self, message: Message, errors: dict[str, str]) -> None:
         assert isinstance(self.handler, Each)

@@ -79,6 +79,15 @@ class QueueStore(ABC):
     async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
         """Delete the acked messages and make the retried ones visible again, in one step."""
 
+    async def settle_and_claim(
+        self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
+    ) -> list[StoredMessage]:
+        """``settle`` then ``claim``, as one step where the backend can (a consumer's loop does
+        both between two batches: one commit or one round trip instead of two)."""
+        if acks or retries:
+            await self.settle(queue, acks, retries)
+        return await self.claim(queue, limit, now, lease_until)
+
     @abstractmethod
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
         """Move messages to ``dead_queue`` (ready at once), remembering origin and last error."""

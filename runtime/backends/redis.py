@@ -86,6 +86,39 @@ end
 return 1
 """
 
+# KEYS: vis, meta, body. ARGV: acks-json, retries-json, now, lease, limit: SETTLE, then CLAIM.
+SETTLE_CLAIM = """
+for _, id in ipairs(cjson.decode(ARGV[1])) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  redis.call('HDEL', KEYS[3], id)
+end
+for _, r in ipairs(cjson.decode(ARGV[2])) do
+  local raw = redis.call('HGET', KEYS[2], r[1])
+  if raw then
+    local meta = cjson.decode(raw)
+    meta['claimed'] = 0
+    meta['last_error'] = r[3]
+    redis.call('HSET', KEYS[2], r[1], cjson.encode(meta))
+    redis.call('ZADD', KEYS[1], r[2], r[1])
+  end
+end
+
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[5]))
+local out = {}
+for _, id in ipairs(ids) do
+  local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
+  meta['attempts'] = meta['attempts'] + 1
+  meta['claimed'] = 1
+  redis.call('HSET', KEYS[2], id, cjson.encode(meta))
+  redis.call('ZADD', KEYS[1], ARGV[4], id)
+  table.insert(out, id)
+  table.insert(out, redis.call('HGET', KEYS[3], id))
+  table.insert(out, cjson.encode(meta))
+end
+return out
+"""
+
 # KEYS: vis, meta, body, dead-vis, dead-meta, dead-body. ARGV: origin, dead-queue, [[id, error], ...].
 DEAD_LETTER = """
 for _, d in ipairs(cjson.decode(ARGV[3])) do
@@ -219,7 +252,7 @@ def _float(value: float) -> str:
     return repr(float(value))
 
 
-_SHAS = {source: sha1(source) for source in (SEND, CLAIM, SETTLE)}
+_SHAS = {source: sha1(source) for source in (SEND, CLAIM, SETTLE, SETTLE_CLAIM)}
 
 
 class RedisQueueStore(QueueStore):
@@ -231,6 +264,7 @@ class RedisQueueStore(QueueStore):
         self._send = client.register_script(SEND)
         self._claim = client.register_script(CLAIM)
         self._settle = client.register_script(SETTLE)
+        self._settle_claim = client.register_script(SETTLE_CLAIM)
         self._dead = client.register_script(DEAD_LETTER)
         self._move = client.register_script(MOVE_CLAIMED)
         self._redrive = client.register_script(REDRIVE)
@@ -254,6 +288,28 @@ class RedisQueueStore(QueueStore):
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
         out = await self._run(CLAIM, self._claim, self._keys(queue), [_float(now), _float(lease_until), limit])
+        return self._claimed(queue, out)
+
+    async def settle_and_claim(
+        self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
+    ) -> list[StoredMessage]:
+        out = await self._run(
+            SETTLE_CLAIM,
+            self._settle_claim,
+            self._keys(queue),
+            [
+                json.dumps(list(acks)),
+                json.dumps([[r.id, r.visible_at, r.error] for r in retries]),
+                _float(now),
+                _float(lease_until),
+                limit,
+            ],
+        )
+        if retries:
+            await self._publish(queue)
+        return self._claimed(queue, out)
+
+    def _claimed(self, queue: str, out: list[Any]) -> list[StoredMessage]:
         found = []
         for i in range(0, len(out), 3):
             meta = json.loads(out[i + 2])

@@ -153,6 +153,17 @@ class SqliteQueueStore(QueueStore):
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(sql, rows)
 
+    async def settle_and_claim(
+        self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
+    ) -> list[StoredMessage]:
+        if not acks and not retries:
+            return await self.claim(queue, limit, now, lease_until)
+        with self._conn:  # one commit for both
+            self._conn.execute("BEGIN IMMEDIATE")
+            for sql, params in self._settle_statements(queue, acks, retries):
+                self._conn.execute(sql, params)
+            return await self.claim(queue, limit, now, lease_until)
+
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
         rows = self._conn.execute(
             f"UPDATE messages SET attempts = attempts + 1, claimed = 1, visible_at = ?1 "
@@ -185,17 +196,21 @@ class SqliteQueueStore(QueueStore):
         return groups
 
     async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
+        self._run(self._settle_statements(queue, acks, retries))
+
+    def _settle_statements(
+        self, queue: str, acks: Sequence[str], retries: Sequence[Retry]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
         deletes = self._groups(queue, acks, forget=True)
         updates = [
             (where, (r.visible_at, r.error, *params))
             for r in retries
             for where, params in self._groups(queue, [r.id], forget=True)
         ]
-        statements = [(f"DELETE FROM messages WHERE {where}", params) for where, params in deletes] + [
+        return [(f"DELETE FROM messages WHERE {where}", params) for where, params in deletes] + [
             (f"UPDATE messages SET claimed = 0, visible_at = ?, last_error = ? WHERE {where}", params)
             for where, params in updates
         ]
-        self._run(statements)
 
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
         statements = [
