@@ -35,7 +35,6 @@ from runtime.backends.base import (
 from runtime.backends.resp import RespConnection, sha1
 from runtime.errors import BackendError
 
-# KEYS: vis, meta, body. ARGV: now, lease, limit. Returns [id, body, meta-json, ...].
 # KEYS: vis, meta, body, the set of queue names; ARGV: queue, events channel, then per message
 # id, body, meta (JSON), visible_at. One command instead of a MULTI of five per message: the
 # client builds and parses one reply, which is what bounds a producer sending one at a time.
@@ -50,24 +49,9 @@ redis.call('PUBLISH', ARGV[2], ARGV[1])
 return 0
 """
 
-CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for _, id in ipairs(ids) do
-  local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
-  meta['attempts'] = meta['attempts'] + 1
-  meta['claimed'] = 1
-  redis.call('HSET', KEYS[2], id, cjson.encode(meta))
-  redis.call('ZADD', KEYS[1], ARGV[2], id)
-  table.insert(out, id)
-  table.insert(out, redis.call('HGET', KEYS[3], id))
-  table.insert(out, cjson.encode(meta))
-end
-return out
-"""
-
-# KEYS: vis, meta, body. ARGV: acks-json, retries-json ([[id, visible_at, error], ...]).
-SETTLE = """
+# The two halves of a consumer's step between batches, as Lua fragments over KEYS vis, meta,
+# body: settle (acks deleted, retries made visible again) and claim (ready messages leased).
+_SETTLE_LUA = """
 for _, id in ipairs(cjson.decode(ARGV[1])) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('HDEL', KEYS[2], id)
@@ -83,41 +67,34 @@ for _, r in ipairs(cjson.decode(ARGV[2])) do
     redis.call('ZADD', KEYS[1], r[2], r[1])
   end
 end
-return 1
 """
-
-# KEYS: vis, meta, body. ARGV: acks-json, retries-json, now, lease, limit: SETTLE, then CLAIM.
-SETTLE_CLAIM = """
-for _, id in ipairs(cjson.decode(ARGV[1])) do
-  redis.call('ZREM', KEYS[1], id)
-  redis.call('HDEL', KEYS[2], id)
-  redis.call('HDEL', KEYS[3], id)
-end
-for _, r in ipairs(cjson.decode(ARGV[2])) do
-  local raw = redis.call('HGET', KEYS[2], r[1])
-  if raw then
-    local meta = cjson.decode(raw)
-    meta['claimed'] = 0
-    meta['last_error'] = r[3]
-    redis.call('HSET', KEYS[2], r[1], cjson.encode(meta))
-    redis.call('ZADD', KEYS[1], r[2], r[1])
-  end
-end
-
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[5]))
+_CLAIM_LUA = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[@now], 'LIMIT', 0, tonumber(ARGV[@limit]))
 local out = {}
 for _, id in ipairs(ids) do
   local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
   meta['attempts'] = meta['attempts'] + 1
   meta['claimed'] = 1
   redis.call('HSET', KEYS[2], id, cjson.encode(meta))
-  redis.call('ZADD', KEYS[1], ARGV[4], id)
+  redis.call('ZADD', KEYS[1], ARGV[@lease], id)
   table.insert(out, id)
   table.insert(out, redis.call('HGET', KEYS[3], id))
   table.insert(out, cjson.encode(meta))
 end
 return out
 """
+
+
+def _claim_lua(now: int, lease: int, limit: int) -> str:
+    return _CLAIM_LUA.replace("@now", str(now)).replace("@lease", str(lease)).replace("@limit", str(limit))
+
+
+# ARGV: now, lease, limit. Returns [id, body, meta-json, ...].
+CLAIM = _claim_lua(1, 2, 3)
+# ARGV: acks-json, retries-json ([[id, visible_at, error], ...]).
+SETTLE = _SETTLE_LUA + "return 1\n"
+# ARGV: acks-json, retries-json, now, lease, limit: SETTLE, then CLAIM, in one step.
+SETTLE_CLAIM = _SETTLE_LUA + _claim_lua(3, 4, 5)
 
 # KEYS: vis, meta, body, dead-vis, dead-meta, dead-body. ARGV: origin, dead-queue, [[id, error], ...].
 DEAD_LETTER = """
