@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import resource
 import socket
 import statistics
@@ -44,20 +46,22 @@ async def keep_alive_client(port: int, requests: list[bytes], latencies: list[fl
     writer.close()
 
 
-def run_load(main: Any) -> Any:
-    """Run a load generator coroutine as lightly as this process can: on uvloop when installed,
-    with garbage collection paused, so the client's own pauses are not counted as the server's."""
-    import asyncio
-    import gc
+def new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when installed (the loop the runtime's own processes run on), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
+
+def run_load(main: Any) -> Any:
+    """Run a load generator coroutine as lightly as this process can: on ``new_loop()``, with
+    garbage collection paused, so the client's own pauses are not counted as the server's."""
     gc.collect()
     gc.disable()
     try:
-        try:
-            import uvloop
-        except ImportError:
-            return asyncio.run(main)
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=new_loop) as runner:
             return runner.run(main)
     finally:
         gc.enable()

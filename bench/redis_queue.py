@@ -26,9 +26,11 @@ import os
 import statistics
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import redis
+from common import new_loop
 
 URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
 ENV = {**os.environ, "BENCH_REDIS": URL, "PYTHONPATH": f"{HERE / 'apps'}:{os.environ.get('PYTHONPATH', '')}"}
@@ -94,14 +96,11 @@ System = tuple[
 ]
 
 
-def new_loop() -> asyncio.AbstractEventLoop:
-    """The async producers (the runtime's and arq's) run on uvloop when it is installed, as the
-    runtime's own processes do."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()
+def blocking(
+    loop: asyncio.AbstractEventLoop, produce: Callable[[int], Coroutine[Any, Any, None]]
+) -> Callable[[int], None]:
+    """An async producer (the runtime's, arq's) as the harness calls it; one loop run per measure."""
+    return lambda jobs: loop.run_until_complete(produce(jobs))
 
 
 def runtime_system(processes: int) -> System:
@@ -134,12 +133,7 @@ def runtime_system(processes: int) -> System:
         for start in range(0, jobs, 100):
             await app.env.WORK.send_batch([{"body": {"stamp": False}}] * min(100, jobs - start))
 
-    return (
-        start,
-        send,
-        lambda jobs: loop.run_until_complete(one_by_one(jobs)),
-        lambda jobs: loop.run_until_complete(batches(jobs)),
-    )
+    return start, send, blocking(loop, one_by_one), blocking(loop, batches)
 
 
 def rq_system() -> System:
@@ -203,12 +197,7 @@ def arq_system() -> System:
         for start in range(0, jobs, 100):  # no batch API: 100 enqueues in flight at once
             await asyncio.gather(*(pool.enqueue_job("arq_noop", False) for _ in range(min(100, jobs - start))))
 
-    return (
-        start,
-        send,
-        lambda jobs: loop.run_until_complete(one_by_one(jobs)),
-        lambda jobs: loop.run_until_complete(concurrently(jobs)),
-    )
+    return start, send, blocking(loop, one_by_one), blocking(loop, concurrently)
 
 
 def dramatiq_system() -> System:

@@ -42,22 +42,17 @@ def metric_statement(env: Any, kind: str, user_id: str | None, value: float, at:
     )
 
 
-async def mark_app_open(env: Any, user: dict[str, Any], at: float) -> None:
-    statement = app_open_statement(env, user, at)
-    if statement is not None:
-        await statement.run()
-
-
 async def record(env: Any, kind: str, user_id: str | None, value: float, at: float) -> None:
     await metric_statement(env, kind, user_id, value, at).run()
 
 
-async def record_request(env: Any, user: dict[str, Any], kind: str, at: float) -> None:
-    """A request's bookkeeping (the app-open mark and its metric) in one batch: one commit."""
-    statements = [metric_statement(env, kind, user["id"], 1, at)]
+async def record_request(env: Any, user: dict[str, Any], kind: str | None, at: float) -> None:
+    """A request's bookkeeping, in one batch (one commit): the app-open mark, and the metric
+    ``kind`` (cache_hit, cache_miss) unless it is None."""
     opened = app_open_statement(env, user, at)
-    if opened is not None:
-        statements.insert(0, opened)
+    statements = [opened] if opened is not None else []
+    if kind is not None:
+        statements.append(metric_statement(env, kind, user["id"], 1, at))
     await env.HAKIVO_DB.batch(statements)
 
 

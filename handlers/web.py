@@ -15,7 +15,7 @@ from hakivo import setting
 from hakivo.auth import current_user
 from hakivo.podcast import MESSAGES, cached_podcast, iso, load_job, now, save_job
 from hakivo.pregeneration import pregenerate
-from hakivo.store import mark_app_open, metrics, record_request
+from hakivo.store import metrics, record_request
 from runtime import Service
 
 POLL_INTERVAL = 3000
@@ -95,10 +95,7 @@ class Web(Service):
                         "source": "cache",
                     }
                 )
-        if news:
-            await mark_app_open(env, user, moment)
-        else:
-            await record_request(env, user, "cache_miss", moment)
+        await record_request(env, user, None if news else "cache_miss", moment)
         job_id = f"{user['id']}-{kind}-{int(moment * 1000)}"
         created = iso(moment)
         job = {

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 FALLBACK_PAGES = 20_000  # wal_autocheckpoint of the app's own connections (~80 MB of WAL)
@@ -52,8 +53,8 @@ def unregister(path: Path | str) -> None:
 def _run() -> None:
     connections: dict[str, sqlite3.Connection] = {}
     seen: dict[str, tuple[int, int]] = {}  # the WAL's (size, mtime) after the last checkpoint
-    stop = threading.Event()
-    while not stop.wait(PERIOD):
+    while True:  # a daemon thread: it ends with the process
+        time.sleep(PERIOD)
         with _lock:
             wanted = set(_paths)
         for key in set(connections) - wanted:

@@ -21,7 +21,7 @@ from runtime.observers import RunRecord
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = self.entry(record.created, record.levelname, record.name, record.getMessage())
+        entry = self._entry(record.created, record.levelname, record.name, record.getMessage())
         for key in ("module", "kind", "outcome", "duration_ms", "detail"):
             if hasattr(record, "run_" + key):
                 entry[key] = getattr(record, "run_" + key)
@@ -29,8 +29,12 @@ class JsonFormatter(logging.Formatter):
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
+    def line(self, created: float, level: str, logger: str, message: str) -> str:
+        """The line of a plain record (no run fields, no exception), built without a LogRecord."""
+        return json.dumps(self._entry(created, level, logger, message))
+
     @staticmethod
-    def entry(created: float, level: str, logger: str, message: str) -> dict[str, Any]:
+    def _entry(created: float, level: str, logger: str, message: str) -> dict[str, Any]:
         return {
             "ts": utc(created).isoformat().replace("+00:00", "Z"),
             "level": level.lower(),
@@ -125,22 +129,14 @@ def request_writer() -> RequestLog | None:
         return None
     handler = root.handlers[0]
     formatter = handler.formatter
-    if isinstance(formatter, TextFormatter):
-        text = formatter
+    if not isinstance(formatter, TextFormatter | JsonFormatter):
+        return None
 
-        def write_text(service: str, method: str, path: str, status: int, duration: float) -> None:
-            message = f"{service} {method} {path} -> {status} in {duration:.1f} ms"
-            handler.write_line(text.line(time.time(), "INFO", "raindrop.http", message))
+    def write(service: str, method: str, path: str, status: int, duration: float) -> None:
+        message = f"{service} {method} {path} -> {status} in {duration:.1f} ms"
+        handler.write_line(formatter.line(time.time(), "INFO", "raindrop.http", message))
 
-        return write_text
-    if isinstance(formatter, JsonFormatter):
-
-        def write_json(service: str, method: str, path: str, status: int, duration: float) -> None:
-            message = f"{service} {method} {path} -> {status} in {duration:.1f} ms"
-            handler.write_line(json.dumps(JsonFormatter.entry(time.time(), "INFO", "raindrop.http", message)))
-
-        return write_json
-    return None
+    return write
 
 
 def configure_logging(log_format: str, stream: TextIO, *, request_log: bool = True) -> None:

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from runtime import structured
 from runtime.errors import BindingError
 from runtime.handlers import Service
+from runtime.logs import RequestLog
 from runtime.observers import RunRecord, describe_error
 
 log = logging.getLogger("raindrop.http")
@@ -101,7 +102,7 @@ class ServiceApp:
         self.on_request = on_request
         self._deadlines = _Deadlines(timeout)
         # serve writes the per-request line directly (runtime.logs.request_writer); else logging
-        self.request_log: Callable[[str, str, str, int, float], None] | None = None
+        self.request_log: RequestLog | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -73,6 +73,9 @@ class PreparedStatement:
     async def all(self) -> dict[str, Any]:
         started = time.perf_counter()
         cursor, rows = await self._db._query(self.sql, self.params)
+        return self._all_result(cursor, rows, started)
+
+    def _all_result(self, cursor: sqlite3.Cursor, rows: list[Any], started: float) -> dict[str, Any]:
         columns = [c[0] for c in cursor.description or []]
         results = [dict(zip(columns, row, strict=True)) for row in rows]
         return {"results": results, "success": True, "meta": _meta(cursor, self._db._conn, started, len(rows))}
@@ -116,7 +119,6 @@ class SqlDatabase:
         self._conn.execute("PRAGMA foreign_keys=ON")
         checkpoint.register(path, self._conn)
         self._group: asyncio.Future[None] | None = None  # the commit the writes of this turn wait for
-        self._in_batch = False
 
     def __repr__(self) -> str:
         return f"<SqlDatabase {self.name!r}>"
@@ -148,11 +150,12 @@ class SqlDatabase:
             return []
         group = self._join_group()
         self._conn.execute("SAVEPOINT raindrop_batch")
-        self._in_batch = True
         results = []
         try:
-            for statement in statements:
-                results.append(await statement.all())  # no await inside while in a batch
+            for statement in statements:  # synchronously: nothing else runs inside the savepoint
+                started = time.perf_counter()
+                cursor, rows = self._execute(statement.sql, statement.params)
+                results.append(statement._all_result(cursor, rows, started))
         except BaseException as exc:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK TO raindrop_batch")
@@ -160,8 +163,6 @@ class SqlDatabase:
             else:
                 self._fail_group(exc)
             raise
-        finally:
-            self._in_batch = False
         self._conn.execute("RELEASE raindrop_batch")
         await asyncio.shield(group)
         return results
@@ -180,20 +181,22 @@ class SqlDatabase:
 
     async def _query(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
         """Run one statement and fetch its rows; a write returns once its group has committed."""
-        write = not self._in_batch and not _READ.match(sql)
-        if write:
-            self._join_group()
+        if _READ.match(sql):
+            return self._execute(sql, params)
+        group = self._join_group()
+        result = self._execute(sql, params)
+        await asyncio.shield(group)
+        return result
+
+    def _execute(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
         was_in_transaction = self._conn.in_transaction
         try:
             cursor = self._conn.execute(sql, params)
-            rows = cursor.fetchall() if cursor.description else []
+            return cursor, cursor.fetchall() if cursor.description else []
         except sqlite3.Error as exc:
             if was_in_transaction and not self._conn.in_transaction:
                 self._fail_group(exc)
             raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
-        if write and self._group is not None:
-            await asyncio.shield(self._group)
-        return cursor, rows
 
     def _fail_group(self, exc: BaseException) -> None:
         """An error rolled back the whole transaction: the group's other writers must not believe
@@ -205,7 +208,7 @@ class SqlDatabase:
     def _commit(self) -> None:
         group, self._group = self._group, None
         error: SqlError | None = None
-        if self._conn.in_transaction and not self._in_batch:
+        if self._conn.in_transaction:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:

@@ -32,7 +32,7 @@ from runtime.backends.base import (
     StateStore,
     StoredMessage,
 )
-from runtime.backends.resp import RespConnection, sha1
+from runtime.backends.resp import RespConnection
 from runtime.errors import BackendError
 
 # KEYS: vis, meta, body, the set of queue names; ARGV: queue, events channel, then per message
@@ -229,7 +229,8 @@ def _float(value: float) -> str:
     return repr(float(value))
 
 
-_SHAS = {source: sha1(source) for source in (SEND, CLAIM, SETTLE, SETTLE_CLAIM)}
+def _settle_args(acks: Sequence[str], retries: Sequence[Retry]) -> list[str]:
+    return [json.dumps(list(acks)), json.dumps([[r.id, r.visible_at, r.error] for r in retries])]
 
 
 class RedisQueueStore(QueueStore):
@@ -256,32 +257,23 @@ class RedisQueueStore(QueueStore):
         for m in messages:
             meta = json.dumps({"content_type": m.content_type, "created_at": m.created_at, "attempts": 0, "claimed": 0})
             args += [m.id, m.body, meta, _float(m.visible_at)]
-        await self._run(SEND, self._send, [*self._keys(queue), f"{self._p}queues"], args)  # atomic: all or none
+        await self._run(self._send, [*self._keys(queue), f"{self._p}queues"], args)  # atomic: all or none
 
-    async def _run(self, source: str, script: Any, keys: list[str], args: list[Any]) -> Any:
+    async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """A registered script, on the pipelined connection when there is one."""
         if self._fast is not None:
-            return await self._fast.script(source, _SHAS[source], keys, args)
+            return await self._fast.script(script.script, keys, args)
         return await script(keys=keys, args=args)
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
-        out = await self._run(CLAIM, self._claim, self._keys(queue), [_float(now), _float(lease_until), limit])
+        out = await self._run(self._claim, self._keys(queue), [_float(now), _float(lease_until), limit])
         return self._claimed(queue, out)
 
     async def settle_and_claim(
         self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
     ) -> list[StoredMessage]:
-        out = await self._run(
-            SETTLE_CLAIM,
-            self._settle_claim,
-            self._keys(queue),
-            [
-                json.dumps(list(acks)),
-                json.dumps([[r.id, r.visible_at, r.error] for r in retries]),
-                _float(now),
-                _float(lease_until),
-                limit,
-            ],
-        )
+        args = [*_settle_args(acks, retries), _float(now), _float(lease_until), limit]
+        out = await self._run(self._settle_claim, self._keys(queue), args)
         if retries:
             await self._publish(queue)
         return self._claimed(queue, out)
@@ -294,12 +286,7 @@ class RedisQueueStore(QueueStore):
         return found
 
     async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
-        await self._run(
-            SETTLE,
-            self._settle,
-            self._keys(queue),
-            [json.dumps(list(acks)), json.dumps([[r.id, r.visible_at, r.error] for r in retries])],
-        )
+        await self._run(self._settle, self._keys(queue), _settle_args(acks, retries))
         if retries:
             await self._publish(queue)
 

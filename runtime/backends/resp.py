@@ -78,6 +78,7 @@ class RespConnection:
         self._auth = [a for a in (username, password) if a]
         self._protocol: _Protocol | None = None
         self._connecting = asyncio.Lock()
+        self._shas: dict[str, str] = {}  # script source -> its SHA1
 
     async def execute(self, *args: Any) -> Any:
         protocol = self._protocol
@@ -93,8 +94,11 @@ class RespConnection:
         protocol.transport.write(pack(args))
         return waiter
 
-    async def script(self, source: str, sha: str, keys: list[str], args: list[Any]) -> Any:
+    async def script(self, source: str, keys: list[str], args: list[Any]) -> Any:
         """Run a Lua script by its SHA1, loading it on first use (``EVALSHA``, then ``EVAL``)."""
+        sha = self._shas.get(source)
+        if sha is None:
+            sha = self._shas[source] = hashlib.sha1(source.encode()).hexdigest()
         try:
             return await self.execute("EVALSHA", sha, len(keys), *keys, *args)
         except ResponseError as exc:
@@ -122,7 +126,3 @@ class RespConnection:
         if self._protocol is not None and self._protocol.transport is not None:
             self._protocol.transport.close()
         self._protocol = None
-
-
-def sha1(source: str) -> str:
-    return hashlib.sha1(source.encode()).hexdigest()

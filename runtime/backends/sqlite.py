@@ -101,21 +101,19 @@ _MESSAGE_FIELDS = "queue, visible_at, id, body, content_type, created_at, attemp
 def migrate_messages(conn: sqlite3.Connection) -> None:
     """State files written before the messages table was keyed (queue, visible_at, id) had it
     keyed by id with a second index: copy their messages over, in one transaction."""
-    if {row[1]: row[5] for row in conn.execute("PRAGMA table_info(messages)")}.get("id") != 1:
+
+    def keyed_by_id() -> bool:
+        return any(row[1] == "id" and row[5] == 1 for row in conn.execute("PRAGMA table_info(messages)"))
+
+    if not keyed_by_id():
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if {row[1]: row[5] for row in conn.execute("PRAGMA table_info(messages)")}.get(
-            "id"
-        ) == 1:  # still, under the lock
+    with conn:
+        conn.execute("BEGIN IMMEDIATE")
+        if keyed_by_id():  # still, now that this process holds the write lock
             conn.execute("ALTER TABLE messages RENAME TO messages_by_id")
-            conn.execute(MESSAGES_TABLE.strip().split("\n) WITHOUT ROWID;")[0] + "\n) WITHOUT ROWID")
+            conn.execute(MESSAGES_TABLE)
             conn.execute(f"INSERT INTO messages ({_MESSAGE_FIELDS}) SELECT {_MESSAGE_FIELDS} FROM messages_by_id")
             conn.execute("DROP TABLE messages_by_id")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
