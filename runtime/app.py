@@ -24,7 +24,7 @@ from typing import Any
 
 from runtime.actors import ActorHost
 from runtime.backends import default_url, open_backend
-from runtime.backends.base import Backend, QueueStats
+from runtime.backends.base import Backend, Handover, QueueStats
 from runtime.buckets import Bucket, event_body
 from runtime.clock import Clock, SystemClock
 from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
@@ -400,6 +400,7 @@ class App:
                 self.clock,
                 self.settings.observer(observer.name),
                 on_run=self._record_run,
+                recheck=backend.recheck_idle,
             )
 
     def _env_values(self, variables: tuple[EnvVar, ...]) -> dict[str, str | None]:
@@ -503,15 +504,28 @@ class App:
                 if removed:
                     log.debug("swept %d expired KV entries", removed)
 
+    def _hand_over(self, event: Handover) -> None:
+        """Give a consumer loop what a send claimed for it; hand it back if that loop is gone."""
+        name = event.waiter.rpartition(":")[0]
+        consumer = self._consumers.get(name)
+        if consumer is not None and consumer.take(event.waiter, event.messages):
+            return
+        if event.messages:
+            ids = [m.id for m in event.messages]
+            self.spawn(self.backend.queues.release(event.queue, ids, self.clock.time()))
+
     async def _watch(self, backend: Backend) -> None:
         """Wake consumers when another process (a CLI `send`, a worker) wrote to the backend."""
         events = getattr(backend, "events", None)
         if events is not None:  # the backend pushes changes: no polling
-            async for queue in events():
+            async for event in events():
+                if isinstance(event, Handover):
+                    self._hand_over(event)
+                    continue
                 for consumer in self._consumers.values():
-                    if queue in ("*", consumer.queue):
+                    if event in ("*", consumer.queue):
                         consumer.wake()
-                if queue == "$alarms" and self._actors is not None:
+                if event == "$alarms" and self._actors is not None:
                     self._actors.wake()
             return
         while True:

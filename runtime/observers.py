@@ -7,7 +7,9 @@ again after their delay, and messages past ``max_retries`` moved to the dead-let
 their last error. While a handler runs, a heartbeat renews the lease, so a slow handler keeps
 its messages; a process that dies stops renewing, and its messages come back when the lease
 ends. Idle loops sleep until a send in this process wakes them, the next delayed message
-falls due, or (for backends shared with other processes) the backend reports a change.
+falls due, or (for backends shared with other processes) the backend reports a change. On
+Redis a send in another process hands an idle loop its messages directly, already claimed for
+it (``take``): the loop starts on them without a claim of its own.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class QueueConsumer:
         clock: Clock,
         settings: ObserverSettings,
         on_run: Callable[[RunRecord], None] | None = None,
+        recheck: float | None = None,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -69,26 +72,45 @@ class QueueConsumer:
         self.clock = clock
         self.settings = settings
         self.on_run = on_run
-        self._signal = asyncio.Event()
+        self.recheck = recheck  # seconds after which an idle loop claims again unprompted (see Backend)
+        count = settings.max_concurrency
+        self._signals = [asyncio.Event() for _ in range(count)]  # one per loop
+        self._inbox: list[list[StoredMessage]] = [[] for _ in range(count)]  # handed over, not yet started
         self._stopping = False
-        self._idle = [False] * settings.max_concurrency
+        self._idle = [False] * count
         self._draining = False
-        self._working: dict[int, list[str]] = {}  # per delivery: the ids whose lease the heartbeat renews
+        self._working: dict[int, list[str]] = {}  # ids whose lease the heartbeat renews, per delivery or inbox
         self._deliveries = itertools.count()
         self._work_started = asyncio.Event()
 
     # -- control -----------------------------------------------------------------------------
 
     def wake(self) -> None:
-        self._signal.set()
+        for signal in self._signals:
+            signal.set()
 
     def stop(self) -> None:
         self._stopping = True
-        self._signal.set()
+        self.wake()
+
+    def take(self, waiter: str, messages: list[StoredMessage]) -> bool:
+        """Messages a send in another process claimed for the idle loop named ``waiter`` (see
+        ``Handover``); none: that loop is to look again. False when this consumer takes no more
+        work (the caller then hands the messages back)."""
+        name, _, index_text = waiter.rpartition(":")
+        index = int(index_text) if index_text.isdigit() else -1
+        if name != self.name or not 0 <= index < len(self._inbox) or self._stopping:
+            return False
+        if messages:
+            self._inbox[index] += messages
+            self._working[-1 - index] = [m.id for m in self._inbox[index]]  # leased: keep them so
+            self._work_started.set()
+        self._signals[index].set()
+        return True
 
     @property
     def idle(self) -> bool:
-        return all(self._idle)
+        return all(self._idle) and not any(self._inbox)
 
     def draining(self, value: bool) -> None:
         """While draining, a Batch observer delivers partial batches at once."""
@@ -108,55 +130,83 @@ class QueueConsumer:
 
     async def _loop(self, index: int) -> None:
         size = self.settings.max_batch_size
+        signal = self._signals[index]
         # The outcome of a batch is settled together with the next claim: one step, not two.
         acks: list[str] = []
         retries: list[Retry] = []
-        while not self._stopping:
-            self._signal.clear()
-            now = self.clock.time()
-            lease = now + self.settings.visibility_timeout
-            claimed = await self.store.settle_and_claim(self.queue, acks, retries, size, now, lease)
-            acks, retries = [], []
-            if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
-                claimed += await self._fill(claimed, size)
-            if not claimed:
-                self._idle[index] = True
-                await self._wait()
+        waiter = f"{self.name}:{index}"
+        try:
+            while not self._stopping:
+                signal.clear()
+                if self._inbox[index]:  # handed over by a send: already claimed for this loop
+                    claimed, due = self._take_inbox(index), None
+                else:
+                    now = self.clock.time()
+                    lease = now + self.settings.visibility_timeout
+                    claimed, due = await self.store.settle_and_claim(
+                        self.queue, acks, retries, size, now, lease, waiter
+                    )
+                    acks, retries = [], []
+                if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
+                    claimed += await self._fill(index, len(claimed), size, waiter)
+                if not claimed:
+                    self._idle[index] = True
+                    await self._wait(signal, due)
+                    self._idle[index] = False
+                    continue
                 self._idle[index] = False
-                continue
-            self._idle[index] = False
-            acks, retries = await self._deliver(claimed)
-        if acks or retries:
-            await self.store.settle(self.queue, acks, retries)
+                done, again = await self._deliver(claimed)
+                acks += done
+                retries += again
+            if acks or retries:
+                await self.store.settle(self.queue, acks, retries)
+            await self.store.leave_idle(self.queue, waiter)  # stopping: no send should hand this loop more
+        finally:
+            if self._inbox[index]:  # stopping: hand back what was handed over, for another consumer
+                ids = [m.id for m in self._take_inbox(index)]
+                await self.store.release(self.queue, ids, self.clock.time())
 
-    async def _fill(self, claimed: list[StoredMessage], size: int) -> list[StoredMessage]:
-        """For Batch handlers: wait up to max_batch_timeout for the batch to fill, as the platform does."""
+    def _take_inbox(self, index: int) -> list[StoredMessage]:
+        taken, self._inbox[index] = self._inbox[index], []
+        self._working.pop(-1 - index, None)
+        return taken
+
+    async def _fill(self, index: int, have: int, size: int, waiter: str) -> list[StoredMessage]:
+        """For Batch handlers: wait up to max_batch_timeout for the batch to fill, as the platform
+        does. Waiting, the loop is idle for what is missing (a send may hand that over)."""
+        signal = self._signals[index]
         extra: list[StoredMessage] = []
         deadline = self.clock.time() + self.settings.max_batch_timeout
-        while len(claimed) + len(extra) < size and not self._draining and not self._stopping:
-            if self.clock.time() >= deadline:
-                break
-            self._signal.clear()
-            waiter = asyncio.create_task(self._signal.wait())
-            sleeper = asyncio.create_task(self.clock.sleep_until(deadline))
-            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            sleeper.cancel()
+        waiting = False  # whether the last claim found nothing, so the loop is in the idle set
+        while have + len(extra) < size and not self._draining and not self._stopping:
+            signal.clear()
+            if self._inbox[index]:
+                extra += self._take_inbox(index)
+                waiting = False
+                continue
             now = self.clock.time()
-            extra += await self.store.claim(
-                self.queue, size - len(claimed) - len(extra), now, now + self.settings.visibility_timeout
-            )
+            if now >= deadline:
+                break
+            lease = now + self.settings.visibility_timeout
+            got, _ = await self.store.settle_and_claim(self.queue, [], [], size - have - len(extra), now, lease, waiter)
+            extra += got
+            waiting = not got
+            if waiting:
+                await self._wait(signal, deadline)
+        if waiting:
+            await self.store.leave_idle(self.queue, waiter)  # not idle while the batch runs
         return extra
 
-    async def _wait(self) -> None:
+    async def _wait(self, signal: asyncio.Event, due: float | None) -> None:
         """Sleep until woken, or until the next message (delayed, retried or leased) falls due."""
-        if self._signal.is_set() or self._stopping:
+        if signal.is_set() or self._stopping:
             return
-        due = await self.store.next_visible(self.queue)
-        waiter = asyncio.create_task(self._signal.wait())
+        waiter = asyncio.create_task(signal.wait())
         tasks: set[asyncio.Task[Any]] = {waiter}
         if due is not None:
             tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
+        if self.recheck is not None:
+            tasks.add(asyncio.create_task(asyncio.sleep(self.recheck)))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -162,10 +162,13 @@ async def test_settle_and_claim_is_settle_then_claim(backend: Backend) -> None:
     q = backend.queues
     await q.send("jobs", [msg(1), msg(2), msg(3), msg(4, visible=200)])
     assert [m.id for m in await q.claim("jobs", 2, 100, 130)] == ["m0001", "m0002"]
-    got = await q.settle_and_claim("jobs", ["m0001"], [Retry("m0002", 100, "again")], 10, 100, 130)
+    got, due = await q.settle_and_claim("jobs", ["m0001"], [Retry("m0002", 100, "again")], 10, 100, 130)
     assert [(m.id, m.attempts) for m in got] == [("m0002", 2), ("m0003", 1)]  # the retry is due at once
+    assert due is None  # only told when nothing was claimed
     assert [m.last_error for m in got] == ["again", None]
     stats = await q.stats("jobs", 100)
     assert (stats.ready, stats.in_flight, stats.delayed) == (0, 2, 1)  # m0001 is gone
-    assert await q.settle_and_claim("jobs", ["m0002", "m0003"], [], 10, 100, 130) == []
+    assert await q.settle_and_claim("jobs", ["m0002", "m0003"], [], 10, 100, 130) == ([], 200)  # m0004 is due at 200
     assert (await q.stats("jobs", 100)).depth == 1
+    await q.purge("jobs")
+    assert await q.settle_and_claim("jobs", [], [], 10, 100, 130) == ([], None)

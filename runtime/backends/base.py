@@ -80,13 +80,32 @@ class QueueStore(ABC):
         """Delete the acked messages and make the retried ones visible again, in one step."""
 
     async def settle_and_claim(
-        self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
-    ) -> list[StoredMessage]:
+        self,
+        queue: str,
+        acks: Sequence[str],
+        retries: Sequence[Retry],
+        limit: int,
+        now: float,
+        lease_until: float,
+        waiter: str | None = None,
+    ) -> tuple[list[StoredMessage], float | None]:
         """``settle`` then ``claim``, as one step where the backend can (a consumer's loop does
-        both between two batches: one commit or one round trip instead of two)."""
+        both between two batches: one commit or one round trip instead of two). Returns the
+        claimed messages and, when there are none, ``next_visible`` as seen by the same step
+        (when the loop should look again); None otherwise.
+
+        ``waiter`` names the calling consumer loop, uniquely within this process. A backend
+        shared by processes uses it to wake that loop, and no more loops than there are new
+        messages, when a send comes while it is idle: it is idle from a claim that found nothing
+        until its next claim."""
         if acks or retries:
             await self.settle(queue, acks, retries)
-        return await self.claim(queue, limit, now, lease_until)
+        claimed = await self.claim(queue, limit, now, lease_until)
+        return claimed, None if claimed else await self.next_visible(queue)
+
+    async def leave_idle(self, queue: str, waiter: str) -> None:  # noqa: B027 - optional hook
+        """``waiter``'s last ``settle_and_claim`` found nothing, but it stopped waiting anyway (a
+        Batch loop filling its batch, at the deadline): no send should hand it messages now."""
 
     @abstractmethod
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
@@ -248,6 +267,16 @@ class StateStore(ABC):
         """Ids of actors of ``namespace`` that hold storage (for inspection)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """Messages a send in another process claimed for one of this process's idle consumer loops
+    (``waiter``, as it named itself to ``settle_and_claim``); none: wake it to look again."""
+
+    queue: str
+    waiter: str
+    messages: list[StoredMessage]
+
+
 class Backend(ABC):
     """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``)."""
 
@@ -258,6 +287,9 @@ class Backend(ABC):
 
     #: True when other processes may write to this backend, so consumers must also poll.
     shared: bool = False
+    #: For a backend whose wake-ups can be lost (a process killed just after being woken, a
+    #: dropped subscription): seconds after which an idle consumer claims again unprompted.
+    recheck_idle: float | None = None
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create tables, connect)."""

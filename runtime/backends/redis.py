@@ -3,25 +3,30 @@
 Every key lives under ``raindrop:<app>:`` (or ``?prefix=`` in the URL), so apps can share a
 server. Queues use the same model as SQLite: per queue a sorted set of message ids scored by
 ``visible_at`` (a claim moves the score to the end of the lease), with bodies and metadata in
-hashes; every multi-key change is one Lua script, so it is atomic across processes. Sends
-publish on ``<prefix>events``; apps in other processes subscribe and wake at once, without
-polling. KV entries carry their own expiry, judged by the ``now`` each read passes in; Redis
+hashes; every multi-key change is one Lua script, so it is atomic across processes. A send
+hands its messages to idle consumer loops, claimed for them, over pub/sub (see SEND); other
+changes (retries, alarms, redrives) are announced on ``<prefix>events``. No process polls. KV entries carry their own expiry, judged by the ``now`` each read passes in; Redis
 frees them an hour after that. Cron fires are claimed with ``SET NX``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import contextlib
 import json
+import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
 
 from runtime.backends.base import (
     Alarm,
     Backend,
+    Handover,
     KvEntry,
     KvKey,
     KvStore,
@@ -35,17 +40,61 @@ from runtime.backends.base import (
 from runtime.backends.resp import RespConnection
 from runtime.errors import BackendError
 
-# KEYS: vis, meta, body, the set of queue names; ARGV: queue, events channel, then per message
-# id, body, meta (JSON), visible_at. One command instead of a MULTI of five per message: the
-# client builds and parses one reply, which is what bounds a producer sending one at a time.
+# Handing messages to idle consumers. A consumer loop that claims nothing joins its queue's idle
+# set (in the claim script itself, so no send can slip between the empty claim and the joining):
+# a sorted set of "<process token> <visibility timeout> <loop>" scored by how many messages the
+# loop takes at once; a loop that claims something leaves it. A send then pops idle loops and
+# claims the ready messages for them, up to each one's limit, leased for its visibility timeout,
+# and publishes them on that loop's process's own channel ("wake:<token>"): the loop starts on
+# them without a claim of its own. Delayed messages only wake one idle loop, to re-arm its timer.
+# A loop whose process is gone has no subscriber and is dropped without being handed anything.
+# So busy consumers cost a send nothing, and of many idle processes only as many wake as there
+# are messages for. A payload is netstrings: queue, member, then id, body, meta per message.
+#
+# KEYS: vis, meta, body, the set of queue names, the queue's idle set; ARGV: queue, key prefix,
+# now, then per message id, body, meta (JSON), visible_at. One command instead of a MULTI of five
+# per message: the client builds and parses one reply, which is what bounds a producer sending
+# one at a time.
 SEND = """
-for i = 3, #ARGV, 4 do
-    redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
-    redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
-    redis.call('ZADD', KEYS[1], ARGV[i + 3], ARGV[i])
+local now = tonumber(ARGV[3])
+local ready = 0
+for i = 4, #ARGV, 4 do
+  redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+  redis.call('ZADD', KEYS[1], ARGV[i + 3], ARGV[i])
+  if tonumber(ARGV[i + 3]) <= now then ready = ready + 1 end
 end
 redis.call('SADD', KEYS[4], ARGV[1])
-redis.call('PUBLISH', ARGV[2], ARGV[1])
+local function net(s) return #s .. ':' .. s end
+local woken = false
+while ready > 0 or not woken do
+  local popped = redis.call('ZPOPMIN', KEYS[5])
+  if #popped == 0 then break end
+  local member, limit = popped[1], tonumber(popped[2])
+  local token, visibility = string.match(member, '^(%S+) (%S+) ')
+  local channel = ARGV[2] .. 'wake:' .. token
+  if redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0 then
+    local parts = {net(ARGV[1]), net(member)}
+    if ready > 0 then
+      local lease = now + tonumber(visibility)
+      local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
+      for _, id in ipairs(ids) do
+        local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
+        meta['attempts'] = meta['attempts'] + 1
+        meta['claimed'] = 1
+        local encoded = cjson.encode(meta)
+        redis.call('HSET', KEYS[2], id, encoded)
+        redis.call('ZADD', KEYS[1], lease, id)
+        table.insert(parts, net(id))
+        table.insert(parts, net(redis.call('HGET', KEYS[3], id)))
+        table.insert(parts, net(encoded))
+      end
+      ready = ready - #ids
+    end
+    redis.call('PUBLISH', channel, table.concat(parts))
+    woken = true
+  end
+end
 return 0
 """
 
@@ -93,8 +142,20 @@ def _claim_lua(now: int, lease: int, limit: int) -> str:
 CLAIM = _claim_lua(1, 2, 3)
 # ARGV: acks-json, retries-json ([[id, visible_at, error], ...]).
 SETTLE = _SETTLE_LUA + "return 1\n"
-# ARGV: acks-json, retries-json, now, lease, limit: SETTLE, then CLAIM, in one step.
-SETTLE_CLAIM = _SETTLE_LUA + _claim_lua(3, 4, 5)
+# KEYS: vis, meta, body, idle set. ARGV: acks-json, retries-json, now, lease, limit, idle member
+# (or ''): SETTLE, then CLAIM, in one step; the member joins the idle set (with its limit) when
+# nothing was claimed, and leaves it when something was. Claiming nothing returns {earliest visible_at}, or {}.
+SETTLE_CLAIM = _SETTLE_LUA + _claim_lua(3, 4, 5).replace(
+    "return out",
+    """if ARGV[6] ~= '' then
+  if #ids == 0 then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6]) else redis.call('ZREM', KEYS[4], ARGV[6]) end
+end
+if #ids == 0 then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {first[2]}
+end
+return out""",
+)
 
 # KEYS: vis, meta, body, dead-vis, dead-meta, dead-body. ARGV: origin, dead-queue, [[id, error], ...].
 DEAD_LETTER = """
@@ -233,11 +294,64 @@ def _settle_args(acks: Sequence[str], retries: Sequence[Retry]) -> list[str]:
     return [json.dumps(list(acks)), json.dumps([[r.id, r.visible_at, r.error] for r in retries])]
 
 
+class Wakeups:
+    """This process's subscription: the app-wide ``events`` channel and its own ``wake:<token>``
+    channel, on which sends wake its idle consumer loops (see SEND)."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._r = client
+        self.token = secrets.token_hex(8)
+        self.channels = (f"{prefix}events", f"{prefix}wake:{self.token}")
+        self.members: dict[tuple[str, str], str] = {}  # (idle set, waiter) -> member, for this process's loops
+        self._pubsub: PubSub | None = None
+        self._subscribing = asyncio.Lock()
+
+    @property
+    def subscribed(self) -> bool:
+        return self._pubsub is not None
+
+    async def subscription(self) -> PubSub:
+        """Subscribed, and confirmed by Redis: from then on no wake-up sent here is missed."""
+        async with self._subscribing:
+            if self._pubsub is None:
+                pubsub = self._r.pubsub()
+                await pubsub.subscribe(*self.channels)
+                confirmed = 0
+                while confirmed < len(self.channels):
+                    reply = await pubsub.get_message(timeout=10.0)
+                    if reply is None:
+                        raise BackendError("Redis did not confirm the subscription to wake-ups within 10 s")
+                    confirmed += reply["type"] == "subscribe"
+                self._pubsub = pubsub
+            return self._pubsub
+
+    async def close(self) -> None:
+        """Leave the idle sets (no send should try this process again) and unsubscribe."""
+        if self.members:
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                async with self._r.pipeline(transaction=False) as pipe:
+                    for (key, _), member in self.members.items():
+                        pipe.zrem(key, member)
+                    await pipe.execute()
+            self.members.clear()
+        if self._pubsub is not None:
+            await self._pubsub.aclose()
+            self._pubsub = None
+
+
 class RedisQueueStore(QueueStore):
-    def __init__(self, client: aioredis.Redis, prefix: str, publish: Any, fast: RespConnection | None = None) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        prefix: str,
+        publish: Any,
+        wakeups: Wakeups,
+        fast: RespConnection | None = None,
+    ) -> None:
         self._r = client
         self._p = prefix
         self._publish = publish
+        self._wakeups = wakeups
         self._fast = fast  # the hot path (send, claim, settle) on one pipelined connection
         self._send = client.register_script(SEND)
         self._claim = client.register_script(CLAIM)
@@ -252,12 +366,18 @@ class RedisQueueStore(QueueStore):
         base = f"{self._p}q:{queue}"
         return [f"{base}:vis", f"{base}:meta", f"{base}:body"]
 
+    def _idle(self, queue: str) -> str:
+        return f"{self._p}q:{queue}:idle"
+
     async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
-        args: list[Any] = [queue, f"{self._p}events"]
+        if not messages:
+            return
+        args: list[Any] = [queue, self._p, _float(messages[0].created_at)]  # a batch is sent at one moment
         for m in messages:
             meta = json.dumps({"content_type": m.content_type, "created_at": m.created_at, "attempts": 0, "claimed": 0})
             args += [m.id, m.body, meta, _float(m.visible_at)]
-        await self._run(self._send, [*self._keys(queue), f"{self._p}queues"], args)  # atomic: all or none
+        keys = [*self._keys(queue), f"{self._p}queues", self._idle(queue)]
+        await self._run(self._send, keys, args)  # atomic: all or none
 
     async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
         """A registered script, on the pipelined connection when there is one."""
@@ -270,13 +390,34 @@ class RedisQueueStore(QueueStore):
         return self._claimed(queue, out)
 
     async def settle_and_claim(
-        self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
-    ) -> list[StoredMessage]:
-        args = [*_settle_args(acks, retries), _float(now), _float(lease_until), limit]
-        out = await self._run(self._settle_claim, self._keys(queue), args)
+        self,
+        queue: str,
+        acks: Sequence[str],
+        retries: Sequence[Retry],
+        limit: int,
+        now: float,
+        lease_until: float,
+        waiter: str | None = None,
+    ) -> tuple[list[StoredMessage], float | None]:
+        member = ""
+        idle = self._idle(queue)
+        if waiter is not None:
+            if not self._wakeups.subscribed:
+                await self._wakeups.subscription()  # before joining an idle set, so nothing handed over is missed
+            member = f"{self._wakeups.token} {round(lease_until - now, 3)!r} {waiter}"
+            self._wakeups.members[idle, waiter] = member
+        args = [*_settle_args(acks, retries), _float(now), _float(lease_until), limit, member]
+        out = await self._run(self._settle_claim, [*self._keys(queue), idle], args)
         if retries:
             await self._publish(queue)
-        return self._claimed(queue, out)
+        if len(out) < 3:  # nothing claimed: the earliest visible_at, if any message is left
+            return [], float(out[0]) if out else None
+        return self._claimed(queue, out), None
+
+    async def leave_idle(self, queue: str, waiter: str) -> None:
+        member = self._wakeups.members.get((self._idle(queue), waiter))
+        if member is not None:
+            await self._r.zrem(self._idle(queue), member)
 
     def _claimed(self, queue: str, out: list[Any]) -> list[StoredMessage]:
         found = []
@@ -343,6 +484,24 @@ class RedisQueueStore(QueueStore):
     async def queues(self) -> list[str]:
         names = sorted(n.decode() for n in await self._r.smembers(f"{self._p}queues"))
         return [n for n in names if await self._r.zcard(self._keys(n)[0])]
+
+
+def _handover(payload: bytes) -> Handover:
+    """Parse what SEND published for an idle loop: netstrings queue, member, then id, body, meta."""
+    fields: list[bytes] = []
+    at = 0
+    while at < len(payload):
+        colon = payload.index(b":", at)
+        start = colon + 1
+        end = start + int(payload[at:colon])
+        fields.append(payload[start:end])
+        at = end
+    queue = fields[0].decode()
+    waiter = fields[1].decode().split(" ", 2)[2]
+    messages = [
+        _stored(fields[i].decode(), queue, fields[i + 1], json.loads(fields[i + 2])) for i in range(2, len(fields), 3)
+    ]
+    return Handover(queue, waiter, messages)
 
 
 def _stored(message_id: str, queue: str, body: bytes, meta: dict[str, Any]) -> StoredMessage:
@@ -581,6 +740,7 @@ def _fast_connection(client: aioredis.Redis) -> RespConnection | None:
 
 class RedisBackend(Backend):
     shared = True
+    recheck_idle = 2.0  # a wake-up lost to a process killed as it was woken delays a message by 2 s at most
 
     def __init__(self, url: str, app: str, clock_now: Any) -> None:
         parsed = urlparse(url)
@@ -591,6 +751,7 @@ class RedisBackend(Backend):
         self._clock_now = clock_now
         self._client: aioredis.Redis | None = None
         self._fast: RespConnection | None = None
+        self._wakeups: Wakeups | None = None
 
     async def open(self) -> None:
         try:
@@ -599,7 +760,8 @@ class RedisBackend(Backend):
         except (OSError, aioredis.RedisError) as exc:
             raise BackendError(f"cannot reach Redis at {self._connect_url}: {exc}") from None
         self._fast = _fast_connection(self._client)
-        self.queues = RedisQueueStore(self._client, self.prefix, self._publish, self._fast)
+        self._wakeups = Wakeups(self._client, self.prefix)
+        self.queues = RedisQueueStore(self._client, self.prefix, self._publish, self._wakeups, self._fast)
         self.kv = RedisKvStore(self._client, self.prefix, self._clock_now)
         self.state = RedisStateStore(self._client, self.prefix)
 
@@ -608,6 +770,9 @@ class RedisBackend(Backend):
         await self._client.publish(f"{self.prefix}events", queue)
 
     async def close(self) -> None:
+        if self._wakeups is not None:
+            await self._wakeups.close()
+            self._wakeups = None
         if self._fast is not None:
             self._fast.close()
             self._fast = None
@@ -615,17 +780,19 @@ class RedisBackend(Backend):
             await self._client.aclose()
             self._client = None
 
-    async def events(self) -> AsyncIterator[str]:
-        """Names of queues other processes sent to (``$alarms`` for alarms), as they happen."""
-        assert self._client is not None
-        pubsub = self._client.pubsub()
-        await pubsub.subscribe(f"{self.prefix}events")
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") == "message":
-                    yield message["data"].decode()
-        finally:
-            await pubsub.aclose()
+    async def events(self) -> AsyncIterator[str | Handover]:
+        """As they happen: names of queues with news from other processes (``$alarms`` for
+        alarms), and the messages sends handed to this process's idle consumer loops."""
+        assert self._wakeups is not None
+        pubsub = await self._wakeups.subscription()
+        broadcast = self._wakeups.channels[0].encode()
+        async for message in pubsub.listen():
+            if message.get("type") != "message":
+                continue
+            if message["channel"] == broadcast:
+                yield message["data"].decode()
+            else:
+                yield _handover(message["data"])
 
     async def drop_everything(self) -> None:
         """Delete every key under this backend's prefix (tests clean up with it)."""

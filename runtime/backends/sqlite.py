@@ -152,15 +152,24 @@ class SqliteQueueStore(QueueStore):
             self._conn.executemany(sql, rows)
 
     async def settle_and_claim(
-        self, queue: str, acks: Sequence[str], retries: Sequence[Retry], limit: int, now: float, lease_until: float
-    ) -> list[StoredMessage]:
+        self,
+        queue: str,
+        acks: Sequence[str],
+        retries: Sequence[Retry],
+        limit: int,
+        now: float,
+        lease_until: float,
+        waiter: str | None = None,
+    ) -> tuple[list[StoredMessage], float | None]:
         if not acks and not retries:
-            return await self.claim(queue, limit, now, lease_until)
-        with self._conn:  # one commit for both
-            self._conn.execute("BEGIN IMMEDIATE")
-            for sql, params in self._settle_statements(queue, acks, retries):
-                self._conn.execute(sql, params)
-            return await self.claim(queue, limit, now, lease_until)
+            claimed = await self.claim(queue, limit, now, lease_until)
+        else:
+            with self._conn:  # one commit for both
+                self._conn.execute("BEGIN IMMEDIATE")
+                for sql, params in self._settle_statements(queue, acks, retries):
+                    self._conn.execute(sql, params)
+                claimed = await self.claim(queue, limit, now, lease_until)
+        return claimed, None if claimed else await self.next_visible(queue)
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
         rows = self._conn.execute(
