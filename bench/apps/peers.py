@@ -1,27 +1,25 @@
-"""The same no-op job for RQ, arq and Dramatiq (imported by their workers)."""
+"""The same no-op job for RQ, arq and Dramatiq (imported by their workers); see report.py."""
 
 from __future__ import annotations
 
 import os
-import time
 from typing import Any, ClassVar
 
-import redis
+from report import REPORTER
 
 URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/14")
-SYNC = redis.Redis.from_url(URL)
 
 
 def rq_noop(stamp: bool = False) -> None:
     if stamp:
-        SYNC.set("bench:started", repr(time.time()))
-    SYNC.incr("bench:done")
+        REPORTER.stamp()
+    REPORTER.done()
 
 
 async def arq_noop(ctx: dict[str, Any], stamp: bool = False) -> None:
     if stamp:
-        await ctx["redis"].set("bench:started", repr(time.time()))
-    await ctx["redis"].incr("bench:done")
+        REPORTER.stamp()
+    REPORTER.done()
 
 
 class ArqSettings:
@@ -42,7 +40,7 @@ try:
     @dramatiq.actor(queue_name="bench", max_retries=0)
     def dramatiq_noop(stamp: bool = False) -> None:
         if stamp:
-            SYNC.set("bench:started", repr(time.time()))
-        SYNC.incr("bench:done")
+            REPORTER.stamp()
+        REPORTER.done()
 except ImportError:  # pragma: no cover - dramatiq is a bench-only dependency
     pass
