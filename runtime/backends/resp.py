@@ -23,19 +23,12 @@ from redis.exceptions import ResponseError
 
 
 def pack(args: tuple[Any, ...]) -> bytes:
-    """One command in the Redis protocol (RESP): an array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, bytes):
-            data = arg
-        elif isinstance(arg, str):
-            data = arg.encode()
-        elif isinstance(arg, int | float) and not isinstance(arg, bool):
-            data = repr(arg).encode()
-        else:
-            raise TypeError(f"cannot send a {type(arg).__name__} to Redis")
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
+    """One command in the Redis protocol (RESP): an array of bulk strings (hiredis builds it)."""
+    try:
+        return cast(bytes, hiredis.pack_command(args))
+    except TypeError:
+        wrong = next((a for a in args if isinstance(a, bool) or not isinstance(a, str | bytes | int | float)), None)
+        raise TypeError(f"cannot send a {type(wrong).__name__} to Redis") from None
 
 
 class _Protocol(asyncio.Protocol):
