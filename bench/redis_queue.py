@@ -5,7 +5,8 @@ Redis, in the same run.
 
 For each system: start its workers (idle), then measure (a) idle send -> job start, 30 samples
 with the system idle between them, (b) end to end one by one: one producer enqueues N no-op
-jobs one at a time (each send awaited), until the last has run, and (c) end to end in bulk:
+jobs one at a time (each send awaited), until the last has run (and, before the workers start,
+the same producer alone: the ceiling of this measure), and (c) end to end in bulk:
 N jobs enqueued the fastest way the system offers, until the last has run. Every job reports
 in the same way (bench/apps/report.py). The systems take turns, round after round (this
 machine's speed drifts from second to second); each figure is a system's best round, and every
@@ -57,6 +58,10 @@ def measure(
     jobs: int,
 ) -> dict[str, float]:
     R.flushdb()
+    started = time.perf_counter()  # the producer alone, no worker running: what bounds one by one
+    send_one_by_one(jobs)
+    alone = jobs / (time.perf_counter() - started)
+    R.flushdb()
     workers = start_workers()
     try:
         time.sleep(2.0)  # let the workers start and go idle
@@ -87,6 +92,7 @@ def measure(
             except subprocess.TimeoutExpired:
                 worker.kill()
     return {
+        "alone": alone,
         "rate": jobs / elapsed,
         "bulk": jobs / bulk_elapsed,
         "p50": statistics.median(latencies),
@@ -254,7 +260,8 @@ def main() -> None:
             result = measure(start, send, one_by_one, bulk, jobs)
             rounds[key].append(result)
             print(
-                f"round {number}  {SYSTEMS[key][0]:28} one by one {result['rate']:6.0f}/s  bulk {result['bulk']:6.0f}/s"
+                f"round {number}  {SYSTEMS[key][0]:28} one by one {result['rate']:6.0f}/s"
+                f" (sends alone {result['alone']:5.0f}/s)  bulk {result['bulk']:6.0f}/s"
                 f"  idle p50 {result['p50']:5.2f} ms  max {result['max']:6.2f} ms",
                 flush=True,
             )
@@ -262,6 +269,7 @@ def main() -> None:
     best = {
         key: {
             "rate": max(r["rate"] for r in results),
+            "alone": max(r["alone"] for r in results),
             "bulk": max(r["bulk"] for r in results),
             "p50": min(r["p50"] for r in results),
             "max": min(r["max"] for r in results),
@@ -274,7 +282,8 @@ def main() -> None:
     print(
         f"\nno-op jobs on one Redis, {args.jobs} per measure, best of {args.rounds} rounds; idle send -> start over 30 samples"
     )
-    print("  one by one: one producer enqueuing each job alone and awaiting it (async ones in one coroutine)")
+    print("  one by one: one producer enqueuing each job alone and awaiting it (async ones in one coroutine);")
+    print("        'sends alone' is that producer with no worker running, the ceiling of this measure")
     print("  bulk: each system's fastest enqueue (runtime send_batch of 100, RQ enqueue_many of 100,")
     print("        arq 100 enqueues in flight, Dramatiq one by one: it has no batch API), workers running")
     for key, r in best.items():
@@ -283,7 +292,8 @@ def main() -> None:
             ratio = f" ({r['rate'] / best_peer:.1f}x)"
             bulk_ratio = f" ({r['bulk'] / best_bulk:.1f}x)"
         print(
-            f"  {SYSTEMS[key][0]:28} one by one {r['rate']:6.0f} jobs/s{ratio:7}  bulk {r['bulk']:6.0f} jobs/s{bulk_ratio:7}"
+            f"  {SYSTEMS[key][0]:28} one by one {r['rate']:6.0f} jobs/s{ratio:7} (sends alone {r['alone']:5.0f}/s)"
+            f"  bulk {r['bulk']:6.0f} jobs/s{bulk_ratio:7}"
             f"  idle latency p50 {r['p50']:5.2f} ms  max {r['max']:6.2f} ms"
         )
     print("ratios: against the best peer of the same measure; targets: 3x the best peer, idle latency < 2 ms")

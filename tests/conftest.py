@@ -19,14 +19,20 @@ def manifests() -> Path:
     return MANIFESTS
 
 
-@pytest.fixture(params=BACKENDS)
+# The store contract also runs on Redis through redis-py alone (what a TLS or socket-file URL
+# uses), besides the pipelined connection that carries a TCP URL's queue traffic.
+@pytest.fixture(params=[*BACKENDS, *(["redis-pool"] if "redis" in BACKENDS else [])])
 def backend_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-async def backend(backend_kind: str, tmp_path: Path) -> AsyncIterator[Backend]:
-    store = open_backend(backend_url(backend_kind, tmp_path))
+async def backend(backend_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Backend]:
+    if backend_kind == "redis-pool":
+        import runtime.backends.redis
+
+        monkeypatch.setattr(runtime.backends.redis, "_fast_connection", lambda client: None)
+    store = open_backend(backend_url(backend_kind.removesuffix("-pool"), tmp_path))
     await store.open()
     yield store
     if hasattr(store, "drop_everything"):

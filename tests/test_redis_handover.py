@@ -22,8 +22,14 @@ pytestmark = [pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS), pytest.mark.a
 MANIFEST = Path(__file__).parent / "apps" / "handover" / "raindrop.manifest"
 
 
-@pytest.fixture
-async def url() -> AsyncIterator[str]:
+@pytest.fixture(params=["pipelined", "redis-py"])
+async def url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """A fresh key prefix; the queue's hot path on the pipelined connection, or on redis-py alone
+    (as for a TLS or socket-file URL)."""
+    if request.param == "redis-py":
+        import runtime.backends.redis
+
+        monkeypatch.setattr(runtime.backends.redis, "_fast_connection", lambda client: None)
     prefix = f"test-{uuid.uuid4().hex[:12]}"
     yield f"{REDIS}?prefix={prefix}"
     client = aioredis.from_url(REDIS)
