@@ -15,6 +15,7 @@ it (``take``): the loop starts on them without a claim of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import time
@@ -30,6 +31,7 @@ from runtime.handlers import Batch, Each
 from runtime.queue import Message, MessageBatch
 
 log = logging.getLogger("raindrop.observer")
+RETRY_PAUSE = 1.0  # seconds a consumer loop waits after its backend failed, before trying again
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,33 +140,44 @@ class QueueConsumer:
         try:
             while not self._stopping:
                 signal.clear()
-                if self._inbox[index]:  # handed over by a send: already claimed for this loop
-                    claimed, due = self._take_inbox(index), None
-                else:
-                    now = self.clock.time()
-                    lease = now + self.settings.visibility_timeout
-                    claimed, due = await self.store.settle_and_claim(
-                        self.queue, acks, retries, size, now, lease, waiter
-                    )
-                    acks, retries = [], []
-                if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
-                    claimed += await self._fill(index, len(claimed), size, waiter)
-                if not claimed:
-                    self._idle[index] = True
-                    await self._wait(signal, due)
+                try:
+                    if self._inbox[index]:  # handed over by a send: already claimed for this loop
+                        claimed, due = self._take_inbox(index), None
+                    else:
+                        now = self.clock.time()
+                        lease = now + self.settings.visibility_timeout
+                        claimed, due = await self.store.settle_and_claim(
+                            self.queue, acks, retries, size, now, lease, waiter
+                        )
+                        acks, retries = [], []
+                    if claimed and isinstance(self.handler, Batch) and len(claimed) < size:
+                        claimed += await self._fill(index, len(claimed), size, waiter)
+                    if not claimed:
+                        self._idle[index] = True
+                        await self._wait(signal, due)
+                        self._idle[index] = False
+                        continue
                     self._idle[index] = False
-                    continue
-                self._idle[index] = False
-                done, again = await self._deliver(claimed)
-                acks += done
-                retries += again
-            if acks or retries:
-                await self.store.settle(self.queue, acks, retries)
-            await self.store.leave_idle(self.queue, waiter)  # stopping: no send should hand this loop more
+                    done, again = await self._deliver(claimed)
+                    acks += done
+                    retries += again
+                except Exception as exc:  # noqa: BLE001 - the backend failed (a dropped connection, a restart)
+                    # Unsettled outcomes are kept and settled by the next step (settling twice
+                    # is harmless); messages whose outcome was lost come back when their lease ends.
+                    self._idle[index] = False
+                    log.warning(
+                        "observer %s: %s: %s; trying again in %.0f s", self.name, type(exc).__name__, exc, RETRY_PAUSE
+                    )
+                    await asyncio.sleep(RETRY_PAUSE)
+            with contextlib.suppress(Exception):  # if the backend is down, leases hand the work back
+                if acks or retries:
+                    await self.store.settle(self.queue, acks, retries)
+                await self.store.leave_idle(self.queue, waiter)  # stopping: no send should hand this loop more
         finally:
             if self._inbox[index]:  # stopping: hand back what was handed over, for another consumer
                 ids = [m.id for m in self._take_inbox(index)]
-                await self.store.release(self.queue, ids, self.clock.time())
+                with contextlib.suppress(Exception):
+                    await self.store.release(self.queue, ids, self.clock.time())
 
     def _take_inbox(self, index: int) -> list[StoredMessage]:
         taken, self._inbox[index] = self._inbox[index], []

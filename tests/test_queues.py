@@ -231,3 +231,28 @@ async def test_state_files_from_before_the_keyed_messages_table_are_migrated(tmp
         == []
     )
     check.close()
+
+
+async def test_a_failing_backend_pauses_a_consumer_loop_instead_of_ending_it(
+    tmp_path: Path, raindrop_clock: FakeClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import runtime.observers
+    from runtime.backends.sqlite import SqliteQueueStore
+
+    monkeypatch.setattr(runtime.observers, "RETRY_PAUSE", 0.01)
+    original = SqliteQueueStore.settle_and_claim
+    failures = [ConnectionError("connection reset by peer")] * 3  # as a dropped Redis connection raises
+
+    async def flaky(self: SqliteQueueStore, *args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return await original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqliteQueueStore, "settle_and_claim", flaky)
+    app = App.from_manifest(MANIFEST, clock=raindrop_clock, backend=backend_url("sqlite", tmp_path), state_dir=tmp_path)
+    async with app:
+        await app.env.JOBS.send({"id": 7})
+        await app.drain()
+        assert await done(app, 7) is not None
+    assert not failures
+    assert "ConnectionError: connection reset by peer; trying again" in caplog.text

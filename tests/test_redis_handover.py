@@ -200,3 +200,30 @@ def _new(message_id: str, now: float) -> Any:
 
 async def _ready(app: App, queue: str) -> bool:
     return (await app.backend.queues.stats(queue, app.clock.time())).ready == 1
+
+
+async def test_a_lost_subscription_comes_back(url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    consumer = await started(url, tmp_path, "c")
+    producer = await started(url, tmp_path, "p", consume=False)
+    client = aioredis.from_url(REDIS)
+    try:
+        await until(idle_members(url, "work"))
+        wakeups: Any = consumer.backend.queues._wakeups  # type: ignore[attr-defined]
+        channel = wakeups.channels[1]
+        pubsub = await wakeups.subscription()
+        host, port = pubsub.connection._writer.get_extra_info("sockname")[:2]
+        await client.execute_command("CLIENT", "KILL", "ADDR", f"{host}:{port}")
+
+        async def subscribed() -> bool:
+            return dict(await client.pubsub_numsub(channel)).get(channel.encode(), 0) == 1
+
+        await asyncio.sleep(0.2)
+        assert "lost the Redis subscription" in caplog.text
+        await until(subscribed, timeout=5.0)  # subscribed again
+        await until(idle_members(url, "work"))
+        await producer.env.WORK.send({"n": 5})
+        await until(lambda: seen(consumer), timeout=1.5)  # handed over again, not found by a recheck
+    finally:
+        await client.aclose()
+        await producer.stop()
+        await consumer.stop()

@@ -15,6 +15,7 @@ import asyncio
 import builtins
 import contextlib
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -39,6 +40,8 @@ from runtime.backends.base import (
 )
 from runtime.backends.resp import RespConnection
 from runtime.errors import BackendError
+
+log = logging.getLogger("raindrop.redis")
 
 # Handing messages to idle consumers. A consumer loop that claims nothing joins its queue's idle
 # set (in the claim script itself, so no send can slip between the empty claim and the joining):
@@ -324,6 +327,13 @@ class Wakeups:
                     confirmed += reply["type"] == "subscribe"
                 self._pubsub = pubsub
             return self._pubsub
+
+    async def reset(self) -> None:
+        """Drop a broken subscription; the next ``subscription()`` makes a new one."""
+        if self._pubsub is not None:
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                await self._pubsub.aclose()
+            self._pubsub = None
 
     async def close(self) -> None:
         """Leave the idle sets (no send should try this process again) and unsubscribe."""
@@ -786,15 +796,25 @@ class RedisBackend(Backend):
         """As they happen: names of queues with news from other processes (``$alarms`` for
         alarms), and the messages sends handed to this process's idle consumer loops."""
         assert self._wakeups is not None
-        pubsub = await self._wakeups.subscription()
-        broadcast = self._wakeups.channels[0].encode()
-        async for message in pubsub.listen():
-            if message.get("type") != "message":
-                continue
-            if message["channel"] == broadcast:
-                yield message["data"].decode()
-            else:
-                yield _handover(message["data"])
+        wakeups = self._wakeups
+        broadcast = wakeups.channels[0].encode()
+        while True:
+            try:
+                pubsub = await wakeups.subscription()
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    if message["channel"] == broadcast:
+                        yield message["data"].decode()
+                    else:
+                        yield _handover(message["data"])
+            except (aioredis.RedisError, OSError) as exc:
+                # Meanwhile no send hands this process anything (its channel has no subscriber)
+                # and idle loops look again every recheck_idle seconds.
+                log.warning("lost the Redis subscription (%s); subscribing again in 1 s", exc)
+                await wakeups.reset()
+                await asyncio.sleep(1.0)
+                yield "*"  # whatever was announced meanwhile: every consumer looks again
 
     async def drop_everything(self) -> None:
         """Delete every key under this backend's prefix (tests clean up with it)."""
