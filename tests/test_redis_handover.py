@@ -38,6 +38,16 @@ async def url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     await client.aclose()
 
 
+@pytest.fixture
+async def pair(url: str, tmp_path: Path) -> AsyncIterator[tuple[App, App]]:
+    """A consuming app and a producing one (``consume=False``), as two processes would be."""
+    consumer = await started(url, tmp_path, "c")
+    producer = await started(url, tmp_path, "p", consume=False)
+    yield consumer, producer
+    await producer.stop()
+    await consumer.stop()
+
+
 async def started(url: str, tmp_path: Path, name: str, *, consume: bool = True) -> App:
     app = App.from_manifest(MANIFEST, backend=url, state_dir=tmp_path / name)
     await app.start(consume=consume)
@@ -76,20 +86,15 @@ def seen(app: App) -> list[tuple[float, int]]:
     return handler.seen  # type: ignore[no-any-return]
 
 
-async def test_a_send_claims_for_the_idle_loop(url: str, tmp_path: Path) -> None:
-    consumer = await started(url, tmp_path, "c")
-    producer = await started(url, tmp_path, "p", consume=False)
-    try:
-        count = idle_members(url, "work")
-        await until(lambda: count())  # the consumer's loop has claimed nothing and is waiting
-        await producer.env.WORK.send({"n": 1, "pause": 0.3})
-        stats = await producer.backend.queues.stats("work", producer.clock.time())
-        assert (stats.ready, stats.in_flight) == (0, 1)  # claimed by the send itself, for the consumer
-        await until(lambda: seen(consumer))
-        assert [n for _, n in seen(consumer)] == [1]
-    finally:
-        await producer.stop()
-        await consumer.stop()
+async def test_a_send_claims_for_the_idle_loop(url: str, pair: tuple[App, App]) -> None:
+    consumer, producer = pair
+    count = idle_members(url, "work")
+    await until(lambda: count())  # the consumer's loop has claimed nothing and is waiting
+    await producer.env.WORK.send({"n": 1, "pause": 0.3})
+    stats = await producer.backend.queues.stats("work", producer.clock.time())
+    assert (stats.ready, stats.in_flight) == (0, 1)  # claimed by the send itself, for the consumer
+    await until(lambda: seen(consumer))
+    assert [n for _, n in seen(consumer)] == [1]
 
 
 async def test_one_message_wakes_one_of_two_idle_processes(url: str, tmp_path: Path) -> None:
@@ -124,9 +129,8 @@ async def _at_least(count: Callable[[], Any], n: int) -> bool:
     return int(await count()) >= n
 
 
-async def test_a_loop_whose_process_is_gone_is_passed_over(url: str, tmp_path: Path) -> None:
-    consumer = await started(url, tmp_path, "c")
-    producer = await started(url, tmp_path, "p", consume=False)
+async def test_a_loop_whose_process_is_gone_is_passed_over(url: str, pair: tuple[App, App]) -> None:
+    consumer, producer = pair
     client = aioredis.from_url(REDIS)
     try:
         count = idle_members(url, "work")
@@ -140,42 +144,30 @@ async def test_a_loop_whose_process_is_gone_is_passed_over(url: str, tmp_path: P
         assert await client.zscore(key, "0123456789abcdef 30.0 each:0") is None
     finally:
         await client.aclose()
-        await producer.stop()
-        await consumer.stop()
 
 
-async def test_a_batch_fills_from_sends_of_another_process(url: str, tmp_path: Path) -> None:
-    consumer = await started(url, tmp_path, "c")
-    producer = await started(url, tmp_path, "p", consume=False)
-    try:
-        count = idle_members(url, "batched")
-        await until(lambda: count())
-        started_at = time.monotonic()
-        for n in range(3):
-            await producer.env.BATCHED.send({"n": n})
-            await asyncio.sleep(0.1)
-        handler: Any = consumer._consumers["batcher"].handler
-        await until(lambda: handler.batches, timeout=4.0)
-        assert handler.batches == [[0, 1, 2]]  # one full batch, long before max_batch_timeout (5 s)
-        assert time.monotonic() - started_at < 1.5
-    finally:
-        await producer.stop()
-        await consumer.stop()
+async def test_a_batch_fills_from_sends_of_another_process(url: str, pair: tuple[App, App]) -> None:
+    consumer, producer = pair
+    count = idle_members(url, "batched")
+    await until(lambda: count())
+    started_at = time.monotonic()
+    for n in range(3):
+        await producer.env.BATCHED.send({"n": n})
+        await asyncio.sleep(0.1)
+    handler: Any = consumer._consumers["batcher"].handler
+    await until(lambda: handler.batches, timeout=4.0)
+    assert handler.batches == [[0, 1, 2]]  # one full batch, long before max_batch_timeout (5 s)
+    assert time.monotonic() - started_at < 1.5
 
 
-async def test_a_delayed_send_rearms_an_idle_loop(url: str, tmp_path: Path) -> None:
-    consumer = await started(url, tmp_path, "c")
-    producer = await started(url, tmp_path, "p", consume=False)
-    try:
-        count = idle_members(url, "work")
-        await until(lambda: count())
-        sent = time.monotonic()
-        await producer.env.WORK.send({"n": 3}, delay_seconds=0.5)
-        await until(lambda: seen(consumer), timeout=3.0)
-        assert 0.45 <= seen(consumer)[0][0] - sent < 1.5  # when due, not at a recheck
-    finally:
-        await producer.stop()
-        await consumer.stop()
+async def test_a_delayed_send_rearms_an_idle_loop(url: str, pair: tuple[App, App]) -> None:
+    consumer, producer = pair
+    count = idle_members(url, "work")
+    await until(lambda: count())
+    sent = time.monotonic()
+    await producer.env.WORK.send({"n": 3}, delay_seconds=0.5)
+    await until(lambda: seen(consumer), timeout=3.0)
+    assert 0.45 <= seen(consumer)[0][0] - sent < 1.5  # when due, not at a recheck
 
 
 async def test_messages_handed_to_a_loop_that_is_gone_are_handed_back(url: str, tmp_path: Path) -> None:
@@ -202,9 +194,10 @@ async def _ready(app: App, queue: str) -> bool:
     return (await app.backend.queues.stats(queue, app.clock.time())).ready == 1
 
 
-async def test_a_lost_subscription_comes_back(url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    consumer = await started(url, tmp_path, "c")
-    producer = await started(url, tmp_path, "p", consume=False)
+async def test_a_lost_subscription_comes_back(
+    url: str, pair: tuple[App, App], caplog: pytest.LogCaptureFixture
+) -> None:
+    consumer, producer = pair
     client = aioredis.from_url(REDIS)
     try:
         await until(idle_members(url, "work"))
@@ -225,5 +218,3 @@ async def test_a_lost_subscription_comes_back(url: str, tmp_path: Path, caplog: 
         await until(lambda: seen(consumer), timeout=1.5)  # handed over again, not found by a recheck
     finally:
         await client.aclose()
-        await producer.stop()
-        await consumer.stop()
