@@ -99,9 +99,9 @@ class QueueConsumer:
         """Messages a send in another process claimed for the idle loop named ``waiter`` (see
         ``Handover``); none: that loop is to look again. False when this consumer takes no more
         work (the caller then hands the messages back)."""
-        name, _, index_text = waiter.rpartition(":")
+        index_text = waiter.rpartition(":")[2]  # the loop's name is "<observer>:<index>" (see _loop)
         index = int(index_text) if index_text.isdigit() else -1
-        if name != self.name or not 0 <= index < len(self._inbox) or self._stopping:
+        if not 0 <= index < len(self._inbox) or self._stopping:
             return False
         if messages:
             self._inbox[index] += messages

@@ -43,6 +43,27 @@ from runtime.errors import BackendError
 
 log = logging.getLogger("raindrop.redis")
 
+# The claim every consumer step and every hand-over makes, as a Lua function over KEYS vis, meta,
+# body: up to `limit` messages visible at `now`, each leased until `lease`; returns a flat list
+# id, body, meta-json per message.
+_CLAIM_FN = """
+local function claim(now, lease, limit)
+  local out = {}
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)) do
+    local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
+    meta['attempts'] = meta['attempts'] + 1
+    meta['claimed'] = 1
+    local encoded = cjson.encode(meta)
+    redis.call('HSET', KEYS[2], id, encoded)
+    redis.call('ZADD', KEYS[1], lease, id)
+    table.insert(out, id)
+    table.insert(out, redis.call('HGET', KEYS[3], id))
+    table.insert(out, encoded)
+  end
+  return out
+end
+"""
+
 # Handing messages to idle consumers. A consumer loop that claims nothing joins its queue's idle
 # set (in the claim script itself, so no send can slip between the empty claim and the joining):
 # a sorted set of "<process token> <visibility timeout> <loop>" scored by how many messages the
@@ -58,7 +79,9 @@ log = logging.getLogger("raindrop.redis")
 # now, then per message id, body, meta (JSON), visible_at. One command instead of a MULTI of five
 # per message: the client builds and parses one reply, which is what bounds a producer sending
 # one at a time.
-SEND = """
+SEND = (
+    _CLAIM_FN
+    + """
 local now = tonumber(ARGV[3])
 local ready = 0
 for i = 4, #ARGV, 4 do
@@ -79,20 +102,9 @@ while ready > 0 or not woken do
   if redis.call('PUBSUB', 'NUMSUB', channel)[2] > 0 then
     local parts = {net(ARGV[1]), net(member)}
     if ready > 0 then
-      local lease = now + tonumber(visibility)
-      local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
-      for _, id in ipairs(ids) do
-        local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
-        meta['attempts'] = meta['attempts'] + 1
-        meta['claimed'] = 1
-        local encoded = cjson.encode(meta)
-        redis.call('HSET', KEYS[2], id, encoded)
-        redis.call('ZADD', KEYS[1], lease, id)
-        table.insert(parts, net(id))
-        table.insert(parts, net(redis.call('HGET', KEYS[3], id)))
-        table.insert(parts, net(encoded))
-      end
-      ready = ready - #ids
+      local claimed = claim(now, now + tonumber(visibility), limit)
+      for _, field in ipairs(claimed) do table.insert(parts, net(field)) end
+      ready = ready - #claimed / 3
     end
     redis.call('PUBLISH', channel, table.concat(parts))
     woken = true
@@ -100,9 +112,9 @@ while ready > 0 or not woken do
 end
 return 0
 """
+)
 
-# The two halves of a consumer's step between batches, as Lua fragments over KEYS vis, meta,
-# body: settle (acks deleted, retries made visible again) and claim (ready messages leased).
+# A consumer's settle, over KEYS vis, meta, body: acks deleted, retries made visible again.
 _SETTLE_LUA = """
 for _, id in ipairs(cjson.decode(ARGV[1])) do
   redis.call('ZREM', KEYS[1], id)
@@ -120,44 +132,29 @@ for _, r in ipairs(cjson.decode(ARGV[2])) do
   end
 end
 """
-_CLAIM_LUA = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[@now], 'LIMIT', 0, tonumber(ARGV[@limit]))
-local out = {}
-for _, id in ipairs(ids) do
-  local meta = cjson.decode(redis.call('HGET', KEYS[2], id))
-  meta['attempts'] = meta['attempts'] + 1
-  meta['claimed'] = 1
-  redis.call('HSET', KEYS[2], id, cjson.encode(meta))
-  redis.call('ZADD', KEYS[1], ARGV[@lease], id)
-  table.insert(out, id)
-  table.insert(out, redis.call('HGET', KEYS[3], id))
-  table.insert(out, cjson.encode(meta))
-end
-return out
-"""
-
-
-def _claim_lua(now: int, lease: int, limit: int) -> str:
-    return _CLAIM_LUA.replace("@now", str(now)).replace("@lease", str(lease)).replace("@limit", str(limit))
-
 
 # ARGV: now, lease, limit. Returns [id, body, meta-json, ...].
-CLAIM = _claim_lua(1, 2, 3)
+CLAIM = _CLAIM_FN + "return claim(ARGV[1], ARGV[2], tonumber(ARGV[3]))\n"
 # ARGV: acks-json, retries-json ([[id, visible_at, error], ...]).
 SETTLE = _SETTLE_LUA + "return 1\n"
 # KEYS: vis, meta, body, idle set. ARGV: acks-json, retries-json, now, lease, limit, idle member
 # (or ''): SETTLE, then CLAIM, in one step; the member joins the idle set (with its limit) when
-# nothing was claimed, and leaves it when something was. Claiming nothing returns {earliest visible_at}, or {}.
-SETTLE_CLAIM = _SETTLE_LUA + _claim_lua(3, 4, 5).replace(
-    "return out",
-    """if ARGV[6] ~= '' then
-  if #ids == 0 then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6]) else redis.call('ZREM', KEYS[4], ARGV[6]) end
+# nothing was claimed, and leaves it when something was. Claiming nothing returns
+# {earliest visible_at}, or {} when the queue is empty.
+SETTLE_CLAIM = (
+    _CLAIM_FN
+    + _SETTLE_LUA
+    + """
+local out = claim(ARGV[3], ARGV[4], tonumber(ARGV[5]))
+if ARGV[6] ~= '' then
+  if #out == 0 then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6]) else redis.call('ZREM', KEYS[4], ARGV[6]) end
 end
-if #ids == 0 then
+if #out == 0 then
   local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
   return {first[2]}
 end
-return out""",
+return out
+"""
 )
 
 # KEYS: vis, meta, body, dead-vis, dead-meta, dead-body. ARGV: origin, dead-queue, [[id, error], ...].
@@ -309,6 +306,10 @@ class Wakeups:
         self._pubsub: PubSub | None = None
         self._subscribing = asyncio.Lock()
 
+    async def announce(self, queue: str) -> None:
+        """Tell every process that ``queue`` changed (``*``: any queue) so its idle loops look again."""
+        await self._r.publish(self.channels[0], queue)
+
     @property
     def subscribed(self) -> bool:
         return self._pubsub is not None
@@ -354,13 +355,11 @@ class RedisQueueStore(QueueStore):
         self,
         client: aioredis.Redis,
         prefix: str,
-        publish: Any,
         wakeups: Wakeups,
         fast: RespConnection | None = None,
     ) -> None:
         self._r = client
         self._p = prefix
-        self._publish = publish
         self._wakeups = wakeups
         self._fast = fast  # the hot path (send, claim, settle) on one pipelined connection
         self._send = client.register_script(SEND)
@@ -421,7 +420,7 @@ class RedisQueueStore(QueueStore):
         args = [*_settle_args(acks, retries), _float(now), _float(lease_until), limit, member]
         out = await self._run(self._settle_claim, [*self._keys(queue), idle], args)
         if retries:
-            await self._publish(queue)
+            await self._wakeups.announce(queue)
         if len(out) < 3:  # nothing claimed: the earliest visible_at, if any message is left
             return [], float(out[0]) if out else None
         return self._claimed(queue, out), None
@@ -441,7 +440,7 @@ class RedisQueueStore(QueueStore):
     async def settle(self, queue: str, acks: Sequence[str], retries: Sequence[Retry]) -> None:
         await self._run(self._settle, self._keys(queue), _settle_args(acks, retries))
         if retries:
-            await self._publish(queue)
+            await self._wakeups.announce(queue)
 
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
         await self._dead(
@@ -455,7 +454,7 @@ class RedisQueueStore(QueueStore):
 
     async def release(self, queue: str, ids: Sequence[str], now: float) -> None:
         await self._move(keys=self._keys(queue)[:2], args=[json.dumps(list(ids)), _float(now), "release"])
-        await self._publish(queue)
+        await self._wakeups.announce(queue)
 
     async def stats(self, queue: str, now: float, dead_queue: str | None = None) -> QueueStats:
         ready, in_flight, delayed = await self._stats(keys=self._keys(queue)[:2], args=[_float(now)])
@@ -484,7 +483,7 @@ class RedisQueueStore(QueueStore):
             )
         )
         if moved:
-            await self._r.publish(f"{self._p}events", to_queue or "*")
+            await self._wakeups.announce(to_queue or "*")
         return moved
 
     async def purge(self, queue: str) -> int:
@@ -773,13 +772,9 @@ class RedisBackend(Backend):
             raise BackendError(f"cannot reach Redis at {self._connect_url}: {exc}") from None
         self._fast = _fast_connection(self._client)
         self._wakeups = Wakeups(self._client, self.prefix)
-        self.queues = RedisQueueStore(self._client, self.prefix, self._publish, self._wakeups, self._fast)
+        self.queues = RedisQueueStore(self._client, self.prefix, self._wakeups, self._fast)
         self.kv = RedisKvStore(self._client, self.prefix, self._clock_now)
         self.state = RedisStateStore(self._client, self.prefix)
-
-    async def _publish(self, queue: str) -> None:
-        assert self._client is not None
-        await self._client.publish(f"{self.prefix}events", queue)
 
     async def close(self) -> None:
         if self._wakeups is not None:
