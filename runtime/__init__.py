@@ -13,6 +13,7 @@ from runtime.errors import (
     LimitError,
     ManifestError,
     RaindropError,
+    StorageError,
     StorageValueError,
 )
 from runtime.handlers import Actor, Batch, Each, Service, Task
@@ -36,6 +37,7 @@ __all__ = [
     "MessageBatch",
     "RaindropError",
     "Service",
+    "StorageError",
     "StorageValueError",
     "SystemClock",
     "Task",

@@ -84,6 +84,8 @@ class App:
         self._environ = environ
         self._dotenv: dict[str, str] | None = None  # .env beside the manifest, read once
         self._backend: Backend | None = None
+        #: Writes that failed to commit (each raised StorageError in its caller); set when the app stops.
+        self.backend_failed_writes = 0
         self._env: Env | None = None
         self._consumers: dict[str, QueueConsumer] = {}
         self._schedules: dict[str, ScheduleRunner] = {}
@@ -212,6 +214,7 @@ class App:
         self._background.clear()
         if self._backend is not None:
             await self._backend.close()
+            self.backend_failed_writes = self._backend.failed_writes
         for database in self._databases.values():
             database.close()
         self._databases.clear()

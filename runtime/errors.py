@@ -10,7 +10,8 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     │   ├── LimitError         a platform limit was exceeded (KV key size, TTL, message size...)
     │   └── StorageValueError  an actor storage value cannot be stored
     ├── BackendError           the backend cannot be used (unreachable, unwritable)
-    │   └── BackendURLError    a backend URL the runtime does not understand (a usage error)
+    │   ├── BackendURLError    a backend URL the runtime does not understand (a usage error)
+    │   └── StorageError       a write was not committed (disk full, I/O error): nothing of it was kept
     └── AppStateError          the App was used in the wrong state (not started, already closed)
 """
 
@@ -63,6 +64,11 @@ class BackendError(RaindropError):
 
 class BackendURLError(BackendError):
     """A backend URL names no backend the runtime knows (exit code 2 at the command line)."""
+
+
+class StorageError(BackendError):
+    """A write could not be committed (the disk is full, an I/O error, the file is locked too
+    long). The call that wrote raises it; nothing of that write was kept, and reads go on working."""
 
 
 class AppStateError(RaindropError):

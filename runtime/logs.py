@@ -68,6 +68,41 @@ class TextFormatter(logging.Formatter):
         return f"{self._stamp} {level:<7} {logger}: {message}"
 
 
+class RepeatFilter(logging.Filter):
+    """Lets the first of a run of identical warnings or errors through and holds back the rest for
+    ``window`` seconds; the next one after that says how many were held back. A failing disk or
+    an unreachable service then costs one line every few seconds, not thousands (logged, say,
+    onto the very disk that is full). Records are alike when logger, level, message and the
+    exception's type and text are."""
+
+    def __init__(self, window: float = 5.0) -> None:
+        super().__init__()
+        self.window = window
+        self._seen: dict[tuple[Any, ...], list[float]] = {}  # key -> [window start, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        key = (record.name, record.levelno, record.getMessage(), type(exc), str(exc))
+        seen = self._seen.get(key)
+        if seen is not None and record.created - seen[0] < self.window:
+            seen[1] += 1
+            return False
+        if seen is not None and seen[1]:
+            record.msg = f"{record.getMessage()} (and {int(seen[1])} more like it in the last {self.window:g} s)"
+            record.args = None
+        if len(self._seen) > 1000:  # bounded: forget the oldest half
+            for old in sorted(self._seen, key=lambda k: self._seen[k][0])[:500]:
+                del self._seen[old]
+        self._seen[key] = [record.created, 0]
+        return True
+
+    def held_back(self) -> int:
+        """How many records are held back now (said at stop)."""
+        return int(sum(count for _, count in self._seen.values()))
+
+
 class TurnBufferedHandler(logging.Handler):
     """Writes the records of one event-loop turn in one go at the end of that turn."""
 
@@ -147,6 +182,7 @@ def configure_logging(log_format: str, stream: TextIO, *, request_log: bool = Tr
     logging.logProcesses = False
     logging.logMultiprocessing = False
     handler = TurnBufferedHandler(stream)
+    handler.addFilter(RepeatFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:

@@ -27,13 +27,18 @@ from pathlib import Path
 from typing import Any
 
 from runtime import checkpoint
-from runtime.errors import BindingError, RaindropError
+from runtime.errors import BindingError, RaindropError, StorageError
 
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
 
 class SqlError(BindingError):
     """A statement failed; the message carries SQLite's reason and the statement."""
+
+
+class SqlCommitError(SqlError, StorageError):
+    """The transaction holding a write could not be committed (a full disk, an I/O error):
+    the runtime's storage error, raised in every writer of that group."""
 
 
 class MigrationError(RaindropError):
@@ -207,14 +212,14 @@ class SqlDatabase:
 
     def _commit(self) -> None:
         group, self._group = self._group, None
-        error: SqlError | None = None
+        error: SqlCommitError | None = None
         if self._conn.in_transaction:
             try:
                 self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
-                error = SqlError(f"database {self.name!r}: commit failed, the writes were not applied: {exc}")
+                error = SqlCommitError(f"database {self.name!r}: commit failed, the writes were not applied: {exc}")
         if group is not None and not group.done():
             if error is None:
                 group.set_result(None)

@@ -290,6 +290,9 @@ class Backend(ABC):
     #: For a backend whose wake-ups can be lost (a process killed just after being woken, a
     #: dropped subscription): seconds after which an idle consumer claims again unprompted.
     recheck_idle: float | None = None
+    #: Writes that raised :class:`~runtime.errors.StorageError` since the backend opened (each
+    #: caller was told); ``serve`` and ``worker`` exit non-zero when there were any.
+    failed_writes: int = 0
 
     async def open(self) -> None:  # noqa: B027 - optional hook
         """Prepare the backend (create tables, connect)."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
+import inspect
 import json
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from runtime import checkpoint
 from runtime.backends.base import (
@@ -31,7 +33,7 @@ from runtime.backends.base import (
     StateStore,
     StoredMessage,
 )
-from runtime.errors import BackendError
+from runtime.errors import BackendError, StorageError
 
 MESSAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -93,6 +95,7 @@ _KV_UPSERT = (
     "expires_at = excluded.expires_at"
 )
 log = logging.getLogger("raindrop.backend")
+T = TypeVar("T")
 
 _MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin"
 _MESSAGE_FIELDS = "queue, visible_at, id, body, content_type, created_at, attempts, claimed, last_error, origin"
@@ -116,6 +119,44 @@ def migrate_messages(conn: sqlite3.Connection) -> None:
             conn.execute("DROP TABLE messages_by_id")
 
 
+#: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
+APPLICATION_ID = 0x52445254
+SCHEMA_VERSION = 2
+_OURS = {"messages", "kv", "actor_storage", "actor_alarms", "cron_fires"}
+
+
+def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse a file that is not a runtime state file of a version this runtime knows, or that
+    fails SQLite's quick integrity check, with one line naming the file and what to do.
+    A new file passes; so does one written before the file was stamped (our tables only)."""
+    where = f"state database {str(path)!r}"
+    (app_id,) = conn.execute("PRAGMA application_id").fetchone()
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
+    if app_id == 0 and tables and not tables <= _OURS | {"messages_by_id"}:
+        foreign = ", ".join(sorted(tables - _OURS)[:5])
+        raise BackendError(
+            f"{where} is not a raindrop-runtime state file (it holds tables {foreign}); "
+            "point --state at another directory, or move the file away"
+        )
+    if app_id not in (0, APPLICATION_ID):
+        raise BackendError(
+            f"{where} belongs to another program (application id {app_id:#x}); "
+            "point --state at another directory, or move the file away"
+        )
+    if version > SCHEMA_VERSION:
+        raise BackendError(
+            f"{where} was written by a newer raindrop-runtime (state version {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade the runtime, or point --state at another directory"
+        )
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+    if problems != ["ok"]:
+        raise BackendError(
+            f"{where} is damaged ({'; '.join(problems)}); move it away (the app starts with empty state) "
+            "or restore a copy"
+        )
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
     """A connection with the pragmas every runtime connection uses."""
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -131,14 +172,40 @@ def _ids(ids: Sequence[str]) -> str:
     return json.dumps(list(ids))
 
 
+
+def _storage_errors(cls: type[T]) -> type[T]:
+    """Every coroutine method of ``cls`` raises :class:`StorageError` for an SQLite failure (a
+    full disk, an I/O error, a lock held too long), naming the state file, instead of sqlite3's."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.iscoroutinefunction(method):
+            continue
+
+        def wrap(method: Callable[..., Awaitable[Any]], name: str = name) -> Callable[..., Awaitable[Any]]:
+            @functools.wraps(method)
+            async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await method(self, *args, **kwargs)
+                except sqlite3.Error as exc:
+                    self._backend.failed_writes += 1
+                    raise StorageError(f"state database {str(self._path)!r}: {name} failed: {exc}") from None
+
+            return wrapper
+
+        setattr(cls, name, wrap(method))
+    return cls
+
+
+@_storage_errors
 class SqliteQueueStore(QueueStore):
     """Messages keyed (queue, visible_at, id): a send inserts into one B-tree, a claim reads the
     queue's ready messages in order from the same one. To find a claimed message again by its
     full key, the store remembers the lease it gave each message it claimed (settling, renewing
     or releasing someone else's message falls back to a scan of that queue)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
         self._conn = conn
+        self._backend = backend
+        self._path = backend.path
         self._leases: dict[str, float] = {}  # message id -> visible_at (its lease end) as claimed here
 
     async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
@@ -304,57 +371,70 @@ class SqliteQueueStore(QueueStore):
 class SqliteKvStore(KvStore):
     """KV on SQLite with group commit.
 
-    Writes made during one turn of the event loop are committed together at the end of that
-    turn, in one transaction. This process reads its own pending writes at once; other
-    processes see them (durably) a moment later. A process killed inside that instant loses
-    the last turn's writes: acceptable for a cache, which the platform itself only makes
-    eventually consistent, and it lets a handler that writes many keys pay for one commit.
+    The writes made during one turn of the event loop are committed together at the end of that
+    turn, in one transaction, and each ``put`` or ``delete`` returns only once that commit is
+    done: acknowledged writes are durable, and fifty concurrent writers share one commit instead
+    of paying for fifty. A commit that fails (a full disk) raises :class:`StorageError` in every
+    writer of that turn and keeps nothing of them; reads only ever see committed values.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
         self._conn = conn
+        self._backend = backend
+        self._path = backend.path
         self._pending: dict[tuple[str, str], KvEntry | None] = {}  # None: a pending delete
-        self._scheduled = False
+        self._group: asyncio.Future[None] | None = None  # the commit this turn's writers wait for
 
-    def _schedule(self) -> None:
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+    def _write(self, namespace: str, key: str, entry: KvEntry | None) -> asyncio.Future[None]:
+        if self._group is None:
+            loop = asyncio.get_running_loop()
+            self._group = loop.create_future()
+            # A writer that is cancelled stops waiting; the outcome is still read, so an error
+            # nobody awaited is not reported a second time by asyncio.
+            self._group.add_done_callback(lambda f: f.cancelled() or f.exception())
+            loop.call_soon(self.flush)
+        self._pending[(namespace, key)] = entry  # a later write of the same key in the turn wins
+        return self._group
 
     def flush(self) -> None:
-        """Commit every pending write now."""
-        self._scheduled = False
-        if not self._pending:
-            return
+        """Commit every pending write now and tell their writers how it went."""
+        group, self._group = self._group, None
         pending, self._pending = self._pending, {}
+        error: StorageError | None = None
+        if pending:
+            try:
+                self._commit(pending)
+            except sqlite3.Error as exc:
+                self._backend.failed_writes += len(pending)
+                error = StorageError(
+                    f"state database {str(self._path)!r}: {len(pending)} KV write(s) were not stored: {exc}"
+                )
+                log.error("%s", error)
+        if group is not None and not group.done():
+            if error is None:
+                group.set_result(None)
+            else:
+                group.set_exception(error)
+        elif error is not None:
+            raise error
+
+    def _commit(self, pending: dict[tuple[str, str], KvEntry | None]) -> None:
         puts = [(ns, key, e.value, e.metadata, e.expires_at) for (ns, key), e in pending.items() if e is not None]
         deletes = [(ns, key) for (ns, key), e in pending.items() if e is None]
-        try:
-            if len(puts) + len(deletes) == 1:  # a lone write commits on its own: no BEGIN/COMMIT round
-                if puts:
-                    self._conn.execute(_KV_UPSERT, puts[0])
-                else:
-                    self._conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", deletes[0])
-                return
-            with self._conn:
-                self._conn.execute("BEGIN IMMEDIATE")
-                if puts:
-                    self._conn.executemany(_KV_UPSERT, puts)
-                if deletes:
-                    self._conn.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
-        except sqlite3.Error as exc:
-            # Keep the writes (newer ones win) and try again shortly, rather than drop them.
-            log.error("KV commit failed (%s); retrying %d writes", exc, len(pending))
-            pending.update(self._pending)
-            self._pending = pending
-            asyncio.get_running_loop().call_later(0.1, self._schedule)
+        if len(puts) + len(deletes) == 1:  # a lone write commits on its own: no BEGIN/COMMIT round
+            if puts:
+                self._conn.execute(_KV_UPSERT, puts[0])
+            else:
+                self._conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", deletes[0])
+            return
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            if puts:
+                self._conn.executemany(_KV_UPSERT, puts)
+            if deletes:
+                self._conn.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
 
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
-        if (namespace, key) in self._pending:
-            pending = self._pending[(namespace, key)]
-            if pending is None or (pending.expires_at is not None and pending.expires_at <= now):
-                return None
-            return pending
         row = self._conn.execute(
             "SELECT value, metadata, expires_at FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
             (namespace, key, now),
@@ -362,15 +442,12 @@ class SqliteKvStore(KvStore):
         return KvEntry(*row) if row else None
 
     async def put(self, namespace: str, key: str, value: bytes, expires_at: float | None, metadata: str | None) -> None:
-        self._pending[(namespace, key)] = KvEntry(value, metadata, expires_at)
-        self._schedule()
+        await asyncio.shield(self._write(namespace, key, KvEntry(value, metadata, expires_at)))
 
     async def delete(self, namespace: str, key: str) -> None:
-        self._pending[(namespace, key)] = None
-        self._schedule()
+        await asyncio.shield(self._write(namespace, key, None))
 
     async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
-        self.flush()
         # The range bounds let SQLite walk the primary key and stop; substr keeps it exact.
         lower = after if after is not None and after >= prefix else None
         rows = self._conn.execute(
@@ -382,20 +459,21 @@ class SqliteKvStore(KvStore):
         return [KvKey(*row) for row in rows]
 
     async def sweep(self, now: float) -> int:
-        self.flush()
         return self._conn.execute("DELETE FROM kv WHERE expires_at IS NOT NULL AND expires_at <= ?", (now,)).rowcount
 
     async def count(self, namespace: str, now: float) -> int:
-        self.flush()
         (count,) = self._conn.execute(
             "SELECT count(*) FROM kv WHERE ns = ? AND (expires_at IS NULL OR expires_at > ?)", (namespace, now)
         ).fetchone()
         return int(count)
 
 
+@_storage_errors
 class SqliteStateStore(StateStore):
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
         self._conn = conn
+        self._backend = backend
+        self._path = backend.path
 
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
         if len(keys) == 1:
@@ -524,14 +602,25 @@ class SqliteBackend(Backend):
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = connect(self.path)
+            check_state_file(self._conn, self.path)
             self._conn.executescript(SCHEMA)
             migrate_messages(self._conn)
+            self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             checkpoint.register(self.path, self._conn)
+        except BackendError:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+            raise
         except (OSError, sqlite3.Error) as exc:
-            raise BackendError(f"cannot open the state database {str(self.path)!r}: {exc}") from exc
-        self.queues = SqliteQueueStore(self._conn)
-        self.kv = SqliteKvStore(self._conn)
-        self.state = SqliteStateStore(self._conn)
+            raise BackendError(
+                f"cannot open the state database {str(self.path)!r}: {exc}; if it is damaged, move it away "
+                "(the app starts with empty state) or point --state at another directory"
+            ) from exc
+        self.queues = SqliteQueueStore(self._conn, self)
+        self.kv = SqliteKvStore(self._conn, self)
+        self.state = SqliteStateStore(self._conn, self)
 
     async def close(self) -> None:
         if self._conn is not None:
