@@ -1,19 +1,17 @@
 """The dev dashboard at ``/_runtime/``: a page and the JSON API behind it.
 
-The API is described by an OpenAPI document at ``/_runtime/api/openapi.json``. It answers only
-clients on the loopback interface, and refuses requests whose ``Origin`` is another site, so a
-web page elsewhere cannot drive it.
+The API is described by an OpenAPI document at ``/_runtime/api/openapi.json``. Who may use it
+is decided by :mod:`runtime.guard`: the person at this machine, never a web page elsewhere.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from html import escape
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,6 +21,8 @@ from starlette.types import Receive, Scope, Send
 
 from runtime.app import App
 from runtime.clock import iso
+from runtime.errors import BindingError
+from runtime.guard import COOKIE, Guard
 from runtime.kv import KvCache
 
 PREFIX = "/_runtime"
@@ -35,35 +35,25 @@ def _iso(moment: float | None) -> str | None:
 
 
 class Dashboard:
-    def __init__(self, app: App, urls: dict[str, str], allow_remote: bool = False) -> None:
+    """The dashboard's ASGI app. Every request passes :class:`runtime.guard.Guard` first."""
+
+    def __init__(self, app: App, urls: dict[str, str], guard: Guard | None = None) -> None:
         self.app = app
         self.urls = urls
-        self.allow_remote = allow_remote
-        self.asgi = Starlette(routes=self._routes())
+        self.guard = guard or Guard()
+        self.asgi = Starlette(routes=self._routes(), exception_handlers={BindingError: self._bad_request})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            refusal = self._refuse(scope)
+            refusal = self.guard.refuse(scope)
             if refusal is not None:
                 await JSONResponse({"error": refusal}, status_code=403)(scope, receive, send)
                 return
         await self.asgi(scope, receive, send)
 
-    def _refuse(self, scope: Scope) -> str | None:
-        client = scope.get("client")
-        if client and not self.allow_remote:
-            try:
-                if not ipaddress.ip_address(client[0]).is_loopback:
-                    return "the dashboard answers only clients on this machine"
-            except ValueError:
-                pass  # a test transport's client name: not a network peer
-        headers = dict(scope.get("headers") or [])
-        origin = headers.get(b"origin")
-        if origin is not None and origin != b"null":
-            host = headers.get(b"host", b"").decode()
-            if urlsplit(origin.decode()).netloc != host:
-                return f"requests from origin {origin.decode()!r} are refused"
-        return None
+    @staticmethod
+    async def _bad_request(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": str(exc)}, status_code=400)
 
     def _routes(self) -> list[Route]:
         api = PREFIX + "/api"
@@ -90,7 +80,10 @@ class Dashboard:
 
     async def page(self, request: Request) -> Response:
         html = resources.files("runtime").joinpath("dashboard.html").read_text()
-        return HTMLResponse(html.replace("{{APP}}", self.app.manifest.application.name))
+        response = HTMLResponse(html.replace("{{APP}}", escape(self.app.manifest.application.name)))
+        if "token" in request.query_params:  # opened from the banner's URL: later requests carry the cookie
+            response.set_cookie(COOKIE, self.guard.token, httponly=True, samesite="strict", path=PREFIX)
+        return response
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(OPENAPI)

@@ -13,6 +13,7 @@ import pytest
 
 from runtime import App
 from runtime.dashboard import Dashboard
+from runtime.guard import Guard
 from tests.test_serve import Served, free_port
 
 APP = Path(__file__).parent / "apps" / "dash"
@@ -37,7 +38,7 @@ async def test_api_and_openapi(project: Path) -> None:
             assert (await client.post("/_runtime/api/queues/inbox/send", json={"n": 1})).status_code == 202
             assert (await client.get("/_runtime/api/queues")).json()["inbox"]["depth"] == 1
             assert (await client.post("/_runtime/api/queues/nope/send", json={})).status_code == 404
-            assert (await client.post("/_runtime/api/schedules/report/run")).json() == {"ran": True}
+            assert (await client.post("/_runtime/api/schedules/report/run", json={})).json() == {"ran": True}
             keys = (await client.get("/_runtime/api/kv/cache")).json()["keys"]
             assert [k["name"] for k in keys] == ["report"] and keys[0]["ttl"] is None
             assert (
@@ -50,11 +51,84 @@ async def test_api_and_openapi(project: Path) -> None:
             assert (await client.get(f"/_runtime/api/actors/session/{actor}")).json()["storage"] == {"touches": 1}
             runs = (await client.get("/_runtime/api/runs")).json()
             assert runs[0]["module"] == "report" and runs[0]["outcome"] == "ok"
-            refused = await client.post("/_runtime/api/queues/inbox/redrive", headers={"Origin": "http://evil.example"})
-            assert refused.status_code == 403
-        remote = httpx.ASGITransport(app=dashboard, client=("10.1.2.3", 5000))
-        async with httpx.AsyncClient(transport=remote, base_url="http://127.0.0.1:8787") as client:
-            assert (await client.get("/_runtime/api/queues")).status_code == 403
+            assert (await client.get("/_runtime/api/kv/cache/value", params={"key": ""})).status_code == 400
+
+
+REDRIVE = "/_runtime/api/queues/inbox/redrive"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("client", "base", "headers", "body", "why"),
+    [
+        (("10.1.2.3", 5000), "http://127.0.0.1:8787", {}, "{}", "only clients on this machine"),
+        (("127.0.0.1", 5000), "http://rebind.example:8787", {}, "{}", "not Host 'rebind.example:8787'"),
+        (("127.0.0.1", 5000), "http://127.0.0.1:8787", {"Origin": "null"}, "{}", "origin 'null'"),
+        (("127.0.0.1", 5000), "http://127.0.0.1:8787", {"Origin": "http://evil.example"}, "{}", "origin"),
+        (("127.0.0.1", 5000), "http://127.0.0.1:8787", {"Origin": "http://127.0.0.1:9999"}, "{}", "origin"),
+        (("127.0.0.1", 5000), "http://127.0.0.1:8787", {"Content-Type": "text/plain"}, "{}", "application/json"),
+        (
+            ("127.0.0.1", 5000),
+            "http://127.0.0.1:8787",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            "a=1",
+            "application/json",
+        ),
+        (
+            ("127.0.0.1", 5000),
+            "http://127.0.0.1:8787",
+            {"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"},
+            "{}",
+            "cross-site",
+        ),
+    ],
+    ids=["remote-client", "foreign-host", "origin-null", "foreign-origin", "other-port", "text-plain", "form", "fetch-site"],
+)
+async def test_hostile_requests_are_refused(
+    project: Path, client: tuple[str, int], base: str, headers: dict[str, str], body: str, why: str
+) -> None:
+    async with App.from_manifest(project) as app:
+        await app.env.INBOX.send({"n": 1})
+        dashboard = Dashboard(app, {})
+        transport = httpx.ASGITransport(app=dashboard, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url=base) as http:
+            refused = await http.post(REDRIVE, content=body, headers=headers)
+            assert refused.status_code == 403 and why in refused.json()["error"], refused.text
+            if "Host" in why or "machine" in why:  # reads are refused too
+                assert (await http.get("/_runtime/api/kv/cache")).status_code == 403
+
+
+@pytest.mark.anyio
+async def test_same_origin_json_and_localhost_names_are_answered(project: Path) -> None:
+    async with App.from_manifest(project) as app:
+        dashboard = Dashboard(app, {})
+        transport = httpx.ASGITransport(app=dashboard, client=("127.0.0.1", 5000))
+        for base in ("http://localhost:8787", "http://web.localhost:8787", "http://[::1]:8787", "http://127.0.0.2"):
+            async with httpx.AsyncClient(transport=transport, base_url=base) as http:
+                origin = base
+                answer = await http.post(REDRIVE, json={}, headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"})
+                assert answer.status_code == 200, (base, answer.text)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as http:
+            token = {"X-Raindrop-Token": dashboard.guard.token, "Content-Type": "text/plain"}
+            assert (await http.post(REDRIVE, content="", headers=token)).status_code == 200
+            wrong = {"X-Raindrop-Token": "guess", "Content-Type": "text/plain"}
+            assert (await http.post(REDRIVE, content="", headers=wrong)).status_code == 403
+
+
+@pytest.mark.anyio
+async def test_listening_beyond_loopback_needs_the_token(project: Path) -> None:
+    async with App.from_manifest(project) as app:
+        dashboard = Dashboard(app, {}, Guard(remote=True))
+        transport = httpx.ASGITransport(app=dashboard, client=("192.0.2.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://192.0.2.1:8787") as http:
+            assert (await http.get("/_runtime/")).status_code == 403
+            assert (await http.get("/_runtime/api/queues")).status_code == 403
+            page = await http.get("/_runtime/", params={"token": dashboard.guard.token})
+            assert page.status_code == 200 and "raindrop_dashboard" in page.headers["set-cookie"]
+            assert "samesite=strict" in page.headers["set-cookie"].lower()
+            # the cookie set by the page now opens the API
+            assert (await http.get("/_runtime/api/queues")).status_code == 200
+            assert (await http.post(REDRIVE, json={})).status_code == 200
 
 
 def cell(page: object, queue: str, column: str) -> str:
