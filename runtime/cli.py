@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--grace", type=float, default=10.0, help="seconds running work may take to finish on stop")
     serve.add_argument("--reload", action="store_true", help="restart when code, the manifest or settings change")
+    serve.add_argument(
+        "--no-dashboard", action="store_true", help="do not serve the dev dashboard at /_runtime/ (and its API)"
+    )
     worker = commands.add_parser(
         "worker", help="consume observers, schedules and alarms from a shared backend (no HTTP)"
     )
@@ -99,6 +102,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
                     backend=args.backend,
                     grace=args.grace,
                     out=out,
+                    with_dashboard=not args.no_dashboard,
                 )
             )
         if args.command in ("send", "queues", "kv", "trigger"):

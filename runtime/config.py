@@ -97,12 +97,20 @@ class KvSettings(_Strict):
     sweep_interval: float = Field(60.0, gt=0)
 
 
+class HttpSettings(_Strict):
+    """Read timeouts of ``serve``'s connections (see :mod:`runtime.http_timeouts`)."""
+
+    header_timeout: float = Field(10.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
+
+
 class LocalSettings(_Strict):
     backend: str | None = None
     host: str = "127.0.0.1"
     port: int = Field(8787, ge=1, le=65535)
     state_dir: str | None = None
     request_timeout: float = Field(300.0, gt=0)
+    http: HttpSettings = HttpSettings()
     services: dict[str, ServiceSettings] = {}
     observers: dict[str, ObserverSettings] = {}
     schedules: dict[str, ScheduleSettings] = {}

@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from runtime.app import App
 from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
+from runtime.guard import Guard, is_loopback_host
+from runtime.http_timeouts import protocol_class
 from runtime.logs import log_run, request_writer
 from runtime.manifest import load
 
@@ -145,6 +147,7 @@ async def serve(
     backend: str | None,
     grace: float = 10.0,
     out: TextIO = sys.stdout,
+    with_dashboard: bool = True,
 ) -> int:
     started = time.perf_counter()
     load(manifest_path, handlers="error")  # every handler file must exist to serve
@@ -159,7 +162,8 @@ async def serve(
     first_port = min(service_ports.values(), default=base_port)
     display_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
     urls = {name: f"http://{display_host}:{p}" for name, p in service_ports.items()}
-    dashboard = Dashboard(app, urls, allow_remote=bind_host not in ("127.0.0.1", "localhost", "::1"))
+    remote = not is_loopback_host(bind_host)
+    dashboard = Dashboard(app, urls, Guard(remote=remote)) if with_dashboard else None
     apps = {name: app.asgi(name) for name in service_ports}
     request_log = request_writer()
     for service_app in apps.values():
@@ -170,6 +174,7 @@ async def serve(
     first = routers.setdefault(first_port, Router(None, {}, None))
     first.by_host = dict(apps)
     first.dashboard = dashboard
+    protocol = protocol_class(app.settings.http.header_timeout, app.settings.http.body_timeout)
 
     busy = [p for p in routers if not port_free(bind_host, p)]
     if busy:
@@ -191,6 +196,7 @@ async def serve(
             log_level="warning",
             lifespan="off",
             proxy_headers=False,  # a local server: no proxy in front whose headers to trust
+            http=protocol,
             timeout_graceful_shutdown=max(1, round(grace)),
         )
         servers.append(_Server(config))
@@ -207,7 +213,7 @@ async def serve(
             return 1
         await asyncio.sleep(0.01)
     print(
-        banner(app, urls, f"http://{display_host}:{first_port}{PREFIX}/", time.perf_counter() - started),
+        banner(app, urls, _dashboard_url(dashboard, display_host, first_port), time.perf_counter() - started),
         file=out,
         flush=True,
     )
@@ -219,7 +225,26 @@ async def serve(
     await asyncio.gather(*tasks, return_exceptions=True)
     await app.stop(grace=grace)
     log.info("stopped")
+    return _storage_outcome(app)
+
+
+def _storage_outcome(app: App) -> int:
+    """1 when writes failed to commit during the run (each caller was told, and the errors were
+    logged): a supervisor should know the state directory needs attention."""
+    failed = app.backend_failed_writes
+    if failed:
+        log.error("%d write(s) could not be stored during this run (see the errors above); exiting with 1", failed)
+        return 1
     return 0
+
+
+def _dashboard_url(dashboard: Dashboard | None, host: str, port: int) -> str:
+    if dashboard is None:
+        return "off (--no-dashboard)"
+    url = f"http://{host}:{port}{PREFIX}/"
+    if dashboard.guard.remote:  # beyond loopback only the token opens it
+        return f"{url}?token={dashboard.guard.token}   (listening beyond loopback: keep this URL private)"
+    return url
 
 
 def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> str:
@@ -266,4 +291,4 @@ async def work(
     settle_heap()
     await stop.wait()
     await app.stop(grace=grace)
-    return 0
+    return _storage_outcome(app)
