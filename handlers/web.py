@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+import secrets
 from importlib import resources
 from typing import Any
 
@@ -16,7 +17,7 @@ from hakivo.auth import current_user
 from hakivo.podcast import MESSAGES, cached_podcast, iso, load_job, now, save_job
 from hakivo.pregeneration import pregenerate
 from hakivo.store import metrics, record_request
-from runtime import Service
+from runtime import BindingError, Service
 
 POLL_INTERVAL = 3000
 
@@ -47,6 +48,8 @@ class Web(Service):
         if path == "/api/notifications" and method == "GET":
             return await self.notifications(request)
         if path == "/api/metrics" and method == "GET":
+            if await current_user(self.env, request) is None:  # with AUTH=required, only signed-in users
+                return error("Not authenticated", 401)
             return JSONResponse(await metrics(self.env))
         if path.startswith("/cdn/") and method in ("GET", "HEAD"):
             return await self.cdn(request, path.removeprefix("/cdn/"))
@@ -63,6 +66,10 @@ class Web(Service):
             body = await request.json() if await request.body() else {}
         except ValueError:
             return error("The request body must be JSON", 400)
+        if not isinstance(body, dict):
+            return error("The request body must be a JSON object", 400)
+        if not isinstance(body.get("topics", []), list | type(None)):
+            return error("topics must be a list of strings", 400)
         kind = "news_audio" if news else body.get("type", "daily")
         if kind not in ("daily", "weekly", "news_audio"):
             return error('Invalid type. Must be "daily" or "weekly"', 400)
@@ -96,7 +103,8 @@ class Web(Service):
                     }
                 )
         await record_request(env, user, None if news else "cache_miss", moment)
-        job_id = f"{user['id']}-{kind}-{int(moment * 1000)}"
+        # The design's shape (user-type-epoch ms) plus 64 random bits: ids cannot be guessed.
+        job_id = f"{user['id']}-{kind}-{int(moment * 1000)}-{secrets.token_hex(8)}"
         created = iso(moment)
         job = {
             "jobId": job_id,
@@ -166,10 +174,10 @@ class Web(Service):
         if user is None:
             return error("Not authenticated", 401)
         job = await load_job(self.env, job_id)
-        if job is None:
+        if job is None or job.get("userId") != user["id"]:
+            # Someone else's job reads exactly like a missing one, so ids cannot be probed.
+            # (The owner is stored, so user ids containing "-" are safe.)
             return error("Job not found", 404)
-        if job.get("userId") != user["id"]:  # the owner is stored, so ids containing "-" are safe
-            return error("Unauthorized - job does not belong to you", 403)
         return JSONResponse({"success": True, **{k: v for k, v in job.items() if k != "createdEpoch"}})
 
     # -- pre-generation --------------------------------------------------------------------------
@@ -274,7 +282,10 @@ class Web(Service):
     # -- local playback ------------------------------------------------------------------------------------
 
     async def cdn(self, request: Request, key: str) -> Response:
-        head = await self.env.PODCAST_AUDIO.head(key)
+        try:
+            head = await self.env.PODCAST_AUDIO.head(key)
+        except BindingError:  # not a key the bucket can hold (a NUL, over 1,024 bytes): nothing is there
+            return error("Not found", 404)
         if head is None:
             return error("Not found", 404)
         content_type = head.http_metadata.get("contentType", "application/octet-stream")

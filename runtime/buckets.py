@@ -111,7 +111,9 @@ class Bucket:
 
     def _stem(self, key: str) -> Path:
         encoded = quote(key, safe="")
-        if len(encoded) > 200:
+        if encoded in (".", ".."):  # the only names percent-encoding leaves that a path would resolve
+            encoded = encoded.replace(".", "%2E")
+        elif len(encoded) > 200:
             encoded = "sha256-" + hashlib.sha256(key.encode()).hexdigest()
         path = self.folder / encoded
         assert path.parent == self.folder  # percent-encoding leaves no separator to escape through

@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
@@ -150,6 +150,9 @@ class ServiceApp:
             return error_response(504, f"service {self.name!r} did not answer within {self.timeout:g} s")
         except _BodyTooLarge:
             return error_response(413, f"request body is larger than the limit of {self.max_body} bytes")
+        except ClientDisconnect:  # the client went away mid-request: nothing to answer, nothing wrong here
+            log.debug("service %s: %s %s: the client disconnected", self.name, request.method, request.url.path)
+            return error_response(499, "the client closed the connection")
         except Exception as exc:  # noqa: BLE001 - a handler's exception is a 500, never a dead server
             log.error("service %s: %s %s raised:\n%s", self.name, request.method, request.url.path, describe_error(exc))
             return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")

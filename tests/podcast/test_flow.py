@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -148,14 +149,22 @@ async def test_cron_endpoint_needs_the_secret(raindrop_http: httpx.AsyncClient) 
 async def test_auth_ownership_and_required_mode(raindrop_app: App, raindrop_http: httpx.AsyncClient) -> None:
     maria = {"Authorization": "Bearer token-maria"}
     ticket = (await raindrop_http.post("/api/generate-podcast", json={"forceRegenerate": True}, headers=maria)).json()
-    assert ticket["jobId"].startswith("maria-lopez-daily-")
+    assert re.fullmatch(r"maria-lopez-daily-\d+-[0-9a-f]{16}", ticket["jobId"])  # 64 random bits: not guessable
     assert (await raindrop_http.get(ticket["pollUrl"], headers=maria)).status_code == 200  # "-" in the id is fine
     foreign = await raindrop_http.get(ticket["pollUrl"])  # the demo user
-    assert foreign.status_code == 403 and foreign.json() == {"error": "Unauthorized - job does not belong to you"}
-    assert (await raindrop_http.get("/api/audio-status/nope-daily-1")).status_code == 404
+    missing = await raindrop_http.get("/api/audio-status/nope-daily-1")
+    assert foreign.status_code == missing.status_code == 404 and foreign.json() == missing.json()
     assert (await raindrop_http.get("/api/me", headers={"Authorization": "Bearer forged"})).status_code == 401
     bad = await raindrop_http.post("/api/generate-podcast", json={"type": "monthly"})
     assert bad.status_code == 400 and bad.json() == {"error": 'Invalid type. Must be "daily" or "weekly"'}
+    for shape in ("[]", "null", "3", '"daily"', '{"topics": 5}'):
+        wrong = await raindrop_http.post("/api/generate-podcast", content=shape, headers=JSON)
+        assert wrong.status_code == 400 and "error" in wrong.json(), shape
+    for key in ("%2e", "%2e%2e", "%00", "x" * 2000):
+        assert (await raindrop_http.get(f"/cdn/{key}")).status_code == 404, key
+
+
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture
@@ -169,6 +178,9 @@ async def test_auth_required_refuses_anonymous(required_auth: None, raindrop_htt
     assert response.status_code == 401 and response.json() == {"error": "Not authenticated"}
     cookie = await raindrop_http.get("/api/me", headers={"Cookie": "hakivo_token=demo-token-123"})
     assert cookie.json()["id"] == "user_123"
+    assert (await raindrop_http.get("/api/metrics")).status_code == 401
+    signed_in = await raindrop_http.get("/api/metrics", headers={"Authorization": "Bearer demo-token-123"})
+    assert signed_in.status_code == 200
 
 
 async def test_partial_pregeneration_makes_audio_on_request(
