@@ -37,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from runtime.errors import ManifestError
-from runtime.manifest.diagnostics import Diagnostic, Source, Span, make
+from runtime.manifest.diagnostics import Diagnostic, Source, Span, decode_text, make
 from runtime.manifest.model import EnvVar, Manifest
 
 LOCAL_FILE = "raindrop.local.yaml"
@@ -135,16 +135,17 @@ def load_settings(manifest: Manifest, path: Path | None = None) -> LocalSettings
     path = path or manifest.root / LOCAL_FILE
     if not path.is_file():
         return LocalSettings()
-    text = path.read_text(encoding="utf-8")
-    source = Source(str(path), text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        span = Span.point(mark.line + 1, mark.column + 1) if mark else Span.point(1, 1)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError([make(source, "error", f"invalid YAML: {problem}", span)]) from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(
+            [Diagnostic("error", f"cannot read {str(path)!r}: {exc.strerror}", str(path), Span.point(1, 1))]
+        ) from None
+    text = decode_text(raw, str(path), LOCAL_FILE)
+    if isinstance(text, Diagnostic):
+        raise ManifestError([text])
+    source = Source(str(path), text)
+    node, data = _read_yaml(source)
     if data is None:
         return LocalSettings()
     if not isinstance(data, dict):
@@ -159,6 +160,53 @@ def load_settings(manifest: Manifest, path: Path | None = None) -> LocalSettings
     if problems:
         raise ManifestError(problems)
     return settings
+
+
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 20x faster
+#: Settings nest a few levels; deeper YAML is refused before PyYAML, which recurses, reads it.
+MAX_YAML_DEPTH = 32
+#: Aliases (``*name``) a settings file may use: enough for reuse, too few for an alias bomb.
+MAX_YAML_ALIASES = 100
+
+
+def _read_yaml(source: Source) -> tuple[yaml.Node | None, Any]:
+    """The composed node tree (for positions) and the loaded data of ``source``, or a positioned
+    ManifestError for any text: malformed YAML, nesting too deep, too many aliases."""
+
+    def fail(message: str, mark: Any) -> ManifestError:
+        span = Span.point(mark.line + 1, mark.column + 1) if mark is not None else Span.point(1, 1)
+        return ManifestError([make(source, "error", message, span)])
+
+    try:
+        depth = aliases = 0
+        for event in yaml.parse(source.text, Loader=_LOADER):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    raise fail(f"settings nest more than {MAX_YAML_DEPTH} levels deep here", event.start_mark)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    raise fail(
+                        f"more than {MAX_YAML_ALIASES} YAML aliases (*name); write the values out", event.start_mark
+                    )
+        node = yaml.compose(source.text, Loader=_LOADER)
+        data = _LOADER("").construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        raise fail(f"invalid YAML: {exc.problem or exc}", exc.problem_mark) from None
+    except yaml.YAMLError as exc:  # a reader error: a character YAML does not allow
+        position = getattr(exc, "position", None)
+        if isinstance(position, int):
+            line = source.text.count("\n", 0, position) + 1
+            col = position - (source.text.rfind("\n", 0, position) + 1) + 1
+            span = Span.point(line, col)
+        else:
+            span = Span.point(1, 1)
+        reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        raise ManifestError([make(source, "error", f"invalid YAML: {reason}", span)]) from None
+    return node, data
 
 
 def _diagnostic(source: Source, root: yaml.Node | None, error: Mapping[str, Any]) -> Diagnostic:
@@ -221,7 +269,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     values: dict[str, str] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
         line = raw.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue

@@ -93,3 +93,26 @@ class Diagnostic:
 
 def make(source: Source, severity: Severity, message: str, span: Span) -> Diagnostic:
     return Diagnostic(severity, message, source.path, span, source.line(span.line))
+
+
+_WIDE_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+
+
+def decode_text(raw: bytes, path: str, what: str) -> str | Diagnostic:
+    """``raw`` as UTF-8 text (a leading byte-order mark dropped), or a positioned diagnostic
+    saying where it is not, for any byte sequence."""
+    for bom, name in _WIDE_BOMS.items():
+        if raw.startswith(bom):
+            return Diagnostic("error", f"{what} is {name} text; save it as UTF-8", path, Span.point(1, 1))
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return Diagnostic(
+            "error",
+            f"{what} is not UTF-8 text: byte {raw[exc.start]:#04x} cannot start or continue a character here; "
+            "save the file as UTF-8",
+            path,
+            Span.point(line, col),
+        )

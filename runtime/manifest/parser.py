@@ -11,6 +11,7 @@ the rest of a broken line rarely says anything new.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -58,7 +59,7 @@ class ParseResult:
 @cache
 def _parser() -> Lark:
     grammar = resources.files("runtime.manifest").joinpath("raindrop.lark").read_text()
-    return Lark(grammar, parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=False)
 
 
 # Tokens the recovery may insert, in the order they are tried.
@@ -77,11 +78,44 @@ def _accepts(parser: Any) -> set[str]:
     return set(parser.accepts())
 
 
+#: Blocks, lists and objects nest at most this deep (real manifests nest 4 levels at most).
+MAX_DEPTH = 32
+#: After this many repairs the parser stops: a file this broken is not worth reading on.
+MAX_REPAIRS = 200
+_NESTING = re.compile(r'"(?:[^"\\\n]|\\.)*"|(?://|#)[^\n]*|/\*.*?\*/|[{}\[\]]', re.DOTALL)
+
+
+def _too_deep(source: Source) -> Diagnostic | None:
+    """A diagnostic at the first bracket nested deeper than ``MAX_DEPTH`` (strings and comments
+    skipped), found in one linear scan before the parser, whose tree would recurse that deep."""
+    depth = 0
+    for match in _NESTING.finditer(source.text):
+        char = match.group()
+        if char in "{[":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = source.text.count("\n", 0, match.start()) + 1
+                col = match.start() - (source.text.rfind("\n", 0, match.start()) + 1) + 1
+                return make(
+                    source,
+                    "error",
+                    f"blocks, lists and objects nest more than {MAX_DEPTH} levels deep here; a manifest nests a few",
+                    Span.point(line, col),
+                )
+        elif char in "}]":
+            depth = max(0, depth - 1)
+    return None
+
+
 def parse(source: Source) -> ParseResult:
     """Parse ``source`` into raw blocks; syntax errors are returned, never raised."""
+    too_deep = _too_deep(source)
+    if too_deep is not None:
+        return ParseResult([], [too_deep])
     parser = _parser()
     diagnostics: list[Diagnostic] = []
     error_lines: set[int] = set()
+    repairs = 0
 
     def record(message: str, span: Span) -> None:
         if span.line in error_lines:
@@ -90,8 +124,14 @@ def parse(source: Source) -> ParseResult:
         diagnostics.append(make(source, "error", message, span))
 
     def on_error(error: UnexpectedInput) -> bool:
-        if len(diagnostics) >= 50:
+        nonlocal repairs
+        repairs += 1
+        if len(diagnostics) >= 50 or repairs > MAX_REPAIRS:
             return False
+        if getattr(error, "line", None) in error_lines:  # this line has its error: repair quietly
+            return _recover_characters(source, error, _ignore) if isinstance(error, UnexpectedCharacters) else (
+                _recover_token(source, error, _ignore) if isinstance(error, UnexpectedToken) else False
+            )
         if isinstance(error, UnexpectedCharacters):
             return _recover_characters(source, error, record)
         if isinstance(error, UnexpectedToken):
@@ -113,8 +153,17 @@ def parse(source: Source) -> ParseResult:
     return ParseResult(blocks, builder.diagnostics)
 
 
+def _ignore(message: str, span: Span) -> None:
+    """``record`` for an error on a line that already has one."""
+
+
+def _record_described(source: Source, error: UnexpectedInput, record: Any) -> None:
+    if record is not _ignore:
+        record(*syntax_messages.describe(source, error))
+
+
 def _recover_characters(source: Source, error: UnexpectedCharacters, record: Any) -> bool:
-    record(*syntax_messages.describe(source, error))
+    _record_described(source, error, record)
     state = error.interactive_parser.lexer_thread.state if error.interactive_parser else None
     if state is None:
         return False
@@ -145,7 +194,7 @@ def _recover_characters(source: Source, error: UnexpectedCharacters, record: Any
 
 def _recover_token(source: Source, error: UnexpectedToken, record: Any) -> bool:
     token = error.token
-    record(*syntax_messages.describe(source, error))
+    _record_described(source, error, record)
     parser = error.interactive_parser
     if token.type == "$END":
         # Close every block still open, then let the parser take the end again.
@@ -177,7 +226,9 @@ def _recover_token(source: Source, error: UnexpectedToken, record: Any) -> bool:
         parser.feed_token(Token("STRING", '""'))
         return True
     for repair in _REPAIRS:
-        trial = cast(Any, parser).copy()
+        # A shallow copy: trials only reduce into new trees, and a deep copy of the value stack on
+        # every trial made recovery quadratic in the file's size.
+        trial = cast(Any, parser).copy(deepcopy_values=False)
         try:
             for kind, text in repair:
                 trial.feed_token(Token(kind, text))
@@ -232,7 +283,7 @@ class _Builder:
     def attribute(self, tree: Tree[Token]) -> RawAttribute:
         name, value_node = tree.children[0], tree.children[1]
         assert isinstance(name, Token)
-        return RawAttribute(str(name), self.value(value_node), _token_span(name), _node_span(value_node))
+        return RawAttribute(str(name), self.value(value_node), _token_span(name), _node_span(value_node, _token_span(name), self.source.text))
 
     def value(self, node: Tree[Token] | Token) -> Value:
         assert isinstance(node, Tree)
@@ -255,6 +306,8 @@ class _Builder:
         return node.data == "true"
 
     def string(self, token: Token) -> str:
+        if "\\" not in token:  # no escapes: the text between the quotes is the value
+            return str(token)[1:-1]
         try:
             value = json.loads(str(token))
         except json.JSONDecodeError as exc:
@@ -279,10 +332,34 @@ def _token_span(token: Token) -> Span:
     return Span(line, col, token.end_line or line, token.end_column or col + 1)
 
 
-def _node_span(node: Tree[Token] | Token) -> Span:
-    if isinstance(node, Token):
-        return _token_span(node)
-    meta = node.meta
-    if meta.empty:
-        return Span(0, 0, 0, 0)
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+def _node_span(node: Tree[Token] | Token, fallback: Span, text: str) -> Span:
+    """From the first to the last token of ``node`` (the parser does not track positions of
+    subtrees: that cost a third of the parse); ``fallback`` for a value with no token, ``[]``."""
+    first = last = node
+    while isinstance(first, Tree):
+        first = next((c for c in first.children if isinstance(c, Tree | Token)), None)  # type: ignore[assignment]
+        if first is None:
+            return fallback
+    while isinstance(last, Tree):
+        last = last.children[-1] if last.children else None  # type: ignore[assignment]
+        if last is None:
+            return fallback
+    start, end = _token_span(first), _token_span(last)
+    if isinstance(node, Tree) and node.data in ("list", "object"):  # include the brackets
+        brackets = "[]" if node.data == "list" else "{}"
+        opening = text.rfind(brackets[0], 0, first.start_pos or 0)
+        closing = text.find(brackets[1], last.end_pos or 0)
+        if opening >= 0:
+            start = _point_near(text, opening, first.start_pos or 0, start.line)
+        if closing >= 0:
+            end = _point_near(text, closing, last.end_pos or 0, end.line)
+    return Span(start.line, start.col, end.end_line, end.end_col)
+
+
+def _point_near(text: str, pos: int, anchor: int, anchor_line: int) -> Span:
+    """The position of offset ``pos``, counted from a nearby offset whose line is known (never
+    from the start of the file: that would make every value's span cost the file's length)."""
+    low, high = min(pos, anchor), max(pos, anchor)
+    between = text.count("\n", low, high)
+    line = anchor_line - between if pos < anchor else anchor_line + between
+    return Span.point(line, pos - (text.rfind("\n", 0, pos) + 1) + 1)
