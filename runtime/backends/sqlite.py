@@ -97,6 +97,7 @@ _KV_UPSERT = (
 log = logging.getLogger("raindrop.backend")
 T = TypeVar("T")
 
+_SEND = "INSERT INTO messages (queue, visible_at, id, body, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?)"
 _MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin"
 _MESSAGE_FIELDS = "queue, visible_at, id, body, content_type, created_at, attempts, claimed, last_error, origin"
 
@@ -172,6 +173,74 @@ def _ids(ids: Sequence[str]) -> str:
     return json.dumps(list(ids))
 
 
+class GroupCommit:
+    """The writes of one event-loop turn, committed together in one transaction at its end.
+
+    A writer adds its statement and awaits the turn's commit, so its call returns only once the
+    write is durable (it survives a SIGKILL of the process the next moment), while every writer
+    of the turn — fifty concurrent requests, a KV put and a queue send in one handler — shares
+    one commit instead of paying for one each. Statements run in the order they were added (a
+    later write of a key wins); a lone single-row write runs on its own, without BEGIN/COMMIT.
+    When the commit fails (a full disk), every writer of the turn gets :class:`StorageError`
+    and nothing of the turn is kept; memory held is only the current turn's writes.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
+        self._conn = conn
+        self._backend = backend
+        self._statements: list[tuple[str, list[tuple[Any, ...]], str]] = []  # (sql, rows, what)
+        self._group: asyncio.Future[None] | None = None
+
+    async def write(self, sql: str, rows: list[tuple[Any, ...]], what: str) -> None:
+        """Add ``sql`` for ``rows`` to this turn's transaction and wait for its commit.
+
+        :raises StorageError: when the commit failed; nothing of the write was kept.
+        """
+        if self._group is None:
+            loop = asyncio.get_running_loop()
+            self._group = loop.create_future()
+            # A cancelled writer stops waiting; reading the outcome here keeps asyncio from
+            # reporting an error that no remaining writer awaited.
+            self._group.add_done_callback(lambda f: f.cancelled() or f.exception())
+            loop.call_soon(self.flush)
+        last = self._statements[-1] if self._statements else None
+        if last is not None and last[0] == sql:
+            last[1].extend(rows)  # consecutive writes of one kind: one executemany
+        else:
+            self._statements.append((sql, list(rows), what))
+        await asyncio.shield(self._group)
+
+    def flush(self) -> None:
+        """Commit the pending writes now and tell their writers how it went."""
+        group, self._group = self._group, None
+        statements, self._statements = self._statements, []
+        error: StorageError | None = None
+        if statements:
+            try:
+                self._commit(statements)
+            except sqlite3.Error as exc:
+                count = sum(len(rows) for _, rows, _ in statements)
+                self._backend.failed_writes += count
+                kinds = ", ".join(sorted({what for _, _, what in statements}))
+                error = StorageError(
+                    f"state database {str(self._backend.path)!r}: {count} write(s) ({kinds}) were not stored: {exc}"
+                )
+                log.error("%s", error)
+        if group is not None and not group.done():
+            if error is None:
+                group.set_result(None)
+            else:
+                group.set_exception(error)
+
+    def _commit(self, statements: list[tuple[str, list[tuple[Any, ...]], str]]) -> None:
+        if len(statements) == 1 and len(statements[0][1]) == 1:
+            self._conn.execute(statements[0][0], statements[0][1][0])
+            return
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            for sql, rows, _ in statements:
+                self._conn.executemany(sql, rows)
+
 
 def _storage_errors(cls: type[T]) -> type[T]:
     """Every coroutine method of ``cls`` raises :class:`StorageError` for an SQLite failure (a
@@ -210,13 +279,7 @@ class SqliteQueueStore(QueueStore):
 
     async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
         rows = [(queue, m.visible_at, m.id, m.body, m.content_type, m.created_at) for m in messages]
-        sql = "INSERT INTO messages (queue, visible_at, id, body, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-        if len(rows) == 1:
-            self._conn.execute(sql, rows[0])
-            return
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(sql, rows)
+        await self._backend.writes.write(_SEND, rows, "queue send")
 
     async def settle_and_claim(
         self,
@@ -369,70 +432,12 @@ class SqliteQueueStore(QueueStore):
 
 
 class SqliteKvStore(KvStore):
-    """KV on SQLite with group commit.
-
-    The writes made during one turn of the event loop are committed together at the end of that
-    turn, in one transaction, and each ``put`` or ``delete`` returns only once that commit is
-    done: acknowledged writes are durable, and fifty concurrent writers share one commit instead
-    of paying for fifty. A commit that fails (a full disk) raises :class:`StorageError` in every
-    writer of that turn and keeps nothing of them; reads only ever see committed values.
-    """
+    """KV on SQLite. Puts and deletes join the backend's :class:`GroupCommit`: each returns once
+    its turn's transaction is committed; reads only ever see committed values."""
 
     def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
         self._conn = conn
-        self._backend = backend
-        self._path = backend.path
-        self._pending: dict[tuple[str, str], KvEntry | None] = {}  # None: a pending delete
-        self._group: asyncio.Future[None] | None = None  # the commit this turn's writers wait for
-
-    def _write(self, namespace: str, key: str, entry: KvEntry | None) -> asyncio.Future[None]:
-        if self._group is None:
-            loop = asyncio.get_running_loop()
-            self._group = loop.create_future()
-            # A writer that is cancelled stops waiting; the outcome is still read, so an error
-            # nobody awaited is not reported a second time by asyncio.
-            self._group.add_done_callback(lambda f: f.cancelled() or f.exception())
-            loop.call_soon(self.flush)
-        self._pending[(namespace, key)] = entry  # a later write of the same key in the turn wins
-        return self._group
-
-    def flush(self) -> None:
-        """Commit every pending write now and tell their writers how it went."""
-        group, self._group = self._group, None
-        pending, self._pending = self._pending, {}
-        error: StorageError | None = None
-        if pending:
-            try:
-                self._commit(pending)
-            except sqlite3.Error as exc:
-                self._backend.failed_writes += len(pending)
-                error = StorageError(
-                    f"state database {str(self._path)!r}: {len(pending)} KV write(s) were not stored: {exc}"
-                )
-                log.error("%s", error)
-        if group is not None and not group.done():
-            if error is None:
-                group.set_result(None)
-            else:
-                group.set_exception(error)
-        elif error is not None:
-            raise error
-
-    def _commit(self, pending: dict[tuple[str, str], KvEntry | None]) -> None:
-        puts = [(ns, key, e.value, e.metadata, e.expires_at) for (ns, key), e in pending.items() if e is not None]
-        deletes = [(ns, key) for (ns, key), e in pending.items() if e is None]
-        if len(puts) + len(deletes) == 1:  # a lone write commits on its own: no BEGIN/COMMIT round
-            if puts:
-                self._conn.execute(_KV_UPSERT, puts[0])
-            else:
-                self._conn.execute("DELETE FROM kv WHERE ns = ? AND key = ?", deletes[0])
-            return
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            if puts:
-                self._conn.executemany(_KV_UPSERT, puts)
-            if deletes:
-                self._conn.executemany("DELETE FROM kv WHERE ns = ? AND key = ?", deletes)
+        self._writes = backend.writes
 
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
         row = self._conn.execute(
@@ -442,10 +447,10 @@ class SqliteKvStore(KvStore):
         return KvEntry(*row) if row else None
 
     async def put(self, namespace: str, key: str, value: bytes, expires_at: float | None, metadata: str | None) -> None:
-        await asyncio.shield(self._write(namespace, key, KvEntry(value, metadata, expires_at)))
+        await self._writes.write(_KV_UPSERT, [(namespace, key, value, metadata, expires_at)], "KV put")
 
     async def delete(self, namespace: str, key: str) -> None:
-        await asyncio.shield(self._write(namespace, key, None))
+        await self._writes.write("DELETE FROM kv WHERE ns = ? AND key = ?", [(namespace, key)], "KV delete")
 
     async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
         # The range bounds let SQLite walk the primary key and stop; substr keeps it exact.
@@ -605,8 +610,9 @@ class SqliteBackend(Backend):
             check_state_file(self._conn, self.path)
             self._conn.executescript(SCHEMA)
             migrate_messages(self._conn)
-            self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
-            self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if self._conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # stamp once
+                self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
+                self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             checkpoint.register(self.path, self._conn)
         except BackendError:
             if self._conn is not None:
@@ -618,13 +624,14 @@ class SqliteBackend(Backend):
                 f"cannot open the state database {str(self.path)!r}: {exc}; if it is damaged, move it away "
                 "(the app starts with empty state) or point --state at another directory"
             ) from exc
+        self.writes = GroupCommit(self._conn, self)
         self.queues = SqliteQueueStore(self._conn, self)
         self.kv = SqliteKvStore(self._conn, self)
         self.state = SqliteStateStore(self._conn, self)
 
     async def close(self) -> None:
         if self._conn is not None:
-            self.kv.flush()  # type: ignore[attr-defined]
+            self.writes.flush()
             self._conn.close()
             self._conn = None
             checkpoint.unregister(self.path)

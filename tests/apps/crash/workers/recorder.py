@@ -11,7 +11,7 @@ from runtime.queue import Message
 
 class Recorder(Each):
     async def process(self, message: Message) -> None:
-        await asyncio.sleep(0.0005)  # slow enough that a kill lands mid-batch
+        await asyncio.sleep(float(os.environ.get("RECORD_DELAY", "0.0005")))  # slow enough that a kill lands mid-batch
         fd = os.open(os.environ["RECORD_FILE"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
             os.write(fd, f"{message.body['n']}\n".encode())
