@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from runtime.actors import ActorHost
+from runtime.ai import AI
 from runtime.backends import default_url, open_backend
 from runtime.backends.base import Backend, Handover, QueueStats
 from runtime.buckets import Bucket, event_body
@@ -39,6 +40,7 @@ from runtime.manifest.schema import closest
 from runtime.observers import QueueConsumer, RunRecord
 from runtime.scheduler import ScheduleRunner
 from runtime.services import ServiceApp, ServiceStub
+from runtime.smart import SmartComponents
 from runtime.sql import SqlDatabase
 
 log = logging.getLogger("raindrop.app")
@@ -93,6 +95,8 @@ class App:
         self._databases: dict[str, SqlDatabase] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._pending_setup: list[Awaitable[None]] = []
+        self._ai: AI | None = None
+        self._smart: SmartComponents | None = None
         self._actors: ActorHost | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -189,6 +193,8 @@ class App:
         assert self._actors is not None
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
+        if self._smart is not None:
+            self._smart.start()
         if backend.shared:
             self._tasks.append(asyncio.create_task(self._watch(backend), name="backend watcher"))
 
@@ -218,6 +224,10 @@ class App:
         for database in self._databases.values():
             database.close()
         self._databases.clear()
+        if self._smart is not None:
+            self._smart.close()
+            self._smart = None
+        self._ai = None
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
@@ -365,8 +375,14 @@ class App:
                 bindings[store.binding] = Queue(store.name, backend.queues, self.clock, self._notify)
             elif store.kind in ("kv_cache", "kv_store"):
                 bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
-            elif store.kind in ("bucket", "smartbucket"):
+            elif store.kind == "bucket":
                 bindings[store.binding] = self._bucket(store.name, files, values)
+            elif store.kind == "smartbucket":
+                bindings[store.binding] = self._smart_components(files, values).bucket(
+                    store.name, self._bucket(store.name, files, values)
+                )
+            elif store.kind == "smartmemory":
+                bindings[store.binding] = self._smart_components(files, values).memory(store.name)
             elif store.kind == "sql_database":
                 database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
                 self._databases[store.name] = database
@@ -381,7 +397,32 @@ class App:
         for resource in app.mcp_services:
             bindings[resource.binding] = Unavailable(resource.kind, resource.name)
         bindings.update(values)
+        bindings.setdefault("AI", self._ai_binding(values))  # a built-in on every module
         return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock)
+
+    def _fill(self, values: dict[str, str | None]) -> Callable[[str | None], str | None]:
+        """Replaces ``${NAME}`` in a local setting with the app's env value (else the process's)."""
+
+        def fill(text: str | None) -> str | None:
+            if text is None:
+                return None
+            return re.sub(
+                r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
+                lambda m: values.get(m.group(1)) or self._environ.get(m.group(1), ""),
+                text,
+            )
+
+        return fill
+
+    def _ai_binding(self, values: dict[str, str | None]) -> AI:
+        if self._ai is None:
+            self._ai = AI(self.settings.ai, self._fill(values))
+        return self._ai
+
+    def _smart_components(self, files: Path, values: dict[str, str | None]) -> SmartComponents:
+        if self._smart is None:
+            self._smart = SmartComponents(files, self._ai_binding(values), self.spawn, self.clock.time)
+        return self._smart
 
     def _build_consumers(self, backend: Backend) -> None:
         root = self.manifest.root
@@ -417,15 +458,7 @@ class App:
             return Bucket(name, files / "buckets" / name, self._bucket_event)
         from runtime.s3 import S3Bucket
 
-        def fill(text: str | None) -> str | None:
-            if text is None:
-                return None
-            return re.sub(
-                r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
-                lambda m: values.get(m.group(1)) or self._environ.get(m.group(1), ""),
-                text,
-            )
-
+        fill = self._fill(values)
         bucket = S3Bucket(
             name,
             bucket=remote.bucket or name,

@@ -104,6 +104,25 @@ class HttpSettings(_Strict):
     body_timeout: float = Field(30.0, gt=0)
 
 
+class AiModelSettings(_Strict):
+    """Who answers an ``env.AI.run`` model locally; ``${NAME}`` in a value reads the app's env."""
+
+    provider: Literal["offline", "anthropic", "openai-compatible"] = "offline"
+    model: str | None = None  # the provider's own model name (default: the platform's name)
+    base_url: str | None = None  # anthropic: optional; openai-compatible: required (…/v1)
+    api_key: str | None = None
+    max_tokens: int = Field(1024, ge=1)
+    timeout: float = Field(120.0, gt=0)
+
+
+class AiSettings(_Strict):
+    default: AiModelSettings = AiModelSettings()
+    models: dict[str, AiModelSettings] = {}
+
+    def for_model(self, name: str) -> AiModelSettings:
+        return self.models.get(name) or self.default
+
+
 class LocalSettings(_Strict):
     backend: str | None = None
     host: str = "127.0.0.1"
@@ -116,6 +135,7 @@ class LocalSettings(_Strict):
     schedules: dict[str, ScheduleSettings] = {}
     buckets: dict[str, BucketSettings] = {}
     kv: KvSettings = KvSettings()
+    ai: AiSettings = AiSettings()
     env: dict[str, str | int | float | bool] = {}
     vars: dict[str, Any] = {}
 
@@ -261,6 +281,31 @@ def _cross_check(
                         _span_of(node, (section, name), key=True),
                     )
                 )
+    from runtime.ai.catalog import CATALOG
+
+    for model, chosen in {"default": settings.ai.default, **settings.ai.models}.items():
+        where = ("ai", "default") if model == "default" else ("ai", "models", model)
+        if model != "default" and model not in CATALOG:
+            guess = closest(model, list(CATALOG))
+            hint = f": did you mean {guess!r}?" if guess else ""
+            problems.append(
+                make(
+                    source,
+                    "error",
+                    f"ai.models.{model}: not a model of the platform's catalog{hint}",
+                    _span_of(node, where, key=True),
+                )
+            )
+        if chosen.provider == "openai-compatible" and not chosen.base_url:
+            problems.append(
+                make(
+                    source,
+                    "error",
+                    f"{'.'.join(where)}: the openai-compatible provider needs base_url (for example "
+                    "http://127.0.0.1:11434/v1 for Ollama)",
+                    _span_of(node, where, key=True),
+                )
+            )
     return problems
 
 

@@ -1,0 +1,111 @@
+"""``env.AI``: the platform's model catalog, answered locally by the provider each model is set to.
+
+``await env.AI.run(model, inputs, options=None)``; see :mod:`runtime.ai.catalog` for the names
+and shapes and :mod:`runtime.ai.providers` for who answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runtime.ai.catalog import CATALOG, LOCAL_FAMILIES, family_of
+from runtime.ai.providers import PROVIDERS, AIError, Messages, Provider
+from runtime.config import AiModelSettings, AiSettings
+
+__all__ = ["AI", "AIError"]
+
+
+class AI:
+    """``env.AI`` on every module (a built-in: not declared in the manifest)."""
+
+    def __init__(self, settings: AiSettings, fill: Any = None) -> None:
+        self.settings = settings
+        self._fill = fill or (lambda text: text)
+        self._providers: dict[str, Provider] = {}
+
+    def __repr__(self) -> str:
+        return "<AI>"
+
+    def provider_for(self, model: str) -> Provider:
+        """The provider that answers ``model`` (settings' ``${NAME}`` values filled in)."""
+        provider = self._providers.get(model)
+        if provider is None:
+            chosen = self.settings.for_model(model)
+            filled = AiModelSettings(
+                provider=chosen.provider,
+                model=chosen.model,
+                base_url=self._fill(chosen.base_url),
+                api_key=self._fill(chosen.api_key),
+                max_tokens=chosen.max_tokens,
+                timeout=chosen.timeout,
+            )
+            provider = self._providers[model] = PROVIDERS[chosen.provider](filled)
+        return provider
+
+    def describe(self) -> str:
+        """One line for the banner and ``inspect``: the default provider and the exceptions."""
+        parts = [f"default {self.settings.default.provider}"]
+        parts += [f"{name}: {self.provider_for(name).describe(name)}" for name in sorted(self.settings.models)]
+        return "; ".join(parts)
+
+    async def run(self, model: str, inputs: Any, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run ``model`` on ``inputs``, shaped as the platform's docs give them per family.
+
+        Text generation: ``{"messages": [{"role", "content"}]}`` or ``{"prompt": str}`` →
+        ``{"response": str}``. Embeddings: ``{"text": str | [str]}`` →
+        ``{"shape": [n, d], "data": [[float] * d] * n}``.
+
+        :raises AIError: for a model outside the catalog, a family not available locally,
+            inputs of the wrong shape, or a provider that failed.
+        """
+        if not isinstance(model, str):
+            raise AIError(f"env.AI.run: the model is a name (str), not {type(model).__name__}")
+        family = family_of(model)
+        if family is None:
+            from runtime.manifest.schema import closest
+
+            guess = closest(model, list(CATALOG))
+            hint = f"; did you mean {guess!r}?" if guess else ""
+            raise AIError(f"env.AI.run: {model!r} is not a model of the platform's catalog{hint}")
+        if family not in LOCAL_FAMILIES:
+            raise AIError(
+                f"env.AI.run: {model!r} is a {family} model, which is not available locally; "
+                f"locally: {' and '.join(LOCAL_FAMILIES)} models"
+            )
+        options = dict(options or {})
+        provider = self.provider_for(model)
+        if family == "embeddings":
+            texts = _texts(model, inputs)
+            vectors = await provider.embed(model, texts) if texts else []
+            return {"shape": [len(vectors), len(vectors[0]) if vectors else 0], "data": vectors}
+        return await provider.generate(model, _messages(model, inputs), options)
+
+
+def _texts(model: str, inputs: Any) -> list[str]:
+    text = inputs.get("text") if isinstance(inputs, dict) else None
+    if isinstance(text, str):
+        return [text]
+    if isinstance(text, list) and all(isinstance(item, str) for item in text):
+        return list(text)
+    raise AIError(f'env.AI.run({model!r}): embedding models take {{"text": str | [str]}}, not {inputs!r:.80}')
+
+
+def _messages(model: str, inputs: Any) -> Messages:
+    if isinstance(inputs, dict) and isinstance(inputs.get("prompt"), str):
+        return [{"role": "user", "content": inputs["prompt"]}]
+    messages = inputs.get("messages") if isinstance(inputs, dict) else None
+    if (
+        isinstance(messages, list)
+        and messages
+        and all(
+            isinstance(m, dict)
+            and isinstance(m.get("content"), str)
+            and m.get("role") in ("system", "user", "assistant")
+            for m in messages
+        )
+    ):
+        return [{"role": m["role"], "content": m["content"]} for m in messages]
+    raise AIError(
+        f'env.AI.run({model!r}): text generation takes {{"messages": [{{"role": "system"|"user"|"assistant", '
+        f'"content": str}}, ...]}} or {{"prompt": str}}, not {inputs!r:.80}'
+    )

@@ -1,0 +1,172 @@
+"""``env.AI``: the bundled embedding model (loaded with no network), the offline writer, and the
+anthropic and OpenAI-compatible providers through their real clients against a local server."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from runtime import App
+from runtime.ai import AIError
+from runtime.smart.embeddings import Embedder
+from tests.smart.fake_llm import FakeLlm
+
+pytestmark = pytest.mark.anyio
+APP = Path(__file__).parent / "apps" / "smart"
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    x, y = np.array(a), np.array(b)
+    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+
+def test_the_model_loads_from_the_package_with_no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(args)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    embedder = Embedder()  # a fresh one: the load itself happens under the patch
+    embedder.load()
+    vectors = embedder.embed(["the senate passed a bill", ""])
+    assert vectors.shape == (2, 256) and abs(float(np.linalg.norm(vectors[0])) - 1) < 1e-5
+    assert not vectors[1].any()  # blank text: the zero vector
+    assert attempts == []
+
+
+async def test_embeddings_rank_a_paraphrase_above_an_unrelated_sentence() -> None:
+    async with App.from_manifest(APP / "raindrop.manifest", backend="memory://") as app:
+        out = await app.env.AI.run(
+            "bge-large-en",
+            {
+                "text": [
+                    "Lawmakers approved new money for public schools",
+                    "Congress passed funding for education",
+                    "My cat sleeps on the warm windowsill",
+                ]
+            },
+        )
+        assert out["shape"] == [3, 256] and len(out["data"]) == 3
+        query, paraphrase, unrelated = out["data"]
+        assert cosine(query, paraphrase) > cosine(query, unrelated) + 0.2
+        single = await app.env.AI.run("bge-small-en", {"text": "one"})
+        assert single["shape"] == [1, 256]
+
+
+async def test_the_offline_writer_says_so_and_answers_from_its_context() -> None:
+    async with App.from_manifest(APP / "raindrop.manifest", backend="memory://") as app:
+        answer = await app.env.AI.run(
+            "llama-3.3-70b",
+            {
+                "messages": [
+                    {
+                        "role": "system",
+                        "content": "The Laken Riley Act became law in January. Pizza is popular. "
+                        "It requires detention of people charged with theft.",
+                    },
+                    {"role": "user", "content": "What does the Laken Riley Act require?"},
+                ]
+            },
+        )
+        assert answer["response"].startswith("[offline model: no language model is configured for llama-3.3-70b")
+        assert "detention" in answer["response"]
+        again = await app.env.AI.run("llama-3.3-70b", {"prompt": "hello"})
+        assert "offline" in again["response"] and "no context" in again["response"]
+
+
+@pytest.mark.parametrize(
+    ("model", "inputs", "message"),
+    [
+        ("gpt-17", {"prompt": "x"}, "not a model of the platform's catalog"),
+        ("llama-3.3-70", {"prompt": "x"}, "did you mean 'llama-3.3-70b'"),
+        ("whisper-large-v3-turbo", {"audio": []}, "speech-recognition model, which is not available locally"),
+        ("llama-3.3-70b", {"messages": [{"role": "robot", "content": "x"}]}, "text generation takes"),
+        ("llama-3.3-70b", "hello", "text generation takes"),
+        ("bge-large-en", {"text": 3}, 'embedding models take {"text": str | [str]}'),
+    ],
+)
+async def test_bad_calls_name_the_model_and_what_is_expected(model: str, inputs: Any, message: str) -> None:
+    async with App.from_manifest(APP / "raindrop.manifest", backend="memory://") as app:
+        with pytest.raises(AIError, match=message.replace("(", r"\(").replace("[", r"\[").replace("|", r"\|")):
+            await app.env.AI.run(model, inputs)
+
+
+def write_settings(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "app"
+    folder.mkdir()
+    (folder / "raindrop.manifest").write_text((APP / "raindrop.manifest").read_text())
+    (folder / "raindrop.local.yaml").write_text(text)
+    return folder / "raindrop.manifest"
+
+
+async def test_anthropic_and_openai_compatible_providers_through_their_clients(tmp_path: Path) -> None:
+    with FakeLlm() as llm:
+        manifest = write_settings(
+            tmp_path,
+            f"""
+ai:
+  models:
+    llama-3.3-70b: {{provider: anthropic, model: claude-sonnet-4-5, base_url: "{llm.url}", api_key: "${{CLAUDE_KEY}}"}}
+    deepseek-r1: {{provider: openai-compatible, base_url: "{llm.url}/v1", model: "deepseek-r1:7b", api_key: sk-local}}
+    bge-m3: {{provider: openai-compatible, base_url: "{llm.url}/v1", model: nomic-embed-text}}
+""",
+        )
+        async with App.from_manifest(manifest, backend="memory://", environ={"CLAUDE_KEY": "key-from-env"}) as app:
+            claude = await app.env.AI.run(
+                "llama-3.3-70b",
+                {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi there"}]},
+                {"max_tokens": 50},
+            )
+            assert claude["response"] == "claude says: Hi there" and claude["usage"]["completion_tokens"] == 7
+            kind, headers, body = llm.requests[-1]
+            assert kind == "anthropic" and headers["x-api-key"] == "key-from-env"
+            assert body["model"] == "claude-sonnet-4-5" and body["system"] == "Be brief." and body["max_tokens"] == 50
+
+            local = await app.env.AI.run("deepseek-r1", {"prompt": "Why?"}, {"temperature": 0.1})
+            assert local == {
+                "response": "local says: Why?",
+                "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+            }
+            kind, headers, body = llm.requests[-1]
+            assert headers["authorization"] == "Bearer sk-local" and body["model"] == "deepseek-r1:7b"
+            assert body["temperature"] == 0.1
+
+            vectors = await app.env.AI.run("bge-m3", {"text": ["ab", "abcd"]})
+            assert vectors == {"shape": [2, 3], "data": [[2.0, 1.0, 0.0], [4.0, 1.0, 0.0]]}
+
+            llm.fail_next = True
+            with pytest.raises(AIError, match="answered 503"):
+                await app.env.AI.run("deepseek-r1", {"prompt": "again"})
+            with pytest.raises(AIError, match="makes no embeddings"):
+                app.env.AI.provider_for("llama-3.3-70b")
+                await app.env.AI.provider_for("llama-3.3-70b").embed("llama-3.3-70b", ["x"])
+
+
+async def test_an_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    manifest = write_settings(
+        tmp_path, "ai:\n  default: {provider: openai-compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
+    )
+    async with App.from_manifest(manifest, backend="memory://") as app:
+        with pytest.raises(AIError, match="cannot reach the openai-compatible server at http://127.0.0.1:9/v1"):
+            await app.env.AI.run("llama-3.1-8b-instruct", {"prompt": "x"})
+
+
+def test_settings_name_unknown_models_and_missing_base_urls(tmp_path: Path) -> None:
+    from runtime.errors import ManifestError
+
+    manifest = write_settings(
+        tmp_path,
+        "ai:\n  models:\n    llama-3.3-70bb: {provider: offline}\n    deepseek-r1: {provider: openai-compatible}\n",
+    )
+    with pytest.raises(ManifestError) as failure:
+        App.from_manifest(manifest)
+    text = failure.value.render()
+    assert "did you mean 'llama-3.3-70b'" in text and "needs base_url" in text
