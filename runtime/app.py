@@ -60,7 +60,10 @@ class Unavailable:
         self._what = f'{kind} "{name}"'
 
     def __getattr__(self, attribute: str) -> Any:
-        raise AppStateError(f"{self._what}: this kind of binding is not emulated by this runtime version yet")
+        raise AppStateError(
+            f"{self._what}: this kind of binding is not emulated by this runtime version yet "
+            "(validate, inspect and serve list such bindings)"
+        )
 
 
 class App:

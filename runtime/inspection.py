@@ -21,6 +21,29 @@ from runtime.manifest.model import (
     Task,
 )
 
+#: Kinds of resource this runtime version does not emulate yet: their bindings raise on use, and
+#: ``validate``, ``inspect`` and ``serve`` say so up front.
+NOT_EMULATED = ("smartsql", "mcp_service")
+SMART_KINDS = ("smartbucket", "smartmemory")
+
+
+def not_emulated(manifest: Manifest) -> list[str]:
+    """``kind "name" (env.BINDING)`` of every declared resource that is not emulated yet."""
+    return [
+        f'{r.kind} "{r.name}" (env.{r.binding})' for r in manifest.application.resources() if r.kind in NOT_EMULATED
+    ]
+
+
+def ai_description(settings: LocalSettings) -> str:
+    """How ``env.AI`` answers, from the local settings (no model is loaded for this)."""
+    ai = settings.ai
+    parts = [f"default {ai.default.provider}" + (f" ({ai.default.base_url})" if ai.default.base_url else "")]
+    for name, chosen in sorted(ai.models.items()):
+        target = chosen.model or name
+        where = f" at {chosen.base_url}" if chosen.base_url else ""
+        parts.append(f"{name}: {chosen.provider} ({target}{where})")
+    return "; ".join(parts)
+
 
 def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: int = 3) -> dict[str, Any]:
     """A JSON-ready description of ``manifest``; schedules' next ``fires`` times are after ``now``."""
@@ -50,6 +73,10 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
                 entry["source"] = {"schedule": source.schedule}
         if isinstance(resource, Task):
             entry["cron"] = resource.cron
+        if resource.kind in NOT_EMULATED:
+            entry["emulated"] = False
+        if resource.kind in SMART_KINDS:
+            entry["provider"] = "local retrieval index (SQLite FTS5 + wordllama vectors); answers through env.AI"
         if resource.kind == "env":
             entry["secret"] = getattr(resource, "secret", False)
             if getattr(resource, "service", None):
@@ -71,6 +98,8 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
     return {
         "application": app.name,
         "manifest": str(manifest.path),
+        "ai": {"binding": "env.AI", "providers": ai_description(settings)},
+        "not_emulated": not_emulated(manifest),
         "resources": resources,
         "schedules": schedules,
         "warnings": [d.as_dict() for d in manifest.warnings],
@@ -97,7 +126,12 @@ def render_text(report: dict[str, Any]) -> str:
             parts.append("secret")
         if "handler" in r:
             parts.append(r["handler"] + ("" if r["handler_exists"] else " (missing)"))
+        if r.get("emulated") is False:
+            parts.append("(not emulated yet: calls raise)")
+        if "provider" in r:
+            parts.append(f"[{r['provider']}]")
         lines.append(f"  {head}  " + "  ".join(parts))
+    lines.append(f"  {'built-in'.ljust(width)}  env.AI  [{report['ai']['providers']}]")
     if report["schedules"]:
         lines += ["", "schedules (next fires, UTC):"]
         for s in report["schedules"]:

@@ -31,6 +31,7 @@ from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
 from runtime.guard import Guard, is_loopback_host
 from runtime.http_timeouts import protocol_class
+from runtime.inspection import SMART_KINDS, ai_description, not_emulated
 from runtime.logs import log_run, request_writer
 from runtime.manifest import load
 
@@ -267,6 +268,13 @@ def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> st
     for name, runner in app.schedules().items():
         upcoming = ", ".join(utc(t).strftime("%Y-%m-%d %H:%M") for t in runner.next_times(2))
         lines.append(f"  schedule   {name:<20} {runner.schedule.cron!r:<14} next {upcoming} UTC")
+    lines.append(f"  ai         env.AI   {ai_description(app.settings)}")
+    smart = [f"env.{r.binding}" for r in manifest.application.resources() if r.kind in SMART_KINDS]
+    if smart:
+        lines.append(f"  smart      {', '.join(smart)}   (local index: SQLite FTS5 + wordllama vectors)")
+    missing = not_emulated(manifest)
+    if missing:
+        lines.append(f"  warning    not emulated yet (calls raise): {', '.join(missing)}")
     unset = [var.name for var in manifest.application.env if var.secret and getattr(app.env, var.name) is None]
     if unset:
         lines.append(f"  warning    secrets not set: {', '.join(unset)}")

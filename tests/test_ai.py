@@ -171,3 +171,23 @@ def test_settings_name_unknown_models_and_missing_base_urls(tmp_path: Path) -> N
         App.from_manifest(manifest)
     text = failure.value.render()
     assert "did you mean 'llama-3.3-70b'" in text and "needs base_url" in text
+
+
+def test_validate_inspect_and_the_banner_say_what_is_not_emulated_and_who_answers_ai(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from runtime.cli import main
+
+    manifest = tmp_path / "raindrop.manifest"
+    manifest.write_text('application "a" {\n  smartsql "facts" {}\n  smartbucket "docs" {}\n}\n')
+    out = io.StringIO()
+    assert main(["validate", str(manifest)], stdout=out, stderr=io.StringIO()) == 0
+    assert 'not emulated by this runtime yet (their calls raise): smartsql "facts" (env.FACTS)' in out.getvalue()
+    out = io.StringIO()
+    assert main(["inspect", str(manifest), "--json"], stdout=out, stderr=io.StringIO()) == 0
+    report = json.loads(out.getvalue())
+    assert report["not_emulated"] == ['smartsql "facts" (env.FACTS)']
+    assert report["ai"] == {"binding": "env.AI", "providers": "default offline"}
+    docs = next(r for r in report["resources"] if r["name"] == "docs")
+    assert "FTS5" in docs["provider"]
