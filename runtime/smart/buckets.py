@@ -250,7 +250,12 @@ class SmartBucket:
     ) -> builtins.list[Hit]:
         if not isinstance(text, str) or not text.strip():
             raise BindingError(f"smartbucket {self.name!r}: the search input is empty; give the words to look for")
-        (vector,) = await anyio.to_thread.run_sync(self._embedder.embed, [text])
+        # A query is short: embedding it (tens of microseconds) costs less than a thread hop.
+        (vector,) = (
+            self._embedder.embed([text])
+            if len(text) < 4000
+            else await anyio.to_thread.run_sync(self._embedder.embed, [text])
+        )
         return self._index.search(
             self._collection,
             text,
@@ -260,21 +265,33 @@ class SmartBucket:
             limit=MAX_RESULTS * 3,
         )
 
-    def _result(self, hit: Hit) -> dict[str, Any]:
-        meta = self._index.conn.execute(
-            "SELECT etag, content_type FROM smartbucket_documents WHERE bucket = ? AND key = ?", (self.name, hit.key)
-        ).fetchone()
-        etag, content_type = meta if meta else (None, None)
-        signature = hashlib.sha256(f"{self.name}\0{hit.key}\0{hit.seq}\0{hit.text}".encode()).hexdigest()[:32]
-        return {
-            "chunk_signature": signature,
-            "text": hit.text,
-            "source": hit.key,
-            "payload_signature": etag,
-            "score": hit.score,
-            "embed": None,
-            "type": content_type,
+    def _results(self, hits: builtins.list[Hit]) -> builtins.list[dict[str, Any]]:
+        """SearchResult dicts for ``hits``, with their documents' etag and type read at once."""
+        keys = sorted({hit.key for hit in hits})
+        meta = {
+            row[0]: (row[1], row[2])
+            for row in self._index.conn.execute(
+                "SELECT key, etag, content_type FROM smartbucket_documents WHERE bucket = ? "
+                "AND key IN (SELECT value FROM json_each(?))",
+                (self.name, json.dumps(keys)),
+            )
         }
+        results = []
+        for hit in hits:
+            etag, content_type = meta.get(hit.key, (None, None))
+            signature = hashlib.sha256(f"{self.name}\0{hit.key}\0{hit.seq}\0{hit.text}".encode()).hexdigest()[:32]
+            results.append(
+                {
+                    "chunk_signature": signature,
+                    "text": hit.text,
+                    "source": hit.key,
+                    "payload_signature": etag,
+                    "score": hit.score,
+                    "embed": None,
+                    "type": content_type,
+                }
+            )
+        return results
 
     async def search(self, input: str, request_id: str | None = None, partition: str | None = None) -> dict[str, Any]:
         """The documents that best match ``input`` (each by its best chunk), first page of
@@ -285,12 +302,12 @@ class SmartBucket:
         """
         hits = await self._hits(input, partition)
         seen: set[str] = set()
-        results = []
+        best = []
         for hit in hits:
             if hit.key not in seen:
                 seen.add(hit.key)
-                results.append(self._result(hit))
-        results = results[:MAX_RESULTS]
+                best.append(hit)
+        results = self._results(best[:MAX_RESULTS])
         request_id = request_id or uuid.uuid4().hex
         with self._index.conn:
             self._index.conn.execute(
@@ -306,7 +323,7 @@ class SmartBucket:
         """The chunks that best match ``input`` (several may come from one document):
         ``{"results": [...]}``, at most ``CHUNK_RESULTS``."""
         hits = await self._hits(input, partition)
-        return {"results": [self._result(hit) for hit in hits[:CHUNK_RESULTS]]}
+        return {"results": self._results(hits[:CHUNK_RESULTS])}
 
     async def get_paginated_results(
         self, request_id: str, page: int = 1, page_size: int | None = None, partition: str | None = None
