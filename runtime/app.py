@@ -246,6 +246,11 @@ class App:
         return self._env
 
     @property
+    def smart(self) -> SmartComponents | None:
+        """The app's smart buckets and memories, with what they share (None when it has none)."""
+        return self._smart
+
+    @property
     def backend(self) -> Backend:
         if self._backend is None:
             raise AppStateError("the app is not running: use `async with app:` first")

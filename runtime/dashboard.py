@@ -74,6 +74,10 @@ class Dashboard:
             Route(api + "/actors", self.actors),
             Route(api + "/actors/{namespace}/{actor}", self.actor_storage),
             Route(api + "/runs", self.runs),
+            Route(api + "/smartbuckets", self.smartbuckets),
+            Route(api + "/smartbuckets/{name}/search", self.smartbucket_search),
+            Route(api + "/memories", self.memories),
+            Route(api + "/memories/{name}/sessions/{session}", self.memory_entries),
         ]
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -224,6 +228,31 @@ class Dashboard:
             storage[key] = json.loads(json.dumps(structured.loads(value), default=str))
         return JSONResponse({"storage": storage, "alarm": _iso(alarm)})
 
+    async def smartbuckets(self, request: Request) -> Response:
+        smart = self.app.smart
+        buckets = smart.buckets if smart is not None else {}
+        return JSONResponse({name: bucket.index_status() for name, bucket in buckets.items()})
+
+    async def smartbucket_search(self, request: Request) -> Response:
+        smart = self.app.smart
+        bucket = smart.buckets.get(request.path_params["name"]) if smart is not None else None
+        if bucket is None:
+            return JSONResponse({"error": f"no smartbucket named {request.path_params['name']!r}"}, status_code=404)
+        found = await bucket.chunk_search(input=request.query_params.get("q", ""), request_id="dashboard")
+        return JSONResponse(found)
+
+    async def memories(self, request: Request) -> Response:
+        smart = self.app.smart
+        found = smart.memories if smart is not None else {}
+        return JSONResponse({name: _jsonable(memory.overview()) for name, memory in found.items()})
+
+    async def memory_entries(self, request: Request) -> Response:
+        smart = self.app.smart
+        memory = smart.memories.get(request.path_params["name"]) if smart is not None else None
+        if memory is None:
+            return JSONResponse({"error": f"no smartmemory named {request.path_params['name']!r}"}, status_code=404)
+        return JSONResponse(_jsonable(memory.entries(request.path_params["session"])))
+
     async def runs(self, request: Request) -> Response:
         return JSONResponse(
             [
@@ -231,6 +260,10 @@ class Dashboard:
                 for r in list(self.app.runs)[-100:]
             ][::-1]
         )
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v)))
 
 
 def _path(summary: str, method: str = "get", params: tuple[str, ...] = (), body: bool = False) -> dict[str, Any]:
@@ -268,5 +301,11 @@ OPENAPI: dict[str, Any] = {
             "An actor's storage and alarm", params=("namespace", "actor")
         ),
         f"{PREFIX}/api/runs": _path("The last handler runs and requests, newest first"),
+        f"{PREFIX}/api/smartbuckets": _path("Every smartbucket object with its indexing state"),
+        f"{PREFIX}/api/smartbuckets/{{name}}/search": _path("chunk_search of ?q= in a smartbucket", params=("name",)),
+        f"{PREFIX}/api/memories": _path("Sessions, episode and document counts, procedures per smartmemory"),
+        f"{PREFIX}/api/memories/{{name}}/sessions/{{session}}": _path(
+            "The entries of a working memory session", params=("name", "session")
+        ),
     },
 }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -82,7 +84,16 @@ REDRIVE = "/_runtime/api/queues/inbox/redrive"
             "cross-site",
         ),
     ],
-    ids=["remote-client", "foreign-host", "origin-null", "foreign-origin", "other-port", "text-plain", "form", "fetch-site"],
+    ids=[
+        "remote-client",
+        "foreign-host",
+        "origin-null",
+        "foreign-origin",
+        "other-port",
+        "text-plain",
+        "form",
+        "fetch-site",
+    ],
 )
 async def test_hostile_requests_are_refused(
     project: Path, client: tuple[str, int], base: str, headers: dict[str, str], body: str, why: str
@@ -181,5 +192,50 @@ def test_dashboard_in_a_browser(project: Path, browser_page: object) -> None:
         wait_for(lambda: cell(page, "jobs", "dead") == "0")
         wait_for(lambda: httpx.get(base + "/_runtime/api/kv/cache/value", params={"key": "done:7"}).status_code == 200)
         page.screenshot(path=str(ARTIFACTS / "dashboard-redriven.png"), full_page=True)  # type: ignore[attr-defined]
+    finally:
+        assert served.stop()[0] == 0
+
+
+SMART = Path(__file__).parent / "apps" / "smart"
+
+
+async def write_smart_state(manifest: Path) -> None:
+    async with App.from_manifest(manifest) as writer:
+        await writer.env.BILLS.put("ferries.txt", "The harbor ferry to the islands leaves every hour in summer.")
+        await writer.env.BILLS.put("blob.bin", b"\x00\x01", http_metadata={"contentType": "application/octet-stream"})
+        await writer.drain()
+        session = await writer.env.AGENT_MEMORY.start_working_memory_session()
+        await session["working_memory"].put_memory("The listener asked about island ferries")
+        procedures = await writer.env.AGENT_MEMORY.get_procedural_memory()
+        await procedures.put_procedure("greeting", "Say good morning")
+
+
+def test_smart_views_in_a_browser(tmp_path: Path, browser_page: object) -> None:
+    """Objects and their index state, a search, memory sessions and entries, written by another
+    process on the same state directory while `serve` runs."""
+    shutil.copytree(SMART, tmp_path / "smart")
+    manifest = tmp_path / "smart" / "raindrop.manifest"
+    page = browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    served = Served(manifest, free_port())
+    try:
+        # Playwright's sync API holds this thread's event loop: the writer runs on a thread of its own.
+        writer = threading.Thread(target=asyncio.run, args=(write_smart_state(manifest),))
+        writer.start()
+        writer.join(timeout=60)
+        page.goto(served.base + "/_runtime/")  # type: ignore[attr-defined]
+        page.wait_for_selector('tr[data-object="ferries.txt"]')  # type: ignore[attr-defined]
+        assert page.locator('tr[data-object="ferries.txt"] td.state').inner_text() == "indexed"  # type: ignore[attr-defined]
+        assert page.locator('tr[data-object="blob.bin"] td.state').inner_text() == "not_indexed"  # type: ignore[attr-defined]
+        page.fill("#sbquery", "boat to the islands")  # type: ignore[attr-defined]
+        page.click("#sbgo")  # type: ignore[attr-defined]
+        page.wait_for_selector("#sbresults .result")  # type: ignore[attr-defined]
+        assert "ferries.txt" in page.locator("#sbresults").inner_text()  # type: ignore[attr-defined]
+        page.click("#memories a.session")  # type: ignore[attr-defined]
+        page.wait_for_selector("#entries div")  # type: ignore[attr-defined]
+        assert "island ferries" in page.locator("#entries").inner_text()  # type: ignore[attr-defined]
+        assert "Say good morning" in page.locator("#memories").inner_text()  # type: ignore[attr-defined]
+        page.locator("#smart-section").screenshot(path=str(ARTIFACTS / "dashboard-smartbucket.png"))  # type: ignore[attr-defined]
+        page.locator("#memory-section").screenshot(path=str(ARTIFACTS / "dashboard-memory.png"))  # type: ignore[attr-defined]
     finally:
         assert served.stop()[0] == 0

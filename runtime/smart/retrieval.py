@@ -192,7 +192,8 @@ class RetrievalIndex:
         self._conn.execute("PRAGMA busy_timeout=10000")
         self._conn.executescript(SCHEMA)
         checkpoint.register(path, self._conn)
-        self._matrices: dict[str, _Matrix] = {}
+        self._matrices: dict[str, _Matrix] = {}  # dropped on this connection's writes
+        self._data_version: int | None = None  # SQLite's count of other connections' commits
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -375,6 +376,10 @@ class RetrievalIndex:
         return [int(matrix.ids[i]) for i in top if np.isfinite(scores[i]) and scores[i] > 0]
 
     def _matrix(self, collection: str) -> _Matrix:
+        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+        if version != self._data_version:  # another process wrote to the index: reload
+            self._matrices.clear()
+            self._data_version = version
         matrix = self._matrices.get(collection)
         if matrix is None:
             rows = self._conn.execute(
