@@ -372,8 +372,8 @@ class SmartBucket:
             CHAT_MODEL,
             {
                 "messages": [
-                    {"role": "system", "content": f"Answer from this document ({object_id}) only.\n\n{context}"},
-                    {"role": "user", "content": input},
+                    {"role": "system", "content": context},  # the document's passages closest to the question
+                    {"role": "user", "content": f"Answer from the document above ({object_id}) only: {input}"},
                 ]
             },
         )
@@ -393,8 +393,8 @@ class SmartBucket:
             CHAT_MODEL,
             {
                 "messages": [
-                    {"role": "system", "content": f"Search results:\n\n{text}"},
-                    {"role": "user", "content": "Summarize these search results in a few sentences."},
+                    {"role": "system", "content": text},
+                    {"role": "user", "content": "Summarize the search results above in a few sentences."},
                 ]
             },
         )
