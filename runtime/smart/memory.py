@@ -523,8 +523,11 @@ class WorkingMemory:
             SUMMARY_MODEL,
             {
                 "messages": [
-                    {"role": "system", "content": (system_prompt or "Summarize this conversation.") + "\n\n" + text},
-                    {"role": "user", "content": "Summarize the memories above."},
+                    {"role": "system", "content": text},
+                    {
+                        "role": "user",
+                        "content": f"{system_prompt or 'Summarize this conversation.'} Summarize the memories above.",
+                    },
                 ]
             },
         )
