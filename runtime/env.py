@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from runtime.applog import AppLogger
 from runtime.manifest.schema import closest
 
 
@@ -14,9 +15,13 @@ class Env:
     Reading an unknown name raises ``AttributeError`` that lists the closest declared binding.
     """
 
-    def __init__(self, bindings: dict[str, Any], logger: logging.Logger | None = None, clock: Any = None) -> None:
+    def __init__(
+        self, bindings: dict[str, Any], logger: logging.Logger | AppLogger | None = None, clock: Any = None
+    ) -> None:
         object.__setattr__(self, "_bindings", dict(bindings))
-        object.__setattr__(self, "logger", logger or logging.getLogger("raindrop.app"))
+        if not isinstance(logger, AppLogger):
+            logger = AppLogger(logger or logging.getLogger("raindrop.app"))
+        object.__setattr__(self, "logger", logger)
         # env.clock: the runtime's clock (now(), datetime()); under test it is the fake clock.
         object.__setattr__(self, "clock", clock)
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from runtime.applog import render_fields
 from runtime.clock import utc
 from runtime.observers import RunRecord
 
@@ -22,12 +23,16 @@ from runtime.observers import RunRecord
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = self._entry(record.created, record.levelname, record.name, record.getMessage())
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):  # env.logger's fields, merged (never over the line's own keys)
+            for key, value in fields.items():
+                entry.setdefault(str(key), value)
         for key in ("module", "kind", "outcome", "duration_ms", "detail"):
             if hasattr(record, "run_" + key):
                 entry[key] = getattr(record, "run_" + key)
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
 
     def line(self, created: float, level: str, logger: str, message: str) -> str:
         """The line of a plain record (no run fields, no exception), built without a LogRecord."""
@@ -55,6 +60,9 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = self.line(record.created, record.levelname, record.name, record.getMessage())
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict) and fields:  # env.logger's fields, after the message
+            line += " " + render_fields(fields)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         if record.stack_info:

@@ -110,3 +110,35 @@ def test_the_direct_request_line_is_the_logging_line() -> None:
         root.handlers[:], level = saved
         root.setLevel(level)
         logging.getLogger("raindrop.http").setLevel(logging.NOTSET)
+
+
+def test_env_logger_keeps_fields_in_text_and_json_and_prints_percent_as_is() -> None:
+    import json
+
+    from runtime.applog import AppLogger
+    from runtime.logs import JsonFormatter, RepeatFilter, TextFormatter
+
+    for formatter in (TextFormatter(), JsonFormatter()):
+        stream = io.StringIO()
+        logger = logging.getLogger(f"test.fields.{type(formatter).__name__}")
+        logger.propagate = False
+        handler = TurnBufferedHandler(stream)
+        handler.setFormatter(formatter)
+        handler.addFilter(RepeatFilter())
+        logger.handlers[:] = [handler]
+        logger.setLevel(logging.DEBUG)
+        app_logger = AppLogger(logger)
+        app_logger.info("call placed to %s at 100%", {"callId": "c-17", "persona": "Grandma Rose", "retries": 2})
+        app_logger.warn("no fields, 50% off")
+        app_logger.error("nested", {"payload": {"a": [1, 2]}, "ok": False})
+        lines = stream.getvalue().splitlines()
+        if isinstance(formatter, TextFormatter):
+            assert lines[0].endswith('call placed to %s at 100% callId=c-17 persona="Grandma Rose" retries=2')
+            assert lines[1].endswith("WARNING test.fields.TextFormatter: no fields, 50% off")
+            assert lines[2].endswith('nested payload={"a":[1,2]} ok=false')
+        else:
+            first = json.loads(lines[0])
+            assert first["msg"] == "call placed to %s at 100%" and first["callId"] == "c-17" and first["retries"] == 2
+            assert json.loads(lines[1])["msg"] == "no fields, 50% off"
+            third = json.loads(lines[2])
+            assert third["payload"] == {"a": [1, 2]} and third["ok"] is False and third["level"] == "error"

@@ -1,0 +1,66 @@
+"""``env.logger``: the platform's structured logger, ``info(message, fields)`` and the other levels.
+
+The message is printed as given (a ``%`` in it is just a character), and the fields are kept:
+the text format writes them as ``key=value`` after the message, the JSON format merges them
+into the line's object. Both formats are :mod:`runtime.logs`'; any other logging handler sees
+the fields as the record's ``fields`` attribute.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+
+def render_fields(fields: Mapping[str, Any]) -> str:
+    """``key=value`` pairs: plain words as they are, other strings quoted, the rest as JSON."""
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, str):
+            shown = value if value and all(c.isalnum() or c in "-_./:@" for c in value) else json.dumps(value)
+        else:
+            shown = json.dumps(value, default=str, separators=(",", ":"))
+        parts.append(f"{key}={shown}")
+    return " ".join(parts)
+
+
+class AppLogger:
+    """``env.logger``: ``debug``, ``info``, ``warn`` (and ``warning``), ``error``, each taking
+    ``(message, fields=None)``; also ``exception`` (an error with the current traceback)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    @property
+    def name(self) -> str:
+        return self._logger.name
+
+    def _log(self, level: int, message: Any, fields: Any, exc_info: Any = None) -> None:
+        if not self._logger.isEnabledFor(level):
+            return
+        extra = None
+        if fields is not None:
+            extra = {"fields": dict(fields) if isinstance(fields, Mapping) else {"fields": fields}}
+        self._logger.log(level, "%s", message, extra=extra, exc_info=exc_info, stacklevel=3)
+
+    def debug(self, message: Any, fields: Any = None) -> None:
+        self._log(logging.DEBUG, message, fields)
+
+    def info(self, message: Any, fields: Any = None) -> None:
+        self._log(logging.INFO, message, fields)
+
+    def warn(self, message: Any, fields: Any = None) -> None:
+        self._log(logging.WARNING, message, fields)
+
+    warning = warn
+
+    def error(self, message: Any, fields: Any = None) -> None:
+        self._log(logging.ERROR, message, fields)
+
+    def exception(self, message: Any, fields: Any = None) -> None:
+        self._log(logging.ERROR, message, fields, exc_info=True)
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's own spelling
+        return self._logger.isEnabledFor(level)
