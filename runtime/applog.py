@@ -62,5 +62,5 @@ class AppLogger:
     def exception(self, message: Any, fields: Any = None) -> None:
         self._log(logging.ERROR, message, fields, exc_info=True)
 
-    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - logging.Logger's own spelling
+    def isEnabledFor(self, level: int) -> bool:  # logging.Logger's own spelling
         return self._logger.isEnabledFor(level)
