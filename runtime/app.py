@@ -41,6 +41,7 @@ from runtime.observers import QueueConsumer, RunRecord
 from runtime.scheduler import ScheduleRunner
 from runtime.services import ServiceApp, ServiceStub
 from runtime.smart import SmartComponents
+from runtime.smart.sql import SmartSql
 from runtime.sql import SqlDatabase
 
 log = logging.getLogger("raindrop.app")
@@ -391,6 +392,16 @@ class App:
                 )
             elif store.kind == "smartmemory":
                 bindings[store.binding] = self._smart_components(files, values).memory(store.name)
+            elif store.kind == "smartsql":
+                database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
+                self._databases[store.name] = database  # migrated from db/<name>/ like sql_database
+                bindings[store.binding] = SmartSql(
+                    store.name,
+                    database,
+                    self._ai_binding(values),
+                    self.clock.time,
+                    text_query_writes=self.settings.smartsql_settings(store.name).text_query_writes,
+                )
             elif store.kind == "sql_database":
                 database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
                 self._databases[store.name] = database

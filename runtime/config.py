@@ -123,6 +123,10 @@ class AiSettings(_Strict):
         return self.models.get(name) or self.default
 
 
+class SmartSqlSettings(_Strict):
+    text_query_writes: bool = False  # let text_query run statements that change data
+
+
 class LocalSettings(_Strict):
     backend: str | None = None
     host: str = "127.0.0.1"
@@ -136,6 +140,7 @@ class LocalSettings(_Strict):
     buckets: dict[str, BucketSettings] = {}
     kv: KvSettings = KvSettings()
     ai: AiSettings = AiSettings()
+    smartsql: dict[str, SmartSqlSettings] = {}
     env: dict[str, str | int | float | bool] = {}
     vars: dict[str, Any] = {}
 
@@ -144,6 +149,9 @@ class LocalSettings(_Strict):
 
     def schedule(self, name: str) -> ScheduleSettings:
         return self.schedules.get(name) or ScheduleSettings()
+
+    def smartsql_settings(self, name: str) -> SmartSqlSettings:
+        return self.smartsql.get(name) or SmartSqlSettings()
 
 
 def load_settings(manifest: Manifest, path: Path | None = None) -> LocalSettings:
@@ -267,6 +275,7 @@ def _cross_check(
         "observers": [o.name for o in app.observers],
         "services": [s.name for s in app.services],
         "schedules": [s.name for s in app.schedules()],
+        "smartsql": [s.name for s in app.stores_of("smartsql")],
     }
     for section, names in declared.items():
         for name in getattr(settings, section):
@@ -277,7 +286,7 @@ def _cross_check(
                     make(
                         source,
                         "error",
-                        f"{section}.{name}: the manifest declares no {section[:-1]} {name!r}{hint}",
+                        f"{section}.{name}: the manifest declares no {section.removesuffix('s') if section != 'smartsql' else section} {name!r}{hint}",
                         _span_of(node, (section, name), key=True),
                     )
                 )

@@ -23,8 +23,8 @@ from runtime.manifest.model import (
 
 #: Kinds of resource this runtime version does not emulate yet: their bindings raise on use, and
 #: ``validate``, ``inspect`` and ``serve`` say so up front.
-NOT_EMULATED = ("smartsql", "mcp_service")
-SMART_KINDS = ("smartbucket", "smartmemory")
+NOT_EMULATED = ("mcp_service",)
+SMART_KINDS = ("smartbucket", "smartmemory", "smartsql")
 
 
 def not_emulated(manifest: Manifest) -> list[str]:
@@ -75,8 +75,10 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
             entry["cron"] = resource.cron
         if resource.kind in NOT_EMULATED:
             entry["emulated"] = False
-        if resource.kind in SMART_KINDS:
+        if resource.kind in ("smartbucket", "smartmemory"):
             entry["provider"] = "local retrieval index (SQLite FTS5 + wordllama vectors); answers through env.AI"
+        if resource.kind == "smartsql":
+            entry["provider"] = "SQLite file; text_query through env.AI"
         if resource.kind == "env":
             entry["secret"] = getattr(resource, "secret", False)
             if getattr(resource, "service", None):

@@ -180,14 +180,14 @@ def test_validate_inspect_and_the_banner_say_what_is_not_emulated_and_who_answer
     from runtime.cli import main
 
     manifest = tmp_path / "raindrop.manifest"
-    manifest.write_text('application "a" {\n  smartsql "facts" {}\n  smartbucket "docs" {}\n}\n')
+    manifest.write_text('application "a" {\n  mcp_service "tools" {}\n  smartbucket "docs" {}\n}\n')
     out = io.StringIO()
     assert main(["validate", str(manifest)], stdout=out, stderr=io.StringIO()) == 0
-    assert 'not emulated by this runtime yet (their calls raise): smartsql "facts" (env.FACTS)' in out.getvalue()
+    assert 'not emulated by this runtime yet (their calls raise): mcp_service "tools" (env.TOOLS)' in out.getvalue()
     out = io.StringIO()
     assert main(["inspect", str(manifest), "--json"], stdout=out, stderr=io.StringIO()) == 0
     report = json.loads(out.getvalue())
-    assert report["not_emulated"] == ['smartsql "facts" (env.FACTS)']
+    assert report["not_emulated"] == ['mcp_service "tools" (env.TOOLS)']
     assert report["ai"] == {"binding": "env.AI", "providers": "default offline"}
     docs = next(r for r in report["resources"] if r["name"] == "docs")
     assert "FTS5" in docs["provider"]

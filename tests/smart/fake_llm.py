@@ -31,6 +31,7 @@ class FakeLlm:
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.fail_next = False
+        self.chat_reply: str | None = None  # what /v1/chat/completions answers (default: an echo)
 
     def __enter__(self) -> FakeLlm:
         self.thread.start()
@@ -66,12 +67,13 @@ class FakeLlm:
             self.fail_next = False
             return JSONResponse({"error": {"message": "model not loaded"}}, status_code=503)
         last = body["messages"][-1]["content"]
+        content = self.chat_reply if self.chat_reply is not None else f"local says: {last}"
         return JSONResponse(
             {
                 "id": "chatcmpl-1",
                 "object": "chat.completion",
                 "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": f"local says: {last}"}}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
                 "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
             }
         )
