@@ -60,7 +60,7 @@ async def test_replies_have_the_platform_shape_and_sql_errors_are_status_400(app
     assert bad["status"] == 400 and bad["message"] == "SQL error: no such column: nope" and bad["results"] is None
     two = await db.execute_query(sql_query="SELECT 1; DROP TABLE personas")
     assert two["status"] == 400 and "one SQL statement" in two["message"]
-    assert (await db.execute_query(sql_query="SELECT count(*) AS n FROM personas"))["results"] == '[{"n": 3}]'
+    assert (await db.execute_query(sql_query="SELECT count(*) AS n FROM personas"))["results"] == '[{"n":3}]'
     with pytest.raises(BindingError, match="sql_query or text_query"):
         await db.execute_query()
     with pytest.raises(BindingError, match="format is 'json' or 'csv'"):

@@ -43,6 +43,7 @@ TEXT_MODEL = "llama-3.3-70b"
 SAMPLE_ROWS = 3
 PII_SCAN_LIMIT = 10_000  # rows re-scanned after an UPDATE at most
 _INTERNAL = ("_raindrop_", "_smartsql_", "sqlite_")
+_SELECT = re.compile(r"^\s*select\b", re.IGNORECASE)
 _WRITE = re.compile(r"^\s*(insert|replace|update|delete|upsert)\b", re.IGNORECASE)
 _TARGET = re.compile(
     r"^\s*(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?)\s+[\"`\[]?(\w+)", re.IGNORECASE
@@ -395,6 +396,8 @@ def _several(statement: str) -> bool:
 def _readonly(conn: sqlite3.Connection, statement: str) -> bool:
     """Whether ``statement`` only reads, as SQLite itself judges it (``EXPLAIN`` under an
     authorizer that denies every write), whatever its first word."""
+    if _SELECT.match(statement):  # a plain SELECT cannot write: no need to compile it twice
+        return True
     writes: list[int] = []
     denied = {
         sqlite3.SQLITE_INSERT,
@@ -428,9 +431,19 @@ def _readonly(conn: sqlite3.Connection, statement: str) -> bool:
     return not writes
 
 
+# Compact, as the platform's JSON.stringify writes it; one encoder for every reply (no cycle
+# check: rows are flat), bytes as hex.
+_JSON = json.JSONEncoder(
+    separators=(",", ":"),
+    check_circular=False,
+    ensure_ascii=False,
+    default=lambda v: v.hex() if isinstance(v, bytes) else str(v),
+)
+
+
 def _format(rows: list[dict[str, Any]], format: str) -> str:
     if format == "json":
-        return json.dumps(rows, default=lambda v: v.hex() if isinstance(v, bytes) else str(v))
+        return _JSON.encode(rows)
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
