@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runtime.actors import ActorHost
 from runtime.ai import AI
@@ -44,6 +45,9 @@ from runtime.smart import SmartComponents
 from runtime.smart.sql import SmartSql
 from runtime.sql import SqlDatabase
 
+if TYPE_CHECKING:
+    from runtime.mcp import McpHost
+
 log = logging.getLogger("raindrop.app")
 
 WATCH_INTERVAL = 0.25  # seconds between checks for writes by other processes, when idle
@@ -52,6 +56,27 @@ WATCH_INTERVAL = 0.25  # seconds between checks for writes by other processes, w
 def bucket_queue(observer: str) -> str:
     """The internal queue carrying a bucket observer's events."""
     return f"$bucket:{observer}"
+
+
+class _McpBinding:
+    """``env.<MCP_SERVICE>``: ``server`` is the SDK's server with the module's tools, for calls
+    in the same process (``await env.TOOLS.server.call_tool("add", {"a": 1, "b": 2})``)."""
+
+    def __init__(self, name: str, app: App) -> None:
+        self._name = name
+        self._app = app
+
+    def __repr__(self) -> str:
+        return f"<McpService {self._name!r}>"
+
+    @property
+    def server(self) -> Any:
+        host = self._app.mcp.get(self._name)
+        if host is None:
+            raise AppStateError(
+                f"mcp_service {self._name!r} is not loaded in this process (start the app with handlers)"
+            )
+        return host.server
 
 
 class Unavailable:
@@ -101,6 +126,8 @@ class App:
         self._pending_setup: list[Awaitable[None]] = []
         self._ai: AI | None = None
         self._smart: SmartComponents | None = None
+        #: The MCP services (``mcp_service``), once their modules are loaded.
+        self.mcp: dict[str, McpHost] = {}
         self._actors: ActorHost | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -180,6 +207,7 @@ class App:
             self._migrate()
             if load_handlers:
                 self._build_services()
+                await self._build_mcp(backend)
             if consume:
                 self._build_consumers(backend)
             if load_handlers:
@@ -414,7 +442,7 @@ class App:
         for service in app.services:
             bindings[service.binding] = ServiceStub(service.name, self._service_handler(service.name))
         for resource in app.mcp_services:
-            bindings[resource.binding] = Unavailable(resource.kind, resource.name)
+            bindings[resource.binding] = _McpBinding(resource.name, self)
         bindings.update(values)
         bindings.setdefault("AI", self._ai_binding(values))  # a built-in on every module
         return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock)
@@ -499,6 +527,21 @@ class App:
             return found
 
         return handler
+
+    async def _build_mcp(self, backend: Backend) -> None:
+        from runtime.actors import ActorId, ActorState, Storage
+        from runtime.mcp import McpHost, load_module
+
+        for resource in self.manifest.application.mcp_services:
+            module = load_module(resource, self.manifest.root)
+            namespace = f"mcp:{resource.name}"
+            actor = ActorId(hashlib.sha256(namespace.encode()).hexdigest(), resource.name)
+            assert self._actors is not None
+            state = ActorState(actor, Storage(backend.state, namespace, actor, self._actors.wake), self.spawn)
+            settings = self.settings.mcp.get(resource.name)
+            host = McpHost(resource, module, self.env, state, settings.token if settings else None)
+            await host.setup()
+            self.mcp[resource.name] = host
 
     def _build_services(self) -> None:
         ctx = ExecutionContext(self.spawn)

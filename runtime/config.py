@@ -127,6 +127,11 @@ class SmartSqlSettings(_Strict):
     text_query_writes: bool = False  # let text_query run statements that change data
 
 
+class McpSettings(_Strict):
+    port: int | None = Field(None, ge=1, le=65535)
+    token: str | None = None  # the bearer token of a protected service (default: made up per process)
+
+
 class LocalSettings(_Strict):
     backend: str | None = None
     host: str = "127.0.0.1"
@@ -141,6 +146,7 @@ class LocalSettings(_Strict):
     kv: KvSettings = KvSettings()
     ai: AiSettings = AiSettings()
     smartsql: dict[str, SmartSqlSettings] = {}
+    mcp: dict[str, McpSettings] = {}
     env: dict[str, str | int | float | bool] = {}
     vars: dict[str, Any] = {}
 
@@ -263,6 +269,15 @@ def _span_of(node: yaml.Node | None, loc: tuple[Any, ...], *, key: bool = False)
     return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
+_SINGULAR = {
+    "buckets": "bucket",
+    "observers": "observer",
+    "services": "service",
+    "schedules": "schedule",
+    "mcp": "mcp_service",
+}
+
+
 def _cross_check(
     settings: LocalSettings, manifest: Manifest, source: Source, node: yaml.Node | None
 ) -> list[Diagnostic]:
@@ -276,6 +291,7 @@ def _cross_check(
         "services": [s.name for s in app.services],
         "schedules": [s.name for s in app.schedules()],
         "smartsql": [s.name for s in app.stores_of("smartsql")],
+        "mcp": [m.name for m in app.mcp_services],
     }
     for section, names in declared.items():
         for name in getattr(settings, section):
@@ -286,7 +302,7 @@ def _cross_check(
                     make(
                         source,
                         "error",
-                        f"{section}.{name}: the manifest declares no {section.removesuffix('s') if section != 'smartsql' else section} {name!r}{hint}",
+                        f"{section}.{name}: the manifest declares no {_SINGULAR.get(section, section)} {name!r}{hint}",
                         _span_of(node, (section, name), key=True),
                     )
                 )

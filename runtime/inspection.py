@@ -23,7 +23,7 @@ from runtime.manifest.model import (
 
 #: Kinds of resource this runtime version does not emulate yet: their bindings raise on use, and
 #: ``validate``, ``inspect`` and ``serve`` say so up front.
-NOT_EMULATED = ("mcp_service",)
+NOT_EMULATED: tuple[str, ...] = ()
 SMART_KINDS = ("smartbucket", "smartmemory", "smartsql")
 
 

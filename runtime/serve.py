@@ -34,6 +34,7 @@ from runtime.http_timeouts import protocol_class
 from runtime.inspection import SMART_KINDS, ai_description, not_emulated
 from runtime.logs import log_run, request_writer
 from runtime.manifest import load
+from runtime.mcp import PATH as MCP_PATH
 
 log = logging.getLogger("raindrop.serve")
 
@@ -175,6 +176,15 @@ async def serve(
     first = routers.setdefault(first_port, Router(None, {}, None))
     first.by_host = dict(apps)
     first.dashboard = dashboard
+    mcp_urls: dict[str, str] = {}
+    lifespans = contextlib.AsyncExitStack()
+    for name, p in mcp_ports(app, max([base_port - 1, *routers])).items():
+        mcp_host = app.mcp[name]
+        routers[p] = Router(mcp_host.asgi(), {}, None)
+        mcp_urls[name] = f"http://{display_host}:{p}{MCP_PATH}"
+        await lifespans.enter_async_context(mcp_host.lifespan())
+    if dashboard is not None:  # the dashboard lists MCP services beside the public services
+        dashboard.urls = {**urls, **{f"{name} (mcp)": url for name, url in mcp_urls.items()}}
     protocol = protocol_class(app.settings.http.header_timeout, app.settings.http.body_timeout)
 
     busy = [p for p in routers if not port_free(bind_host, p)]
@@ -186,6 +196,7 @@ async def serve(
             "--port or services: {NAME: {port: N}} in raindrop.local.yaml",
             file=sys.stderr,
         )
+        await lifespans.aclose()
         await app.stop()
         return 1
     servers = []
@@ -210,11 +221,12 @@ async def serve(
             for server in servers:
                 server.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
+            await lifespans.aclose()
             await app.stop()
             return 1
         await asyncio.sleep(0.01)
     print(
-        banner(app, urls, _dashboard_url(dashboard, display_host, first_port), time.perf_counter() - started),
+        banner(app, urls, _dashboard_url(dashboard, display_host, first_port), time.perf_counter() - started, mcp_urls),
         file=out,
         flush=True,
     )
@@ -224,6 +236,7 @@ async def serve(
     for server in servers:
         server.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
+    await lifespans.aclose()
     await app.stop(grace=grace)
     log.info("stopped")
     return _storage_outcome(app)
@@ -248,7 +261,25 @@ def _dashboard_url(dashboard: Dashboard | None, host: str, port: int) -> str:
     return url
 
 
-def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> str:
+def mcp_ports(app: App, after: int) -> dict[str, int]:
+    """The port of every MCP service: configured, else the next numbers after ``after``."""
+    chosen: dict[str, int] = {}
+    candidate = after + 1
+    for resource in app.manifest.application.mcp_services:
+        settings = app.settings.mcp.get(resource.name)
+        if settings is not None and settings.port:
+            chosen[resource.name] = settings.port
+            continue
+        while candidate in chosen.values():
+            candidate += 1
+        chosen[resource.name] = candidate
+        candidate += 1
+    return chosen
+
+
+def banner(
+    app: App, urls: dict[str, str], dashboard: str, elapsed: float, mcp_urls: dict[str, str] | None = None
+) -> str:
     manifest = app.manifest
     lines = [
         f'raindrop-runtime: application "{manifest.application.name}" ({manifest.path})',
@@ -260,6 +291,14 @@ def banner(app: App, urls: dict[str, str], dashboard: str, elapsed: float) -> st
     if private:
         lines.append(f"  private    {', '.join(private)} (through env bindings only)")
     lines.append(f"  dashboard  {dashboard}")
+    for name, url in (mcp_urls or {}).items():
+        host = app.mcp[name]
+        guard = f"   (protected: Authorization: Bearer {host.token})" if host.token else ""
+        lines.append(f"  mcp        {name:<20} {url}{guard}")
+    for service in manifest.application.services:
+        if service.domain is not None:
+            domain = service.domain.cname or service.domain.fqdn
+            lines.append(f"  domain     {service.name:<20} {domain} (on the platform; served here at its local URL)")
     bindings = [
         f"env.{r.binding}" for r in manifest.application.resources() if r.kind not in ("observer", "task", "env")
     ]

@@ -446,6 +446,8 @@ def _missing_handler(resource: CodeResource) -> str:
     elif isinstance(resource, Observer):
         base = "Task" if isinstance(resource.source, ScheduleSource) else "Each or Batch"
         detail = f"a subclass of {base}"
+    elif resource.kind == "mcp_service":
+        detail = "implementation = {...} and def register(server, env, state)"
     else:
         detail = f"a subclass of {CODE_KINDS[resource.kind]}"
     how = (

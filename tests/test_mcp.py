@@ -1,0 +1,135 @@
+"""MCP services through `serve`, called with the official SDK's client over Streamable HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from runtime import App, HandlerLoadError
+from tests.test_serve import Served, free_port
+
+APP = Path(__file__).parent / "apps" / "shopai"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(APP, tmp_path / "shop")
+    return tmp_path / "shop"
+
+
+def mcp_url(served: Served) -> str:
+    line = next(line for line in served.banner if line.strip().startswith("mcp "))
+    return line.split()[2]
+
+
+async def session_calls(url: str, token: str) -> dict[str, Any]:
+    client = httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"})
+    async with (
+        client,
+        streamable_http_client(url, http_client=client) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        init = await session.initialize()
+        tools = await session.list_tools()
+        added = await session.call_tool("add", {"a": 2, "b": 3.5})
+        price = await session.call_tool("lookup_price", {"sku": "kettle-1"})
+        missing = await session.call_tool("lookup_price", {"sku": "nope"})
+        failed = await session.call_tool("out_of_stock", {"sku": "kettle-1"})
+        counted = [await session.call_tool("count_search", {}) for _ in range(2)]
+        after_failure = await session.call_tool("add", {"a": 1, "b": 1})
+        greeting = await session.read_resource("greeting://Ada")  # type: ignore[arg-type]
+        prompt = await session.get_prompt("recommend", {"budget": "50 USD"})
+    return {
+        "server": init.serverInfo,
+        "tools": {t.name: t for t in tools.tools},
+        "added": added,
+        "price": price,
+        "missing": missing,
+        "failed": failed,
+        "counted": counted,
+        "after_failure": after_failure,
+        "greeting": greeting,
+        "prompt": prompt,
+    }
+
+
+def text(result: Any) -> str:
+    return str(result.content[0].text)
+
+
+def test_shop_ai_tools_through_the_sdk_client(project: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtime",
+            "kv",
+            "product-cache",
+            "put",
+            "price:kettle-1",
+            json.dumps({"name": "Steel kettle", "price": 39.9, "currency": "USD"}),
+            "--manifest",
+            str(project / "raindrop.manifest"),
+        ],
+        check=True,
+    )
+    served = Served(project / "raindrop.manifest", free_port())
+    try:
+        url = mcp_url(served)
+        assert url.endswith("/mcp") and any(
+            "protected: Authorization: Bearer test-token" in line for line in served.banner
+        )
+        refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        assert refused.status_code == 401 and "protected" in refused.json()["error"]
+        got = asyncio.run(session_calls(url, "test-token"))
+        assert got["server"].name == "shopping-agent" and got["server"].version
+        assert {"add", "lookup_price", "count_search", "out_of_stock"} <= set(got["tools"])
+        assert got["tools"]["add"].description == "Add two numbers"
+        assert text(got["added"]) == "5.5" and not got["added"].isError
+        assert text(got["price"]) == "Steel kettle costs 39.9 USD"  # read through env.PRODUCT_CACHE
+        assert text(got["missing"]) == "no price cached for nope"
+        assert got["failed"].isError and "kettle-1 is out of stock" in text(got["failed"])
+        assert [text(c) for c in got["counted"]] == ["1", "2"]  # state.storage is durable
+        assert text(got["after_failure"]) == "2.0"  # the server kept serving
+        assert got["greeting"].contents[0].text == "Hello, Ada!"
+        assert "50 USD" in got["prompt"].messages[0].content.text
+    finally:
+        code, err = served.stop()
+        assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("module", "message"),
+    [
+        (
+            'implementation = {"name": "x", "version": "1"}\n\ndef register(server, env):\n    pass\n',
+            r"register in handlers/shopping_agent.py takes 2 arguments; expected register\(server, env, state\)",
+        ),
+        ("def register(server, env, state):\n    pass\n", "needs implementation"),
+        ('implementation = {"name": "x"}\n', r"has no register\(server, env, state\) function"),
+    ],
+    ids=["arity", "no-implementation", "no-register"],
+)
+def test_the_module_shape_is_checked_at_load(project: Path, module: str, message: str) -> None:
+    (project / "handlers" / "shopping_agent.py").write_text(module)
+    with pytest.raises(HandlerLoadError, match=message):
+        asyncio.run(App.from_manifest(project / "raindrop.manifest").start())
+
+
+def test_in_process_calls_through_the_binding(project: Path) -> None:
+    async def go() -> str:
+        async with App.from_manifest(project / "raindrop.manifest", backend="memory://") as app:
+            content = await app.env.SHOPPING_AGENT.server.call_tool("add", {"a": 1, "b": 2})
+            return str(content[0][0].text if isinstance(content, tuple) else content[0].text)
+
+    assert asyncio.run(go()) == "3.0"
