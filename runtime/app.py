@@ -492,6 +492,7 @@ class App:
                 self.settings.observer(observer.name),
                 on_run=self._record_run,
                 recheck=backend.recheck_idle,
+                on_dead_letter=lambda queue: self._notify(queue, self.clock.time()),
             )
 
     def _env_values(self, variables: tuple[EnvVar, ...]) -> dict[str, str | None]:
@@ -502,7 +503,7 @@ class App:
     def _bucket(self, name: str, files: Path, values: dict[str, str | None]) -> Bucket:
         remote = self.settings.buckets.get(name)
         if remote is None:
-            return Bucket(name, files / "buckets" / name, self._bucket_event)
+            return Bucket(name, files / "buckets" / name, self._bucket_event, now=self.clock.time)
         from runtime.s3 import S3Bucket
 
         fill = self._fill(values)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from runtime.errors import BindingError, LimitError
 
 MAX_KEY_BYTES = 1024
 MAX_LIST = 1000
+_CURSOR = "c1."  # marks the cursors this runtime makes
+MAX_CUSTOM_METADATA = 2048  # bytes of custom metadata keys and values, as R2 counts them
 
 EventSink = Callable[[str, str, str, int | None, str | None], Awaitable[None]]  # bucket, action, key, size, etag
 
@@ -89,10 +92,13 @@ class BucketObjectBody(BucketObject):
 class Bucket:
     """``env.<BUCKET>``: ``put``, ``get``, ``head``, ``delete``, ``list``."""
 
-    def __init__(self, name: str, folder: Path, on_event: EventSink | None = None) -> None:
+    def __init__(
+        self, name: str, folder: Path, on_event: EventSink | None = None, now: Callable[[], float] | None = None
+    ) -> None:
         self.name = name
         self.folder = folder
         self._on_event = on_event
+        self._now = now or time.time  # the app's clock: `uploaded` moves with the fake clock in tests
         folder.mkdir(parents=True, exist_ok=True)
 
     def __repr__(self) -> str:
@@ -101,8 +107,8 @@ class Bucket:
     # -- paths --------------------------------------------------------------------------------
 
     def _check(self, key: object) -> str:
-        if not isinstance(key, str) or not key:
-            raise BindingError(f"bucket {self.name!r}: keys are non-empty strings, not {key!r}")
+        if not isinstance(key, str):  # the empty key is a key, as on R2
+            raise BindingError(f"bucket {self.name!r}: keys are strings, not {key!r}")
         if "\x00" in key:
             raise BindingError(f"bucket {self.name!r}: key {key!r} contains a NUL character")
         if len(key.encode()) > MAX_KEY_BYTES:
@@ -111,7 +117,9 @@ class Bucket:
 
     def _stem(self, key: str) -> Path:
         encoded = quote(key, safe="")
-        if encoded in (".", ".."):  # the only names percent-encoding leaves that a path would resolve
+        if not encoded:  # the empty key: a lone "%" is a name percent-encoding never makes
+            encoded = "%"
+        elif encoded in (".", ".."):  # the only names percent-encoding leaves that a path would resolve
             encoded = encoded.replace(".", "%2E")
         elif len(encoded) > 200:
             encoded = "sha256-" + hashlib.sha256(key.encode()).hexdigest()
@@ -160,11 +168,17 @@ class Bucket:
         for label, mapping in (("http_metadata", http_metadata), ("custom_metadata", custom_metadata)):
             if mapping is not None and not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
                 raise BindingError(f"bucket {self.name!r}: {label} must map str to str")
+        custom_size = sum(len(k.encode()) + len(v.encode()) for k, v in (custom_metadata or {}).items())
+        if custom_size > MAX_CUSTOM_METADATA:
+            raise LimitError(
+                f"bucket {self.name!r}: put: Your metadata headers exceed the maximum allowed metadata size. (10012): "
+                f"custom_metadata of {key!r} is {custom_size} bytes (keys and values); the limit is {MAX_CUSTOM_METADATA}"
+            )
         obj = BucketObject(
             key=key,
             size=len(data),
             etag=etag,
-            uploaded=datetime.now(UTC),
+            uploaded=datetime.fromtimestamp(self._now(), UTC),
             version=os.urandom(16).hex(),
             http_metadata=dict(http_metadata or {}),
             custom_metadata=dict(custom_metadata or {}),
@@ -176,7 +190,11 @@ class Bucket:
         return obj
 
     async def head(self, key: str) -> BucketObject | None:
-        return self._read_meta(self._check(key))
+        """The object's metadata (its ``range`` is the whole object), or None."""
+        meta = self._read_meta(self._check(key))
+        if meta is not None:
+            meta.range = {"offset": 0, "length": meta.size}
+        return meta
 
     async def get(self, key: str, *, range: dict[str, int] | None = None) -> BucketObjectBody | None:
         """The object with its body, or None. ``range`` is ``{"offset", "length"}`` or ``{"suffix"}``."""
@@ -188,18 +206,9 @@ class Bucket:
             data = self._stem(key).read_bytes()
         except FileNotFoundError:
             return None
-        applied = None
-        if range is not None:
-            if "suffix" in range:
-                start = max(0, len(data) - int(range["suffix"]))
-                end = len(data)
-            else:
-                start = int(range.get("offset", 0))
-                end = len(data) if "length" not in range else start + int(range["length"])
-            if start < 0 or start > len(data) or end < start:
-                raise BindingError(f"bucket {self.name!r}: range {range!r} is outside {key!r} ({len(data)} bytes)")
-            data = data[start:end]
-            applied = {"offset": start, "length": len(data)}
+        start, end = _satisfy(range, len(data), f"bucket {self.name!r}")
+        applied = {"offset": start, "length": end - start}
+        data = data[start:end]
         return BucketObjectBody(**{**meta.__dict__, "range": applied}, body=data)
 
     async def delete(self, keys: str | Sequence[str]) -> None:
@@ -222,47 +231,59 @@ class Bucket:
     ) -> dict[str, Any]:
         """``{"objects": [...], "delimited_prefixes": [...], "truncated": bool, "cursor": str | None}``."""
         self._check_limit(limit)
-        after = self._decode_cursor(cursor) if cursor else start_after
-        keys: builtins.list[str] = sorted(self._keys())
+        if cursor:
+            after = self._decode_cursor(cursor)
+            if after is None:  # not a cursor this bucket made: an empty page, as R2 answers
+                return {"objects": [], "delimited_prefixes": [], "truncated": False, "cursor": None}
+        else:
+            after = start_after
         objects: list[BucketObject] = []
         prefixes: list[str] = []
         last = None
         truncated = False
-        for key in keys:
+        for key in sorted(self._keys()):
             if prefix and not key.startswith(prefix):
                 continue
             if after is not None and key <= after:
                 continue
-            if len(objects) + len(prefixes) >= limit:
-                truncated = True
-                break
-            last = key
+            group = None
             if delimiter:
                 rest = key[len(prefix or "") :]
                 if delimiter in rest:
                     group = (prefix or "") + rest.split(delimiter, 1)[0] + delimiter
-                    if group not in prefixes:
-                        prefixes.append(group)
-                    continue
+                    if group in prefixes:  # one more key of a listed group: it costs no room
+                        last = key
+                        continue
+            if len(objects) + len(prefixes) >= limit:  # the limit counts objects and prefixes
+                truncated = True
+                break
+            last = key
+            if group is not None:
+                prefixes.append(group)
+                continue
             meta = self._read_meta(key)
             if meta is not None:
                 objects.append(meta)
-        next_cursor = self._encode_cursor(last) if truncated and last else None
+        next_cursor = self._encode_cursor(last) if truncated and last is not None else None
         return {"objects": objects, "delimited_prefixes": prefixes, "truncated": truncated, "cursor": next_cursor}
 
     def _check_limit(self, limit: object) -> None:
         if not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
             raise BindingError(f"bucket {self.name!r}: list limit must be 1 to 1000, not {limit!r}")
 
-    def _decode_cursor(self, cursor: str) -> str:
+    def _decode_cursor(self, cursor: str) -> str | None:
+        """The key a cursor of ours continues after; None for anything else."""
+        if not cursor.startswith(_CURSOR):
+            return None
         try:
-            return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+            body = cursor[len(_CURSOR) :]
+            return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise BindingError(f"bucket {self.name!r}: cursor {cursor!r} is not one this bucket returned") from None
+            return None
 
     @staticmethod
     def _encode_cursor(text: str) -> str:
-        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+        return _CURSOR + base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     def _keys(self) -> builtins.list[str]:
         found = []
@@ -272,6 +293,29 @@ class Bucket:
             except (ValueError, KeyError, FileNotFoundError):
                 continue
         return found
+
+
+def _satisfy(range: dict[str, int] | None, size: int, where: str) -> tuple[int, int]:
+    """``(start, end)`` of ``range`` in an object of ``size`` bytes, as R2 reads it: a length
+    or suffix past the object is cut to it; an offset past its end, a zero length or a zero
+    suffix cannot be satisfied."""
+    if range is None:
+        return 0, size
+    unsatisfiable = BindingError(f"{where}: get: The requested range is not satisfiable (10039): {range!r} of {size} bytes")
+    if "suffix" in range:
+        suffix = int(range["suffix"])
+        if suffix <= 0 or "offset" in range or "length" in range:
+            raise unsatisfiable
+        return max(0, size - suffix), size
+    offset = int(range.get("offset", 0))
+    if offset < 0 or (offset >= size and size > 0) or (offset > 0 and size == 0):
+        raise unsatisfiable
+    if "length" not in range:
+        return offset, size
+    length = int(range["length"])
+    if length <= 0:
+        raise unsatisfiable
+    return offset, min(size, offset + length)
 
 
 def _object(meta: dict[str, Any]) -> BucketObject:

@@ -306,6 +306,21 @@ def _cross_check(
                         _span_of(node, (section, name), key=True),
                     )
                 )
+    from runtime.manifest.model import QueueSource
+
+    for observer in app.observers:
+        if isinstance(observer.source, QueueSource):
+            queue = observer.source.queue
+            if settings.observer(observer.name).dead_queue(queue) == queue:
+                problems.append(
+                    make(
+                        source,
+                        "error",
+                        f"observers.{observer.name}.dead_letter_queue: queue {queue!r} cannot be its own "
+                        "dead-letter queue (messages that fail there would loop forever)",
+                        _span_of(node, ("observers", observer.name, "dead_letter_queue")),
+                    )
+                )
     from runtime.ai.catalog import CATALOG
 
     for model, chosen in {"default": settings.ai.default, **settings.ai.models}.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 from typing import Any, Literal
 
@@ -18,6 +19,8 @@ MAX_KEY_BYTES = 512
 MAX_VALUE_BYTES = 25 * 1024 * 1024
 MAX_METADATA_BYTES = 1024
 MAX_LIST_LIMIT = 1000
+MAX_BULK_KEYS = 100
+MIN_CACHE_TTL = 30
 _LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
 
 
@@ -36,26 +39,67 @@ class KvCache:
     def __repr__(self) -> str:
         return f"<KvCache {self.name!r}>"
 
-    async def get(self, key: str, type: ValueType = "text") -> Any:
-        """The value of ``key`` decoded as ``type`` ("text", "json" or "bytes"), or None.
+    async def get(
+        self, key: str | builtins.list[str], type: ValueType = "text", *, cache_ttl: float | None = None
+    ) -> Any:
+        """The value of ``key`` decoded as ``type`` ("text", "json" or "bytes"), or None. Given a
+        list of up to 100 keys, a dict of each key to its value (None when missing), as the
+        platform's bulk get (``type`` "text" or "json").
 
+        :param cache_ttl: accepted as on the platform (at least 30 s) and ignored: there is no
+            edge cache in front of a local namespace.
         :raises BindingError: for a bad key or type, or a value that is not valid JSON when
             ``type="json"``.
         """
+        self._check_cache_ttl(cache_ttl)
+        if isinstance(key, builtins.list):
+            found = await self._bulk(key, type)
+            return {k: (v["value"] if v is not None else None) for k, v in found.items()}
         self._check_key(key)
         entry = await self._store.get(self.name, key, self._clock.time())
         if entry is None:
             return None
         return self._decode(key, entry.value, type)
 
-    async def get_with_metadata(self, key: str, type: ValueType = "text") -> dict[str, Any]:
-        """``{"value": ..., "metadata": ..., "cache_status": None}``; value and metadata None when missing."""
+    async def get_with_metadata(
+        self, key: str | builtins.list[str], type: ValueType = "text", *, cache_ttl: float | None = None
+    ) -> Any:
+        """``{"value": ..., "metadata": ..., "cache_status": None}``; value and metadata None when
+        missing. Given a list of keys, a dict of each key to ``{"value", "metadata"}`` (or None)."""
+        self._check_cache_ttl(cache_ttl)
+        if isinstance(key, builtins.list):
+            return await self._bulk(key, type)
         self._check_key(key)
         entry = await self._store.get(self.name, key, self._clock.time())
         if entry is None:
             return {"value": None, "metadata": None, "cache_status": None}
         metadata = json.loads(entry.metadata) if entry.metadata is not None else None
         return {"value": self._decode(key, entry.value, type), "metadata": metadata, "cache_status": None}
+
+    async def _bulk(self, keys: builtins.list[str], kind: str) -> dict[str, Any]:
+        if not 1 <= len(keys) <= MAX_BULK_KEYS:
+            raise BindingError(f"KV {self.name!r}: a bulk get takes 1 to {MAX_BULK_KEYS} keys, not {len(keys)}")
+        if kind not in ("text", "json"):
+            raise BindingError(f"KV {self.name!r}: a bulk get reads 'text' or 'json', not {kind!r}")
+        now = self._clock.time()
+        found: dict[str, Any] = {}
+        for key in keys:
+            self._check_key(key)
+            entry = await self._store.get(self.name, key, now)
+            if entry is None:
+                found[key] = None
+            else:
+                metadata = json.loads(entry.metadata) if entry.metadata is not None else None
+                found[key] = {"value": self._decode(key, entry.value, kind), "metadata": metadata}
+        return found
+
+    def _check_cache_ttl(self, cache_ttl: object) -> None:
+        if cache_ttl is None:
+            return
+        if not isinstance(cache_ttl, int | float) or isinstance(cache_ttl, bool) or cache_ttl < MIN_CACHE_TTL:
+            raise BindingError(
+                f"KV {self.name!r}: invalid cache_ttl of {cache_ttl!r}; the cache TTL must be at least {MIN_CACHE_TTL} s"
+            )
 
     async def put(
         self,
@@ -141,7 +185,9 @@ class KvCache:
         if not isinstance(key, str):
             raise BindingError(f"KV {self.name!r}: keys are strings, not {type(key).__name__}")
         if not key:
-            raise BindingError(f"KV {self.name!r}: the key is empty")
+            raise BindingError(f"KV {self.name!r}: Key name cannot be empty.")
+        if key in (".", ".."):
+            raise BindingError(f'KV {self.name!r}: "{key}" is not allowed as a key name.')
         if self._enforce and len(key.encode()) > MAX_KEY_BYTES:
             raise LimitError(
                 f"KV {self.name!r}: key {key[:40]!r}... is {len(key.encode())} bytes; the limit is 512 ({_LIFT})"

@@ -65,8 +65,10 @@ class QueueConsumer:
         settings: ObserverSettings,
         on_run: Callable[[RunRecord], None] | None = None,
         recheck: float | None = None,
+        on_dead_letter: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
+        self.on_dead_letter = on_dead_letter  # wakes the dead-letter queue's consumer in this process
         self.queue = queue
         self.dead_queue = settings.dead_queue(queue)
         self.handler = handler
@@ -276,6 +278,8 @@ class QueueConsumer:
                 retries.append(Retry(message.id, now + wait, error))
         if dead:
             await self.store.dead_letter(self.queue, self.dead_queue, [d[0] for d in dead], [d[1] for d in dead])
+            if self.on_dead_letter is not None:
+                self.on_dead_letter(self.dead_queue)
         return acks, retries
 
     async def _run_each(self, message: Message, errors: dict[str, str]) -> None:

@@ -17,9 +17,9 @@ from runtime.errors import BindingError, LimitError
 
 ContentType = Literal["json", "text", "bytes", "v8"]
 CONTENT_TYPES = ("json", "text", "bytes", "v8")
-MAX_MESSAGE_BYTES = 128 * 1024
+MAX_MESSAGE_BYTES = 128_000  # as the platform (and Miniflare) count a message: 128 KB of 1,000 bytes
 MAX_BATCH_MESSAGES = 100
-MAX_BATCH_BYTES = 256 * 1024
+MAX_BATCH_BYTES = 256_000
 MAX_DELAY_SECONDS = 43_200
 
 
@@ -113,7 +113,7 @@ class Queue:
             raise LimitError(f"queue {self.name!r}: send_batch takes at most 100 messages, not {len(batch)}")
         total = sum(len(m.body) for m in batch)
         if total > MAX_BATCH_BYTES:
-            raise LimitError(f"queue {self.name!r}: send_batch carries {total} bytes; the limit is 256 KB")
+            raise LimitError(f"queue {self.name!r}: send_batch carries {total} bytes; the limit is {MAX_BATCH_BYTES}")
         if not batch:
             return
         await self._store.send(self.name, batch)
@@ -122,7 +122,9 @@ class Queue:
     def _message(self, body: Any, content_type: str | None, delay: float | None, now: float) -> NewMessage:
         data, kind = encode(self.name, body, content_type)
         if len(data) > MAX_MESSAGE_BYTES:
-            raise LimitError(f"queue {self.name!r}: message is {len(data)} bytes; the limit is 128 KB")
+            raise LimitError(
+                f"queue {self.name!r}: message length of {len(data)} bytes exceeds limit of {MAX_MESSAGE_BYTES}"
+            )
         visible_at = now
         if delay is not None:
             if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:

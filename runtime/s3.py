@@ -174,7 +174,10 @@ class S3Bucket(Bucket):
         if start_after:
             params["StartAfter"] = start_after
         if cursor:
-            params["ContinuationToken"] = self._decode_cursor(cursor)
+            token = self._decode_cursor(cursor)
+            if token is None:  # not a cursor this bucket made: an empty page, as R2 answers
+                return {"objects": [], "delimited_prefixes": [], "truncated": False, "cursor": None}
+            params["ContinuationToken"] = token
         response = await self._call("list_objects_v2", **params) or {}
         objects: builtins.list[BucketObject] = [
             BucketObject(

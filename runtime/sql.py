@@ -98,9 +98,10 @@ class PreparedStatement:
         return record[column]
 
     async def run(self) -> dict[str, Any]:
+        """Run the statement; ``results`` holds the rows it produced (a SELECT, ``RETURNING``), as D1."""
         started = time.perf_counter()
         cursor, rows = await self._db._query(self.sql, self.params)
-        return {"success": True, "results": [], "meta": _meta(cursor, self._db._conn, started, len(rows))}
+        return self._all_result(cursor, rows, started)
 
     async def raw(self, *, column_names: bool = False) -> list[list[Any]]:
         cursor, fetched = await self._db._query(self.sql, self.params)
@@ -139,14 +140,21 @@ class SqlDatabase:
         return PreparedStatement(self, sql)
 
     async def exec(self, sql: str) -> dict[str, Any]:
-        """Run a script of one or more statements (no parameters)."""
+        """Run a script without parameters, as D1 does: each non-empty line is a statement (a
+        statement cannot span lines); ``{"count": statements run, "duration": ms}``.
+
+        :raises SqlError: naming the line that failed; the lines before it stay applied.
+        """
         started = time.perf_counter()
-        count = sum(1 for part in sql.split(";") if part.strip())
-        try:
-            self._conn.executescript(sql)
-        except sqlite3.Error as exc:
-            raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
-        return {"count": count, "duration": round((time.perf_counter() - started) * 1000, 3)}
+        lines = [line for line in sql.split("\n") if line.strip()]
+        for number, line in enumerate(lines, 1):
+            try:
+                self._conn.executescript(line)
+            except sqlite3.Error as exc:
+                raise SqlError(
+                    f"database {self.name!r}: {exc} in line {number} of exec: {line.strip()[:200]!r}"
+                ) from None
+        return {"count": len(lines), "duration": round((time.perf_counter() - started) * 1000, 3)}
 
     async def batch(self, statements: Sequence[PreparedStatement]) -> list[dict[str, Any]]:
         """Run ``statements`` together, all or nothing: a savepoint inside this turn's group, so

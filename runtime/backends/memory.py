@@ -122,6 +122,7 @@ class MemoryQueueStore(QueueStore):
                 continue
             message.queue, message.origin, message.last_error = dead_queue, queue, error
             message.claimed = False
+            message.attempts = 0  # the dead-letter queue's consumer sees its first delivery as 1
             message.visible_at = message.created_at
             dead.messages[message_id] = message
             self._schedule(dead, message)

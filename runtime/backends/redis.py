@@ -165,6 +165,7 @@ for _, d in ipairs(cjson.decode(ARGV[3])) do
     local meta = cjson.decode(raw)
     local body = redis.call('HGET', KEYS[3], d[1])
     meta['claimed'] = 0
+    meta['attempts'] = 0
     meta['last_error'] = d[2]
     meta['origin'] = ARGV[1]
     redis.call('ZREM', KEYS[1], d[1])
@@ -448,6 +449,7 @@ class RedisQueueStore(QueueStore):
             args=[queue, dead_queue, json.dumps([[i, e] for i, e in zip(ids, errors, strict=True)])],
         )
         await self._r.sadd(f"{self._p}queues", dead_queue)
+        await self._wakeups.announce(dead_queue)  # its consumer, in whatever process, starts on them
 
     async def extend(self, queue: str, ids: Sequence[str], lease_until: float) -> None:
         await self._move(keys=self._keys(queue)[:2], args=[json.dumps(list(ids)), _float(lease_until), "extend"])

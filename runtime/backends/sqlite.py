@@ -382,7 +382,9 @@ class SqliteQueueStore(QueueStore):
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
         statements = [
             (
-                f"UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, visible_at = created_at "
+                # attempts restart: the dead-letter queue's consumer sees its first delivery as 1
+                f"UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, attempts = 0, "
+                f"visible_at = created_at "
                 f"WHERE {where}",
                 (dead_queue, queue, error, *params),
             )

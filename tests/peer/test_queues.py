@@ -1,0 +1,101 @@
+"""Miniflare's queue assertions, ported: packages/miniflare/test/plugins/queues/index.spec.ts
+(cloudflare/workers-sdk). Each test names the Miniflare test it comes from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runtime import App, BindingError, FakeClock, LimitError, ManifestError
+from tests.peer.conftest import handler_module
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_flushes_partial_and_full_batches(
+    app: App, clock: FakeClock
+) -> None:  # "flushes partial and full batches"
+    batches = handler_module(app, "collector").BATCHES
+    batches.clear()
+    await app.env.QUEUE.send_batch([{"body": i} for i in range(7)])  # max_batch_size 5
+    await app.drain()
+    assert [[m["body"] for m in batch] for batch in batches][:1] == [[0, 1, 2, 3, 4]]  # a full batch at once
+    clock.advance(seconds=1)  # max_batch_timeout: the partial batch is flushed
+    await app.drain()
+    assert [[m["body"] for m in batch] for batch in batches] == [[0, 1, 2, 3, 4], [5, 6]]
+    assert all(m["attempts"] == 1 for batch in batches for m in batch)
+
+
+async def test_moves_to_dead_letter_queue(app: App) -> None:  # "moves to dead letter queue"
+    failed = handler_module(app, "failer").SEEN
+    dead = handler_module(app, "dead-reader").SEEN
+    failed.clear()
+    dead.clear()
+    await app.env.FAILING.send({"n": 1})
+    await app.drain()  # max_retries 2: three attempts, then the dead-letter queue
+    assert [m["attempts"] for m in failed] == [1, 2, 3]
+    # Delivered on the dead-letter queue with no other wake-up, and counting again from 1.
+    assert dead == [{"body": {"n": 1}, "attempts": 1}]
+    stats = (await app.queue_stats())["failing"]
+    assert (stats.depth, stats.dead_lettered) == (0, 0)  # the dead-letter queue's observer acked it
+
+
+def test_a_queue_cannot_be_its_own_dead_letter_queue(tmp_path: Path) -> None:
+    # Miniflare refuses `deadLetterQueue` equal to the queue ("Dead letter queue for queue ... cannot be itself")
+    import shutil
+
+    from tests.peer.conftest import APP
+
+    shutil.copytree(APP, tmp_path / "peer")
+    (tmp_path / "peer" / "raindrop.local.yaml").write_text("observers:\n  failer: {dead_letter_queue: failing}\n")
+    with pytest.raises(ManifestError, match="cannot be its own dead-letter queue"):
+        App.from_manifest(tmp_path / "peer" / "raindrop.manifest")
+
+
+async def test_supports_message_content_types(app: App) -> None:  # "supports message contentTypes"
+    batches = handler_module(app, "collector").BATCHES
+    batches.clear()
+    await app.env.QUEUE.send("text", content_type="text")
+    await app.env.QUEUE.send(b"\x00\x01bytes", content_type="bytes")
+    await app.env.QUEUE.send({"json": True}, content_type="json")
+    await app.env.QUEUE.send([1, {"v8": "structured"}], content_type="v8")
+    await app.env.QUEUE.send({"default": "json"})
+    await app.drain(timeout=5)
+    bodies = [m["body"] for batch in batches for m in batch]
+    assert bodies == ["text", b"\x00\x01bytes", {"json": True}, [1, {"v8": "structured"}], {"default": "json"}]
+    with pytest.raises(BindingError, match="content_type must be one of"):
+        await app.env.QUEUE.send("x", content_type="xml")  # type: ignore[arg-type]
+
+
+async def test_operations_permit_strange_queue_names(tmp_path: Path) -> None:  # "operations permit strange queue names"
+    (tmp_path / "raindrop.manifest").write_text('application "q" {\n  queue "my-queue_name.with_dots-2" {}\n}\n')
+    async with App.from_manifest(tmp_path / "raindrop.manifest") as app:
+        (queue,) = app.manifest.application.queues
+        await getattr(app.env, queue.binding).send({"ok": True})
+        stats = await app.queue_stats()
+        assert list(stats) == ["my-queue_name.with_dots-2"] and stats["my-queue_name.with_dots-2"].depth == 1
+
+
+async def test_validates_message_size(app: App) -> None:  # "validates message size"
+    with pytest.raises(LimitError, match="message length of 128001 bytes exceeds limit of 128000"):
+        await app.env.QUEUE.send(bytes(128 * 1000 + 1), content_type="bytes")
+    await app.env.QUEUE.send(bytes(128 * 1000), content_type="bytes")  # the limit itself is accepted
+
+
+async def test_send_batch_limits(app: App) -> None:  # sendBatch: at most 100 messages, 256 KB in all
+    with pytest.raises(LimitError, match="at most 100 messages, not 101"):
+        await app.env.QUEUE.send_batch([{"body": i} for i in range(101)])
+    with pytest.raises(LimitError, match="the limit is 256000"):
+        await app.env.QUEUE.send_batch([{"body": bytes(100_000), "content_type": "bytes"} for _ in range(3)])
+
+
+async def test_retries_with_delay(app: App, clock: FakeClock) -> None:  # "retries messages" (explicit delay)
+    failed = handler_module(app, "failer").SEEN
+    failed.clear()
+    await app.env.FAILING.send({"n": 2}, delay_seconds=30)
+    await app.drain()
+    assert failed == []  # not due yet
+    clock.advance(seconds=30)
+    await app.drain()
+    assert [m["attempts"] for m in failed] == [1, 2, 3]

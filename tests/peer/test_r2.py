@@ -1,0 +1,258 @@
+"""Miniflare's R2 assertions, ported: packages/miniflare/test/plugins/r2/index.spec.ts
+(cloudflare/workers-sdk). Each test names the Miniflare test it comes from."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from runtime import App, BindingError, FakeClock, LimitError
+
+pytestmark = pytest.mark.anyio
+HTTP_METADATA = {
+    "contentType": "text/plain",
+    "contentLanguage": "en-GB",
+    "contentDisposition": 'attachment; filename="value.txt"',
+    "contentEncoding": "gzip",
+    "cacheControl": "max-age=3600",
+}
+MD5 = "2063c1608d6e0baf80249c42e2be5804"  # of "value"
+
+
+async def test_head_returns_null_for_missing_and_metadata_for_existing(app: App, clock: FakeClock) -> None:
+    # "head: returns null for non-existent keys" / "head: returns metadata for existing keys"
+    r2 = app.env.BUCKET
+    assert await r2.head("key") is None
+    await r2.put("key", "value", http_metadata=HTTP_METADATA, custom_metadata={"key": "value"})
+    obj = await r2.head("key")
+    assert obj.key == "key" and re.fullmatch(r"[0-9a-f]{32}", obj.version)
+    assert obj.size == 5 and obj.etag == MD5 and obj.http_etag == f'"{MD5}"'
+    assert obj.checksums == {"md5": MD5}
+    assert obj.http_metadata == HTTP_METADATA and obj.custom_metadata == {"key": "value"}
+    assert obj.range == {"offset": 0, "length": 5}
+    assert obj.uploaded == clock.now()  # the app's clock, not the wall clock
+
+
+async def test_get_returns_metadata_and_body(app: App, clock: FakeClock) -> None:
+    # "get: returns null for non-existent keys" / "get: returns metadata and body for existing keys"
+    r2 = app.env.BUCKET
+    assert await r2.get("key") is None
+    await r2.put("key", "value", http_metadata=HTTP_METADATA, custom_metadata={"key": "value"})
+    body = await r2.get("key")
+    assert body.key == "key" and body.size == 5 and body.etag == MD5
+    assert body.http_metadata == HTTP_METADATA and body.custom_metadata == {"key": "value"}
+    assert body.range == {"offset": 0, "length": 5} and await body.text() == "value"
+    assert body.uploaded == clock.now()
+
+
+async def test_get_range_using_object(app: App) -> None:  # "get: range using object"
+    r2 = app.env.BUCKET
+    await r2.put("key", "value")
+    for wanted, expected, text in [
+        ({"offset": 3}, {"offset": 3, "length": 2}, "ue"),
+        ({"length": 3}, {"offset": 0, "length": 3}, "val"),
+        ({"length": 42}, {"offset": 0, "length": 5}, "value"),  # overflowing length
+        ({"offset": 1, "length": 3}, {"offset": 1, "length": 3}, "alu"),
+        ({"suffix": 3}, {"offset": 2, "length": 3}, "lue"),
+        ({"suffix": 42}, {"offset": 0, "length": 5}, "value"),  # underflowing suffix
+    ]:
+        body = await r2.get("key", range=wanted)
+        assert body.range == expected, wanted
+        assert await body.text() == text, wanted
+    for unsatisfiable in ({"offset": 42}, {"length": 0}, {"suffix": 0}):
+        with pytest.raises(BindingError, match=r"The requested range is not satisfiable \(10039\)"):
+            await r2.get("key", range=unsatisfiable)
+
+
+async def test_put_returns_metadata_for_created_object(app: App, clock: FakeClock) -> None:
+    # "put: returns metadata for created object"
+    clock.advance(hours=2)
+    obj = await app.env.BUCKET.put("key", "value", http_metadata=HTTP_METADATA, custom_metadata={"key": "value"})
+    assert obj.key == "key" and obj.size == 5 and obj.etag == MD5 and obj.checksums == {"md5": MD5}
+    assert obj.http_metadata == HTTP_METADATA and obj.custom_metadata == {"key": "value"}
+    assert obj.range is None
+    assert obj.uploaded == clock.now() and obj.uploaded - timedelta(hours=2) < clock.now()
+
+
+async def test_put_empty_and_overrides(app: App) -> None:  # "put: puts empty value" / "put: overrides existing keys"
+    r2 = app.env.BUCKET
+    obj = await r2.put("key", "")
+    assert obj.size == 0 and await (await r2.get("key")).text() == ""
+    await r2.put("key", "value1")
+    await r2.put("key", "value2")
+    assert await (await r2.get("key")).text() == "value2"
+
+
+async def test_put_validates_checksums(app: App) -> None:  # "put: validates checksums"
+    r2 = app.env.BUCKET
+    await r2.put("key", "value", md5=MD5)
+    with pytest.raises(BindingError, match="does not match the body"):
+        await r2.put("key", "value", md5="0" * 32)
+
+
+async def test_put_validates_metadata_size(app: App) -> None:  # "put: validates metadata size"
+    r2 = app.env.BUCKET
+    await r2.put("key", "value", custom_metadata={"key": "x" * 2045})
+    with pytest.raises(LimitError, match=r"exceed the maximum allowed metadata size. \(10012\)"):
+        await r2.put("key", "value", custom_metadata={"key": "x" * 2046})
+    await r2.put("key", "value", custom_metadata={"hi": "x" * 2046})
+    await r2.put("key", "value", custom_metadata={"key": "🙂" * 511})  # 3 + 4 * 511 = 2047 bytes
+    await r2.put("key", "value", custom_metadata={"key1": "🙂" * 511})  # 2048
+    with pytest.raises(LimitError, match="10012"):
+        await r2.put("key", "value", custom_metadata={"key12": "🙂" * 511})
+    with pytest.raises(LimitError, match="10012"):
+        await r2.put("key", "value", custom_metadata={"key": "🙂" * 512})
+
+
+async def test_validates_key(app: App) -> None:  # "head/get/put/delete: validates key"
+    r2 = app.env.BUCKET
+    for call in (r2.head, r2.get, lambda k: r2.put(k, "v"), r2.delete):
+        with pytest.raises(LimitError, match="the limit is 1024"):
+            await call("x" * 1025)
+
+
+async def test_delete_deletes_existing_keys(app: App) -> None:  # "delete: deletes existing keys"
+    r2 = app.env.BUCKET
+    await r2.delete("key")  # nothing to delete: no error
+    await r2.put("key", "value")
+    assert await r2.head("key") is not None
+    await r2.delete("key")
+    assert await r2.head("key") is None
+    for key in ("key1", "key2", "key3"):
+        await r2.put(key, "v")
+    await r2.delete(["key1", "key200", "key3"])
+    assert await r2.head("key1") is None
+    assert await r2.head("key2") is not None
+    assert await r2.head("key3") is None
+
+
+async def pages(app: App, keys: list[str], **options: object) -> list[tuple[list[str], bool]]:
+    """Miniflare's testList: seed ``keys``, then page through with the returned cursors."""
+    r2 = app.env.BUCKET
+    for i, key in enumerate(keys):
+        await r2.put(key, f"value{i}")
+    found = []
+    cursor = options.pop("cursor", None)
+    while True:
+        result = await r2.list(**options, cursor=cursor)
+        found.append(([o.key for o in result["objects"]], result["truncated"]))
+        if not result["truncated"]:
+            assert result["cursor"] is None
+            return found
+        assert isinstance(result["cursor"], str)
+        cursor = result["cursor"]
+
+
+async def test_list_sorted_and_prefix(app: App) -> None:  # "list: lists keys in sorted order" / "matching prefix"
+    assert await pages(app, ["key3", "key1", "key2", ", ", "!"]) == [(["!", ", ", "key1", "key2", "key3"], False)]
+    assert await pages(app, ["section1key1", "section1key2", "section2key1"], prefix="section1") == [
+        (["section1key1", "section1key2"], False)
+    ]
+
+
+async def test_list_empty_and_invalid_cursor(app: App) -> None:
+    # "returns an empty list with no keys" / "with no matching keys" / "with an invalid cursor"
+    assert await pages(app, []) == [([], False)]
+    assert await pages(app, ["key1", "key2", "key3"], prefix="none") == [([], False)]
+    assert await pages(app, [], cursor="bad") == [([], False)]
+
+
+async def test_list_paginates(app: App) -> None:  # "list: paginates keys" / "paginates keys matching prefix"
+    assert await pages(app, ["key1", "key2", "key3"], limit=2) == [(["key1", "key2"], True), (["key3"], False)]
+    more = await pages(
+        app, ["section1key1", "section1key2", "section1key3", "section2key1"], prefix="section1", limit=2
+    )
+    assert more == [(["section1key1", "section1key2"], True), (["section1key3"], False)]
+
+
+async def test_list_start_after(app: App) -> None:
+    # "lists keys starting from startAfter exclusive" / "with startAfter and limit (...)"
+    keys = ["key1", "key2", "key3", "key4"]
+    assert await pages(app, keys, start_after="key2") == [(["key3", "key4"], False)]
+    assert await pages(app, [], start_after="key1", limit=2) == [(["key2", "key3"], True), (["key4"], False)]
+    assert await pages(app, [], start_after="key", limit=2) == [(["key1", "key2"], True), (["key3", "key4"], False)]
+
+
+async def test_list_metadata_and_variable_limit(app: App) -> None:
+    # "list: returns metadata with objects" / "paginates with variable limit"
+    r2 = app.env.BUCKET
+    await r2.put("key", "value", custom_metadata={"foo": "bar"})
+    (obj,) = (await r2.list())["objects"]
+    assert obj.key == "key" and obj.size == 5 and obj.etag == MD5 and obj.custom_metadata == {"foo": "bar"}
+    for key in ("key1", "key2", "key3"):
+        await r2.put(key, "v")
+    first = await r2.list(prefix="key", limit=1)
+    assert [o.key for o in first["objects"]] == ["key"]
+    second = await r2.list(prefix="key", limit=2, cursor=first["cursor"])
+    assert [o.key for o in second["objects"]] == ["key1", "key2"]
+
+
+async def test_list_returns_keys_inserted_whilst_paginating(
+    app: App,
+) -> None:  # "returns keys inserted whilst paginating"
+    r2 = app.env.BUCKET
+    for key in ("key1", "key3", "key5"):
+        await r2.put(key, "v")
+    first = await r2.list(limit=2)
+    for key in ("key2", "key4"):
+        await r2.put(key, "v")
+    assert [o.key for o in (await r2.list(limit=2, cursor=first["cursor"]))["objects"]] == ["key4", "key5"]
+
+
+async def test_list_validates_limit(app: App) -> None:  # "list: validates limit"
+    for bad in (0, 1001):
+        with pytest.raises(BindingError, match="list limit must be 1 to 1000"):
+            await app.env.BUCKET.list(limit=bad)
+
+
+async def test_list_delimited_prefixes(
+    app: App,
+) -> None:  # "returns correct delimitedPrefixes for delimiter and prefix"
+    r2 = app.env.BUCKET
+    values = ["dir0/file0", "dir0/file1", "dir0/sub0/file2", "dir0/sub0/file3", "dir0/sub1/file4", "dir0/sub1/file5",
+              "dir1/file6", "dir1/file7", "file8", "file9"]  # fmt: skip
+    for key in values:
+        await r2.put(key, "v")
+
+    async def listed(**options: object) -> tuple[list[str], list[str], bool]:
+        result = await r2.list(**options)
+        return [o.key for o in result["objects"]], result["delimited_prefixes"], result["truncated"]
+
+    assert await listed() == (values, [], False)
+    assert await listed(delimiter="") == (values, [], False)
+    assert await listed(delimiter="file8") == ([k for k in values if k != "file8"], ["file8"], False)
+    assert await listed(prefix="dir1/", delimiter="file6") == (["dir1/file7"], ["dir1/file6"], False)
+    assert await listed(delimiter="/") == (["file8", "file9"], ["dir0/", "dir1/"], False)
+    assert await listed(prefix="dir0/", delimiter="/") == (
+        ["dir0/file0", "dir0/file1"],
+        ["dir0/sub0/", "dir0/sub1/"],
+        False,
+    )
+    assert await listed(prefix="dir0", delimiter="/") == ([], ["dir0/"], False)
+    # the limit counts objects and delimited prefixes
+    first = await r2.list(prefix="dir0/", delimiter="/", limit=2)
+    assert ([o.key for o in first["objects"]], first["delimited_prefixes"], first["truncated"]) == (
+        ["dir0/file0", "dir0/file1"], [], True,
+    )  # fmt: skip
+    assert await listed(prefix="dir0/", delimiter="/", limit=2, cursor=first["cursor"]) == (
+        [], ["dir0/sub0/", "dir0/sub1/"], False,
+    )  # fmt: skip
+
+
+async def test_operations_permit_empty_key(app: App) -> None:  # "operations permit empty key"
+    r2 = app.env.BUCKET
+    await r2.put("", "empty")
+    assert (await r2.head("")).key == ""
+    assert await (await r2.get("")).text() == "empty"
+    assert [o.key for o in (await r2.list())["objects"]] == [""]
+    await r2.delete("")
+    assert await r2.head("") is None
+
+
+async def test_operations_persist_stored_data(app: App) -> None:  # "operations persist stored data"
+    await app.env.BUCKET.put("key", "value")
+    await app.stop()
+    async with App.from_manifest(app.manifest.path, state_dir=app.state_dir) as again:
+        assert await (await again.env.BUCKET.get("key")).text() == "value"
