@@ -44,6 +44,7 @@ from runtime.services import ServiceApp, ServiceStub
 from runtime.smart import SmartComponents
 from runtime.smart.sql import SmartSql
 from runtime.sql import SqlDatabase
+from runtime.tracing import Annotation, Tracer
 
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
@@ -445,7 +446,9 @@ class App:
             bindings[resource.binding] = _McpBinding(resource.name, self)
         bindings.update(values)
         bindings.setdefault("AI", self._ai_binding(values))  # a built-in on every module
-        return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock)
+        tracer = Tracer(self._record_run, self.clock.time)
+        annotation = Annotation(backend.state, app.name, self._record_run, self.clock.time)
+        return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock, tracer, annotation)
 
     def _fill(self, values: dict[str, str | None]) -> Callable[[str | None], str | None]:
         """Replaces ``${NAME}`` in a local setting with the app's env value (else the process's)."""
@@ -549,7 +552,13 @@ class App:
         for service in self.manifest.application.services:
             env = self.env
             if service.env:  # env blocks nested in the service are visible to it alone
-                env = Env({**self.env.bindings(), **self._env_values(service.env)}, self.env.logger, self.clock)
+                env = Env(
+                    {**self.env.bindings(), **self._env_values(service.env)},
+                    self.env.logger,
+                    self.clock,
+                    self.env.tracer,
+                    self.env.annotation,
+                )
             handler = instantiate(service, self.manifest.root, env, ctx)
             assert isinstance(handler, Service)
             self._services[service.name] = handler

@@ -301,7 +301,9 @@ def _satisfy(range: dict[str, int] | None, size: int, where: str) -> tuple[int, 
     suffix cannot be satisfied."""
     if range is None:
         return 0, size
-    unsatisfiable = BindingError(f"{where}: get: The requested range is not satisfiable (10039): {range!r} of {size} bytes")
+    unsatisfiable = BindingError(
+        f"{where}: get: The requested range is not satisfiable (10039): {range!r} of {size} bytes"
+    )
     if "suffix" in range:
         suffix = int(range["suffix"])
         if suffix <= 0 or "offset" in range or "length" in range:

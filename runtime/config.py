@@ -79,6 +79,7 @@ class ScheduleSettings(_Strict):
 
 class ServiceSettings(_Strict):
     port: int | None = Field(None, ge=1, le=65535)
+    token: str | None = None  # a protected service's bearer token (default: made up per process)
 
 
 class BucketSettings(_Strict):

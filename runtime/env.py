@@ -16,7 +16,12 @@ class Env:
     """
 
     def __init__(
-        self, bindings: dict[str, Any], logger: logging.Logger | AppLogger | None = None, clock: Any = None
+        self,
+        bindings: dict[str, Any],
+        logger: logging.Logger | AppLogger | None = None,
+        clock: Any = None,
+        tracer: Any = None,
+        annotation: Any = None,
     ) -> None:
         object.__setattr__(self, "_bindings", dict(bindings))
         if not isinstance(logger, AppLogger):
@@ -24,6 +29,8 @@ class Env:
         object.__setattr__(self, "logger", logger)
         # env.clock: the runtime's clock (now(), datetime()); under test it is the fake clock.
         object.__setattr__(self, "clock", clock)
+        object.__setattr__(self, "tracer", tracer)  # env.tracer and env.annotation: see runtime.tracing
+        object.__setattr__(self, "annotation", annotation)
 
     def __getattr__(self, name: str) -> Any:
         bindings: dict[str, Any] = object.__getattribute__(self, "_bindings")
@@ -43,7 +50,7 @@ class Env:
         return name in object.__getattribute__(self, "_bindings")
 
     def __dir__(self) -> list[str]:
-        return sorted([*object.__getattribute__(self, "_bindings"), "clock", "logger"])
+        return sorted([*object.__getattribute__(self, "_bindings"), "annotation", "clock", "logger", "tracer"])
 
     def bindings(self) -> dict[str, Any]:
         return dict(object.__getattribute__(self, "_bindings"))

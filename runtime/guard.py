@@ -24,7 +24,8 @@ import secrets
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlsplit
 
-from starlette.types import Scope
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "raindrop_dashboard"
 TOKEN_HEADER = b"x-raindrop-token"
@@ -117,3 +118,27 @@ def _same_origin(origin: str, host: str, scope: Scope) -> bool:
     parts = urlsplit(origin)
     scheme = scope.get("scheme", "http")
     return parts.scheme == scheme and parts.netloc.lower() == host.lower() and bool(host)
+
+
+class BearerGuard:
+    """An ASGI wrapper that answers 401 unless the request carries ``Authorization: Bearer
+    <token>``: ``protected`` services and MCP services."""
+
+    def __init__(self, app: ASGIApp, token: str, what: str) -> None:
+        self.app = app
+        self.token = token.encode()
+        self.what = what
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = dict(scope.get("headers") or []).get(b"authorization", b"")
+            given = header[7:] if header[:7].lower() == b"bearer " else b""
+            if not hmac.compare_digest(given, self.token):
+                response = JSONResponse(
+                    {"error": f"{self.what} is protected: send Authorization: Bearer <token>"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

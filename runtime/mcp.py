@@ -19,16 +19,15 @@ A tool that raises gives the client an error result; the server keeps serving.
 
 from __future__ import annotations
 
-import hmac
 import inspect
 import secrets
 from pathlib import Path
 from typing import Any
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from runtime.errors import HandlerLoadError
+from runtime.guard import BearerGuard
 from runtime.loader import import_file
 from runtime.manifest.model import McpService
 
@@ -90,32 +89,13 @@ class McpHost:
     def asgi(self) -> ASGIApp:
         if self._app is None:
             self._app = self.server.streamable_http_app()
-        return self._app if self.token is None else _Bearer(self._app, self.token, self.resource.name)
+        return (
+            self._app
+            if self.token is None
+            else BearerGuard(self._app, self.token, f"mcp_service {self.resource.name!r}")
+        )
 
     def lifespan(self) -> Any:
         """The SDK's session manager must run while the service answers (an async context)."""
         self.asgi()
         return self.server.session_manager.run()
-
-
-class _Bearer:
-    """Answers 401 unless the request carries ``Authorization: Bearer <token>``."""
-
-    def __init__(self, app: ASGIApp, token: str, name: str) -> None:
-        self.app = app
-        self.token = token.encode()
-        self.name = name
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            header = dict(scope.get("headers") or []).get(b"authorization", b"")
-            given = header[7:] if header[:7].lower() == b"bearer " else b""
-            if not hmac.compare_digest(given, self.token):
-                response = JSONResponse(
-                    {"error": f"mcp_service {self.name!r} is protected: send Authorization: Bearer <token>"},
-                    status_code=401,
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)

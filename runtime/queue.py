@@ -123,7 +123,7 @@ class Queue:
         data, kind = encode(self.name, body, content_type)
         if len(data) > MAX_MESSAGE_BYTES:
             raise LimitError(
-                f"queue {self.name!r}: message length of {len(data)} bytes exceeds limit of {MAX_MESSAGE_BYTES}"
+                f"queue {self.name!r}: message length of {len(data)} bytes exceeds limit of {MAX_MESSAGE_BYTES} (128 KB)"
             )
         visible_at = now
         if delay is not None:

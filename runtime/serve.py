@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import secrets
 import signal
 import socket
 import sys
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from runtime.app import App
 from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
-from runtime.guard import Guard, is_loopback_host
+from runtime.guard import BearerGuard, Guard, is_loopback_host
 from runtime.http_timeouts import protocol_class
 from runtime.inspection import SMART_KINDS, ai_description, not_emulated
 from runtime.logs import log_run, request_writer
@@ -121,13 +122,14 @@ def stop_on_signals() -> asyncio.Event:
 
 
 def ports(app: App, base: int) -> dict[str, int]:
-    """The port of every public service: configured, else the next free number from ``base``."""
+    """The port of every public and protected service: configured, else the next free number
+    from ``base``."""
     chosen: dict[str, int] = {}
     configured = {name: s.port for name, s in app.settings.services.items() if s.port}
     taken = set(configured.values())
     candidate = base
     for service in app.manifest.application.services:
-        if service.visibility != "public":
+        if service.visibility == "private":  # private services: through bindings only
             continue
         if service.name in configured:
             chosen[service.name] = configured[service.name]
@@ -166,10 +168,15 @@ async def serve(
     urls = {name: f"http://{display_host}:{p}" for name, p in service_ports.items()}
     remote = not is_loopback_host(bind_host)
     dashboard = Dashboard(app, urls, Guard(remote=remote)) if with_dashboard else None
-    apps = {name: app.asgi(name) for name in service_ports}
+    service_apps = {name: app.asgi(name) for name in service_ports}
     request_log = request_writer()
-    for service_app in apps.values():
+    for service_app in service_apps.values():
         service_app.request_log = request_log
+    tokens = protected_tokens(app)
+    apps: dict[str, ASGIApp] = {
+        name: BearerGuard(asgi, tokens[name], f"service {name!r}") if name in tokens else asgi
+        for name, asgi in service_apps.items()
+    }
     routers: dict[int, Router] = {}
     for name, p in service_ports.items():
         routers.setdefault(p, Router(apps[name], {}, None))
@@ -226,7 +233,14 @@ async def serve(
             return 1
         await asyncio.sleep(0.01)
     print(
-        banner(app, urls, _dashboard_url(dashboard, display_host, first_port), time.perf_counter() - started, mcp_urls),
+        banner(
+            app,
+            urls,
+            _dashboard_url(dashboard, display_host, first_port),
+            time.perf_counter() - started,
+            mcp_urls,
+            tokens,
+        ),
         file=out,
         flush=True,
     )
@@ -261,6 +275,16 @@ def _dashboard_url(dashboard: Dashboard | None, host: str, port: int) -> str:
     return url
 
 
+def protected_tokens(app: App) -> dict[str, str]:
+    """The bearer token of every protected service: set in raindrop.local.yaml, else made up."""
+    tokens = {}
+    for service in app.manifest.application.services:
+        if service.visibility == "protected":
+            settings = app.settings.services.get(service.name)
+            tokens[service.name] = (settings.token if settings else None) or secrets.token_urlsafe(16)
+    return tokens
+
+
 def mcp_ports(app: App, after: int) -> dict[str, int]:
     """The port of every MCP service: configured, else the next numbers after ``after``."""
     chosen: dict[str, int] = {}
@@ -278,7 +302,12 @@ def mcp_ports(app: App, after: int) -> dict[str, int]:
 
 
 def banner(
-    app: App, urls: dict[str, str], dashboard: str, elapsed: float, mcp_urls: dict[str, str] | None = None
+    app: App,
+    urls: dict[str, str],
+    dashboard: str,
+    elapsed: float,
+    mcp_urls: dict[str, str] | None = None,
+    tokens: dict[str, str] | None = None,
 ) -> str:
     manifest = app.manifest
     lines = [
@@ -287,7 +316,9 @@ def banner(
     ]
     for name, url in urls.items():
         lines.append(f"  service    {name:<20} {url}   (also http://{name}.localhost:{url.rsplit(':', 1)[1]})")
-    private = [s.name for s in manifest.application.services if s.visibility != "public"]
+        if tokens and name in tokens:
+            lines.append(f"             protected: Authorization: Bearer {tokens[name]}")
+    private = [s.name for s in manifest.application.services if s.visibility == "private"]
     if private:
         lines.append(f"  private    {', '.join(private)} (through env bindings only)")
     lines.append(f"  dashboard  {dashboard}")

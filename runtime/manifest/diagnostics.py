@@ -95,7 +95,12 @@ def make(source: Source, severity: Severity, message: str, span: Span) -> Diagno
     return Diagnostic(severity, message, source.path, span, source.line(span.line))
 
 
-_WIDE_BOMS = {b"\xff\xfe\x00\x00": "UTF-32", b"\x00\x00\xfe\xff": "UTF-32", b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16"}
+_WIDE_BOMS = {
+    b"\xff\xfe\x00\x00": "UTF-32",
+    b"\x00\x00\xfe\xff": "UTF-32",
+    b"\xff\xfe": "UTF-16",
+    b"\xfe\xff": "UTF-16",
+}
 
 
 def decode_text(raw: bytes, path: str, what: str) -> str | Diagnostic:

@@ -129,8 +129,10 @@ def parse(source: Source) -> ParseResult:
         if len(diagnostics) >= 50 or repairs > MAX_REPAIRS:
             return False
         if getattr(error, "line", None) in error_lines:  # this line has its error: repair quietly
-            return _recover_characters(source, error, _ignore) if isinstance(error, UnexpectedCharacters) else (
-                _recover_token(source, error, _ignore) if isinstance(error, UnexpectedToken) else False
+            return (
+                _recover_characters(source, error, _ignore)
+                if isinstance(error, UnexpectedCharacters)
+                else (_recover_token(source, error, _ignore) if isinstance(error, UnexpectedToken) else False)
             )
         if isinstance(error, UnexpectedCharacters):
             return _recover_characters(source, error, record)
@@ -283,7 +285,12 @@ class _Builder:
     def attribute(self, tree: Tree[Token]) -> RawAttribute:
         name, value_node = tree.children[0], tree.children[1]
         assert isinstance(name, Token)
-        return RawAttribute(str(name), self.value(value_node), _token_span(name), _node_span(value_node, _token_span(name), self.source.text))
+        return RawAttribute(
+            str(name),
+            self.value(value_node),
+            _token_span(name),
+            _node_span(value_node, _token_span(name), self.source.text),
+        )
 
     def value(self, node: Tree[Token] | Token) -> Value:
         assert isinstance(node, Tree)
