@@ -23,6 +23,7 @@ from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
 from runtime.handlers import Actor
 from runtime.observers import RunRecord, describe_error
+from runtime.ownership import RENEW, Ownership
 
 log = logging.getLogger("raindrop.actor")
 
@@ -166,8 +167,11 @@ class ActorHost:
         env: Callable[[], Any],
         spawn: Callable[[Awaitable[Any]], Any],
         on_run: Callable[[RunRecord], None] | None = None,
+        shared: bool = False,
     ) -> None:
         self.classes = classes
+        # With a backend other processes share, an actor runs only where its lease is held.
+        self.ownership = Ownership(store, self._forget) if shared else None
         self.store = store
         self.clock = clock
         self._env = env
@@ -182,7 +186,17 @@ class ActorHost:
     def namespace(self, name: str) -> ActorNamespace:
         return ActorNamespace(name, self)
 
-    def instance(self, namespace: str, actor: ActorId) -> tuple[Actor, asyncio.Lock]:
+    def _lock(self, key: tuple[str, str]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        """This process took the actor's lease anew: the next call makes a fresh instance."""
+        self._instances.pop(key, None)
+
+    def instance(self, namespace: str, actor: ActorId) -> Actor:
         key = (namespace, str(actor))
         instance = self._instances.get(key)
         if instance is None:
@@ -192,26 +206,64 @@ class ActorHost:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
             instance = cls(ActorState(actor, storage, self._spawn), self._env())
             self._instances[key] = instance
-            self._locks[key] = asyncio.Lock()
-        return instance, self._locks[key]
+        return instance
+
+    async def run(self, namespace: str, actor: ActorId, work: Callable[[Actor], Awaitable[Any]]) -> Any:
+        """Run ``work(instance)`` with the actor's calls serialized: one at a time in this
+        process and, on a shared backend, only while this process holds the actor's lease."""
+        key = (namespace, str(actor))
+        if namespace not in self.classes:
+            raise BindingError(f'actor "{namespace}" has no handler class loaded')
+        ownership = self.ownership
+        if ownership is None:
+            async with self._lock(key):
+                return await work(self.instance(namespace, actor))
+        ownership.want(key)
+        try:
+            async with self._lock(key):
+                await ownership.enter(key)
+                return await work(self.instance(namespace, actor))
+        finally:
+            await ownership.leave(key)
 
     async def call(
         self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        instance, lock = self.instance(namespace, actor)
-        function = getattr(instance, method, None) if not method.startswith("_") else None
-        if function is None or not callable(function):
-            raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
         if method != "fetch":
             args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
             kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
-        async with lock:
+
+        async def invoke(instance: Actor) -> Any:
+            function = getattr(instance, method, None) if not method.startswith("_") else None
+            if function is None or not callable(function):
+                raise BindingError(
+                    f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}'
+                )
             result = function(*args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
+            return result
+
+        result = await self.run(namespace, actor, invoke)
         if method == "fetch":
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")
+
+    async def renew_leases(self) -> None:
+        """Keep this process's actor leases alive while it runs (a loop; shared backends)."""
+        if self.ownership is None:
+            return
+        while not self._stopping:
+            await asyncio.sleep(RENEW / 2)
+            try:
+                await self.ownership.renew()
+            except Exception as exc:  # noqa: BLE001 - a backend hiccup: the next round tries again
+                log.warning("renewing actor leases failed: %s", exc)
+
+    async def release(self) -> None:
+        """Hand this process's actors over to the others (at stop)."""
+        if self.ownership is not None:
+            await self.ownership.release_all()
 
     # -- alarms ---------------------------------------------------------------------------------
 
@@ -255,24 +307,23 @@ class ActorHost:
     async def _fire(self, alarm: Alarm) -> None:
         actor = ActorId(alarm.actor, alarm.name)
         started = self.clock.time()
-        try:
-            instance, lock = self.instance(alarm.namespace, actor)
-        except BindingError as exc:
-            log.error("alarm of %s %s dropped: %s", alarm.namespace, actor, exc)
+        cls = self.classes.get(alarm.namespace)
+        if cls is None:
+            log.error("alarm of %s %s dropped: no handler class is loaded for it", alarm.namespace, actor)
             await self.store.finish_alarm(alarm, None)
             return
-        handler = getattr(instance, "alarm", None)
-        if handler is None:
+        if getattr(cls, "alarm", None) is None:
             log.warning(
-                'actor "%s" set an alarm but %s has no alarm() method; dropped',
-                alarm.namespace,
-                type(instance).__name__,
+                'actor "%s" set an alarm but %s has no alarm() method; dropped', alarm.namespace, cls.__name__
             )
             await self.store.finish_alarm(alarm, None)
             return
+
+        async def fire(instance: Actor) -> None:
+            await instance.alarm()  # type: ignore[attr-defined]
+
         try:
-            async with lock:
-                await handler()
+            await self.run(alarm.namespace, actor, fire)
         except Exception as exc:  # noqa: BLE001 - an alarm's failure is retried, as on the platform
             error = describe_error(exc)
             if alarm.retries < ALARM_RETRIES:

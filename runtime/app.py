@@ -200,6 +200,7 @@ class App:
                 lambda: self.env,
                 self.spawn,
                 on_run=self._record_run,
+                shared=backend.shared,
             )
             self._env = self._build_env(backend)
             for setup in self._pending_setup:
@@ -225,6 +226,7 @@ class App:
             self._tasks.append(asyncio.create_task(runner.run(), name=f"schedule {runner.name}"))
         assert self._actors is not None
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
+        self._tasks.append(asyncio.create_task(self._actors.renew_leases(), name="actor leases"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
         if self._smart is not None:
             self._smart.start()
@@ -249,6 +251,8 @@ class App:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)
+        if self._actors is not None and self._backend is not None:
+            await self._actors.release()  # a process that stops hands its actors over
         self._tasks.clear()
         self._background.clear()
         if self._backend is not None:

@@ -72,6 +72,7 @@ class Dashboard:
             Route(api + "/schedules", self.schedules),
             Route(api + "/schedules/{name}/run", self.run_schedule, methods=["POST"]),
             Route(api + "/actors", self.actors),
+            Route(api + "/actors/owners", self.actor_owners),
             Route(api + "/actors/{namespace}/{actor}", self.actor_storage),
             Route(api + "/runs", self.runs),
             Route(api + "/smartbuckets", self.smartbuckets),
@@ -216,6 +217,17 @@ class Dashboard:
             found[actor.name] = await self.app.backend.state.actors(actor.name)
         return JSONResponse(found)
 
+    async def actor_owners(self, request: Request) -> Response:
+        """Which process runs each live actor (a lease in a shared backend), and this process's name."""
+        import time
+
+        owners = {
+            actor.name: await self.app.backend.state.actor_owners(actor.name, time.time())
+            for actor in self.app.manifest.application.actors
+        }
+        ownership = self.app._actors.ownership if self.app._actors is not None else None
+        return JSONResponse({"this_process": ownership.owner if ownership else None, "owners": owners})
+
     async def actor_storage(self, request: Request) -> Response:
         from runtime import structured
 
@@ -297,6 +309,7 @@ OPENAPI: dict[str, Any] = {
         f"{PREFIX}/api/schedules": _path("Schedules with their next three fire times (UTC)"),
         f"{PREFIX}/api/schedules/{{name}}/run": _path("Run a schedule now", "post", ("name",)),
         f"{PREFIX}/api/actors": _path("Actor ids holding storage, per actor class"),
+        f"{PREFIX}/api/actors/owners": _path("The process that holds each live actor's lease (shared backends)"),
         f"{PREFIX}/api/actors/{{namespace}}/{{actor}}": _path(
             "An actor's storage and alarm", params=("namespace", "actor")
         ),

@@ -357,6 +357,13 @@ async def work(
     manifest_path: Path, *, backend: str, state: str | None, grace: float = 10.0, out: TextIO = sys.stdout
 ) -> int:
     """``python -m runtime worker``: observers, schedules and alarms on a shared backend, no HTTP."""
+    if backend.startswith("memory:"):
+        print(
+            "error: the memory backend is one process's own and cannot be shared with a worker; "
+            "use --backend sqlite:///PATH/state.db or redis://HOST:PORT/DB",
+            file=sys.stderr,
+        )
+        return 2
     load(manifest_path, handlers="error")
     app = App.from_manifest(manifest_path, backend=backend, state_dir=state)
     await app.start()

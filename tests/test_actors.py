@@ -54,14 +54,14 @@ async def test_a_thousand_concurrent_calls_on_one_id_keep_the_counter_exact(app:
 
 
 async def test_different_ids_run_in_parallel(app: App) -> None:
-    sys.modules[type(app._actors.instance("counter", counters(app).id_from_name("x"))[0]).__module__].ACTIVE.update(  # type: ignore[union-attr]
+    sys.modules[type(app._actors.instance("counter", counters(app).id_from_name("x"))).__module__].ACTIVE.update(  # type: ignore[union-attr]
         now=0, max=0
     )
     ns = counters(app)
     started = time.perf_counter()
     ids = await asyncio.gather(*(ns.get(ns.id_from_name(f"user-{i}")).slow(0.05) for i in range(100)))
     elapsed = time.perf_counter() - started
-    active = sys.modules[type(app._actors.instance("counter", ns.id_from_name("x"))[0]).__module__].ACTIVE  # type: ignore[union-attr]
+    active = sys.modules[type(app._actors.instance("counter", ns.id_from_name("x"))).__module__].ACTIVE  # type: ignore[union-attr]
     assert len(set(ids)) == 100
     assert active["max"] == 100  # all 100 were running at once
     assert elapsed < 2.5  # 100 x 50 ms one after another would take 5 s
@@ -70,7 +70,7 @@ async def test_different_ids_run_in_parallel(app: App) -> None:
 async def test_same_id_calls_do_not_overlap(app: App) -> None:
     ns = counters(app)
     stub = ns.get(ns.id_from_name("serial"))
-    module = sys.modules[type(app._actors.instance("counter", ns.id_from_name("serial"))[0]).__module__]  # type: ignore[union-attr]
+    module = sys.modules[type(app._actors.instance("counter", ns.id_from_name("serial"))).__module__]  # type: ignore[union-attr]
     module.ACTIVE.update(now=0, max=0)
     await asyncio.gather(*(stub.slow(0.005) for _ in range(10)))
     assert module.ACTIVE["max"] == 1
@@ -91,7 +91,7 @@ async def test_storage_round_trips_structured_values(app: App) -> None:
 
 async def test_storage_api(app: App) -> None:
     ns = counters(app)
-    actor = app._actors.instance("counter", ns.id_from_name("api"))[0]  # type: ignore[union-attr]
+    actor = app._actors.instance("counter", ns.id_from_name("api"))  # type: ignore[union-attr]
     storage = actor.state.storage
     await storage.put({"a:1": 1, "a:2": 2, "a:3": 3, "b:1": 4})
     assert await storage.get("a:1") == 1 and await storage.get("zzz") is None
@@ -123,7 +123,7 @@ async def test_alarm_fires_when_due(app: App, raindrop_clock: FakeClock) -> None
     stub = ns.get(ns.id_from_name("alarm"))
     due = int((raindrop_clock.time() + 60) * 1000)
     await stub.schedule(due)
-    actor = app._actors.instance("counter", ns.id_from_name("alarm"))[0]  # type: ignore[union-attr]
+    actor = app._actors.instance("counter", ns.id_from_name("alarm"))  # type: ignore[union-attr]
     assert await actor.state.storage.get_alarm() == due
     await app.drain()
     assert await stub.recall("alarms") is None

@@ -266,6 +266,19 @@ class StateStore(ABC):
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         """Ids of actors of ``namespace`` that hold storage (for inspection)."""
 
+    @abstractmethod
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
+        """Make ``owner`` the process that runs ``actor`` until ``lease_until`` (wall-clock epoch
+        seconds), or extend its lease; False when another owner's lease runs past ``now``."""
+
+    @abstractmethod
+    async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
+        """End ``owner``'s lease on ``actor`` (no-op when another process holds it)."""
+
+    @abstractmethod
+    async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
+        """Actor id -> owner of every live lease in ``namespace`` (for inspection)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Handover:

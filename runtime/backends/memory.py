@@ -262,6 +262,7 @@ class MemoryStateStore(StateStore):
         self._alarms: dict[tuple[str, str], Alarm] = {}
         self._leases: dict[tuple[str, str], float] = {}
         self._fires: dict[str, set[float]] = {}
+        self._owners: dict[tuple[str, str], tuple[str, float]] = {}  # (ns, actor) -> (owner, lease end)
 
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
         data = self._data.get((namespace, actor), {})
@@ -345,6 +346,20 @@ class MemoryStateStore(StateStore):
 
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         return sorted(a for (ns, a), data in self._data.items() if ns == namespace and data)[:limit]
+
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
+        held = self._owners.get((namespace, actor))
+        if held is not None and held[0] != owner and held[1] > now:
+            return False
+        self._owners[(namespace, actor)] = (owner, lease_until)
+        return True
+
+    async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
+        if self._owners.get((namespace, actor), ("",))[0] == owner:
+            del self._owners[(namespace, actor)]
+
+    async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
+        return {a: o for (ns, a), (o, until) in self._owners.items() if ns == namespace and until > now}
 
 
 class MemoryBackend(Backend):

@@ -157,6 +157,20 @@ return out
 """
 )
 
+# KEYS: owner key. ARGV: owner, lease ms. Take or extend the lease unless another owner holds it.
+OWN_ACTOR = """
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# KEYS: owner key. ARGV: owner. End the lease if it is still this owner's.
+DISOWN_ACTOR = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
 # KEYS: vis, meta, body, dead-vis, dead-meta, dead-body. ARGV: origin, dead-queue, [[id, error], ...].
 DEAD_LETTER = """
 for _, d in ipairs(cjson.decode(ARGV[3])) do
@@ -636,6 +650,8 @@ class RedisStateStore(StateStore):
         self._claim_alarms = client.register_script(CLAIM_ALARMS)
         self._finish = client.register_script(FINISH_ALARM)
         self._claim_fire = client.register_script(CLAIM_FIRE)
+        self._own = client.register_script(OWN_ACTOR)
+        self._disown = client.register_script(DISOWN_ACTOR)
 
     def _actor(self, namespace: str, actor: str) -> str:
         return f"{self._p}actor:{namespace}:{actor}"
@@ -734,6 +750,26 @@ class RedisStateStore(StateStore):
         async for key in self._r.scan_iter(match=base + "*"):
             found.append(key.decode()[len(base) :])
         return sorted(found)[:limit]
+
+    def _owner(self, namespace: str, actor: str) -> str:
+        return f"{self._p}owner:{namespace}:{actor}"
+
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
+        # Redis's own expiry ends a dead owner's lease: the lease is a key with a TTL.
+        milliseconds = max(1, int((lease_until - now) * 1000))
+        return bool(await self._own(keys=[self._owner(namespace, actor)], args=[owner, milliseconds]))
+
+    async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
+        await self._disown(keys=[self._owner(namespace, actor)], args=[owner])
+
+    async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
+        found = {}
+        base = f"{self._p}owner:{namespace}:"
+        async for key in self._r.scan_iter(match=base + "*"):
+            owner = await self._r.get(key)
+            if owner is not None:
+                found[key.decode()[len(base) :]] = owner.decode()
+        return found
 
 
 def _fast_connection(client: aioredis.Redis) -> RespConnection | None:

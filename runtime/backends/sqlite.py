@@ -81,6 +81,13 @@ CREATE TABLE IF NOT EXISTS actor_alarms (
     PRIMARY KEY (ns, actor)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS actor_alarms_due ON actor_alarms (at);
+CREATE TABLE IF NOT EXISTS actor_owners (
+    ns TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    lease_until REAL NOT NULL,
+    PRIMARY KEY (ns, actor)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cron_fires (
     name TEXT NOT NULL,
     scheduled_at REAL NOT NULL,
@@ -124,7 +131,7 @@ def migrate_messages(conn: sqlite3.Connection) -> None:
 #: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
 APPLICATION_ID = 0x52445254
 SCHEMA_VERSION = 2
-_OURS = {"messages", "kv", "actor_storage", "actor_alarms", "cron_fires"}
+_OURS = {"messages", "kv", "actor_storage", "actor_alarms", "actor_owners", "cron_fires"}
 
 
 def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
@@ -627,6 +634,26 @@ class SqliteStateStore(StateStore):
             "SELECT DISTINCT actor FROM actor_storage WHERE ns = ? ORDER BY actor LIMIT ?", (namespace, limit)
         ).fetchall()
         return [row[0] for row in rows]
+
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
+        cursor = self._conn.execute(
+            "INSERT INTO actor_owners (ns, actor, owner, lease_until) VALUES (?1, ?2, ?3, ?4) "
+            "ON CONFLICT (ns, actor) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until "
+            "WHERE actor_owners.owner = excluded.owner OR actor_owners.lease_until <= ?5",
+            (namespace, actor, owner, lease_until, now),
+        )
+        return cursor.rowcount == 1
+
+    async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
+        self._conn.execute(
+            "DELETE FROM actor_owners WHERE ns = ? AND actor = ? AND owner = ?", (namespace, actor, owner)
+        )
+
+    async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
+        rows = self._conn.execute(
+            "SELECT actor, owner FROM actor_owners WHERE ns = ? AND lease_until > ?", (namespace, now)
+        ).fetchall()
+        return dict(rows)
 
 
 class SqliteBackend(Backend):

@@ -1,0 +1,136 @@
+"""One actor, one instance: which process runs an actor id when several share a backend.
+
+On the platform one live instance of an actor id runs anywhere, so its calls never overlap.
+Processes that share a backend (``serve`` and ``worker``s on one SQLite file or one Redis)
+keep that promise with a lease per actor id in the backend:
+
+- a process runs a call (or an alarm) on an actor only while it holds the actor's lease; it
+  takes the lease when it has a call for the actor and nobody else holds it, and waits
+  (polling, from 1 ms up to 10 ms) while another process does;
+- it keeps the lease while calls keep coming, renewing it every second, and lets it go when
+  its queue of calls for the actor is empty, or after holding it 100 ms while busy, so that
+  other processes' callers get their turn (it then waits 4 ms before taking it again);
+- a process that stops lets go of every lease; one that is killed holds them until they run
+  out (3 s), after which others take over.
+
+Storage and alarms then live in one place at a time. The instance itself does too: a process
+that takes a lease it did not hold makes a fresh instance (as the platform does when it evicts
+and restarts an actor), so in-memory fields never carry stale state across processes; only
+storage carries state from one owner to the next. Calls that were running in a killed process
+are lost with it, never applied twice: their callers were in that process too, or get the
+error of a broken connection.
+
+A backend that is not shared (``memory://``) needs none of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from runtime.backends.base import StateStore
+
+LEASE = 3.0  # seconds a lease lasts without renewal (a killed owner's actors wait this long)
+RENEW = 1.0  # seconds between renewals of held leases
+HOLD = 0.1  # seconds a busy owner keeps an actor before letting the others in
+COOLDOWN = 0.004  # seconds it then waits before taking it again
+POLL_FIRST, POLL_MAX = 0.001, 0.01
+
+Key = tuple[str, str]  # (namespace, actor id)
+
+
+def process_id() -> str:
+    """This process's name as an owner: host, pid and a random tag (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class _Held:
+    since: float  # monotonic: when this process took the lease
+    renewed: float  # monotonic: when it last took or extended it
+
+
+class Ownership:
+    """Leases on actor ids for this process. ``enter`` before running a call, ``leave`` after."""
+
+    def __init__(self, store: StateStore, on_taken: Callable[[Key], None], owner: str | None = None) -> None:
+        self.store = store
+        self.owner = owner or process_id()
+        self._on_taken = on_taken  # a lease taken anew: the local instance must be fresh
+        self._held: dict[Key, _Held] = {}
+        self._pending: dict[Key, int] = {}  # calls of this process waiting for or running on a key
+        self._cooling: dict[Key, float] = {}  # monotonic moment before which not to take it again
+
+    def want(self, key: Key) -> None:
+        """A call for ``key`` is coming (counted, so that the lease is kept while calls queue)."""
+        self._pending[key] = self._pending.get(key, 0) + 1
+
+    async def enter(self, key: Key) -> None:
+        """Hold ``key``'s lease, waiting for other processes as long as they hold it."""
+        held = self._held.get(key)
+        now = time.monotonic()
+        if held is not None:
+            if now - held.since < HOLD or self._pending.get(key, 0) <= 1:
+                if now - held.renewed <= RENEW or await self._take(key, held):
+                    return
+                # the lease ran out and another process took it (this one was paused): wait
+            else:
+                # Busy for long enough: let other processes' callers in before going on.
+                await self._let_go(key)
+                self._cooling[key] = now + COOLDOWN
+        delay = POLL_FIRST
+        while True:
+            wait = self._cooling.get(key, 0.0) - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if await self._take(key, None):
+                self._cooling.pop(key, None)
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, POLL_MAX)
+
+    async def _take(self, key: Key, held: _Held | None) -> bool:
+        now_wall = time.time()
+        if not await self.store.own_actor(key[0], key[1], self.owner, now_wall, now_wall + LEASE):
+            self._held.pop(key, None)
+            return False
+        now = time.monotonic()
+        if held is None:
+            self._held[key] = _Held(now, now)
+            self._on_taken(key)
+        else:
+            held.renewed = now
+        return True
+
+    async def leave(self, key: Key) -> None:
+        """A call on ``key`` is done; with no more coming, let the lease go."""
+        count = self._pending.get(key, 1) - 1
+        if count > 0:
+            self._pending[key] = count
+            return
+        self._pending.pop(key, None)
+        await self._let_go(key)
+
+    async def _let_go(self, key: Key) -> None:
+        if self._held.pop(key, None) is not None:
+            await self.store.disown_actor(key[0], key[1], self.owner)
+
+    async def renew(self) -> None:
+        """Extend every held lease that is due for it (called every ``RENEW`` seconds)."""
+        now = time.monotonic()
+        for key, held in list(self._held.items()):
+            if now - held.renewed >= RENEW / 2:
+                await self._take(key, held)
+
+    async def release_all(self) -> None:
+        """Hand every actor over (a process that stops)."""
+        for key in list(self._held):
+            await self._let_go(key)
+
+    def held(self) -> list[Key]:
+        return list(self._held)
