@@ -7,9 +7,9 @@ keep that promise with a lease per actor id in the backend:
 - a process runs a call (or an alarm) on an actor only while it holds the actor's lease; it
   takes the lease when it has a call for the actor and nobody else holds it, and waits
   (polling, from 1 ms up to 10 ms) while another process does;
-- it keeps the lease while calls keep coming, renewing it every second, and lets it go when
-  its queue of calls for the actor is empty, or after holding it 100 ms while busy, so that
-  other processes' callers get their turn (it then waits 4 ms before taking it again);
+- it keeps the lease while calls keep coming, renewing it every second, and lets it go 5 ms
+  after its queue of calls for the actor empties, or after holding it 100 ms while busy, so
+  that other processes' callers get their turn (it then waits 4 ms before taking it again);
 - a process that stops lets go of every lease; one that is killed holds them until they run
   out (3 s), after which others take over.
 
@@ -39,6 +39,7 @@ LEASE = 3.0  # seconds a lease lasts without renewal (a killed owner's actors wa
 RENEW = 1.0  # seconds between renewals of held leases
 HOLD = 0.1  # seconds a busy owner keeps an actor before letting the others in
 COOLDOWN = 0.004  # seconds it then waits before taking it again
+LINGER = 0.005  # seconds an idle owner keeps an actor, in case its next call comes at once
 POLL_FIRST, POLL_MAX = 0.001, 0.01
 
 Key = tuple[str, str]  # (namespace, actor id)
@@ -65,6 +66,7 @@ class Ownership:
         self._held: dict[Key, _Held] = {}
         self._pending: dict[Key, int] = {}  # calls of this process waiting for or running on a key
         self._cooling: dict[Key, float] = {}  # monotonic moment before which not to take it again
+        self._tasks: set[asyncio.Task[None]] = set()  # lingering releases under way
 
     def want(self, key: Key) -> None:
         """A call for ``key`` is coming (counted, so that the lease is kept while calls queue)."""
@@ -108,13 +110,21 @@ class Ownership:
         return True
 
     async def leave(self, key: Key) -> None:
-        """A call on ``key`` is done; with no more coming, let the lease go."""
+        """A call on ``key`` is done; with no more coming for ``LINGER``, let the lease go (a
+        caller that awaits each call in turn keeps it, rather than paying for it every time)."""
         count = self._pending.get(key, 1) - 1
         if count > 0:
             self._pending[key] = count
             return
         self._pending.pop(key, None)
-        await self._let_go(key)
+        if key in self._held:
+            asyncio.get_running_loop().call_later(LINGER, self._linger_over, key)
+
+    def _linger_over(self, key: Key) -> None:
+        if key in self._held and not self._pending.get(key):
+            task = asyncio.ensure_future(self._let_go(key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _let_go(self, key: Key) -> None:
         if self._held.pop(key, None) is not None:
@@ -129,6 +139,7 @@ class Ownership:
 
     async def release_all(self) -> None:
         """Hand every actor over (a process that stops)."""
+        self._pending.clear()
         for key in list(self._held):
             await self._let_go(key)
 
