@@ -60,6 +60,27 @@ class ActorId:
         return self._hex
 
 
+MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform
+MAX_KEY_BYTES = 2048
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str):
+        raise BindingError(f"actor storage keys are str, not {type(key).__name__}")
+    if len(key.encode()) > MAX_KEY_BYTES:
+        raise LimitError(
+            f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {len(key.encode())})"
+        )
+
+
+def _check_keys(keys: list[Any]) -> list[str]:
+    if len(keys) > MAX_PAIRS:
+        raise LimitError(f"actor storage takes at most {MAX_PAIRS} keys at once, not {len(keys)}")
+    for key in keys:
+        _check_key(key)
+    return keys
+
+
 class Storage:
     """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
 
@@ -71,13 +92,16 @@ class Storage:
         self._wake = wake_alarms
 
     async def get(self, key: str | Sequence[str]) -> Any:
-        """The value of ``key`` (None when absent), or for a list of keys a dict of those present."""
-        if isinstance(key, str):
+        """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
+        those present, in key order."""
+        if isinstance(key, str) or not isinstance(key, list | tuple):
+            _check_key(key)  # a str, or refused naming what it is
+            assert isinstance(key, str)
             found = await self._store.get(self._ns, self._id, [key])
             return structured.loads(found[key]) if key in found else None
-        keys = list(key)
+        keys = _check_keys([k for k in key if k is not None])
         found = await self._store.get(self._ns, self._id, keys)
-        return {k: structured.loads(found[k]) for k in keys if k in found}
+        return {k: structured.loads(found[k]) for k in sorted(found)}
 
     async def put(self, key: str | dict[str, Any], value: Any = None) -> None:
         """Store ``value`` under ``key``, or every item of a dict, atomically.
@@ -85,10 +109,11 @@ class Storage:
         :raises StorageValueError: for a value that is not storable (its type and key are named).
         """
         items = key if isinstance(key, dict) else {key: value}
+        if len(items) > MAX_PAIRS:
+            raise LimitError(f"actor storage put takes at most {MAX_PAIRS} pairs at once, not {len(items)}")
         encoded = {}
         for k, v in items.items():
-            if not isinstance(k, str):
-                raise BindingError(f"actor storage keys are str, not {type(k).__name__}")
+            _check_key(k)
             text = structured.dumps(v, f"actor storage value for key {k!r}")
             if len(text) > MAX_VALUE_BYTES:
                 raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
@@ -98,8 +123,9 @@ class Storage:
     async def delete(self, key: str | Sequence[str]) -> bool | int:
         """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
         if isinstance(key, str):
+            _check_key(key)
             return await self._store.delete(self._ns, self._id, [key]) == 1
-        return await self._store.delete(self._ns, self._id, list(key))
+        return await self._store.delete(self._ns, self._id, _check_keys([k for k in key if k is not None]))
 
     async def delete_all(self) -> None:
         """Delete every key and the alarm."""
@@ -110,11 +136,17 @@ class Storage:
         *,
         prefix: str | None = None,
         start: str | None = None,
+        start_after: str | None = None,
         end: str | None = None,
         reverse: bool = False,
         limit: int | None = None,
     ) -> dict[str, Any]:
-        """Keys in order (``start`` inclusive, ``end`` exclusive) with their values, as a dict."""
+        """Keys in order (``start`` inclusive or ``start_after`` exclusive, ``end`` exclusive)
+        with their values, as a dict."""
+        if start is not None and start_after is not None:
+            raise BindingError("list() cannot be called with both start and start_after values")
+        if start_after is not None:
+            start = start_after + "\x00"  # the first key after start_after
         rows = await self._store.list(
             self._ns, self._id, prefix=prefix or "", start=start, end=end, reverse=reverse, limit=limit
         )
@@ -236,9 +268,7 @@ class ActorHost:
         async def invoke(instance: Actor) -> Any:
             function = getattr(instance, method, None) if not method.startswith("_") else None
             if function is None or not callable(function):
-                raise BindingError(
-                    f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}'
-                )
+                raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
             result = function(*args, **kwargs)
             if inspect.isawaitable(result):
                 result = await result
@@ -313,9 +343,7 @@ class ActorHost:
             await self.store.finish_alarm(alarm, None)
             return
         if getattr(cls, "alarm", None) is None:
-            log.warning(
-                'actor "%s" set an alarm but %s has no alarm() method; dropped', alarm.namespace, cls.__name__
-            )
+            log.warning('actor "%s" set an alarm but %s has no alarm() method; dropped', alarm.namespace, cls.__name__)
             await self.store.finish_alarm(alarm, None)
             return
 
