@@ -184,3 +184,34 @@ async def test_personal_data_is_found_on_writes(app: App) -> None:
         e["entity_type"]
         for e in (await db.get_pii_data(table_name="users", record_id="u2"))["pii_detections"][0]["entities"]
     ] == ["EMAIL"]
+
+
+async def test_json_built_by_sqlite_equals_the_rows(app: App) -> None:
+    """Large SELECT replies are built in SQLite; every shape of row must read back as the rows
+    the statement gives (order, NULLs, floats, unicode, expressions, joins, no rows)."""
+    db = app.env.CALL_ME_BACK_DB
+    await db.execute_query(
+        sql_query="INSERT INTO users (id, email, name, phone) VALUES ('u\"1', 'e@x.org', 'Zoë \"quoted\" 🙂', NULL)"
+    )
+    for n in range(30):  # past the rows encoded in Python
+        await db.execute_query(
+            sql_query=f"INSERT INTO call_scenario_templates (id, user_id, name, scenario_text, use_count) VALUES ('t{n}', 'u', 'n{n}', 'é {n}', {n % 7})"
+        )
+    raw = db._db  # the same file through the plain binding
+    for statement in [
+        "SELECT * FROM call_scenario_templates ORDER BY use_count DESC, id",
+        "SELECT id, use_count * 0.1 AS f, NULL AS nil FROM call_scenario_templates ORDER BY id DESC LIMIT 25",
+        "SELECT * FROM personas ORDER BY created_at DESC",
+        "SELECT * FROM users",
+        "SELECT count(*), avg(is_public), 0.1 + 0.2 AS f, 1e300 AS big, -7 AS neg FROM personas",
+        "SELECT t.name, p.name AS persona FROM call_scenario_templates t LEFT JOIN personas p ON p.id = t.user_id",
+        "SELECT * FROM personas WHERE name = 'nobody'",
+        'SELECT \'it\'\'s\' AS "a ""b""", name FROM call_scenario_templates',
+    ]:
+        reply = await db.execute_query(sql_query=statement)
+        assert reply["status"] == 200, (statement, reply)
+        assert json.loads(reply["results"]) == (await raw.prepare(statement).all())["results"], statement
+    blob = await db.execute_query(sql_query="SELECT x'00ff' AS b")  # SQLite's JSON holds no BLOBs
+    assert blob["status"] == 200 and json.loads(blob["results"]) == [{"b": "00ff"}]
+    same = await db.execute_query(sql_query="SELECT 1 AS a, 2 AS a")  # repeated names: the ordinary path
+    assert same["status"] == 200 and json.loads(same["results"]) == [{"a": 2}]
