@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.actors import ActorHost
 from runtime.ai import AI
 from runtime.backends import default_url, open_backend
-from runtime.backends.base import Backend, Handover, QueueStats
+from runtime.backends.base import Backend, Handover, QueueStats, StoredMessage
 from runtime.buckets import Bucket, event_body
 from runtime.clock import Clock, SystemClock
 from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
@@ -353,6 +353,17 @@ class App:
             stats[queue.name] = await self.backend.queues.stats(queue.name, now, self.dead_queue(queue.name))
         return stats
 
+    async def dead_letters(self, queue: str, limit: int = 100) -> list[StoredMessage]:
+        """The messages ``queue`` dead-lettered (oldest first), with ``last_error`` and ``origin``.
+
+        :raises KeyError: for a queue the manifest does not declare.
+        """
+        names = [q.name for q in self.manifest.application.queues]
+        if queue not in names:
+            guess = closest(queue, names)
+            raise KeyError(f"no queue named {queue!r}" + (f"; did you mean {guess!r}?" if guess else ""))
+        return await self.backend.queues.peek(self.dead_queue(queue), limit)
+
     def dead_queue(self, queue: str) -> str:
         """Where ``queue``'s dead letters go (its observer's ``dead_letter_queue``, else ``<queue>-dlq``)."""
         for observer in self.manifest.application.observers:
@@ -572,6 +583,12 @@ class App:
             applied = database.migrate(self.manifest.root / "db" / name)
             if applied:
                 log.info("database %s: applied migrations %s", name, ", ".join(applied))
+        folder = self.manifest.root / "db"
+        if folder.is_dir():  # a folder no database reads is a mistake found only at "no such table"
+            for stray in sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in self._databases):
+                guess = closest(stray, list(self._databases))
+                hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
+                log.warning("db/%s/ holds migrations for no database of the manifest%s", stray, hint)
 
     async def _bucket_event(self, bucket: str, action: str, key: str, size: int | None, etag: str | None) -> None:
         """Deliver a bucket change to every observer of that bucket whose rules match."""

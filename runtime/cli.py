@@ -55,7 +55,11 @@ def _parser() -> argparse.ArgumentParser:
         "worker", help="consume observers, schedules and alarms from a shared backend (no HTTP)"
     )
     worker.add_argument("manifest", nargs="?", default="raindrop.manifest")
-    worker.add_argument("--backend", required=True, help="the shared backend, e.g. redis://127.0.0.1:6379/0")
+    worker.add_argument(
+        "--backend",
+        default=None,
+        help="the shared backend, e.g. redis://127.0.0.1:6379/0 (default: backend: in raindrop.local.yaml)",
+    )
     worker.add_argument("--state", default=None, help="state directory for SQL databases and buckets")
     worker.add_argument("--log-format", choices=["text", "json"], default="text")
     worker.add_argument("--grace", type=float, default=10.0)

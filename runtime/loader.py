@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import sys
 import traceback
 from pathlib import Path
@@ -98,7 +99,52 @@ def handler_class(resource: CodeResource, root: Path) -> type:
             f'{resource.kind} "{resource.name}": {resource.handler} defines several subclasses of {names} ({listed}); '
             "keep one"
         )
+    check_signature(resource, candidates[0])
     return candidates[0]
+
+
+# The method each kind of handler must define, and how it is called (besides self).
+_ENTRY = {Each: ("process", "message"), Batch: ("process", "batch"), Task: ("handle", "event")}
+
+
+def check_signature(resource: CodeResource, cls: type) -> None:
+    """Refuse, at load, a handler whose entry method would fail on its first message: missing,
+    not ``async``, or taking other arguments than the runtime passes. The error names the file
+    and line and shows the expected signature.
+
+    :raises HandlerLoadError:
+    """
+    entry = next(((m, a) for base, (m, a) in _ENTRY.items() if issubclass(cls, base)), None)
+    required = True
+    if entry is None and issubclass(cls, Service):
+        entry, required = ("fetch", "request"), False  # a service may offer methods only
+    if entry is None:
+        return
+    method, argument = entry
+    expected = f"async def {method}(self, {argument})"
+    function = getattr(cls, method, None)
+    own = any(method in vars(klass) for klass in cls.__mro__ if klass not in (Each, Batch, Task, Service, Handler))
+    where = f'{resource.kind} "{resource.name}": {resource.handler}'
+    if not own:
+        if required:
+            raise HandlerLoadError(f"{where}: {cls.__name__} does not define {method}; expected `{expected}`")
+        return
+    try:
+        line = inspect.getsourcelines(function)[1]  # type: ignore[arg-type]
+        where += f":{line}"
+    except (OSError, TypeError):
+        pass
+    if not inspect.iscoroutinefunction(function):
+        raise HandlerLoadError(f"{where}: {cls.__name__}.{method} must be async: expected `{expected}`")
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_rest = any(p.kind is p.VAR_POSITIONAL for p in parameters)
+    needed = [p for p in positional if p.default is p.empty]
+    if len(needed) > 1 or (not positional and not takes_rest):
+        shown = ", ".join(["self", *(p.name for p in parameters)])
+        raise HandlerLoadError(
+            f"{where}: {cls.__name__}.{method}({shown}) cannot be called with one {argument}; expected `{expected}`"
+        )
 
 
 def instantiate(resource: CodeResource, root: Path, *args: Any) -> Any:

@@ -349,25 +349,37 @@ def banner(
     if unset:
         lines.append(f"  warning    secrets not set: {', '.join(unset)}")
         lines.append("             (set them in the environment, .env, or env: in raindrop.local.yaml)")
+    for warning in manifest.warnings:  # what validate would say (an ignored attribute, ...)
+        lines.append(f"  warning    {warning.headline()}")
     lines.append(f"ready in {elapsed:.2f} s; Ctrl-C to stop")
     return "\n".join(lines)
 
 
 async def work(
-    manifest_path: Path, *, backend: str, state: str | None, grace: float = 10.0, out: TextIO = sys.stdout
+    manifest_path: Path, *, backend: str | None, state: str | None, grace: float = 10.0, out: TextIO = sys.stdout
 ) -> int:
-    """``python -m runtime worker``: observers, schedules and alarms on a shared backend, no HTTP."""
-    if backend.startswith("memory:"):
+    """``python -m runtime worker``: observers, schedules and alarms on a shared backend, no HTTP.
+    The backend is ``--backend``, else ``backend:`` in raindrop.local.yaml."""
+    load(manifest_path, handlers="error")
+    app = App.from_manifest(manifest_path, backend=backend, state_dir=state)
+    if backend is None and app.settings.backend is None:
+        print(
+            "error: a worker shares a backend with other processes: give --backend (sqlite:///PATH/state.db, "
+            "redis://HOST:PORT/DB) or backend: in raindrop.local.yaml",
+            file=sys.stderr,
+        )
+        return 2
+    if app.backend_url.startswith("memory:"):
         print(
             "error: the memory backend is one process's own and cannot be shared with a worker; "
             "use --backend sqlite:///PATH/state.db or redis://HOST:PORT/DB",
             file=sys.stderr,
         )
         return 2
-    load(manifest_path, handlers="error")
-    app = App.from_manifest(manifest_path, backend=backend, state_dir=state)
     await app.start()
     app.runs_hook = log_run
+    for warning in app.manifest.warnings:  # what validate would say, said where it is run
+        print(f"  warning    {warning.headline()}", file=out)
     stop = stop_on_signals()
     observers = ", ".join(app._consumers) or "none"
     schedules = ", ".join(app.schedules()) or "none"

@@ -77,3 +77,33 @@ def test_cli_reports_load_errors_without_a_traceback(project: Path) -> None:
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "error: importing handler file" in result.stderr and "SyntaxError" in result.stderr
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "from runtime import Each\n\nclass W(Each):\n    def process(self, message):\n        pass\n",
+            r"workers/worker\.py:4: W\.process must be async: expected `async def process\(self, message\)`",
+        ),
+        (
+            "from runtime import Each\n\nclass W(Each):\n    async def process(self):\n        pass\n",
+            r"W\.process\(self\) cannot be called with one message; expected `async def process\(self, message\)`",
+        ),
+        (
+            "from runtime import Batch\n\nclass W(Batch):\n    async def process(self, batch, extra):\n        pass\n",
+            r"W\.process\(self, batch, extra\) cannot be called with one batch",
+        ),
+        (
+            "from runtime import Each\n\nclass W(Each):\n    async def handle(self, message):\n        pass\n",
+            r"W does not define process; expected `async def process\(self, message\)`",
+        ),
+    ],
+    ids=["sync", "no-argument", "two-arguments", "misnamed"],
+)
+async def test_handler_signatures_are_checked_at_load(project: Path, source: str, message: str) -> None:
+    """Mistakes that used to surface only when the first message burned its retries."""
+    (project / "workers" / "worker.py").write_text(source)
+    with pytest.raises(HandlerLoadError, match=message):
+        await start(project)

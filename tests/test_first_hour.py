@@ -1,0 +1,60 @@
+"""Mistakes a new user makes, caught where they are made (see also tests/test_loader.py)."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime import App
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_dead_letters_are_public(tmp_path: Path) -> None:
+    (tmp_path / "raindrop.manifest").write_text(
+        'application "a" {\n  queue "jobs" {}\n  observer "fails" {\n    source {\n      queue = "jobs"\n    }\n  }\n}\n'
+    )
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "fails.py").write_text(
+        "from runtime import Each\n\nclass Fails(Each):\n    async def process(self, message):\n        raise ValueError('nope')\n"
+    )
+    (tmp_path / "raindrop.local.yaml").write_text("observers:\n  fails: {max_retries: 0}\n")
+    async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://") as app:
+        await app.env.JOBS.send({"n": 1})
+        await app.drain()
+        (letter,) = await app.dead_letters("jobs")
+        assert letter.origin == "jobs" and "ValueError: nope" in (letter.last_error or "")
+        with pytest.raises(KeyError, match="did you mean 'jobs'"):
+            await app.dead_letters("job")
+
+
+async def test_a_migration_folder_for_no_database_is_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "raindrop.manifest").write_text('application "a" {\n  sql_database "app-db" {}\n}\n')
+    (tmp_path / "db" / "app_db").mkdir(parents=True)
+    (tmp_path / "db" / "app_db" / "0001.sql").write_text("CREATE TABLE t (x);\n")
+    with caplog.at_level(logging.WARNING):
+        async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://"):
+            pass
+    assert "db/app_db/ holds migrations for no database of the manifest; did you mean db/app-db/" in caplog.text
+
+
+def test_a_worker_takes_its_backend_from_the_local_settings(tmp_path: Path) -> None:
+    (tmp_path / "raindrop.manifest").write_text('application "a" {\n  kv_cache "c" {}\n}\n')
+    manifest = str(tmp_path / "raindrop.manifest")
+    missing = subprocess.run(
+        [sys.executable, "-m", "runtime", "worker", manifest], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2 and "give --backend" in missing.stderr
+    (tmp_path / "raindrop.local.yaml").write_text(f"backend: sqlite:///{tmp_path / 'shared.db'}\n")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "worker", manifest], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert worker.stdout is not None
+    first = worker.stdout.readline()
+    worker.terminate()
+    worker.communicate(timeout=30)
+    assert f"on sqlite:///{tmp_path / 'shared.db'}" in first
