@@ -22,6 +22,7 @@ from runtime.backends.base import Alarm, StateStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
 from runtime.handlers import Actor
+from runtime.naming import platform_names
 from runtime.observers import RunRecord, describe_error
 from runtime.ownership import RENEW, Ownership
 
@@ -81,6 +82,7 @@ def _check_keys(keys: list[Any]) -> list[str]:
     return keys
 
 
+@platform_names
 class Storage:
     """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
 
@@ -214,6 +216,7 @@ class ActorHost:
         self._running_alarms: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self.on_run = on_run
+        self.on_failure: Callable[[BaseException], None] = lambda exc: None  # App.drain reports the first
 
     def namespace(self, name: str) -> ActorNamespace:
         return ActorNamespace(name, self)
@@ -353,6 +356,7 @@ class ActorHost:
         try:
             await self.run(alarm.namespace, actor, fire)
         except Exception as exc:  # noqa: BLE001 - an alarm's failure is retried, as on the platform
+            self.on_failure(exc)
             error = describe_error(exc)
             if alarm.retries < ALARM_RETRIES:
                 delay = 2.0 * 2**alarm.retries
@@ -390,6 +394,7 @@ class ActorHost:
             )
 
 
+@platform_names
 class ActorNamespace:
     """``env.<ACTOR>``: ids and stubs for one actor class."""
 

@@ -127,6 +127,7 @@ class App:
         self._pending_setup: list[Awaitable[None]] = []
         self._ai: AI | None = None
         self._smart: SmartComponents | None = None
+        self._failures: list[BaseException] = []  # handler exceptions since the last drain()
         #: The MCP services (``mcp_service``), once their modules are loaded.
         self.mcp: dict[str, McpHost] = {}
         self._actors: ActorHost | None = None
@@ -221,10 +222,13 @@ class App:
         if not consume:
             return
         for consumer in self._consumers.values():
+            consumer.on_failure = self._failed
             self._tasks.append(asyncio.create_task(consumer.run(), name=f"observer {consumer.name}"))
         for runner in self._schedules.values():
+            runner.on_failure = self._failed
             self._tasks.append(asyncio.create_task(runner.run(), name=f"schedule {runner.name}"))
         assert self._actors is not None
+        self._actors.on_failure = self._failed
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
         self._tasks.append(asyncio.create_task(self._actors.renew_leases(), name="actor leases"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
@@ -290,13 +294,26 @@ class App:
             raise AppStateError("the app is not running: use `async with app:` first")
         return self._backend
 
-    async def drain(self, timeout: float = 60.0) -> None:
+    async def drain(self, timeout: float = 60.0, *, raise_errors: bool = True) -> None:
         """Run until every queue with an observer is empty of due messages and nothing is in flight.
 
         The clock is not moved: a message delayed past ``clock.time()`` is not due yet.
 
+        :param raise_errors: re-raise, once settled, the first exception a handler (observer,
+            schedule, alarm) raised since the previous drain, with its traceback, so that a test
+            fails where the handler did. ``False`` keeps failures as data (retries, dead letters),
+            for tests about them; ``app.runs`` lists every run either way.
         :raises TimeoutError: when work is still going on after ``timeout`` real seconds.
         """
+        await self._drain(timeout)
+        failures, self._failures = self._failures, []
+        if failures and raise_errors:
+            raise failures[0]
+
+    def _failed(self, exc: BaseException) -> None:
+        self._failures.append(exc)
+
+    async def _drain(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         for consumer in self._consumers.values():

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from runtime.errors import BindingError, LimitError
+from runtime.naming import platform_names
 
 MAX_KEY_BYTES = 1024
 MAX_LIST = 1000
@@ -89,6 +90,7 @@ class BucketObjectBody(BucketObject):
         return self.body
 
 
+@platform_names
 class Bucket:
     """``env.<BUCKET>``: ``put``, ``get``, ``head``, ``delete``, ``list``."""
 

@@ -63,6 +63,8 @@ class FakeClock:
             start = datetime(2025, 1, 1, tzinfo=UTC)
         self._now = start.timestamp() if isinstance(start, datetime) else float(start)
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
+        #: Scheduled times up to this moment are passed over (``set(..., catch_up=False)``).
+        self.quiet_until: float | None = None
         self._ids = itertools.count()
 
     def time(self) -> float:
@@ -90,8 +92,13 @@ class FakeClock:
         self._wake()
         return self.now()
 
-    def set(self, moment: DateTime | float) -> DateTime:
-        """Move time forward to ``moment`` (a naive datetime is read as UTC)."""
+    def set(self, moment: DateTime | float, *, catch_up: bool = True) -> DateTime:
+        """Move time forward to ``moment`` (a naive datetime is read as UTC).
+
+        :param catch_up: ``False`` jumps without the scheduled runs that fell in between (as if
+            the app had been set up at ``moment``); by default the schedules' ``catch_up``
+            policy decides, as after downtime.
+        """
         if isinstance(moment, DateTime):
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=UTC)
@@ -103,6 +110,8 @@ class FakeClock:
                 f"a FakeClock cannot go backwards: {datetime.fromtimestamp(target, UTC).isoformat()} "
                 f"is before {self.now().isoformat()}"
             )
+        if not catch_up:
+            self.quiet_until = target
         self._now = target
         self._wake()
         return self.now()

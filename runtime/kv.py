@@ -11,6 +11,7 @@ from typing import Any, Literal
 from runtime.backends.base import KvStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
+from runtime.naming import platform_names
 
 ValueType = Literal["text", "json", "bytes"]
 
@@ -24,6 +25,7 @@ MIN_CACHE_TTL = 30
 _LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
 
 
+@platform_names
 class KvCache:
     """A KV namespace, as ``env.<NAME>``. Values are text or bytes; ``type="json"`` parses on read.
 

@@ -69,6 +69,7 @@ class QueueConsumer:
     ) -> None:
         self.name = name
         self.on_dead_letter = on_dead_letter  # wakes the dead-letter queue's consumer in this process
+        self.on_failure: Callable[[BaseException], None] = lambda exc: None  # App.drain reports the first
         self.queue = queue
         self.dead_queue = settings.dead_queue(queue)
         self.handler = handler
@@ -289,6 +290,7 @@ class QueueConsumer:
         try:
             await self.handler.process(message)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
+            self.on_failure(exc)
             errors[message.id] = describe_error(exc)
             if message._decision is None:
                 message._decision = ("retry", None)
@@ -304,6 +306,7 @@ class QueueConsumer:
         try:
             await self.handler.process(batch)
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the batch is retried
+            self.on_failure(exc)
             error = describe_error(exc)
             for message in messages:
                 errors[message.id] = error

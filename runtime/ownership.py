@@ -26,6 +26,7 @@ A backend that is not shared (``memory://``) needs none of this.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import secrets
 import socket
@@ -43,6 +44,7 @@ LINGER = 0.005  # seconds an idle owner keeps an actor, in case its next call co
 POLL_FIRST, POLL_MAX = 0.001, 0.01
 
 Key = tuple[str, str]  # (namespace, actor id)
+log = logging.getLogger("raindrop.actor")
 
 
 def process_id() -> str:
@@ -67,6 +69,8 @@ class Ownership:
         self._pending: dict[Key, int] = {}  # calls of this process waiting for or running on a key
         self._cooling: dict[Key, float] = {}  # monotonic moment before which not to take it again
         self._tasks: set[asyncio.Task[None]] = set()  # lingering releases under way
+        self._timers: dict[Key, asyncio.TimerHandle] = {}  # lingers not over yet
+        self._closed = False
 
     def want(self, key: Key) -> None:
         """A call for ``key`` is coming (counted, so that the lease is kept while calls queue)."""
@@ -117,18 +121,22 @@ class Ownership:
             self._pending[key] = count
             return
         self._pending.pop(key, None)
-        if key in self._held:
-            asyncio.get_running_loop().call_later(LINGER, self._linger_over, key)
+        if key in self._held and not self._closed:
+            self._timers[key] = asyncio.get_running_loop().call_later(LINGER, self._linger_over, key)
 
     def _linger_over(self, key: Key) -> None:
-        if key in self._held and not self._pending.get(key):
+        self._timers.pop(key, None)
+        if key in self._held and not self._pending.get(key) and not self._closed:
             task = asyncio.ensure_future(self._let_go(key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def _let_go(self, key: Key) -> None:
         if self._held.pop(key, None) is not None:
-            await self.store.disown_actor(key[0], key[1], self.owner)
+            try:
+                await self.store.disown_actor(key[0], key[1], self.owner)
+            except Exception as exc:  # noqa: BLE001 - the lease then runs out by itself
+                log.warning("letting go of actor %s %s failed (its lease will run out): %s", key[0], key[1][:12], exc)
 
     async def renew(self) -> None:
         """Extend every held lease that is due for it (called every ``RENEW`` seconds)."""
@@ -138,7 +146,13 @@ class Ownership:
                 await self._take(key, held)
 
     async def release_all(self) -> None:
-        """Hand every actor over (a process that stops)."""
+        """Hand every actor over (a process that stops); nothing of this runs afterwards."""
+        self._closed = True
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._pending.clear()
         for key in list(self._held):
             await self._let_go(key)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from runtime.backends.base import NewMessage, QueueStore, StoredMessage
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
+from runtime.naming import platform_names
 
 ContentType = Literal["json", "text", "bytes", "v8"]
 CONTENT_TYPES = ("json", "text", "bytes", "v8")
@@ -65,6 +66,7 @@ def decode(body: bytes, content_type: str) -> Any:
     return _json_decoder.decode(body.decode())  # str in: no encoding detection per message
 
 
+@platform_names
 class Queue:
     """A queue, as ``env.<NAME>``: ``send`` and ``send_batch``. A send is durable when it returns."""
 

@@ -62,6 +62,7 @@ class ScheduleRunner:
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
         self.on_run = on_run
+        self.on_failure: Callable[[BaseException], None] = lambda exc: None  # App.drain reports the first
         self.last: float | None = None  # the latest scheduled time handled (fired or skipped)
         self.started_at = clock.time()  # a schedule never seen before counts from here
         self._running: asyncio.Task[Any] | None = None
@@ -111,6 +112,10 @@ class ScheduleRunner:
     async def _due(self, now: float) -> None:
         assert self.last is not None
         times = [t.timestamp() for t in fires_between(self.schedule.cron, utc(self.last), utc(now), self.zone)]
+        quiet = getattr(self.clock, "quiet_until", None)  # a fake clock set with catch_up=False
+        if quiet is not None and times and times[0] <= quiet:
+            self.last = max(t for t in times if t <= quiet)
+            times = [t for t in times if t > quiet]
         if not times:
             return
         policy = self.settings.catch_up
@@ -162,6 +167,7 @@ class ScheduleRunner:
         try:
             await self.handler.handle(event)
         except Exception as exc:
+            self.on_failure(exc)
             error = describe_error(exc)
             log.error("schedule %s: run for %s failed:\n%s", self.name, iso(moment), error)
             self._record(wall, started, "error", moment, error)

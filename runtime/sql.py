@@ -28,6 +28,7 @@ from typing import Any
 
 from runtime import checkpoint
 from runtime.errors import BindingError, RaindropError, StorageError
+from runtime.naming import platform_names
 
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
@@ -56,6 +57,7 @@ def _meta(cursor: sqlite3.Cursor, conn: sqlite3.Connection, started: float, rows
     }
 
 
+@platform_names
 class PreparedStatement:
     """A statement and its bound parameters. ``bind`` returns a new statement."""
 
@@ -111,6 +113,7 @@ class PreparedStatement:
         return rows
 
 
+@platform_names
 class SqlDatabase:
     """``env.<DB>``: one SQLite database."""
 

@@ -2,7 +2,9 @@
 
 Fixtures:
 
-- ``raindrop_clock``: a :class:`~runtime.FakeClock` (``now()``, ``advance(seconds=...)``, ``set(datetime)``).
+- ``raindrop_clock``: a :class:`~runtime.FakeClock` (``now()``, ``advance(seconds=...)``,
+  ``set(datetime, catch_up=True)``). It starts at 2025-01-01T00:00:00Z, or at the
+  ``raindrop_clock_start`` ini option, or at a test's ``@pytest.mark.raindrop_clock("2026-03-02T09:00:00Z")``.
 - ``raindrop_http``: an ``httpx.AsyncClient`` on the app's first public service, in process.
 - ``raindrop_app``: the app of ``raindrop.manifest`` (or the ``raindrop_manifest`` ini option, or
   an overridden ``raindrop_manifest`` fixture), started on the fake clock with its state in a
@@ -15,7 +17,9 @@ automatically.
 from __future__ import annotations
 
 import inspect
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -31,6 +35,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("raindrop_manifest", "path of the app's raindrop.manifest, relative to the rootdir", default="")
     parser.addini(
         "raindrop_backend", "backend URL for raindrop_app (default: SQLite in a temporary folder)", default=""
+    )
+    parser.addini(
+        "raindrop_clock_start", "ISO moment the fake clock starts at (default 2025-01-01T00:00:00Z)", default=""
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "raindrop_clock(start): start this test's fake clock at an ISO moment or a datetime"
     )
 
 
@@ -48,10 +61,27 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+DEFAULT_START = datetime(2025, 1, 1, tzinfo=UTC)
+
+
 @pytest.fixture
-def raindrop_clock() -> FakeClock:
-    """A fake clock starting at 2025-01-01T00:00:00Z; only the test moves it."""
-    return FakeClock()
+def raindrop_clock(request: pytest.FixtureRequest) -> FakeClock:
+    """A fake clock; only the test moves it. It starts at the test's ``raindrop_clock`` mark,
+    else the ``raindrop_clock_start`` ini option, else 2025-01-01T00:00:00Z."""
+    mark = request.node.get_closest_marker("raindrop_clock")
+    start: object = mark.args[0] if mark is not None and mark.args else request.config.getini("raindrop_clock_start")
+    if not start:
+        return FakeClock(DEFAULT_START)
+    if isinstance(start, datetime):
+        moment = start
+    else:
+        try:
+            moment = datetime.fromisoformat(str(start).replace("Z", "+00:00"))
+        except ValueError:
+            raise pytest.UsageError(
+                f"raindrop_clock start {start!r} is not an ISO moment (2026-03-02T09:00:00Z)"
+            ) from None
+    return FakeClock(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 @pytest.fixture
@@ -68,11 +98,23 @@ async def raindrop_app(
 ) -> AsyncIterator[App]:
     """The app, running on the fake clock, with state in a fresh temporary directory."""
     backend = str(request.config.getini("raindrop_backend") or "") or None
+    if backend is not None and backend.startswith(("redis://", "rediss://", "unix://")):
+        # A key prefix of the test's own, dropped afterwards: no state leaks between tests.
+        backend += ("&" if "?" in backend else "?") + f"prefix=test-{uuid.uuid4().hex[:12]}"
     app = App.from_manifest(
         raindrop_manifest, clock=raindrop_clock, state_dir=tmp_path / "raindrop-state", backend=backend
     )
     async with app:
         yield app
+    if backend is not None and backend.startswith(("redis://", "rediss://", "unix://")):
+        from runtime.backends import open_backend
+
+        store = open_backend(backend)
+        await store.open()
+        try:
+            await store.drop_everything()  # type: ignore[attr-defined]
+        finally:
+            await store.close()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from runtime.backends.base import Backend
 from tests.backends import BACKENDS, backend_url
 
 MANIFESTS = Path(__file__).parent / "manifests"
+pytest_plugins = ["pytester"]  # tests of the plugin's ini options run pytest in pytest
 
 
 @pytest.fixture

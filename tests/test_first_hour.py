@@ -25,7 +25,7 @@ async def test_dead_letters_are_public(tmp_path: Path) -> None:
     (tmp_path / "raindrop.local.yaml").write_text("observers:\n  fails: {max_retries: 0}\n")
     async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://") as app:
         await app.env.JOBS.send({"n": 1})
-        await app.drain()
+        await app.drain(raise_errors=False)
         (letter,) = await app.dead_letters("jobs")
         assert letter.origin == "jobs" and "ValueError: nope" in (letter.last_error or "")
         with pytest.raises(KeyError, match="did you mean 'jobs'"):
@@ -58,3 +58,47 @@ def test_a_worker_takes_its_backend_from_the_local_settings(tmp_path: Path) -> N
     worker.terminate()
     worker.communicate(timeout=30)
     assert f"on sqlite:///{tmp_path / 'shared.db'}" in first
+
+
+async def test_drain_raises_the_first_handler_failure_with_its_traceback(tmp_path: Path) -> None:
+    (tmp_path / "raindrop.manifest").write_text(
+        'application "a" {\n  queue "jobs" {}\n  observer "fails" {\n    source {\n      queue = "jobs"\n    }\n  }\n}\n'
+    )
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "fails.py").write_text(
+        "from runtime import Each\n\nclass Fails(Each):\n    async def process(self, message):\n"
+        "        raise LookupError(f'no user {message.body[\"id\"]}')\n"
+    )
+    (tmp_path / "raindrop.local.yaml").write_text("observers:\n  fails: {max_retries: 0}\n")
+    async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://") as app:
+        await app.env.JOBS.send({"id": 7})
+        with pytest.raises(LookupError, match="no user 7") as failure:
+            await app.drain()
+        assert "fails.py" in "".join(str(frame.path) for frame in failure.traceback)  # where it happened
+        await app.drain()  # reported once: the next drain is quiet
+        await app.env.JOBS.send({"id": 8})
+        await app.drain(raise_errors=False)  # failures kept as data
+        assert len(await app.dead_letters("jobs")) == 2
+
+
+async def test_platform_camel_case_names_get_their_python_spelling(tmp_path: Path) -> None:
+    from runtime import BindingError
+
+    (tmp_path / "raindrop.manifest").write_text(
+        'application "a" {\n  kv_cache "cache" {}\n  queue "jobs" {}\n  actor "counter" {}\n}\n'
+    )
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "counter.py").write_text("from runtime import Actor\n\nclass Counter(Actor):\n    pass\n")
+    async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://") as app:
+        with pytest.raises(BindingError, match="got the keyword 'expirationTtl': did you mean `expiration_ttl`"):
+            await app.env.CACHE.put("k", "v", expirationTtl=60)
+        with pytest.raises(AttributeError, match="did you mean `send_batch`"):
+            await app.env.JOBS.sendBatch([{"body": 1}])
+        with pytest.raises(BindingError, match="did you mean `delay_seconds`"):
+            await app.env.JOBS.send({"n": 1}, delaySeconds=5)
+        with pytest.raises(AttributeError, match="did you mean `id_from_name`"):
+            app.env.COUNTER.idFromName("x")
+        with pytest.raises(AttributeError, match="did you mean `get_with_metadata`"):
+            await app.env.CACHE.getWithMetadata("k")
+        await app.env.CACHE.put("k", "v", expiration_ttl=60)  # the Python spelling works as ever
+        assert await app.env.CACHE.get("k") == "v"

@@ -53,13 +53,13 @@ async def test_send_batch_and_content_types(app: App) -> None:
 
 async def test_failure_retries_with_delay_then_dead_letters(app: App, raindrop_clock: FakeClock) -> None:
     await app.env.JOBS.send({"id": 7, "action": "fail"})
-    await app.drain()
+    await app.drain(raise_errors=False)
     stats = (await app.queue_stats())["jobs"]
     assert (stats.delayed, stats.dead_lettered) == (1, 0)  # retry_delay is 10 s: not due yet
     raindrop_clock.advance(10)
-    await app.drain()
+    await app.drain(raise_errors=False)
     raindrop_clock.advance(10)
-    await app.drain()  # third delivery = attempts 3 > max_retries 2: dead-lettered
+    await app.drain(raise_errors=False)  # third delivery = attempts 3 > max_retries 2: dead-lettered
     stats = (await app.queue_stats())["jobs"]
     assert (stats.depth, stats.dead_lettered) == (0, 1)
     (dead,) = await app.backend.queues.peek("jobs-dlq")
@@ -70,28 +70,28 @@ async def test_failure_retries_with_delay_then_dead_letters(app: App, raindrop_c
 
 async def test_succeeds_on_a_later_attempt(app: App, raindrop_clock: FakeClock) -> None:
     await app.env.JOBS.send({"id": 3, "action": "fail-until", "succeed_on": 2})
-    await app.drain()
+    await app.drain(raise_errors=False)
     assert await done(app, 3) is None
     raindrop_clock.advance(9.9)
-    await app.drain()
+    await app.drain(raise_errors=False)
     assert await done(app, 3) is None
     raindrop_clock.advance(0.1)
-    await app.drain()
+    await app.drain(raise_errors=False)
     assert (await done(app, 3) or {})["attempts"] == 2
 
 
 async def test_explicit_retry_delay_and_ack_win(app: App, raindrop_clock: FakeClock) -> None:
     await app.env.JOBS.send({"id": 4, "action": "retry-later", "delay": 120})
     await app.env.JOBS.send({"id": 5, "action": "ack-then-raise"})
-    await app.drain()
+    await app.drain(raise_errors=False)
     assert await done(app, 4) is None
     stats = (await app.queue_stats())["jobs"]
     assert (stats.delayed, stats.ready, stats.dead_lettered) == (1, 0, 0)  # 5 was acked despite raising
     raindrop_clock.advance(119)
-    await app.drain()
+    await app.drain(raise_errors=False)
     assert await done(app, 4) is None
     raindrop_clock.advance(1)
-    await app.drain()
+    await app.drain(raise_errors=False)
     assert (await done(app, 4) or {})["attempts"] == 2
 
 
@@ -119,7 +119,7 @@ async def test_batch_handler_gets_batches_and_partial_retries(app: App, raindrop
 
 async def test_batch_raise_retries_every_unsettled_message(app: App) -> None:
     await app.env.EVENTS.send_batch([{"body": {"explode": True}}, {"body": {}}])
-    await app.drain()
+    await app.drain(raise_errors=False)
     stats = (await app.queue_stats())["events"]
     assert stats.ready == 0 and stats.delayed == 0  # retry_delay 0: redelivered at once, until dead
     assert stats.dead_lettered == 2

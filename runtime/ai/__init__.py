@@ -11,10 +11,12 @@ from typing import Any
 from runtime.ai.catalog import CATALOG, LOCAL_FAMILIES, family_of
 from runtime.ai.providers import PROVIDERS, AIError, Messages, Provider
 from runtime.config import AiModelSettings, AiSettings
+from runtime.naming import platform_names
 
 __all__ = ["AI", "AIError"]
 
 
+@platform_names
 class AI:
     """``env.AI`` on every module (a built-in: not declared in the manifest)."""
 

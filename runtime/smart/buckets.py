@@ -27,6 +27,7 @@ import anyio
 
 from runtime.buckets import Bucket, BucketObject
 from runtime.errors import BindingError, LimitError
+from runtime.naming import platform_names
 from runtime.smart.embeddings import Embedder
 from runtime.smart.extract import MAX_DOCUMENT_BYTES, NotIndexable, chunk, content_type_of, extract
 from runtime.smart.retrieval import Hit, RetrievalIndex
@@ -71,6 +72,7 @@ CREATE TABLE IF NOT EXISTS smartbucket_searches (
 Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
+@platform_names
 class SmartBucket:
     """``env.<SMARTBUCKET>``: ``put``, ``get``, ``head``, ``delete``, ``list`` as a bucket, and
     ``search``, ``chunk_search``, ``document_chat``, ``get_paginated_results``,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from runtime.errors import BindingError
+from runtime.naming import platform_names
 from runtime.smart.embeddings import Embedder
 from runtime.smart.extract import chunk
 from runtime.smart.retrieval import RetrievalIndex
@@ -301,6 +302,7 @@ def _pagination(total: int, page: int, size: int) -> dict[str, Any]:
     return {"total": total, "page": page, "page_size": size, "total_pages": pages, "has_more": page < pages}
 
 
+@platform_names
 class SmartMemory:
     """``env.<SMARTMEMORY>``."""
 
@@ -382,6 +384,7 @@ class SmartMemory:
         return [self._memory.entry(row) for row in rows]
 
 
+@platform_names
 class WorkingMemory:
     """A working memory session (what ``start_working_memory_session`` returns as ``working_memory``)."""
 
@@ -656,6 +659,7 @@ class WorkingMemory:
         return self._m.delete_semantic(object_id)
 
 
+@platform_names
 class ProceduralMemory:
     """A named store of procedures (``get_procedural_memory(id)``): text values under keys."""
 

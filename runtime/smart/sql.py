@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlite_utils
 
 from runtime.errors import BindingError
+from runtime.naming import platform_names
 from runtime.smart.pii import detect
 from runtime.sql import SqlDatabase, SqlError
 
@@ -84,6 +85,7 @@ def _reply(
     }
 
 
+@platform_names
 class SmartSql:
     """``env.<SMARTSQL>``: ``execute_query``, ``get_metadata``, ``update_metadata``, ``get_pii_data``."""
 
