@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--state", default=None, help="state directory for SQL databases and buckets")
     worker.add_argument("--log-format", choices=["text", "json"], default="text")
     worker.add_argument("--grace", type=float, default=10.0)
+    new = commands.add_parser("new", help="create a small app that runs and whose tests pass")
+    new.add_argument("name", help="the application's name, also its folder")
+    new.add_argument("--dir", default=".", help="the folder to create it in (default: here)")
+    stubs = commands.add_parser(
+        "scaffold", help="write a typed stub for every handler file the manifest names and lacks"
+    )
+    stubs.add_argument("manifest", nargs="?", default="raindrop.manifest")
     cli_state.register(commands)
     return parser
 
@@ -76,6 +83,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _validate(Path(args.manifest), args.strict, out, err)
         if args.command == "inspect":
             return _inspect(Path(args.manifest), args.json, out, err)
+        if args.command == "new":
+            return _new(args.name, Path(args.dir), out, err)
+        if args.command == "scaffold":
+            return _scaffold(Path(args.manifest), out, err)
         if args.command == "serve" and args.reload:
             from runtime.reload import supervise
 
@@ -170,6 +181,39 @@ def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
     missing = not_emulated(manifest)
     if missing:
         print(f"note: not emulated by this runtime yet (their calls raise): {', '.join(missing)}", file=out)
+    return EXIT_OK
+
+
+def _new(name: str, parent: Path, out: TextIO, err: TextIO) -> int:
+    from runtime.scaffold import new
+
+    if not name or "/" in name or name.startswith("."):
+        print(f"error: {name!r} is not an application name: use letters, digits and dashes", file=err)
+        return EXIT_USAGE
+    try:
+        manifest = new(name, parent)
+    except FileExistsError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_USAGE
+    root = manifest.parent
+    print(f"created {root}/ (raindrop.manifest, handlers/, workers/, tests/)", file=out)
+    print(f"  cd {root} && python -m runtime serve     # runs it on http://127.0.0.1:8787", file=out)
+    print(f"  cd {root} && python -m pytest            # runs its test on the fake clock", file=out)
+    return EXIT_OK
+
+
+def _scaffold(path: Path, out: TextIO, err: TextIO) -> int:
+    from runtime.scaffold import scaffold
+
+    read = _read(path, strict=False, handlers="ignore", err=err)
+    if read is None:
+        return EXIT_USAGE
+    manifest, _ = read
+    written = scaffold(manifest)
+    for file in written:
+        print(f"wrote {file.relative_to(manifest.root)}", file=out)
+    if not written:
+        print("every handler file the manifest names exists; nothing written", file=out)
     return EXIT_OK
 
 

@@ -1,0 +1,100 @@
+"""`new` writes an app that serves and tests green at once; `scaffold` stubs what a manifest names."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runtime.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MORE = """
+  queue "emails" {}
+  observer "mailer" {
+    source {
+      queue = "emails"
+    }
+  }
+  observer "digest" {
+    source {
+      schedule = "0 8 * * *"
+    }
+  }
+  task "nightly" {
+    type = "cron"
+    cron = "0 3 * * *"
+  }
+  actor "room" {}
+  service "admin" {}
+  mcp_service "tools" {}
+}
+"""
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def python(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MYPYPATH": str(ROOT), "PYTHONPATH": str(ROOT)}
+    env.pop("PYTEST_ADDOPTS", None)
+    return subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_new_app_passes_its_own_tests_then_scaffold_fills_in_a_grown_manifest(tmp_path: Path) -> None:
+    code, out, err = run("new", "demo", "--dir", str(tmp_path))
+    assert code == 0, err
+    app = tmp_path / "demo"
+    assert "python -m pytest" in out and (app / "raindrop.manifest").exists()
+    assert run("validate", "--strict", str(app / "raindrop.manifest"))[0] == 0
+
+    tests = python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=app)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert "1 passed" in tests.stdout
+
+    manifest = app / "raindrop.manifest"
+    manifest.write_text(manifest.read_text().rstrip().removesuffix("}") + MORE)
+    code, out, err = run("scaffold", str(manifest))
+    assert code == 0, err
+    written = sorted(line.removeprefix("wrote ") for line in out.splitlines())
+    assert written == [
+        "handlers/admin.py",
+        "handlers/tools.py",
+        "workers/digest.py",
+        "workers/mailer.py",
+        "workers/nightly.py",
+        "workers/room.py",
+    ], out
+    assert run("validate", "--strict", str(manifest))[0] == 0  # every handler now loads
+
+    typed = python("-m", "mypy", "--strict", "--no-incremental", "handlers", "workers", "tests", cwd=app)
+    ours = [line for line in typed.stdout.splitlines() if line.startswith(("handlers", "workers", "tests"))]
+    assert ours == [], typed.stdout
+
+    assert python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=app).returncode == 0
+    before = (app / "handlers/web.py").read_text()
+    code, out, _ = run("scaffold", str(manifest))
+    assert code == 0 and "nothing written" in out
+    assert (app / "handlers/web.py").read_text() == before
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "a/b"])
+def test_new_refuses_names_that_are_not_names(tmp_path: Path, name: str) -> None:
+    code, _, err = run("new", name, "--dir", str(tmp_path))
+    assert code == 2 and "not an application name" in err
+
+
+def test_new_refuses_a_folder_in_use(tmp_path: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "notes.txt").write_text("mine")
+    code, _, err = run("new", "demo", "--dir", str(tmp_path))
+    assert code == 2 and "not empty" in err
+    assert (tmp_path / "demo" / "notes.txt").read_text() == "mine"
