@@ -238,7 +238,7 @@ class ClaudeScriptWriter:
                     max_tokens=8192 if daily else 12288,
                     temperature=0.7,
                     system=SYSTEM_PROMPT.format(lines="25-35" if daily else "40-50"),
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=messages,
                 )
             except anthropic.APIError as exc:
                 raise ProviderError(f"Claude request failed: {exc}") from exc
@@ -330,7 +330,7 @@ class ElevenLabsAudio:
             ]
             try:
                 async for piece in client.text_to_dialogue.convert(
-                    inputs=inputs,  # type: ignore[arg-type]
+                    inputs=inputs,
                     model_id="eleven_v3",
                     output_format="mp3_44100_192",
                 ):
@@ -395,7 +395,8 @@ def tone_wav(seconds: int, rate: int = 4000) -> bytes:
 
 def wav_seconds(data: bytes) -> int:
     with wave.open(io.BytesIO(data)) as audio:
-        return round(audio.getnframes() / audio.getframerate())
+        seconds: float = audio.getnframes() / audio.getframerate()
+        return round(seconds)
 
 
 def audio_seconds(data: bytes, content_type: str) -> int:

@@ -17,6 +17,7 @@ from hakivo.auth import current_user
 from hakivo.podcast import MESSAGES, cached_podcast, iso, load_job, now, save_job
 from hakivo.pregeneration import pregenerate
 from hakivo.store import metrics, record_request
+from raindrop_gen import Env
 from runtime import BindingError, Service
 
 POLL_INTERVAL = 3000
@@ -26,7 +27,7 @@ def error(message: str, status: int, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-class Web(Service):
+class Web(Service[Env]):
     async def fetch(self, request: Request) -> Response:
         path, method = request.scope["path"], request.method
         if path == "/" and method == "GET":
@@ -303,9 +304,13 @@ class Web(Service):
             if start >= head.size or end < start:
                 return Response(status_code=416, headers={"Content-Range": f"bytes */{head.size}"})
             part = await self.env.PODCAST_AUDIO.get(key, range={"offset": start, "length": end - start + 1})
+            if part is None:  # deleted since the head
+                return error("Audio not found", 404)
             headers["Content-Range"] = f"bytes {start}-{end}/{head.size}"
             return Response(
                 part.body if request.method == "GET" else b"", status_code=206, media_type=content_type, headers=headers
             )
         obj = await self.env.PODCAST_AUDIO.get(key)
+        if obj is None:
+            return error("Audio not found", 404)
         return Response(obj.body if request.method == "GET" else b"", media_type=content_type, headers=headers)

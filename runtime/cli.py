@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
         "scaffold", help="write a typed stub for every handler file the manifest names and lacks"
     )
     stubs.add_argument("manifest", nargs="?", default="raindrop.manifest")
+    generate = commands.add_parser(
+        "generate", help="write raindrop_gen.py: the app's typed Env for Service[Env] and mypy"
+    )
+    generate.add_argument("manifest", nargs="?", default="raindrop.manifest")
     cli_state.register(commands)
     return parser
 
@@ -87,6 +91,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return _new(args.name, Path(args.dir), out, err)
         if args.command == "scaffold":
             return _scaffold(Path(args.manifest), out, err)
+        if args.command == "generate":
+            return _generate(Path(args.manifest), out, err)
         if args.command == "serve" and args.reload:
             from runtime.reload import supervise
 
@@ -178,6 +184,13 @@ def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
     warnings = len(manifest.warnings)
     tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
     print(f'{path}: application "{manifest.application.name}" is valid: {listed}{tail}', file=out)
+    from runtime.generate import staleness
+
+    stale = staleness(manifest)
+    if stale:
+        print(f"{path}: warning: {stale}", file=err)
+        if strict:
+            return EXIT_USAGE
     missing = not_emulated(manifest)
     if missing:
         print(f"note: not emulated by this runtime yet (their calls raise): {', '.join(missing)}", file=out)
@@ -209,11 +222,29 @@ def _scaffold(path: Path, out: TextIO, err: TextIO) -> int:
     if read is None:
         return EXIT_USAGE
     manifest, _ = read
-    written = scaffold(manifest)
+    from runtime.generate import write
+
+    written = [write(manifest), *scaffold(manifest)]
     for file in written:
         print(f"wrote {file.relative_to(manifest.root)}", file=out)
-    if not written:
-        print("every handler file the manifest names exists; nothing written", file=out)
+    if len(written) == 1:
+        print("every handler file the manifest names exists; no stub written", file=out)
+    return EXIT_OK
+
+
+def _generate(path: Path, out: TextIO, err: TextIO) -> int:
+    from runtime.generate import bindings, write
+
+    read = _read(path, strict=False, handlers="ignore", err=err)
+    if read is None:
+        return EXIT_USAGE
+    manifest, _ = read
+    written = write(manifest)
+    print(
+        f"wrote {written.relative_to(manifest.root)}: Env with {len(bindings(manifest))} bindings; "
+        "use it as `class Web(Service[Env])` with `from raindrop_gen import Env`",
+        file=out,
+    )
     return EXIT_OK
 
 

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
+
+from typing_extensions import TypeVar
 
 if TYPE_CHECKING:
     from runtime.queue import Message, MessageBatch
 
 
 _orphans: set[asyncio.Future[Any]] = set()
+
+#: The type of ``self.env``: ``Any`` unless a handler names its app's generated ``Env``
+#: (``class Web(Service[Env])``, with ``Env`` from ``raindrop_gen.py``; see ``runtime generate``).
+E = TypeVar("E", default=Any)
 
 
 class ExecutionContext:
@@ -36,20 +42,20 @@ class ExecutionContext:
         """Accepted for compatibility; locally an exception is always reported."""
 
 
-class Handler:
+class Handler(Generic[E]):
     """What every handler class shares: ``self.env`` and ``self.ctx``."""
 
-    def __init__(self, env: Any, ctx: ExecutionContext | None = None) -> None:
+    def __init__(self, env: E, ctx: ExecutionContext | None = None) -> None:
         self.env = env
         self.ctx = ctx or ExecutionContext()
 
 
-class Service(Handler):
+class Service(Handler[E]):
     """An HTTP service. Implement ``async fetch(self, request) -> Response``; other public async
     methods are callable by other modules through ``env.SERVICE_NAME.method(...)``."""
 
 
-class Each(Handler):
+class Each(Handler[E]):
     """A queue observer called once per message: implement ``async process(self, message)``.
 
     Returning acks the message, raising retries it; ``message.ack()`` or
@@ -60,7 +66,7 @@ class Each(Handler):
         raise NotImplementedError(f"{type(self).__name__} must implement async process(self, message)")
 
 
-class Batch(Handler):
+class Batch(Handler[E]):
     """A queue observer called with a whole batch: implement ``async process(self, batch)``.
 
     Messages not acked or retried explicitly are acked when ``process`` returns and retried
@@ -71,16 +77,16 @@ class Batch(Handler):
         raise NotImplementedError(f"{type(self).__name__} must implement async process(self, batch)")
 
 
-class Task(Handler):
+class Task(Handler[E]):
     """A scheduled handler (``task`` blocks and cron-sourced observers): ``async handle(self, event)``."""
 
     async def handle(self, event: Any) -> None:
         raise NotImplementedError(f"{type(self).__name__} must implement async handle(self, event)")
 
 
-class Actor:
+class Actor(Generic[E]):
     """A durable object: public async methods are callable through stubs, one call at a time per id."""
 
-    def __init__(self, state: Any, env: Any) -> None:
+    def __init__(self, state: Any, env: E) -> None:
         self.state = state
         self.env = env

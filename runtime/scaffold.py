@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.manifest import Manifest, class_name
+from runtime.generate import write
+from runtime.manifest import Manifest, class_name, load
 from runtime.manifest.model import Actor, CodeResource, McpService, Observer, ScheduleSource, Service, Task
 
 MANIFEST = """application "{name}" {{
@@ -34,13 +35,14 @@ WEB = '''"""The public service: GET / says hello; POST /jobs queues a job."""
 
 from __future__ import annotations
 
+from raindrop_gen import Env
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from runtime import Service
 
 
-class Web(Service):
+class Web(Service[Env]):
     async def fetch(self, request: Request) -> Response:
         if request.method == "POST" and request.url.path == "/jobs":
             job = await request.json()
@@ -58,11 +60,13 @@ from __future__ import annotations
 
 import json
 
+from raindrop_gen import Env
+
 from runtime import Each
 from runtime.queue import Message
 
 
-class JobRunner(Each):
+class JobRunner(Each[Env]):
     async def process(self, message: Message) -> None:
         job = message.body
         result = {"id": job["id"], "total": sum(job.get("numbers", []))}
@@ -117,46 +121,53 @@ def new(name: str, parent: Path) -> Path:
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return root / "raindrop.manifest"
+    manifest = root / "raindrop.manifest"
+    write(load(manifest, handlers="ignore"))
+    return manifest
 
 
 def stub(resource: CodeResource) -> str:
-    """A typed handler module for ``resource`` that loads and does nothing yet."""
-    head = f'"""{resource.kind} "{resource.name}" (written by `python -m runtime scaffold`; fill it in)."""\n\nfrom __future__ import annotations\n\n'
+    """A typed handler module for ``resource`` (its ``self.env`` is ``raindrop_gen.Env``)."""
+    head = (
+        f'"""{resource.kind} "{resource.name}" (written by `python -m runtime scaffold`; fill it in)."""\n\n'
+        "from __future__ import annotations\n\n"
+    )
+    name = class_name(resource.name)
     if isinstance(resource, Service):
         return head + (
+            "from raindrop_gen import Env\n"
             "from starlette.requests import Request\nfrom starlette.responses import JSONResponse, Response\n\n"
             "from runtime import Service\n\n\n"
-            f"class {class_name(resource.name)}(Service):\n"
+            f"class {name}(Service[Env]):\n"
             "    async def fetch(self, request: Request) -> Response:\n"
             f'        return JSONResponse({{"service": "{resource.name}", "path": request.url.path}})\n'
         )
     if isinstance(resource, Actor):
         return head + (
-            "from runtime import Actor\n\n\n"
-            f"class {resource.class_name}(Actor):\n"
+            "from raindrop_gen import Env\n\nfrom runtime import Actor\n\n\n"
+            f"class {resource.class_name}(Actor[Env]):\n"
             "    async def hello(self) -> str:\n"
             f'        return "{resource.name}"\n'
         )
     if isinstance(resource, McpService):
         return head + (
-            "from typing import Any\n\nfrom mcp.server.fastmcp import FastMCP\n\n"
+            "from typing import Any\n\nfrom mcp.server.fastmcp import FastMCP\nfrom raindrop_gen import Env\n\n"
             f'implementation = {{"name": "{resource.name}", "version": "0.1.0"}}\n\n\n'
-            "def register(server: FastMCP, env: Any, state: Any) -> None:\n"
+            "def register(server: FastMCP, env: Env, state: Any) -> None:\n"
             '    @server.tool(description="Say hello")\n'
             "    async def hello(name: str) -> str:\n"
             '        return f"Hello, {name}!"\n'
         )
     if isinstance(resource, Task) or (isinstance(resource, Observer) and isinstance(resource.source, ScheduleSource)):
         return head + (
-            "from typing import Any\n\nfrom runtime import Task\n\n\n"
-            f"class {class_name(resource.name)}(Task):\n"
+            "from typing import Any\n\nfrom raindrop_gen import Env\n\nfrom runtime import Task\n\n\n"
+            f"class {name}(Task[Env]):\n"
             "    async def handle(self, event: Any) -> None:\n"
             f'        self.env.logger.info("{resource.name} ran", {{"cron": event.cron}})\n'
         )
     return head + (
-        "from runtime import Each\nfrom runtime.queue import Message\n\n\n"
-        f"class {class_name(resource.name)}(Each):\n"
+        "from raindrop_gen import Env\n\nfrom runtime import Each\nfrom runtime.queue import Message\n\n\n"
+        f"class {name}(Each[Env]):\n"
         "    async def process(self, message: Message) -> None:\n"
         f'        self.env.logger.info("{resource.name} got a message", {{"id": message.id}})\n'
     )

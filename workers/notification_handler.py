@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 from hakivo.podcast import now
+from raindrop_gen import Env
 from runtime import Each
 from runtime.queue import Message
 
 
-class NotificationHandler(Each):
+class NotificationHandler(Each[Env]):
     async def process(self, message: Message) -> None:
         body = message.body
         await (

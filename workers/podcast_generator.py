@@ -7,12 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from raindrop_gen import Env
 from runtime import Actor
 
 HISTORY = 10
 
 
-class PodcastGenerator(Actor):
+class PodcastGenerator(Actor[Env]):
     async def _data(self) -> dict[str, Any]:
         data = await self.state.storage.get("data")
         return data if isinstance(data, dict) else {"currentJob": None, "history": [], "preferences": {}}
@@ -26,7 +27,8 @@ class PodcastGenerator(Actor):
         await self.state.storage.put("data", data)
 
     async def status(self) -> dict[str, Any] | None:
-        return (await self._data())["currentJob"]
+        current: dict[str, Any] | None = (await self._data())["currentJob"]
+        return current
 
     async def history(self) -> list[dict[str, Any]]:
         return list((await self._data())["history"])

@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from hakivo.pregeneration import pregenerate
+from raindrop_gen import Env
 from runtime import Task
 
 
-class PodcastPregenerationCron(Task):
+class PodcastPregenerationCron(Task[Env]):
     async def handle(self, event: Any) -> None:
         results = await pregenerate(self.env)
         await self.env.KV_CACHE.put("pregen:last", json.dumps({**results, "scheduledTime": event.scheduled_time}))

@@ -25,13 +25,14 @@ from hakivo.podcast import (
     save_podcast,
 )
 from hakivo.store import record, user_by_id
+from raindrop_gen import Env
 from runtime import Each
 from runtime.queue import Message
 
 MAX_ATTEMPTS = 4
 
 
-class PodcastQueueHandler(Each):
+class PodcastQueueHandler(Each[Env]):
     async def process(self, message: Message) -> None:
         body: dict[str, Any] = message.body
         env = self.env

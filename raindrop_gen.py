@@ -1,0 +1,53 @@
+# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: f0f0d38359174f55
+"""The typed ``env`` of application "hakivo": ``class Web(Service[Env])``."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import runtime.actors
+import runtime.ai
+import runtime.applog
+import runtime.buckets
+import runtime.clock
+import runtime.kv
+import runtime.queue
+import runtime.services
+import runtime.sql
+import runtime.tracing
+
+__all__ = ["Env"]
+
+
+class Env(Protocol):
+    PODCAST_GENERATION_QUEUE: runtime.queue.Queue  # queue "podcast-generation-queue"
+    KV_CACHE: runtime.kv.KvCache  # kv_cache "kv-cache"
+    PODCAST_AUDIO: runtime.buckets.Bucket  # bucket "podcast-audio"
+    HAKIVO_DB: runtime.sql.SqlDatabase  # sql_database "hakivo-db"
+    USER_NOTIFICATIONS: runtime.queue.Queue  # queue "user-notifications"
+    PODCAST_GENERATOR: runtime.actors.ActorNamespace  # actor "podcast-generator"
+    WEB: runtime.services.ServiceStub  # service "web"
+    ANTHROPIC_API_KEY: str | None  # secret "ANTHROPIC_API_KEY", None when unset
+    ELEVENLABS_API_KEY: str | None  # secret "ELEVENLABS_API_KEY", None when unset
+    ELEVENLABS_SARAH_VOICE_ID: str | None  # secret "ELEVENLABS_SARAH_VOICE_ID", None when unset
+    ELEVENLABS_JAMES_VOICE_ID: str | None  # secret "ELEVENLABS_JAMES_VOICE_ID", None when unset
+    VULTR_STORAGE_ENDPOINT: str | None  # secret "VULTR_STORAGE_ENDPOINT", None when unset
+    VULTR_ACCESS_KEY: str | None  # secret "VULTR_ACCESS_KEY", None when unset
+    VULTR_SECRET_KEY: str | None  # secret "VULTR_SECRET_KEY", None when unset
+    VULTR_CDN_URL: str | None  # secret "VULTR_CDN_URL", None when unset
+    CONGRESS_API_KEY: str | None  # secret "CONGRESS_API_KEY", None when unset
+    BRAVE_SEARCH_API_KEY: str | None  # secret "BRAVE_SEARCH_API_KEY", None when unset
+    CRON_SECRET: str | None  # secret "CRON_SECRET", None when unset
+    AUTH: str  # env "AUTH"
+    PREGEN_CONCURRENCY: str  # env "PREGEN_CONCURRENCY"
+    ANTHROPIC_BASE_URL: str | None  # env "ANTHROPIC_BASE_URL", None when unset
+    ELEVENLABS_BASE_URL: str | None  # env "ELEVENLABS_BASE_URL", None when unset
+    CONGRESS_API_BASE_URL: str | None  # env "CONGRESS_API_BASE_URL", None when unset
+    BRAVE_BASE_URL: str | None  # env "BRAVE_BASE_URL", None when unset
+    AI: runtime.ai.AI  # built in
+    logger: runtime.applog.AppLogger  # structured logs
+    clock: runtime.clock.Clock  # the runtime's clock (the fake clock under test)
+    tracer: runtime.tracing.Tracer  # spans
+    annotation: runtime.tracing.Annotation  # annotations
+
+    def bindings(self) -> dict[str, Any]: ...
