@@ -90,7 +90,7 @@ async def test_a_job_goes_through_the_queue(raindrop_app: App, raindrop_http: ht
     assert (await raindrop_http.get("/results/7")).json() == {"id": 7, "total": 6}
 '''
 
-LOCAL = """# Settings the platform has no syntax for (see the runtime's README).
+LOCAL = """# Settings the platform has no syntax for (see the runtime's docs: the manifest and local settings).
 observers:
   job-runner: {max_retries: 3}
 """
