@@ -211,6 +211,7 @@ class ActorHost:
         self._env = env
         self._spawn = spawn
         self._instances: dict[tuple[str, str], Actor] = {}
+        self.names: dict[tuple[str, str], str] = {}  # (namespace, id) -> the name it came from, for the dashboard
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._alarm_signal = asyncio.Event()
         self._running_alarms: set[asyncio.Task[Any]] = set()
@@ -241,6 +242,8 @@ class ActorHost:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
             instance = cls(ActorState(actor, storage, self._spawn), self._env())
             self._instances[key] = instance
+            if actor.name is not None:
+                self.names[key] = actor.name
         return instance
 
     async def run(self, namespace: str, actor: ActorId, work: Callable[[Actor], Awaitable[Any]]) -> Any:

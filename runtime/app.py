@@ -112,6 +112,7 @@ class App:
         self.clock = clock
         self.state_dir = state_dir
         self.runs: deque[RunRecord] = deque(maxlen=500)
+        self.runs_total = 0  # every run recorded, also those the deque has let go (the live charts)
         self.runs_hook: Callable[[RunRecord], None] | None = None  # serve logs every run through this
         self._environ = environ
         self._dotenv: dict[str, str] | None = None  # .env beside the manifest, read once
@@ -421,6 +422,7 @@ class App:
 
     def _record_run(self, record: RunRecord) -> None:
         self.runs.append(record)
+        self.runs_total += 1
         if self.runs_hook is not None:
             self.runs_hook(record)
 

@@ -6,6 +6,7 @@ is decided by :mod:`runtime.guard`: the person at this machine, never a web page
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -21,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from runtime.app import App
 from runtime.clock import iso
+from runtime.dashboard_browse import routes as browse_routes
 from runtime.errors import BindingError
 from runtime.guard import COOKIE, Guard
 from runtime.kv import KvCache
@@ -37,10 +39,13 @@ def _iso(moment: float | None) -> str | None:
 class Dashboard:
     """The dashboard's ASGI app. Every request passes :class:`runtime.guard.Guard` first."""
 
-    def __init__(self, app: App, urls: dict[str, str], guard: Guard | None = None) -> None:
+    def __init__(
+        self, app: App, urls: dict[str, str], guard: Guard | None = None, stopping: asyncio.Event | None = None
+    ) -> None:
         self.app = app
         self.urls = urls
         self.guard = guard or Guard()
+        self.stopping = stopping  # set when the server stops: ends the live feed at once
         self.asgi = Starlette(routes=self._routes(), exception_handlers={BindingError: self._bad_request})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,6 +84,7 @@ class Dashboard:
             Route(api + "/smartbuckets/{name}/search", self.smartbucket_search),
             Route(api + "/memories", self.memories),
             Route(api + "/memories/{name}/sessions/{session}", self.memory_entries),
+            *browse_routes(self.app, api, self.stopping),
         ]
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -225,8 +231,12 @@ class Dashboard:
             actor.name: await self.app.backend.state.actor_owners(actor.name, time.time())
             for actor in self.app.manifest.application.actors
         }
-        ownership = self.app._actors.ownership if self.app._actors is not None else None
-        return JSONResponse({"this_process": ownership.owner if ownership else None, "owners": owners})
+        host = self.app._actors
+        ownership = host.ownership if host is not None else None
+        names: dict[str, dict[str, str]] = {}
+        for (namespace, actor), name in host.names.items() if host is not None else ():
+            names.setdefault(namespace, {})[actor] = name
+        return JSONResponse({"this_process": ownership.owner if ownership else None, "owners": owners, "names": names})
 
     async def actor_storage(self, request: Request) -> Response:
         from runtime import structured
@@ -309,7 +319,9 @@ OPENAPI: dict[str, Any] = {
         f"{PREFIX}/api/schedules": _path("Schedules with their next three fire times (UTC)"),
         f"{PREFIX}/api/schedules/{{name}}/run": _path("Run a schedule now", "post", ("name",)),
         f"{PREFIX}/api/actors": _path("Actor ids holding storage, per actor class"),
-        f"{PREFIX}/api/actors/owners": _path("The process that holds each live actor's lease (shared backends)"),
+        f"{PREFIX}/api/actors/owners": _path(
+            "The process that holds each live actor's lease (shared backends) and the names ids came from"
+        ),
         f"{PREFIX}/api/actors/{{namespace}}/{{actor}}": _path(
             "An actor's storage and alarm", params=("namespace", "actor")
         ),
@@ -320,5 +332,19 @@ OPENAPI: dict[str, Any] = {
         f"{PREFIX}/api/memories/{{name}}/sessions/{{session}}": _path(
             "The entries of a working memory session", params=("name", "session")
         ),
+        f"{PREFIX}/api/queues/{{queue}}/messages": _path(
+            "Messages waiting in a queue, with their bodies", params=("queue",)
+        ),
+        f"{PREFIX}/api/buckets": _path("Buckets and smartbuckets"),
+        f"{PREFIX}/api/buckets/{{name}}": _path("Objects of a bucket (?prefix=, ?cursor=)", params=("name",)),
+        f"{PREFIX}/api/buckets/{{name}}/object": _path("Download ?key= from a bucket", params=("name",)),
+        f"{PREFIX}/api/sql": _path("SQL databases with their tables, columns and row counts"),
+        f"{PREFIX}/api/sql/{{db}}/tables/{{table}}": _path(
+            "Rows of a table (?offset=; 500 at a time)", params=("db", "table")
+        ),
+        f"{PREFIX}/api/sql/{{db}}/query": _path(
+            'Run one read-only statement ({"sql": ...}; 500 rows, 2 s)', "post", ("db",), body=True
+        ),
+        f"{PREFIX}/api/events": _path("Server-sent events: one point per second for the live charts"),
     },
 }

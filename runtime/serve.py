@@ -167,7 +167,7 @@ async def serve(
     display_host = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
     urls = {name: f"http://{display_host}:{p}" for name, p in service_ports.items()}
     remote = not is_loopback_host(bind_host)
-    dashboard = Dashboard(app, urls, Guard(remote=remote)) if with_dashboard else None
+    dashboard = Dashboard(app, urls, Guard(remote=remote), stop) if with_dashboard else None
     service_apps = {name: app.asgi(name) for name in service_ports}
     request_log = request_writer()
     for service_app in service_apps.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
@@ -239,3 +240,132 @@ def test_smart_views_in_a_browser(tmp_path: Path, browser_page: object) -> None:
         page.locator("#memory-section").screenshot(path=str(ARTIFACTS / "dashboard-memory.png"))  # type: ignore[attr-defined]
     finally:
         assert served.stop()[0] == 0
+
+
+@pytest.mark.anyio
+async def test_bucket_and_sql_browsers_messages_and_actor_names(project: Path) -> None:
+    async with App.from_manifest(project) as app:
+        dashboard = Dashboard(app, {})
+        transport = httpx.ASGITransport(app=dashboard, client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            api = "/_runtime/api"
+            assert (await client.post(f"{api}/schedules/report/run", json={})).json() == {"ran": True}
+            assert (await client.get(f"{api}/buckets")).json() == [{"name": "files", "kind": "bucket"}]
+            (listed,) = (await client.get(f"{api}/buckets/files", params={"prefix": "reports/"})).json()["objects"]
+            assert listed["key"] == "reports/latest.txt" and listed["custom_metadata"] == {"by": "report"}
+            got = await client.get(f"{api}/buckets/files/object", params={"key": "reports/latest.txt"})
+            assert got.content.startswith(b"ran at") and got.headers["content-type"] == "application/octet-stream"
+            assert (
+                "attachment" in got.headers["content-disposition"]
+                and got.headers["x-content-type-options"] == "nosniff"
+            )
+            assert (await client.get(f"{api}/buckets/files/object", params={"key": "nope"})).status_code == 404
+
+            (notes,) = (await client.get(f"{api}/sql")).json()["notes"]
+            assert notes["name"] == "notes" and notes["rows"] == 3
+            assert [c["name"] for c in notes["columns"]] == ["id", "title", "body"]
+            page = (await client.get(f"{api}/sql/notes/tables/notes")).json()
+            assert page["columns"] == ["id", "title", "body"] and page["rows"][2] == [3, "third", None]
+            query = f"{api}/sql/notes/query"
+            found = (await client.post(query, json={"sql": "SELECT title FROM notes WHERE body IS NOT NULL"})).json()
+            assert found == {"columns": ["title"], "rows": [["first"], ["second"]], "truncated": False}
+            for sql in ("DELETE FROM notes", "DROP TABLE notes", "INSERT INTO notes (title) VALUES ('x')"):
+                refused = await client.post(query, json={"sql": sql})
+                assert refused.status_code == 400 and "read-only" in refused.json()["error"], refused.text
+            assert (await client.post(query, json={"sql": "SELECT 1; SELECT 2"})).status_code == 400
+            slow = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
+            stopped = await client.post(query, json={"sql": slow})
+            assert stopped.status_code == 400 and "stopped" in stopped.json()["error"]
+            assert (await client.post(query, json={"nope": 1})).status_code == 400
+            assert (await app.env.NOTES.prepare("SELECT count(*) AS n FROM notes").first("n")) == 3
+
+            await app.env.INBOX.send({"hello": "world"})
+            (waiting,) = (await client.get(f"{api}/queues/inbox/messages")).json()
+            assert json.loads(waiting["body"]) == {"hello": "world"} and waiting["attempts"] == 0
+            owners = (await client.get(f"{api}/actors/owners")).json()
+            (actor,) = (await client.get(f"{api}/actors")).json()["session"]
+            assert owners["names"]["session"][actor] == "admin"
+
+
+@pytest.mark.anyio
+async def test_live_feed_counts_runs_and_ends_when_the_server_stops(project: Path) -> None:
+    from runtime.dashboard_browse import Browse
+
+    async with App.from_manifest(project) as app:
+        stopping = asyncio.Event()
+        browse = Browse(app, stopping)
+
+        class Connected:
+            async def is_disconnected(self) -> bool:
+                return False
+
+        feed = browse._feed(Connected())  # type: ignore[arg-type]
+        assert await feed.__anext__() == "retry: 2000\n\n"
+        first = json.loads((await feed.__anext__()).removeprefix("data: "))
+        assert first["runs"] == 0 and first["depth"] == {"inbox": 0, "jobs": 0}
+        await app.env.INBOX.send({"n": 1})
+        await app.fire("report")
+        second = json.loads((await feed.__anext__()).removeprefix("data: "))
+        assert second["runs"] >= 1 and second["failures"] == 0 and second["depth"]["inbox"] == 1
+        stopping.set()
+        started = time.monotonic()
+        with pytest.raises(StopAsyncIteration):
+            await feed.__anext__()
+        assert time.monotonic() - started < 0.5
+
+
+def test_browsers_and_live_charts_in_a_browser(project: Path, browser_page: object) -> None:
+    """Click through the bucket and SQL browsers, a queue's waiting bodies, actor names and the
+    live charts, on a running `serve`; screenshots land in test-artifacts/."""
+    page = browser_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    served = Served(project, free_port())
+    base = served.base
+    try:
+        page.goto(base + "/_runtime/")  # type: ignore[attr-defined]
+        page.wait_for_selector('tr[data-queue="inbox"]')  # type: ignore[attr-defined]
+        page.click('tr[data-schedule="report"] button.run')  # type: ignore[attr-defined]
+        for n in range(3):
+            httpx.post(base + "/_runtime/api/queues/inbox/send", json={"n": n, "note": "waiting for nobody"})
+
+        # The live charts: runs per second drawn from the server-sent events.
+        wait_for(lambda: page.locator("#livestate").inner_text() == "live")  # type: ignore[attr-defined]
+        wait_for(lambda: page.locator("#chart-depth .now").inner_text() == "3")  # type: ignore[attr-defined]
+        wait_for(lambda: page.locator("#chart-runs svg path.line").count() == 1)  # type: ignore[attr-defined]
+
+        # Message bodies of a queue.
+        page.click('tr[data-queue="inbox"] button.msgs')  # type: ignore[attr-defined]
+        page.wait_for_selector("#dead details.message")  # type: ignore[attr-defined]
+        assert page.locator("#dead details.message").count() == 3  # type: ignore[attr-defined]
+        page.click("#dead details.message summary")  # type: ignore[attr-defined]
+        assert "waiting for nobody" in page.locator("#dead").inner_text()  # type: ignore[attr-defined]
+
+        # The actor shows the name its id came from.
+        wait_for(lambda: "admin" in page.locator("#actors").inner_text())  # type: ignore[attr-defined]
+
+        # The bucket browser lists the report's object with its metadata and downloads it.
+        page.wait_for_selector('#bkobjects tr[data-key="reports/latest.txt"]')  # type: ignore[attr-defined]
+        assert "report" in page.locator('#bkobjects tr[data-key="reports/latest.txt"]').inner_text()  # type: ignore[attr-defined]
+        with page.expect_download() as download:  # type: ignore[attr-defined]
+            page.click('#bkobjects tr[data-key="reports/latest.txt"] a')  # type: ignore[attr-defined]
+        assert Path(download.value.path()).read_text().startswith("ran at")
+
+        # The SQL browser: a table's rows, a query, and a write refused.
+        page.wait_for_selector("#sqltables a.sqltable")  # type: ignore[attr-defined]
+        page.click('#sqltables a[data-t="notes"]')  # type: ignore[attr-defined]
+        wait_for(lambda: "the first note" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
+        page.fill("#sqlquery", "SELECT title, length(body) AS n FROM notes ORDER BY id")  # type: ignore[attr-defined]
+        page.click("#sqlgo")  # type: ignore[attr-defined]
+        wait_for(lambda: "3 rows" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
+        page.locator("#sql-section").screenshot(path=str(ARTIFACTS / "dashboard-sql.png"))  # type: ignore[attr-defined]
+        page.fill("#sqlquery", "DELETE FROM notes")  # type: ignore[attr-defined]
+        page.click("#sqlgo")  # type: ignore[attr-defined]
+        wait_for(lambda: "read-only" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
+        page.locator("#bucket-section").screenshot(path=str(ARTIFACTS / "dashboard-buckets.png"))  # type: ignore[attr-defined]
+        page.locator("#live-section").screenshot(path=str(ARTIFACTS / "dashboard-live.png"))  # type: ignore[attr-defined]
+        page.screenshot(path=str(ARTIFACTS / "dashboard-browsers.png"), full_page=True)  # type: ignore[attr-defined]
+        assert httpx.get(base + "/_runtime/api/sql").json()["notes"][0]["rows"] == 3
+    finally:
+        started = time.monotonic()  # the page's live feed is still open: it must not hold the stop
+        code, _ = served.stop()
+        assert code == 0 and time.monotonic() - started < 5
