@@ -171,6 +171,7 @@ class Storage:
         self._wake()
 
     async def delete_alarm(self) -> None:
+        """Cancel the actor's alarm, if one is set."""
         await self._store.delete_alarm(self._ns, self._id)
 
 
@@ -183,10 +184,12 @@ class ActorState:
         self._spawn = spawn
 
     def wait_until(self, work: Awaitable[Any]) -> None:
+        """Keep ``work`` running after the current call returns."""
         self._spawn(work)
 
     async def block_concurrency_while(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         # Calls on one id already run one at a time; the function simply runs.
+        """Run ``callback`` with no other call to this actor in between (as on the platform)."""
         return await fn()
 
 
@@ -416,11 +419,13 @@ class ActorNamespace:
         return ActorId(digest, name)
 
     def id_from_string(self, hex_id: str) -> ActorId:
+        """The id whose 64 hex digits ``hex_id`` spells (``str(actor_id)`` gives them back)."""
         if len(hex_id) != 64 or any(c not in "0123456789abcdef" for c in hex_id):
             raise BindingError(f"{hex_id!r} is not an actor id (64 lowercase hex digits)")
         return ActorId(hex_id)
 
     def new_unique_id(self) -> ActorId:
+        """A fresh random id, never equal to one from a name."""
         return ActorId(os.urandom(32).hex())
 
     def get(self, actor: ActorId, **options: Any) -> ActorStub:

@@ -361,6 +361,7 @@ class App:
         return ServiceApp(service, handler, timeout=self.settings.request_timeout, on_request=self._record_run)
 
     def schedules(self) -> dict[str, ScheduleRunner]:
+        """Every schedule (tasks and cron-sourced observers) by name, with its runner."""
         return dict(self._schedules)
 
     async def queue_stats(self) -> dict[str, QueueStats]:

@@ -46,21 +46,27 @@ class AppLogger:
         self._logger.log(level, "%s", message, extra=extra, exc_info=exc_info, stacklevel=3)
 
     def debug(self, message: Any, fields: Any = None) -> None:
+        """Log at debug level, with optional structured ``fields``."""
         self._log(logging.DEBUG, message, fields)
 
     def info(self, message: Any, fields: Any = None) -> None:
+        """Log at info level, with optional structured ``fields``."""
         self._log(logging.INFO, message, fields)
 
     def warn(self, message: Any, fields: Any = None) -> None:
+        """Log at warning level, with optional structured ``fields``."""
         self._log(logging.WARNING, message, fields)
 
     warning = warn
 
     def error(self, message: Any, fields: Any = None) -> None:
+        """Log at error level, with optional structured ``fields``."""
         self._log(logging.ERROR, message, fields)
 
     def exception(self, message: Any, fields: Any = None) -> None:
+        """Log at error level with the current exception's traceback."""
         self._log(logging.ERROR, message, fields, exc_info=True)
 
     def isEnabledFor(self, level: int) -> bool:  # logging.Logger's own spelling
+        """Whether ``level`` would be logged (as ``logging.Logger.isEnabledFor``)."""
         return self._logger.isEnabledFor(level)

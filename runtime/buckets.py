@@ -214,6 +214,7 @@ class Bucket:
         return BucketObjectBody(**{**meta.__dict__, "range": applied}, body=data)
 
     async def delete(self, keys: str | Sequence[str]) -> None:
+        """Delete one key or a list of keys; missing keys are not an error."""
         for key in [keys] if isinstance(keys, str) else list(keys):
             key = self._check(key)
             existed = self._meta_path(key).exists()

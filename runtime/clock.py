@@ -40,12 +40,15 @@ class SystemClock:
     """Wall-clock time."""
 
     def time(self) -> float:
+        """Seconds since the epoch."""
         return time.time()
 
     def now(self) -> datetime:
+        """The current moment as an aware UTC datetime."""
         return datetime.fromtimestamp(self.time(), tz=UTC)
 
     async def sleep_until(self, moment: float) -> None:
+        """Sleep until ``moment`` (epoch seconds)."""
         delay = moment - self.time()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -76,6 +79,7 @@ class FakeClock:
         return datetime.fromtimestamp(self._now, tz=UTC)
 
     async def sleep_until(self, moment: float) -> None:
+        """Wait until the fake time reaches ``moment`` (moved by ``advance``/``set``)."""
         if moment <= self._now:
             await asyncio.sleep(0)
             return

@@ -31,6 +31,7 @@ class ExecutionContext:
         self._spawn = spawn
 
     def wait_until(self, work: Awaitable[Any]) -> None:
+        """Keep ``work`` running after the handler returns (``App.drain()`` waits for it)."""
         if self._spawn is None:
             task = asyncio.ensure_future(work)
             _orphans.add(task)  # keep a reference until it finishes
@@ -63,6 +64,7 @@ class Each(Handler[E]):
     """
 
     async def process(self, message: Message) -> None:
+        """Handle one message: return to ack it, raise to retry it."""
         raise NotImplementedError(f"{type(self).__name__} must implement async process(self, message)")
 
 
@@ -74,6 +76,7 @@ class Batch(Handler[E]):
     """
 
     async def process(self, batch: MessageBatch) -> None:
+        """Handle a batch: messages not acked or retried explicitly are acked on return, retried on raise."""
         raise NotImplementedError(f"{type(self).__name__} must implement async process(self, batch)")
 
 
@@ -81,6 +84,7 @@ class Task(Handler[E]):
     """A scheduled handler (``task`` blocks and cron-sourced observers): ``async handle(self, event)``."""
 
     async def handle(self, event: Any) -> None:
+        """Run once per fire; ``event.cron`` and ``event.scheduled_time`` say which."""
         raise NotImplementedError(f"{type(self).__name__} must implement async handle(self, event)")
 
 

@@ -151,6 +151,7 @@ class Message:
 
     @classmethod
     def from_stored(cls, stored: StoredMessage) -> Message:
+        """The message a consumer hands to ``process``, from its stored row."""
         return cls(
             id=stored.id,
             timestamp=datetime.fromtimestamp(stored.created_at, tz=UTC),

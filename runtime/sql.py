@@ -133,11 +133,13 @@ class SqlDatabase:
         return f"<SqlDatabase {self.name!r}>"
 
     def close(self) -> None:
+        """Close the connection (the app does this when it stops)."""
         self._commit()
         self._conn.close()
         checkpoint.unregister(self.path)
 
     def prepare(self, sql: str) -> PreparedStatement:
+        """A statement to ``bind(...)`` and run with ``all()``, ``first()``, ``run()`` or ``raw()``."""
         if not isinstance(sql, str) or not sql.strip():
             raise SqlError(f"database {self.name!r}: prepare() needs an SQL statement")
         return PreparedStatement(self, sql)

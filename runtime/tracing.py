@@ -112,6 +112,7 @@ class Tracer:
         self._wall = wall
 
     def start_span(self, name: str, attributes: dict[str, Any] | None = None) -> Span:
+        """Start a span named ``name``; use it as a context manager or call ``end()``."""
         return Span(name, attributes, self._record, self._wall())
 
     async def start_active_span(
@@ -138,16 +139,20 @@ class Annotation:
         self._wall = wall
 
     async def put(self, key: str, value: Any) -> None:
+        """Attach ``value`` to ``key`` in the application's annotations."""
         await self._store.put(self.NAMESPACE, self._app, {str(key): json.dumps(value, default=str)})
         self._record(RunRecord(str(key), "annotation", self._wall(), 0.0, "ok", _text(value)))
 
     async def get(self, key: str) -> Any:
+        """The annotation at ``key``, or None."""
         found = await self._store.get(self.NAMESPACE, self._app, [str(key)])
         return json.loads(found[str(key)]) if str(key) in found else None
 
     async def list(self, prefix: str = "") -> dict[str, Any]:
+        """Annotations under ``prefix``."""
         rows = await self._store.list(self.NAMESPACE, self._app, prefix=prefix)
         return {key: json.loads(value) for key, value in rows}
 
     async def delete(self, key: str) -> bool:
+        """Delete the annotation at ``key``."""
         return bool(await self._store.delete(self.NAMESPACE, self._app, [str(key)]))

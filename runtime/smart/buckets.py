@@ -139,12 +139,15 @@ class SmartBucket:
         return stored
 
     async def get(self, key: str, **options: Any) -> Any:
+        """The object and its body, as ``Bucket.get``."""
         return await self._bucket.get(key, **options)
 
     async def head(self, key: str) -> BucketObject | None:
+        """The object's metadata, as ``Bucket.head``."""
         return await self._bucket.head(key)
 
     async def list(self, **options: Any) -> Any:
+        """Objects by key, as ``Bucket.list``."""
         return await self._bucket.list(**options)
 
     async def delete(self, keys: str | Sequence[str]) -> None:

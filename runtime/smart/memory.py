@@ -314,6 +314,7 @@ class SmartMemory:
         return f"<SmartMemory {self.name!r}>"
 
     async def start_working_memory_session(self) -> dict[str, Any]:
+        """A new working-memory session: ``{"session_id", "working_memory"}``."""
         session_id = self._memory.new_session()
         return {"session_id": session_id, "working_memory": WorkingMemory(self._memory, session_id)}
 
@@ -333,26 +334,33 @@ class SmartMemory:
     async def search_episodic_memory(
         self, terms: str, n_most_recent: int | None = None, start_time: Any = None, end_time: Any = None
     ) -> dict[str, Any]:
+        """Summaries of ended sessions that match ``terms``, best first."""
         return await self._memory.search_episodic(terms, n_most_recent, start_time, end_time)
 
     async def put_semantic_memory(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Store a JSON document in semantic memory; returns its ``object_id``."""
         return await self._memory.put_semantic(document)
 
     async def get_semantic_memory(self, object_id: str) -> dict[str, Any]:
+        """The semantic document ``object_id``."""
         return self._memory.get_semantic(object_id)
 
     async def search_semantic_memory(self, needle: str) -> dict[str, Any]:
+        """Semantic documents that match ``needle``, best first."""
         return await self._memory.search_semantic(needle)
 
     async def delete_semantic_memory(self, object_id: str) -> dict[str, Any]:
+        """Delete the semantic document ``object_id``."""
         return self._memory.delete_semantic(object_id)
 
     async def get_procedural_memory(self, id: str | None = None) -> ProceduralMemory:
+        """The procedure store ``id`` (default: the app's default store)."""
         return ProceduralMemory(self._memory, id or DEFAULT_PROCEDURES)
 
     # -- for the dashboard ------------------------------------------------------------------------
 
     def overview(self) -> dict[str, Any]:
+        """Sessions, counts and procedures, for the dashboard."""
         conn, name = self._memory.conn, self.name
         sessions = conn.execute(
             "SELECT s.session_id, s.state, s.started_at, s.ended_at, count(e.id) FROM memory_sessions s "
@@ -376,6 +384,7 @@ class SmartMemory:
         }
 
     def entries(self, session_id: str) -> list[dict[str, Any]]:
+        """Every entry of one working-memory session, for the dashboard."""
         rows = self._memory.conn.execute(
             "SELECT id, session_id, timeline, key, agent, by, due_to, content, at FROM memory_entries "
             "WHERE memory = ? AND session_id = ? ORDER BY at, id",
