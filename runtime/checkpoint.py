@@ -28,6 +28,18 @@ _paths: dict[str, int] = {}  # database path -> how many open connections regist
 _thread: threading.Thread | None = None
 
 
+def open_wal(path: Path) -> sqlite3.Connection:
+    """A connection to ``path`` (created with its folder) in WAL mode, autocommitting, usable from
+    any thread, waiting up to 10 s for a lock, and registered here for background checkpoints."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    register(path, conn)
+    return conn
+
+
 def register(path: Path | str, conn: sqlite3.Connection) -> None:
     """Checkpoint ``path`` in the background while ``conn`` (a WAL connection) is open."""
     global _thread

@@ -120,13 +120,8 @@ class SqlDatabase:
     def __init__(self, name: str, path: Path) -> None:
         self.name = name
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn = checkpoint.open_wal(path)
         self._conn.execute("PRAGMA foreign_keys=ON")
-        checkpoint.register(path, self._conn)
         self._group: asyncio.Future[None] | None = None  # the commit the writes of this turn wait for
 
     def __repr__(self) -> str:

@@ -185,13 +185,8 @@ class RetrievalIndex:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn = checkpoint.open_wal(path)
         self._conn.executescript(SCHEMA)
-        checkpoint.register(path, self._conn)
         self._matrices: dict[str, _Matrix] = {}  # dropped on this connection's writes
         self._data_version: int | None = None  # SQLite's count of other connections' commits
 

@@ -3,45 +3,30 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.test_serve import free_port
+from tests.local_server import LocalServer
 
 
-class FakeApis:
+class FakeApis(LocalServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], Any]] = []
         self.claude_answers = 0
         self.congress_calls = 0
-        self.app = Starlette(
-            routes=[
-                Route("/v1/messages", self.messages, methods=["POST"]),
-                Route("/v1/text-to-dialogue", self.dialogue, methods=["POST"]),
-                Route("/v3/bill/{congress}", self.bills),
-            ]
+        super().__init__(
+            Starlette(
+                routes=[
+                    Route("/v1/messages", self.messages, methods=["POST"]),
+                    Route("/v1/text-to-dialogue", self.dialogue, methods=["POST"]),
+                    Route("/v3/bill/{congress}", self.bills),
+                ]
+            )
         )
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> FakeApis:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
     async def messages(self, request: Request) -> Response:
         body = await request.json()

@@ -3,45 +3,30 @@ embeddings APIs (as Ollama, vLLM and llama.cpp serve them), for the real clients
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.test_serve import free_port
+from tests.local_server import LocalServer
 
 
-class FakeLlm:
+class FakeLlm(LocalServer):
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str], Any]] = []
-        self.app = Starlette(
-            routes=[
-                Route("/v1/messages", self.messages, methods=["POST"]),
-                Route("/v1/chat/completions", self.chat, methods=["POST"]),
-                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
-            ]
+        super().__init__(
+            Starlette(
+                routes=[
+                    Route("/v1/messages", self.messages, methods=["POST"]),
+                    Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                    Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+                ]
+            )
         )
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.fail_next = False
         self.chat_reply: str | None = None  # what /v1/chat/completions answers (default: an echo)
-
-    def __enter__(self) -> FakeLlm:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
     async def messages(self, request: Request) -> Response:
         body = await request.json()
