@@ -63,30 +63,20 @@ async def run(ops: int) -> None:
             best: dict[str, float] = {}
             for round_ in range(3):
                 timings: dict[str, float] = {}
-                start = time.perf_counter()
-                for i in ids:
-                    raw.execute(f"SELECT * FROM items WHERE id = {i}").fetchall()
-                timings["raw point"] = time.perf_counter() - start
-                start = time.perf_counter()
-                for i in ids:
-                    await plain.prepare(f"SELECT * FROM items WHERE id = {i}").all()
-                timings["binding point"] = time.perf_counter() - start
-                start = time.perf_counter()
-                for i in ids:
-                    await smart.execute_query(sql_query=f"SELECT * FROM items WHERE id = {i}")
-                timings["smartsql point"] = time.perf_counter() - start
-                start = time.perf_counter()
-                for i in ids:
-                    raw.execute(f"SELECT * FROM items WHERE id >= {i} AND id < {i + 100}").fetchall()
-                timings["raw 100 rows"] = time.perf_counter() - start
-                start = time.perf_counter()
-                for i in ids:
-                    await plain.prepare(f"SELECT * FROM items WHERE id >= {i} AND id < {i + 100}").all()
-                timings["binding 100 rows"] = time.perf_counter() - start
-                start = time.perf_counter()
-                for i in ids:
-                    await smart.execute_query(sql_query=f"SELECT * FROM items WHERE id >= {i} AND id < {i + 100}")
-                timings["smartsql 100 rows"] = time.perf_counter() - start
+                for shape, where in (("point", "id = {i}"), ("100 rows", "id >= {i} AND id < {j}")):
+                    queries = [f"SELECT * FROM items WHERE {where.format(i=i, j=i + 100)}" for i in ids]
+                    start = time.perf_counter()
+                    for query in queries:
+                        raw.execute(query).fetchall()
+                    timings[f"raw {shape}"] = time.perf_counter() - start
+                    start = time.perf_counter()
+                    for query in queries:
+                        await plain.prepare(query).all()
+                    timings[f"binding {shape}"] = time.perf_counter() - start
+                    start = time.perf_counter()
+                    for query in queries:
+                        await smart.execute_query(sql_query=query)
+                    timings[f"smartsql {shape}"] = time.perf_counter() - start
                 print(f"  round {round_ + 1}: " + ", ".join(f"{k} {ops / v:,.0f}/s" for k, v in timings.items()))
                 for key, seconds in timings.items():
                     best[key] = min(best.get(key, seconds), seconds)
