@@ -20,7 +20,7 @@ from typing import Any
 from runtime import structured
 from runtime.backends.base import Alarm, StateStore
 from runtime.clock import Clock
-from runtime.errors import BindingError, LimitError
+from runtime.errors import BackendError, BindingError, LimitError, StorageError
 from runtime.handlers import Actor
 from runtime.naming import platform_names
 from runtime.observers import RunRecord, describe_error
@@ -31,6 +31,11 @@ log = logging.getLogger("raindrop.actor")
 MAX_VALUE_BYTES = 2 * 1024 * 1024
 ALARM_RETRIES = 6  # retried from 2 s, doubling, up to 6 times (as the platform)
 ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm being fired
+
+
+def names_namespace(namespace: str) -> str:
+    """Where the names of an actor class's ids are kept (no manifest name contains ``~``)."""
+    return f"~names:{namespace}"
 
 
 class ActorId:
@@ -247,7 +252,23 @@ class ActorHost:
             self._instances[key] = instance
             if actor.name is not None:
                 self.names[key] = actor.name
+                self._spawn(self._remember_name(namespace, actor))
         return instance
+
+    async def _remember_name(self, namespace: str, actor: ActorId) -> None:
+        """Keep the name an id came from beside the state, so every process's dashboard shows it."""
+        try:
+            await self.store.put(names_namespace(namespace), str(actor), {"name": actor.name or ""})
+        except (StorageError, BackendError) as exc:  # a label for the dashboard: never worth failing a call
+            log.debug("could not record the name of actor %s/%s: %s", namespace, actor, exc)
+
+    async def name_of(self, namespace: str, actor: str) -> str | None:
+        """The name ``actor`` came from, if any process saw it through ``id_from_name``."""
+        known = self.names.get((namespace, actor))
+        if known is not None:
+            return known
+        found = await self.store.get(names_namespace(namespace), actor, ["name"])
+        return found.get("name") or None
 
     async def run(self, namespace: str, actor: ActorId, work: Callable[[Actor], Awaitable[Any]]) -> Any:
         """Run ``work(instance)`` with the actor's calls serialized: one at a time in this

@@ -234,8 +234,12 @@ class Dashboard:
         host = self.app._actors
         ownership = host.ownership if host is not None else None
         names: dict[str, dict[str, str]] = {}
-        for (namespace, actor), name in host.names.items() if host is not None else ():
-            names.setdefault(namespace, {})[actor] = name
+        if host is not None:
+            for actor_class in self.app.manifest.application.actors:
+                for actor in await self.app.backend.state.actors(actor_class.name):
+                    name = await host.name_of(actor_class.name, actor)
+                    if name is not None:
+                        names.setdefault(actor_class.name, {})[actor] = name
         return JSONResponse({"this_process": ownership.owner if ownership else None, "owners": owners, "names": names})
 
     async def actor_storage(self, request: Request) -> Response:
