@@ -216,14 +216,13 @@ def _new(name: str, parent: Path, out: TextIO, err: TextIO) -> int:
 
 
 def _scaffold(path: Path, out: TextIO, err: TextIO) -> int:
+    from runtime.generate import write
     from runtime.scaffold import scaffold
 
     read = _read(path, strict=False, handlers="ignore", err=err)
     if read is None:
         return EXIT_USAGE
     manifest, _ = read
-    from runtime.generate import write
-
     written = [write(manifest), *scaffold(manifest)]
     for file in written:
         print(f"wrote {file.relative_to(manifest.root)}", file=out)
