@@ -27,13 +27,19 @@ def snake(name: str) -> str:
 
 def platform_names(cls: T) -> T:
     """Make ``cls`` answer camelCase method names and keywords with their snake_case spelling."""
-    for name, function in list(vars(cls).items()):
-        if name.startswith("_") or not inspect.isfunction(function):
-            continue
-        parameters = inspect.signature(function).parameters
-        if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-            continue
-        setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters)))
+    seen: set[str] = set()
+    for klass in cls.__mro__[:-1]:  # its own methods and those it inherits (not object's)
+        for name, function in list(vars(klass).items()):
+            if name in seen:
+                continue
+            seen.add(name)
+            if name.startswith("_") or not inspect.isfunction(function):
+                continue
+            function = getattr(function, "__unchecked__", function)  # a decorated base's original
+            parameters = inspect.signature(function).parameters
+            if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+                continue
+            setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters)))
 
     original = cls.__dict__.get("__getattr__")
 
@@ -75,4 +81,5 @@ def _checked(owner: str, function: Callable[..., Any], known: frozenset[str]) ->
             complain(kwargs)
         return function(*args, **kwargs)
 
+    checked.__unchecked__ = function  # type: ignore[attr-defined]
     return checked

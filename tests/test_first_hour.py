@@ -102,3 +102,25 @@ async def test_platform_camel_case_names_get_their_python_spelling(tmp_path: Pat
             await app.env.CACHE.getWithMetadata("k")
         await app.env.CACHE.put("k", "v", expiration_ttl=60)  # the Python spelling works as ever
         assert await app.env.CACHE.get("k") == "v"
+
+
+def test_camel_case_keywords_are_caught_on_inherited_methods_too() -> None:
+    """SmartMemory and its sessions share their episodic and semantic methods through a base."""
+    from runtime import BindingError
+    from runtime.naming import platform_names
+    from runtime.smart.memory import SmartMemory, WorkingMemory
+
+    class Base:
+        def search(self, n_most_recent: int = 0) -> int:
+            return n_most_recent
+
+    @platform_names
+    class Binding(Base):
+        pass
+
+    assert Binding().search(n_most_recent=3) == 3
+    with pytest.raises(BindingError, match=r"Binding\.search\(\) got the keyword 'nMostRecent': did you mean"):
+        Binding().search(nMostRecent=3)  # type: ignore[call-arg]
+    for stub in (SmartMemory, WorkingMemory):
+        with pytest.raises(BindingError, match="did you mean `n_most_recent`"):
+            stub.search_episodic_memory(None, "ferries", nMostRecent=2)  # type: ignore[arg-type, call-arg]
