@@ -44,7 +44,7 @@ class Env(Protocol):
     ELEVENLABS_BASE_URL: str | None  # env "ELEVENLABS_BASE_URL", None when unset
     CONGRESS_API_BASE_URL: str | None  # env "CONGRESS_API_BASE_URL", None when unset
     BRAVE_BASE_URL: str | None  # env "BRAVE_BASE_URL", None when unset
-    AI: runtime.ai.AI  # built in
+    AI: runtime.ai.AI  # built in: models
     logger: runtime.applog.AppLogger  # structured logs
     clock: runtime.clock.Clock  # the runtime's clock (the fake clock under test)
     tracer: runtime.tracing.Tracer  # spans

@@ -24,8 +24,7 @@ from runtime.manifest import Manifest
 
 FILENAME = "raindrop_gen.py"
 
-#: The class each store kind is bound to, as ``(module, class)``; kinds missing here are ``Any``
-#: (not emulated yet: their binding raises on use, and ``validate`` says so).
+#: The class each store kind is bound to, as ``(module, class)``: every kind the manifest allows.
 STORE_TYPES: dict[str, tuple[str, str]] = {
     "queue": ("runtime.queue", "Queue"),
     "kv_cache": ("runtime.kv", "KvCache"),
@@ -37,8 +36,8 @@ STORE_TYPES: dict[str, tuple[str, str]] = {
     "sql_database": ("runtime.sql", "SqlDatabase"),
 }
 
-BUILT_INS: list[tuple[str, str, str, str]] = [  # (binding, module, class, what it is)
-    ("AI", "runtime.ai", "AI", "models: run(), the catalogue's names"),
+#: What every ``env`` has beside its bindings: ``(attribute, module, class, what it is)``.
+ATTRIBUTES: list[tuple[str, str, str, str]] = [
     ("logger", "runtime.applog", "AppLogger", "structured logs"),
     ("clock", "runtime.clock", "Clock", "the runtime's clock (the fake clock under test)"),
     ("tracer", "runtime.tracing", "Tracer", "spans"),
@@ -47,45 +46,44 @@ BUILT_INS: list[tuple[str, str, str, str]] = [  # (binding, module, class, what 
 
 
 def bindings(manifest: Manifest) -> list[tuple[str, str, str]]:
-    """``(binding, type, comment)`` for every name on the app's ``env``, in a stable order."""
+    """``(binding, type, comment)`` for every name on the app's ``env``, resolved as the app
+    builds it: resources, then env vars (which win over a resource of the same name), then the
+    built-in ``AI`` unless something else took the name."""
     app = manifest.application
-    rows: list[tuple[str, str, str]] = []
+    rows: dict[str, tuple[str, str]] = {}
     for store in app.stores:
-        module, cls = STORE_TYPES.get(store.kind, ("", ""))
-        kind = f'{store.kind} "{store.name}"'
-        rows.append((store.binding, f"{module}.{cls}" if cls else "Any", kind if cls else f"{kind}, not emulated"))
+        module, cls = STORE_TYPES[store.kind]
+        rows[store.binding] = (f"{module}.{cls}", f'{store.kind} "{store.name}"')
     for actor in app.actors:
-        rows.append((actor.binding, "runtime.actors.ActorNamespace", f'actor "{actor.name}"'))
+        rows[actor.binding] = ("runtime.actors.ActorNamespace", f'actor "{actor.name}"')
     for service in app.services:
-        rows.append((service.binding, "runtime.services.ServiceStub", f'service "{service.name}"'))
+        rows[service.binding] = ("runtime.services.ServiceStub", f'service "{service.name}"')
     for mcp in app.mcp_services:
-        rows.append((mcp.binding, "Any", f'mcp_service "{mcp.name}"'))
-    taken = {row[0] for row in rows}
+        rows[mcp.binding] = ("Any", f'mcp_service "{mcp.name}"')
     for var in app.env:
-        if var.name in taken:
-            continue
         kind = "secret" if var.secret else "env"
-        typed = "str" if var.default is not None else "str | None"
-        rows.append(
-            (var.name, typed, f'{kind} "{var.name}"' + ("" if var.default is not None else ", None when unset"))
-        )
-    if "AI" not in {row[0] for row in rows}:
-        rows.append(("AI", "runtime.ai.AI", "built in"))
-    return rows
+        unset = "" if var.default is not None else ", None when unset"
+        rows[var.name] = ("str" if var.default is not None else "str | None", f'{kind} "{var.name}"{unset}')
+    rows.setdefault("AI", ("runtime.ai.AI", "built in: models"))
+    return [(name, typed, comment) for name, (typed, comment) in rows.items()]
 
 
 def fingerprint(manifest: Manifest) -> str:
-    text = "\n".join(f"{name}:{typed}" for name, typed, _ in bindings(manifest))
+    return _fingerprint(bindings(manifest))
+
+
+def _fingerprint(rows: list[tuple[str, str, str]]) -> str:
+    text = "\n".join(f"{name}:{typed}" for name, typed, _ in rows)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def render(manifest: Manifest) -> str:
     rows = bindings(manifest)
     modules = sorted(
-        {typed.rsplit(".", 1)[0] for _, typed, _ in rows if "." in typed} | {m for _, m, _, _ in BUILT_INS}
+        {typed.rsplit(".", 1)[0] for _, typed, _ in rows if "." in typed} | {m for _, m, _, _ in ATTRIBUTES}
     )
     lines = [
-        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {fingerprint(manifest)}",
+        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {_fingerprint(rows)}",
         f'"""The typed ``env`` of application "{manifest.application.name}": ``class Web(Service[Env])``."""',
         "",
         "from __future__ import annotations",
@@ -101,9 +99,7 @@ def render(manifest: Manifest) -> str:
     ]
     for name, typed, comment in rows:
         lines.append(f"    {name}: {typed}  # {comment}")
-    for name, module, cls, comment in BUILT_INS:
-        if name == "AI":
-            continue
+    for name, module, cls, comment in ATTRIBUTES:
         lines.append(f"    {name}: {module}.{cls}  # {comment}")
     lines += [
         "",
