@@ -267,8 +267,10 @@ class ActorHost:
         known = self.names.get((namespace, actor))
         if known is not None:
             return known
-        found = await self.store.get(names_namespace(namespace), actor, ["name"])
-        return found.get("name") or None
+        found = (await self.store.get(names_namespace(namespace), actor, ["name"])).get("name")
+        if found:
+            self.names[(namespace, actor)] = found  # names never change: ask the store once
+        return found or None
 
     async def run(self, namespace: str, actor: ActorId, work: Callable[[Actor], Awaitable[Any]]) -> Any:
         """Run ``work(instance)`` with the actor's calls serialized: one at a time in this

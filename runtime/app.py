@@ -20,7 +20,7 @@ import tempfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from runtime.actors import ActorHost
@@ -288,6 +288,11 @@ class App:
     def smart(self) -> SmartComponents | None:
         """The app's smart buckets and memories, with what they share (None when it has none)."""
         return self._smart
+
+    @property
+    def databases(self) -> Mapping[str, SqlDatabase]:
+        """The app's SQL databases (``sql_database`` and ``smartsql`` blocks) by name."""
+        return MappingProxyType(self._databases)
 
     @property
     def backend(self) -> Backend:

@@ -12,7 +12,8 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +27,7 @@ from starlette.routing import Route
 from runtime.app import App
 from runtime.buckets import Bucket
 from runtime.clock import iso
+from runtime.smart.buckets import SmartBucket
 
 MAX_ROWS = 500  # rows a page or a query shows
 QUERY_SECONDS = 2.0  # a query in the box is interrupted after this long
@@ -61,9 +63,7 @@ class Browse:
         found: dict[str, Bucket] = {}
         for store in self.app.manifest.application.stores_of("bucket", "smartbucket"):
             binding = getattr(self.app.env, store.binding)
-            bucket = binding if isinstance(binding, Bucket) else getattr(binding, "_bucket", None)
-            if isinstance(bucket, Bucket):
-                found[store.name] = bucket
+            found[store.name] = binding.bucket if isinstance(binding, SmartBucket) else binding
         return found
 
     async def buckets(self, request: Request) -> Response:
@@ -103,18 +103,28 @@ class Browse:
     # -- SQL --------------------------------------------------------------------------------------
 
     def _database(self, name: str) -> Path | None:
-        database = self.app._databases.get(name)
+        database = self.app.databases.get(name)
         return database.path if database is not None else None
 
     async def databases(self, request: Request) -> Response:
+        """Tables, columns and row counts, read off the event loop like every query here."""
+
+        def tables(path: Path) -> list[dict[str, Any]]:
+            with _read_only(path) as conn:
+                db = sqlite_utils.Database(conn)
+                return [
+                    {
+                        "name": t,
+                        "rows": db[t].count,
+                        "columns": [{"name": c.name, "type": c.type} for c in db[t].columns],
+                    }
+                    for t in db.table_names()
+                    if not t.startswith(("_raindrop", "_smartsql", "sqlite_", "_cf_", "d1_migrations"))
+                ]
+
         found = {}
-        for name, database in sorted(self.app._databases.items()):
-            db = sqlite_utils.Database(database._conn)
-            found[name] = [
-                {"name": t, "rows": db[t].count, "columns": [{"name": c.name, "type": c.type} for c in db[t].columns]}
-                for t in db.table_names()
-                if not t.startswith(("_raindrop", "_smartsql", "sqlite_", "_cf_", "d1_migrations"))
-            ]
+        for name, database in sorted(self.app.databases.items()):
+            found[name] = await anyio.to_thread.run_sync(tables, database.path)
         return JSONResponse(found)
 
     async def table_rows(self, request: Request) -> Response:
@@ -140,11 +150,7 @@ class Browse:
 
     async def _read(self, path: Path, sql: str) -> Response:
         def run() -> dict[str, Any]:
-            conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
-            try:
-                conn.execute("PRAGMA query_only = ON")
-                deadline = time.monotonic() + QUERY_SECONDS
-                conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            with _read_only(path) as conn:
                 cursor = conn.execute(sql)
                 rows = cursor.fetchmany(MAX_ROWS + 1)
                 columns = [d[0] for d in cursor.description or ()]
@@ -153,8 +159,6 @@ class Browse:
                     "rows": [[_cell(v) for v in row] for row in rows[:MAX_ROWS]],
                     "truncated": len(rows) > MAX_ROWS,
                 }
-            finally:
-                conn.close()
 
         try:
             return JSONResponse(await anyio.to_thread.run_sync(run))
@@ -226,6 +230,19 @@ class Browse:
                     await asyncio.sleep(FEED_SECONDS)
             except TimeoutError:
                 pass
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    """A connection of its own that cannot write and gives up after ``QUERY_SECONDS``."""
+    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        deadline = time.monotonic() + QUERY_SECONDS
+        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        yield conn
+    finally:
+        conn.close()
 
 
 def _cell(value: Any) -> Any:

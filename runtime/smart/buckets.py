@@ -100,6 +100,11 @@ class SmartBucket:
         self._worker: asyncio.Task[Any] | None = None
         index.conn.executescript(SCHEMA)
 
+    @property
+    def bucket(self) -> Bucket:
+        """The plain bucket that holds the objects (the dashboard's browser lists it)."""
+        return self._bucket
+
     def __repr__(self) -> str:
         return f"<SmartBucket {self.name!r}>"
 
