@@ -107,8 +107,13 @@ class RepeatFilter(logging.Filter):
         return True
 
     def held_back(self) -> int:
-        """How many records are held back now (said at stop)."""
+        """How many records are held back now, not yet said by a later one like them."""
         return int(sum(count for _, count in self._seen.values()))
+
+
+def held_back() -> int:
+    """Records the root logger's :class:`RepeatFilter` holds back now (``serve``/``worker`` say it at stop)."""
+    return sum(f.held_back() for h in logging.getLogger().handlers for f in h.filters if isinstance(f, RepeatFilter))
 
 
 class TurnBufferedHandler(logging.Handler):

@@ -33,7 +33,7 @@ from runtime.dashboard import PREFIX, Dashboard
 from runtime.guard import BearerGuard, Guard, is_loopback_host
 from runtime.http_timeouts import protocol_class
 from runtime.inspection import SMART_KINDS, ai_description, not_emulated
-from runtime.logs import log_run, request_writer
+from runtime.logs import held_back, log_run, request_writer
 from runtime.manifest import load
 from runtime.mcp import PATH as MCP_PATH
 
@@ -258,7 +258,11 @@ async def serve(
 
 def _storage_outcome(app: App) -> int:
     """1 when writes failed to commit during the run (each caller was told, and the errors were
-    logged): a supervisor should know the state directory needs attention."""
+    logged): a supervisor should know the state directory needs attention. Also says how many
+    repeated warnings and errors were held back since their last line."""
+    repeated = held_back()
+    if repeated:
+        log.warning("%d repeated warning(s) or error(s) were held back since their last line", repeated)
     failed = app.backend_failed_writes
     if failed:
         log.error("%d write(s) could not be stored during this run (see the errors above); exiting with 1", failed)

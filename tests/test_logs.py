@@ -142,3 +142,43 @@ def test_env_logger_keeps_fields_in_text_and_json_and_prints_percent_as_is() -> 
             assert json.loads(lines[1])["msg"] == "no fields, 50% off"
             third = json.loads(lines[2])
             assert third["payload"] == {"a": [1, 2]} and third["ok"] is False and third["level"] == "error"
+
+
+def test_repeated_errors_are_logged_once_with_a_count() -> None:
+    from runtime.logs import RepeatFilter, TextFormatter, held_back
+
+    stream = io.StringIO()
+    handler = TurnBufferedHandler(stream)
+    handler.setFormatter(TextFormatter())
+    repeats = RepeatFilter(window=5.0)
+    handler.addFilter(repeats)
+    logger = logging.getLogger("test.repeats")
+    logger.propagate = False
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+
+    def error(at: float) -> None:
+        record = logger.makeRecord("test.repeats", logging.ERROR, __file__, 1, "disk full: %s", ("state.db",), None)
+        record.created = at
+        logger.handle(record)
+
+    for moment in (100.0, 100.5, 101.0, 102.0):
+        error(moment)
+    logger.info("an info line is never held back")
+    assert repeats.held_back() == 3
+    error(106.0)  # after the window: one line that counts what was held back
+    lines = stream.getvalue().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "disk full: state.db",
+        "an info line is never held back",
+        "disk full: state.db (and 3 more like it in the last 5 s)",
+    ]
+    assert repeats.held_back() == 0
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    try:
+        root.handlers[:] = [handler]
+        error(107.0)
+        assert held_back() == 1  # what serve and worker say at stop
+    finally:
+        root.handlers[:] = saved

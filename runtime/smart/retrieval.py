@@ -245,13 +245,6 @@ class RetrievalIndex:
         (count,) = self._conn.execute("SELECT count(*) FROM chunks WHERE collection = ?", (collection,)).fetchone()
         return int(count)
 
-    def chunks_of(self, collection: str, partition: str, key: str) -> list[str]:
-        rows = self._conn.execute(
-            "SELECT text FROM chunks WHERE collection = ? AND partition = ? AND key = ? ORDER BY seq",
-            (collection, partition, key),
-        )
-        return [row[0] for row in rows]
-
     def search(
         self,
         collection: str,
