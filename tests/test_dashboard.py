@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,17 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 def project(tmp_path: Path) -> Path:
     shutil.copytree(APP, tmp_path / "dash")
     return tmp_path / "dash" / "raindrop.manifest"
+
+
+@pytest.fixture
+def served(project: Path) -> Iterator[Served]:
+    """`serve` on the dash app; stopped after the test while its page (and live feed) is open."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    running = Served(project, free_port())
+    yield running
+    started = time.monotonic()  # an open page's live feed must not hold up the stop
+    code, _ = running.stop()
+    assert code == 0 and time.monotonic() - started < 5
 
 
 @pytest.mark.anyio
@@ -156,45 +168,40 @@ def wait_for(check: object, timeout: float = 10) -> None:
     raise AssertionError("condition not met in time")
 
 
-def test_dashboard_in_a_browser(project: Path, browser_page: object) -> None:
+def test_dashboard_in_a_browser(project: Path, served: Served, browser_page: object) -> None:
     page = browser_page
-    ARTIFACTS.mkdir(exist_ok=True)
-    served = Served(project, free_port())
     base = served.base
-    try:
-        page.goto(base + "/_runtime/")  # type: ignore[attr-defined]
-        page.wait_for_selector('tr[data-queue="inbox"]')  # type: ignore[attr-defined]
-        assert cell(page, "inbox", "depth") == "0"
+    page.goto(base + "/_runtime/")  # type: ignore[attr-defined]
+    page.wait_for_selector('tr[data-queue="inbox"]')  # type: ignore[attr-defined]
+    assert cell(page, "inbox", "depth") == "0"
 
-        # A send shows up as depth.
-        subprocess.run(
-            [sys.executable, "-m", "runtime", "send", "inbox", '{"n": 1}', "--manifest", str(project)], check=True
-        )
-        wait_for(lambda: cell(page, "inbox", "depth") == "1")
-        page.screenshot(path=str(ARTIFACTS / "dashboard-queue-depth.png"), full_page=True)  # type: ignore[attr-defined]
+    # A send shows up as depth.
+    subprocess.run(
+        [sys.executable, "-m", "runtime", "send", "inbox", '{"n": 1}', "--manifest", str(project)], check=True
+    )
+    wait_for(lambda: cell(page, "inbox", "depth") == "1")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-queue-depth.png"), full_page=True)  # type: ignore[attr-defined]
 
-        # "run now" fires the schedule.
-        page.click('tr[data-schedule="report"] button.run')  # type: ignore[attr-defined]
-        wait_for(lambda: httpx.get(base + "/_runtime/api/kv/cache/value", params={"key": "report"}).status_code == 200)
-        wait_for(lambda: "report" in page.locator("#runs").inner_text())  # type: ignore[attr-defined]
+    # "run now" fires the schedule.
+    page.click('tr[data-schedule="report"] button.run')  # type: ignore[attr-defined]
+    wait_for(lambda: httpx.get(base + "/_runtime/api/kv/cache/value", params={"key": "report"}).status_code == 200)
+    wait_for(lambda: "report" in page.locator("#runs").inner_text())  # type: ignore[attr-defined]
 
-        # A dead letter can be re-driven.
-        httpx.post(base + "/_runtime/api/queues/jobs/send", json={"id": 7})
-        wait_for(lambda: cell(page, "jobs", "dead") == "1")
-        page.click('tr[data-queue="jobs"] button.show')  # type: ignore[attr-defined]
-        page.wait_for_selector("#dead details")  # type: ignore[attr-defined]
-        assert "cannot run until healed" in page.locator("#dead").inner_text()  # type: ignore[attr-defined]
-        page.screenshot(path=str(ARTIFACTS / "dashboard-dead-letter.png"), full_page=True)  # type: ignore[attr-defined]
-        subprocess.run(
-            [sys.executable, "-m", "runtime", "kv", "cache", "put", "healed", "yes", "--manifest", str(project)],
-            check=True,
-        )
-        page.click('tr[data-queue="jobs"] button.redrive')  # type: ignore[attr-defined]
-        wait_for(lambda: cell(page, "jobs", "dead") == "0")
-        wait_for(lambda: httpx.get(base + "/_runtime/api/kv/cache/value", params={"key": "done:7"}).status_code == 200)
-        page.screenshot(path=str(ARTIFACTS / "dashboard-redriven.png"), full_page=True)  # type: ignore[attr-defined]
-    finally:
-        assert served.stop()[0] == 0
+    # A dead letter can be re-driven.
+    httpx.post(base + "/_runtime/api/queues/jobs/send", json={"id": 7})
+    wait_for(lambda: cell(page, "jobs", "dead") == "1")
+    page.click('tr[data-queue="jobs"] button.show')  # type: ignore[attr-defined]
+    page.wait_for_selector("#dead details")  # type: ignore[attr-defined]
+    assert "cannot run until healed" in page.locator("#dead").inner_text()  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "dashboard-dead-letter.png"), full_page=True)  # type: ignore[attr-defined]
+    subprocess.run(
+        [sys.executable, "-m", "runtime", "kv", "cache", "put", "healed", "yes", "--manifest", str(project)],
+        check=True,
+    )
+    page.click('tr[data-queue="jobs"] button.redrive')  # type: ignore[attr-defined]
+    wait_for(lambda: cell(page, "jobs", "dead") == "0")
+    wait_for(lambda: httpx.get(base + "/_runtime/api/kv/cache/value", params={"key": "done:7"}).status_code == 200)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-redriven.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 SMART = Path(__file__).parent / "apps" / "smart"
@@ -318,58 +325,51 @@ async def test_live_feed_counts_runs_and_ends_when_the_server_stops(project: Pat
         assert time.monotonic() - started < 0.5
 
 
-def test_browsers_and_live_charts_in_a_browser(project: Path, browser_page: object) -> None:
+def test_browsers_and_live_charts_in_a_browser(served: Served, browser_page: object) -> None:
     """Click through the bucket and SQL browsers, a queue's waiting bodies, actor names and the
     live charts, on a running `serve`; screenshots land in test-artifacts/."""
     page = browser_page
-    ARTIFACTS.mkdir(exist_ok=True)
-    served = Served(project, free_port())
     base = served.base
-    try:
-        page.goto(base + "/_runtime/")  # type: ignore[attr-defined]
-        page.wait_for_selector('tr[data-queue="inbox"]')  # type: ignore[attr-defined]
-        page.click('tr[data-schedule="report"] button.run')  # type: ignore[attr-defined]
-        for n in range(3):
-            httpx.post(base + "/_runtime/api/queues/inbox/send", json={"n": n, "note": "waiting for nobody"})
+    page.goto(base + "/_runtime/")  # type: ignore[attr-defined]
+    page.wait_for_selector('tr[data-queue="inbox"]')  # type: ignore[attr-defined]
+    page.click('tr[data-schedule="report"] button.run')  # type: ignore[attr-defined]
+    for n in range(3):
+        httpx.post(base + "/_runtime/api/queues/inbox/send", json={"n": n, "note": "waiting for nobody"})
 
-        # The live charts: runs per second drawn from the server-sent events.
-        wait_for(lambda: page.locator("#livestate").inner_text() == "live")  # type: ignore[attr-defined]
-        wait_for(lambda: page.locator("#chart-depth .now").inner_text() == "3")  # type: ignore[attr-defined]
-        wait_for(lambda: page.locator("#chart-runs svg path.line").count() == 1)  # type: ignore[attr-defined]
+    # The live charts: runs per second drawn from the server-sent events.
+    wait_for(lambda: page.locator("#livestate").inner_text() == "live")  # type: ignore[attr-defined]
+    wait_for(lambda: page.locator("#chart-depth .now").inner_text() == "3")  # type: ignore[attr-defined]
+    wait_for(lambda: page.locator("#chart-runs svg path.line").count() == 1)  # type: ignore[attr-defined]
 
-        # Message bodies of a queue.
-        page.click('tr[data-queue="inbox"] button.msgs')  # type: ignore[attr-defined]
-        page.wait_for_selector("#dead details.message")  # type: ignore[attr-defined]
-        assert page.locator("#dead details.message").count() == 3  # type: ignore[attr-defined]
-        page.click("#dead details.message summary")  # type: ignore[attr-defined]
-        assert "waiting for nobody" in page.locator("#dead").inner_text()  # type: ignore[attr-defined]
+    # Message bodies of a queue.
+    page.click('tr[data-queue="inbox"] button.msgs')  # type: ignore[attr-defined]
+    page.wait_for_selector("#dead details.message")  # type: ignore[attr-defined]
+    assert page.locator("#dead details.message").count() == 3  # type: ignore[attr-defined]
+    page.click("#dead details.message summary")  # type: ignore[attr-defined]
+    assert "waiting for nobody" in page.locator("#dead").inner_text()  # type: ignore[attr-defined]
 
-        # The actor shows the name its id came from.
-        wait_for(lambda: "admin" in page.locator("#actors").inner_text())  # type: ignore[attr-defined]
+    # The actor shows the name its id came from.
+    wait_for(lambda: "admin" in page.locator("#actors").inner_text())  # type: ignore[attr-defined]
 
-        # The bucket browser lists the report's object with its metadata and downloads it.
-        page.wait_for_selector('#bkobjects tr[data-key="reports/latest.txt"]')  # type: ignore[attr-defined]
-        assert "report" in page.locator('#bkobjects tr[data-key="reports/latest.txt"]').inner_text()  # type: ignore[attr-defined]
-        with page.expect_download() as download:  # type: ignore[attr-defined]
-            page.click('#bkobjects tr[data-key="reports/latest.txt"] a')  # type: ignore[attr-defined]
-        assert Path(download.value.path()).read_text().startswith("ran at")
+    # The bucket browser lists the report's object with its metadata and downloads it.
+    page.wait_for_selector('#bkobjects tr[data-key="reports/latest.txt"]')  # type: ignore[attr-defined]
+    assert "report" in page.locator('#bkobjects tr[data-key="reports/latest.txt"]').inner_text()  # type: ignore[attr-defined]
+    with page.expect_download() as download:  # type: ignore[attr-defined]
+        page.click('#bkobjects tr[data-key="reports/latest.txt"] a')  # type: ignore[attr-defined]
+    assert Path(download.value.path()).read_text().startswith("ran at")
 
-        # The SQL browser: a table's rows, a query, and a write refused.
-        page.wait_for_selector("#sqltables a.sqltable")  # type: ignore[attr-defined]
-        page.click('#sqltables a[data-t="notes"]')  # type: ignore[attr-defined]
-        wait_for(lambda: "the first note" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
-        page.fill("#sqlquery", "SELECT title, length(body) AS n FROM notes ORDER BY id")  # type: ignore[attr-defined]
-        page.click("#sqlgo")  # type: ignore[attr-defined]
-        wait_for(lambda: "3 rows" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
-        page.locator("#sql-section").screenshot(path=str(ARTIFACTS / "dashboard-sql.png"))  # type: ignore[attr-defined]
-        page.fill("#sqlquery", "DELETE FROM notes")  # type: ignore[attr-defined]
-        page.click("#sqlgo")  # type: ignore[attr-defined]
-        wait_for(lambda: "read-only" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
-        page.locator("#bucket-section").screenshot(path=str(ARTIFACTS / "dashboard-buckets.png"))  # type: ignore[attr-defined]
-        page.locator("#live-section").screenshot(path=str(ARTIFACTS / "dashboard-live.png"))  # type: ignore[attr-defined]
-        page.screenshot(path=str(ARTIFACTS / "dashboard-browsers.png"), full_page=True)  # type: ignore[attr-defined]
-        assert httpx.get(base + "/_runtime/api/sql").json()["notes"][0]["rows"] == 3
-    finally:
-        started = time.monotonic()  # the page's live feed is still open: it must not hold the stop
-        code, _ = served.stop()
-        assert code == 0 and time.monotonic() - started < 5
+    # The SQL browser: a table's rows, a query, and a write refused.
+    page.wait_for_selector("#sqltables a.sqltable")  # type: ignore[attr-defined]
+    page.click('#sqltables a[data-t="notes"]')  # type: ignore[attr-defined]
+    wait_for(lambda: "the first note" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
+    page.fill("#sqlquery", "SELECT title, length(body) AS n FROM notes ORDER BY id")  # type: ignore[attr-defined]
+    page.click("#sqlgo")  # type: ignore[attr-defined]
+    wait_for(lambda: "3 rows" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
+    page.locator("#sql-section").screenshot(path=str(ARTIFACTS / "dashboard-sql.png"))  # type: ignore[attr-defined]
+    page.fill("#sqlquery", "DELETE FROM notes")  # type: ignore[attr-defined]
+    page.click("#sqlgo")  # type: ignore[attr-defined]
+    wait_for(lambda: "read-only" in page.locator("#sqlresult").inner_text())  # type: ignore[attr-defined]
+    page.locator("#bucket-section").screenshot(path=str(ARTIFACTS / "dashboard-buckets.png"))  # type: ignore[attr-defined]
+    page.locator("#live-section").screenshot(path=str(ARTIFACTS / "dashboard-live.png"))  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / "dashboard-browsers.png"), full_page=True)  # type: ignore[attr-defined]
+    assert httpx.get(base + "/_runtime/api/sql").json()["notes"][0]["rows"] == 3

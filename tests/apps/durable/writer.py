@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from runtime import App
 
@@ -30,31 +32,21 @@ async def main(state: str, run: str, concurrency: int) -> None:
         env = app.env
         print("ready", flush=True)
 
-        async def kv(writer: int) -> None:
+        writes: dict[str, Callable[[str, int], Awaitable[Any]]] = {
+            "kv": lambda key, n: env.CACHE.put(key, str(n)),
+            "queue": lambda key, n: env.JOBS.send({"key": key}),
+            "sql": lambda key, n: env.LEDGER.prepare("INSERT INTO entries (id, n) VALUES (?, ?)").bind(key, n).run(),
+        }
+
+        async def writer(kind: str, number: int) -> None:
             n = 0
             while True:
-                key = f"{run}-{writer}-{n}"
-                await env.CACHE.put(key, str(n))
-                acked("kv", key)
+                key = f"{run}-{number}-{n}"
+                await writes[kind](key, n)
+                acked(kind, key)
                 n += 1
 
-        async def queue(writer: int) -> None:
-            n = 0
-            while True:
-                key = f"{run}-{writer}-{n}"
-                await env.JOBS.send({"key": key})
-                acked("queue", key)
-                n += 1
-
-        async def sql(writer: int) -> None:
-            n = 0
-            while True:
-                key = f"{run}-{writer}-{n}"
-                await env.LEDGER.prepare("INSERT INTO entries (id, n) VALUES (?, ?)").bind(key, n).run()
-                acked("sql", key)
-                n += 1
-
-        await asyncio.gather(*(loop(w) for loop in (kv, queue, sql) for w in range(concurrency)))
+        await asyncio.gather(*(writer(kind, w) for kind in writes for w in range(concurrency)))
 
 
 if __name__ == "__main__":
