@@ -6,12 +6,12 @@ import base64
 import binascii
 import builtins
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Never
 
 from runtime.backends.base import KvStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
-from runtime.naming import platform_names
+from runtime.naming import keyword_error, platform_names
 
 ValueType = Literal["text", "json", "bytes"]
 
@@ -22,6 +22,7 @@ MAX_METADATA_BYTES = 1024
 MAX_LIST_LIMIT = 1000
 MAX_BULK_KEYS = 100
 MIN_CACHE_TTL = 30
+_DOTS = (".", "..")
 _LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
 
 
@@ -111,6 +112,7 @@ class KvCache:
         expiration: float | None = None,
         expiration_ttl: float | None = None,
         metadata: Any = None,
+        **unknown: Never,
     ) -> None:
         """Store ``value`` under ``key``.
 
@@ -120,8 +122,12 @@ class KvCache:
         :raises LimitError: when a platform limit is exceeded (unless limits are lifted).
         :raises BindingError: for values that are not text or bytes, or bad arguments.
         """
-        self._check_key(key)
-        if isinstance(value, str):
+        if unknown:  # checked here, not by a wrapper: the hottest write path pays for no frame
+            raise keyword_error(self, "put", unknown)
+        # The hot path: checks that pass cheaply for the common case, the full ones otherwise.
+        if type(key) is not str or not key or key in _DOTS or len(key) > MAX_KEY_BYTES // 4:
+            self._check_key(key)
+        if type(value) is str:
             data = value.encode()
         elif isinstance(value, bytes | bytearray | memoryview):
             data = bytes(value)
@@ -134,8 +140,12 @@ class KvCache:
             raise LimitError(
                 f"KV {self.name!r}: value for key {key!r} is {len(data)} bytes; the limit is 25 MiB ({_LIFT})"
             )
-        now = self._clock.time()
-        expires_at = self._expiry(key, now, expiration, expiration_ttl)
+        if expiration_ttl is None and expiration is None:
+            expires_at = None
+        elif expiration is None and isinstance(expiration_ttl, int | float) and expiration_ttl >= MIN_TTL:
+            expires_at = self._clock.time() + expiration_ttl  # a TTL valid whatever the limits
+        else:
+            expires_at = self._expiry(key, self._clock.time(), expiration, expiration_ttl)
         meta_text = None
         if metadata is not None:
             try:
@@ -188,7 +198,7 @@ class KvCache:
             raise BindingError(f"KV {self.name!r}: keys are strings, not {type(key).__name__}")
         if not key:
             raise BindingError(f"KV {self.name!r}: Key name cannot be empty.")
-        if key in (".", ".."):
+        if key in _DOTS:
             raise BindingError(f'KV {self.name!r}: "{key}" is not allowed as a key name.')
         if self._enforce and len(key.encode()) > MAX_KEY_BYTES:
             raise LimitError(

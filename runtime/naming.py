@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from runtime.errors import BindingError
@@ -38,7 +38,7 @@ def platform_names(cls: T) -> T:
             function = getattr(function, "__unchecked__", function)  # a decorated base's original
             parameters = inspect.signature(function).parameters
             if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-                continue
+                continue  # takes any keyword, or checks its own with keyword_error()
             setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters)))
 
     original = cls.__dict__.get("__getattr__")
@@ -61,17 +61,29 @@ def platform_names(cls: T) -> T:
     return cls
 
 
+def keyword_error(owner: object, method: str, given: Iterable[str]) -> BindingError:
+    """The error for keywords ``given`` to ``owner.method`` that it does not take: a hot method
+    that takes ``**unknown`` (so no wrapper costs it a frame) raises this when any came."""
+    function = getattr(type(owner), method)
+    function = getattr(function, "__unchecked__", function)
+    known = frozenset(name for name, p in inspect.signature(function).parameters.items() if p.kind is not p.VAR_KEYWORD)
+    return _keyword_error(type(owner).__name__, method, given, known)
+
+
+def _keyword_error(owner: str, method: str, given: Iterable[str], known: frozenset[str]) -> BindingError:
+    for key in given:
+        if key not in known:
+            spelled = snake(key)
+            hint = (
+                f"did you mean `{spelled}`?" if spelled in known else f"it takes {', '.join(sorted(known - {'self'}))}"
+            )
+            return BindingError(f"{owner}.{method}() got the keyword {key!r}: {hint}")
+    raise ValueError(f"{owner}.{method}() takes every keyword of {sorted(given)}")
+
+
 def _checked(owner: str, function: Callable[..., Any], known: frozenset[str]) -> Callable[..., Any]:
     def complain(kwargs: dict[str, Any]) -> None:
-        for key in kwargs:
-            if key not in known:
-                spelled = snake(key)
-                hint = (
-                    f"did you mean `{spelled}`?"
-                    if spelled in known
-                    else f"it takes {', '.join(sorted(known - {'self'}))}"
-                )
-                raise BindingError(f"{owner}.{function.__name__}() got the keyword {key!r}: {hint}")
+        raise _keyword_error(owner, function.__name__, kwargs, known)
 
     # A plain function, for coroutine functions too: it returns their coroutine, so the hot
     # paths (a KV put) pay for one set check, not for one more coroutine frame.
