@@ -27,7 +27,6 @@ async def test_the_clock_starts_on_the_documented_day(raindrop_clock: FakeClock)
     assert raindrop_clock.now() == datetime(2025, 1, 1, tzinfo=UTC)
 
 
-
 @pytest.mark.raindrop_clock("2026-03-02T09:00:00Z")
 async def test_a_test_can_start_the_clock_elsewhere(raindrop_clock: FakeClock) -> None:
     assert raindrop_clock.now().isoformat() == "2026-03-02T09:00:00+00:00"
