@@ -15,8 +15,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
-import tempfile
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -24,27 +22,24 @@ from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from runtime.actors import ActorHost
-from runtime.ai import AI
 from runtime.backends import default_url, open_backend
 from runtime.backends.base import Backend, Handover, QueueStats, StoredMessage
-from runtime.buckets import Bucket, event_body
+from runtime.bindings import Bindings
+from runtime.buckets import event_body
 from runtime.clock import Clock, SystemClock
-from runtime.config import LocalSettings, load_settings, read_dotenv, resolve_env
+from runtime.config import LocalSettings, load_settings
 from runtime.env import Env
 from runtime.errors import AppStateError
 from runtime.handlers import Actor, Batch, Each, ExecutionContext, Service, Task
-from runtime.kv import KvCache
 from runtime.loader import handler_class, instantiate
 from runtime.manifest import Manifest, load
-from runtime.manifest.model import BucketSource, EnvVar, QueueSource
+from runtime.manifest.model import BucketSource, QueueSource
 from runtime.manifest.schema import closest
 from runtime.observers import QueueConsumer, RunRecord
 from runtime.scheduler import ScheduleRunner
-from runtime.services import ServiceApp, ServiceStub
+from runtime.services import ServiceApp
 from runtime.smart import SmartComponents
-from runtime.smart.sql import SmartSql
 from runtime.sql import SqlDatabase
-from runtime.tracing import Annotation, Tracer
 
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
@@ -57,40 +52,6 @@ WATCH_INTERVAL = 0.25  # seconds between checks for writes by other processes, w
 def bucket_queue(observer: str) -> str:
     """The internal queue carrying a bucket observer's events."""
     return f"$bucket:{observer}"
-
-
-class _McpBinding:
-    """``env.<MCP_SERVICE>``: ``server`` is the SDK's server with the module's tools, for calls
-    in the same process (``await env.TOOLS.server.call_tool("add", {"a": 1, "b": 2})``)."""
-
-    def __init__(self, name: str, app: App) -> None:
-        self._name = name
-        self._app = app
-
-    def __repr__(self) -> str:
-        return f"<McpService {self._name!r}>"
-
-    @property
-    def server(self) -> Any:
-        host = self._app.mcp.get(self._name)
-        if host is None:
-            raise AppStateError(
-                f"mcp_service {self._name!r} is not loaded in this process (start the app with handlers)"
-            )
-        return host.server
-
-
-class Unavailable:
-    """A declared binding whose kind this runtime version does not emulate yet; any use says so."""
-
-    def __init__(self, kind: str, name: str) -> None:
-        self._what = f'{kind} "{name}"'
-
-    def __getattr__(self, attribute: str) -> Any:
-        raise AppStateError(
-            f"{self._what}: this kind of binding is not emulated by this runtime version yet "
-            "(validate, inspect and serve list such bindings)"
-        )
 
 
 class App:
@@ -115,7 +76,6 @@ class App:
         self.runs_total = 0  # every run recorded, also those the deque has let go (the live charts)
         self.runs_hook: Callable[[RunRecord], None] | None = None  # serve logs every run through this
         self._environ = environ
-        self._dotenv: dict[str, str] | None = None  # .env beside the manifest, read once
         self._backend: Backend | None = None
         #: Writes that failed to commit (each raised StorageError in its caller); set when the app stops.
         self.backend_failed_writes = 0
@@ -123,11 +83,7 @@ class App:
         self._consumers: dict[str, QueueConsumer] = {}
         self._schedules: dict[str, ScheduleRunner] = {}
         self._services: dict[str, Service] = {}
-        self._databases: dict[str, SqlDatabase] = {}
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        self._pending_setup: list[Awaitable[None]] = []
-        self._ai: AI | None = None
-        self._smart: SmartComponents | None = None
+        self._bindings: Bindings | None = None  # this run's, built at start and closed at stop
         self._failures: list[BaseException] = []  # handler exceptions since the last drain()
         #: The MCP services (``mcp_service``), once their modules are loaded.
         self.mcp: dict[str, McpHost] = {}
@@ -204,10 +160,19 @@ class App:
                 on_run=self._record_run,
                 shared=backend.shared,
             )
-            self._env = self._build_env(backend)
-            for setup in self._pending_setup:
-                await setup
-            self._pending_setup.clear()
+            self._bindings = Bindings(
+                self.manifest,
+                self.settings,
+                self.clock,
+                self.state_dir,
+                self._environ,
+                spawn=self.spawn,
+                notify=self._notify,
+                bucket_event=self._bucket_event,
+                record_run=self._record_run,
+            )
+            self._env = self._bindings.build(backend, self._actors, self._service_handler, self.mcp)
+            await self._bindings.setup()
             self._migrate()
             if load_handlers:
                 self._build_services()
@@ -233,8 +198,8 @@ class App:
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
         self._tasks.append(asyncio.create_task(self._actors.renew_leases(), name="actor leases"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
-        if self._smart is not None:
-            self._smart.start()
+        if self.smart is not None:
+            self.smart.start()
         if backend.shared:
             self._tasks.append(asyncio.create_task(self._watch(backend), name="backend watcher"))
 
@@ -263,16 +228,8 @@ class App:
         if self._backend is not None:
             await self._backend.close()
             self.backend_failed_writes = self._backend.failed_writes
-        for database in self._databases.values():
-            database.close()
-        self._databases.clear()
-        if self._smart is not None:
-            self._smart.close()
-            self._smart = None
-        self._ai = None
-        if self._scratch is not None:
-            self._scratch.cleanup()
-            self._scratch = None
+        if self._bindings is not None:
+            self._bindings.close()
         self._started = False
 
     # -- public API ---------------------------------------------------------------------------
@@ -287,12 +244,12 @@ class App:
     @property
     def smart(self) -> SmartComponents | None:
         """The app's smart buckets and memories, with what they share (None when it has none)."""
-        return self._smart
+        return self._bindings.smart if self._bindings is not None else None
 
     @property
     def databases(self) -> Mapping[str, SqlDatabase]:
         """The app's SQL databases (``sql_database`` and ``smartsql`` blocks) by name."""
-        return MappingProxyType(self._databases)
+        return MappingProxyType(self._bindings.databases if self._bindings is not None else {})
 
     @property
     def backend(self) -> Backend:
@@ -437,83 +394,6 @@ class App:
             if consumer.queue == queue:
                 consumer.wake()
 
-    def _build_env(self, backend: Backend) -> Env:
-        app = self.manifest.application
-        bindings: dict[str, Any] = {}
-        limits = self.settings.kv.enforce_limits
-        values = self._env_values(app.env)
-        from runtime.queue import Queue
-
-        in_memory = backend.url.startswith("memory:")
-        if in_memory:
-            self._scratch = tempfile.TemporaryDirectory(prefix="raindrop-")
-        files = Path(self._scratch.name) if self._scratch is not None else self.state_dir
-        for store in app.stores:
-            if store.kind == "queue":
-                bindings[store.binding] = Queue(store.name, backend.queues, self.clock, self._notify)
-            elif store.kind in ("kv_cache", "kv_store"):
-                bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
-            elif store.kind == "bucket":
-                bindings[store.binding] = self._bucket(store.name, files, values)
-            elif store.kind == "smartbucket":
-                bindings[store.binding] = self._smart_components(files, values).bucket(
-                    store.name, self._bucket(store.name, files, values)
-                )
-            elif store.kind == "smartmemory":
-                bindings[store.binding] = self._smart_components(files, values).memory(store.name)
-            elif store.kind == "smartsql":
-                database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
-                self._databases[store.name] = database  # migrated from db/<name>/ like sql_database
-                bindings[store.binding] = SmartSql(
-                    store.name,
-                    database,
-                    self._ai_binding(values),
-                    self.clock.time,
-                    text_query_writes=self.settings.smartsql_settings(store.name).text_query_writes,
-                )
-            elif store.kind == "sql_database":
-                database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
-                self._databases[store.name] = database
-                bindings[store.binding] = database
-            else:
-                bindings[store.binding] = Unavailable(store.kind, store.name)
-        assert self._actors is not None
-        for actor in app.actors:
-            bindings[actor.binding] = self._actors.namespace(actor.name)
-        for service in app.services:
-            bindings[service.binding] = ServiceStub(service.name, self._service_handler(service.name))
-        for resource in app.mcp_services:
-            bindings[resource.binding] = _McpBinding(resource.name, self)
-        bindings.update(values)
-        bindings.setdefault("AI", self._ai_binding(values))  # a built-in on every module
-        tracer = Tracer(self._record_run, self.clock.time)
-        annotation = Annotation(backend.state, app.name, self._record_run, self.clock.time)
-        return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock, tracer, annotation)
-
-    def _fill(self, values: dict[str, str | None]) -> Callable[[str | None], str | None]:
-        """Replaces ``${NAME}`` in a local setting with the app's env value (else the process's)."""
-
-        def fill(text: str | None) -> str | None:
-            if text is None:
-                return None
-            return re.sub(
-                r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}",
-                lambda m: values.get(m.group(1)) or self._environ.get(m.group(1), ""),
-                text,
-            )
-
-        return fill
-
-    def _ai_binding(self, values: dict[str, str | None]) -> AI:
-        if self._ai is None:
-            self._ai = AI(self.settings.ai, self._fill(values))
-        return self._ai
-
-    def _smart_components(self, files: Path, values: dict[str, str | None]) -> SmartComponents:
-        if self._smart is None:
-            self._smart = SmartComponents(files, self._ai_binding(values), self.spawn, self.clock.time)
-        return self._smart
-
     def _build_consumers(self, backend: Backend) -> None:
         root = self.manifest.root
         ctx = ExecutionContext(self.spawn)
@@ -538,30 +418,11 @@ class App:
                 on_dead_letter=lambda queue: self._notify(queue, self.clock.time()),
             )
 
-    def _env_values(self, variables: tuple[EnvVar, ...]) -> dict[str, str | None]:
-        if self._dotenv is None:
-            self._dotenv = read_dotenv(self.manifest.root / ".env")
-        return resolve_env(variables, environ=self._environ, dotenv=self._dotenv, settings=self.settings)
-
-    def _bucket(self, name: str, files: Path, values: dict[str, str | None]) -> Bucket:
-        remote = self.settings.buckets.get(name)
-        if remote is None:
-            return Bucket(name, files / "buckets" / name, self._bucket_event, now=self.clock.time)
-        from runtime.s3 import S3Bucket
-
-        fill = self._fill(values)
-        bucket = S3Bucket(
-            name,
-            bucket=remote.bucket or name,
-            endpoint_url=fill(remote.endpoint_url) or remote.endpoint_url,
-            region=remote.region,
-            access_key_id=fill(remote.access_key_id),
-            secret_access_key=fill(remote.secret_access_key),
-            on_event=self._bucket_event,
-        )
-        if remote.create:
-            self._pending_setup.append(bucket.ensure())
-        return bucket
+    @property
+    def _run_bindings(self) -> Bindings:
+        if self._bindings is None:
+            raise AppStateError("the app is not running: use `async with app:` first")
+        return self._bindings
 
     def _service_handler(self, name: str) -> Callable[[], Service]:
         def handler() -> Service:
@@ -593,7 +454,7 @@ class App:
             env = self.env
             if service.env:  # env blocks nested in the service are visible to it alone
                 env = Env(
-                    {**self.env.bindings(), **self._env_values(service.env)},
+                    {**self.env.bindings(), **self._run_bindings.env_values(service.env)},
                     self.env.logger,
                     self.clock,
                     self.env.tracer,
@@ -604,14 +465,15 @@ class App:
             self._services[service.name] = handler
 
     def _migrate(self) -> None:
-        for name, database in self._databases.items():
+        databases = self.databases
+        for name, database in databases.items():
             applied = database.migrate(self.manifest.root / "db" / name)
             if applied:
                 log.info("database %s: applied migrations %s", name, ", ".join(applied))
         folder = self.manifest.root / "db"
         if folder.is_dir():  # a folder no database reads is a mistake found only at "no such table"
-            for stray in sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in self._databases):
-                guess = closest(stray, list(self._databases))
+            for stray in sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in databases):
+                guess = closest(stray, list(databases))
                 hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
                 log.warning("db/%s/ holds migrations for no database of the manifest%s", stray, hint)
 
