@@ -1,0 +1,141 @@
+"""Actor storage, alarms, ownership and cron fires on Redis."""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from runtime.backends.base import Alarm, StateStore
+from runtime.backends.redis.scripts import CLAIM_ALARMS, CLAIM_FIRE, DISOWN_ACTOR, FINISH_ALARM, OWN_ACTOR, number
+
+
+class RedisStateStore(StateStore):
+    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+        self._r = client
+        self._p = prefix
+        self._claim_alarms = client.register_script(CLAIM_ALARMS)
+        self._finish = client.register_script(FINISH_ALARM)
+        self._claim_fire = client.register_script(CLAIM_FIRE)
+        self._own = client.register_script(OWN_ACTOR)
+        self._disown = client.register_script(DISOWN_ACTOR)
+
+    def _actor(self, namespace: str, actor: str) -> str:
+        return f"{self._p}actor:{namespace}:{actor}"
+
+    def _alarms(self) -> tuple[str, str]:
+        return f"{self._p}alarms", f"{self._p}alarm-info"
+
+    async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
+        values = await self._r.hmget(self._actor(namespace, actor), list(keys))
+        return {k: v.decode() for k, v in zip(keys, values, strict=True) if v is not None}
+
+    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+        await self._r.hset(self._actor(namespace, actor), mapping=items)
+
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+        return int(await self._r.hdel(self._actor(namespace, actor), *keys)) if keys else 0
+
+    async def delete_all(self, namespace: str, actor: str) -> None:
+        await self._r.delete(self._actor(namespace, actor))
+        await self.delete_alarm(namespace, actor)
+
+    async def list(
+        self,
+        namespace: str,
+        actor: str,
+        *,
+        prefix: str = "",
+        start: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+    ) -> builtins.list[tuple[str, str]]:
+        items = {k.decode(): v.decode() for k, v in (await self._r.hgetall(self._actor(namespace, actor))).items()}
+        keys = sorted(
+            k for k in items if k.startswith(prefix) and (start is None or k >= start) and (end is None or k < end)
+        )
+        if reverse:
+            keys.reverse()
+        return [(k, items[k]) for k in keys[: limit if limit is not None else None]]
+
+    async def get_alarm(self, namespace: str, actor: str) -> float | None:
+        score = await self._r.zscore(self._alarms()[0], f"{namespace}\x00{actor}")
+        return float(score) if score is not None else None
+
+    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+        zset, info = self._alarms()
+        member = f"{namespace}\x00{actor}"
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(info, member, json.dumps({"name": name, "at": at, "retries": 0, "leased_until": 0}))
+        pipe.zadd(zset, {member: at})
+        pipe.publish(f"{self._p}events", "$alarms")
+        await pipe.execute()
+
+    async def delete_alarm(self, namespace: str, actor: str) -> None:
+        zset, info = self._alarms()
+        member = f"{namespace}\x00{actor}"
+        await self._r.zrem(zset, member)
+        await self._r.hdel(info, member)
+
+    async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
+        out = await self._claim_alarms(keys=list(self._alarms()), args=[number(now), number(lease_until), limit])
+        alarms = []
+        for i in range(0, len(out), 2):
+            namespace, actor = out[i].decode().split("\x00", 1)
+            info = json.loads(out[i + 1])
+            alarms.append(Alarm(namespace, actor, info.get("name"), float(info["at"]), int(info["retries"])))
+        return alarms
+
+    async def finish_alarm(self, alarm: Alarm, retry_at: float | None) -> None:
+        member = f"{alarm.namespace}\x00{alarm.actor}"
+        retry = "" if retry_at is None else number(retry_at)
+        await self._finish(keys=list(self._alarms()), args=[member, number(alarm.at), retry])
+
+    async def next_alarm(self) -> float | None:
+        zset, info = self._alarms()
+        first = await self._r.zrange(zset, 0, 20, withscores=True)
+        best: float | None = None
+        for member, score in first:
+            raw = await self._r.hget(info, member)
+            leased = json.loads(raw).get("leased_until", 0) if raw else 0
+            moment = max(float(score), float(leased))
+            best = moment if best is None else min(best, moment)
+        return best
+
+    async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
+        keys = [f"{self._p}cron:{schedule}:last", f"{self._p}cron:{schedule}:{number(scheduled_at)}"]
+        return bool(await self._claim_fire(keys=keys, args=[number(scheduled_at), number(now), 30 * 86_400]))
+
+    async def last_fire(self, schedule: str) -> float | None:
+        value = await self._r.get(f"{self._p}cron:{schedule}:last")
+        return float(value) if value is not None else None
+
+    async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
+        found = []
+        base = f"{self._p}actor:{namespace}:"
+        async for key in self._r.scan_iter(match=base + "*"):
+            found.append(key.decode()[len(base) :])
+        return sorted(found)[:limit]
+
+    def _owner(self, namespace: str, actor: str) -> str:
+        return f"{self._p}owner:{namespace}:{actor}"
+
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
+        # Redis's own expiry ends a dead owner's lease: the lease is a key with a TTL.
+        milliseconds = max(1, int((lease_until - now) * 1000))
+        return bool(await self._own(keys=[self._owner(namespace, actor)], args=[owner, milliseconds]))
+
+    async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
+        await self._disown(keys=[self._owner(namespace, actor)], args=[owner])
+
+    async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
+        found = {}
+        base = f"{self._p}owner:{namespace}:"
+        async for key in self._r.scan_iter(match=base + "*"):
+            owner = await self._r.get(key)
+            if owner is not None:
+                found[key.decode()[len(base) :]] = owner.decode()
+        return found
