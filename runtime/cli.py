@@ -232,7 +232,7 @@ def _scaffold(path: Path, out: TextIO, err: TextIO) -> int:
 
 
 def _generate(path: Path, out: TextIO, err: TextIO) -> int:
-    from runtime.generate import bindings, write
+    from runtime.generate import bindings, service_protocols, write
 
     read = _read(path, strict=False, handlers="ignore", err=err)
     if read is None:
@@ -244,6 +244,8 @@ def _generate(path: Path, out: TextIO, err: TextIO) -> int:
         "use it as `class Web(Service[Env])` with `from raindrop_gen import Env`",
         file=out,
     )
+    for service, cls in service_protocols(manifest).items():
+        print(f"  service {service!r} has env vars of its own: use `class ...(Service[{cls}])`", file=out)
     return EXIT_OK
 
 

@@ -10,6 +10,9 @@ bucket; this is the Python spelling. Handlers name it as their base class's type
         async def fetch(self, request: Request) -> Response:
             await self.env.JOBS.send({...})   # mypy knows JOBS is a Queue
 
+A service with env blocks of its own (visible to it alone) gets its own protocol, named after
+it: ``class Api(Service[ApiEnv])``.
+
 The module is only types: at run time ``self.env`` is the runtime's ``Env``. Its first lines
 carry a fingerprint of the bindings it was written from, which ``validate`` compares with the
 manifest to say when it is stale.
@@ -21,6 +24,7 @@ import hashlib
 from pathlib import Path
 
 from runtime.manifest import Manifest
+from runtime.manifest.model import EnvVar, Service
 
 FILENAME = "raindrop_gen.py"
 
@@ -45,10 +49,11 @@ ATTRIBUTES: list[tuple[str, str, str, str]] = [
 ]
 
 
-def bindings(manifest: Manifest) -> list[tuple[str, str, str]]:
+def bindings(manifest: Manifest, service: str | None = None) -> list[tuple[str, str, str]]:
     """``(binding, type, comment)`` for every name on the app's ``env``, resolved as the app
     builds it: resources, then env vars (which win over a resource of the same name), then the
-    built-in ``AI`` unless something else took the name."""
+    built-in ``AI`` unless something else took the name. Given a ``service``, its own env vars
+    come last and win, as they do on that service's ``env``."""
     app = manifest.application
     rows: dict[str, tuple[str, str]] = {}
     for store in app.stores:
@@ -56,34 +61,68 @@ def bindings(manifest: Manifest) -> list[tuple[str, str, str]]:
         rows[store.binding] = (f"{module}.{cls}", f'{store.kind} "{store.name}"')
     for actor in app.actors:
         rows[actor.binding] = ("runtime.actors.ActorNamespace", f'actor "{actor.name}"')
-    for service in app.services:
-        rows[service.binding] = ("runtime.services.ServiceStub", f'service "{service.name}"')
+    for declared in app.services:
+        rows[declared.binding] = ("runtime.services.ServiceStub", f'service "{declared.name}"')
     for mcp in app.mcp_services:
         rows[mcp.binding] = ("Any", f'mcp_service "{mcp.name}"')
-    for var in app.env:
-        kind = "secret" if var.secret else "env"
-        unset = "" if var.default is not None else ", None when unset"
-        rows[var.name] = ("str" if var.default is not None else "str | None", f'{kind} "{var.name}"{unset}')
+    _variables(rows, app.env, "")
     rows.setdefault("AI", ("runtime.ai.AI", "built in: models"))
+    if service is not None:
+        own = next(s for s in app.services if s.name == service)
+        _variables(rows, own.env, f' of service "{service}"')
     return [(name, typed, comment) for name, (typed, comment) in rows.items()]
 
 
+def _variables(rows: dict[str, tuple[str, str]], variables: tuple[EnvVar, ...], where: str) -> None:
+    for var in variables:
+        kind = "secret" if var.secret else "env"
+        unset = "" if var.default is not None else ", None when unset"
+        rows[var.name] = ("str" if var.default is not None else "str | None", f'{kind} "{var.name}"{where}{unset}')
+
+
+def protocols(manifest: Manifest) -> dict[str, list[tuple[str, str, str]]]:
+    """Each protocol the module declares and its rows: ``Env``, then ``<Service>Env`` for every
+    service with env blocks of its own."""
+    found = {"Env": bindings(manifest)}
+    for name, cls in service_protocols(manifest).items():
+        found[cls] = bindings(manifest, name)
+    return found
+
+
+def service_protocols(manifest: Manifest) -> dict[str, str]:
+    """The protocol of each service with env blocks of its own, by service name."""
+    return {s.name: protocol_of(s) for s in manifest.application.services if s.env}
+
+
+def protocol_of(service: Service) -> str:
+    """The protocol naming ``service``'s ``env``: ``Env``, or ``<Service>Env`` when it has env
+    vars of its own."""
+    if not service.env:
+        return "Env"
+    return "".join(part[:1].upper() + part[1:] for part in service.name.replace("_", "-").split("-") if part) + "Env"
+
+
 def fingerprint(manifest: Manifest) -> str:
-    return _fingerprint(bindings(manifest))
+    return _fingerprint(protocols(manifest))
 
 
-def _fingerprint(rows: list[tuple[str, str, str]]) -> str:
-    text = "\n".join(f"{name}:{typed}" for name, typed, _ in rows)
+def _fingerprint(found: dict[str, list[tuple[str, str, str]]]) -> str:
+    text = "\n".join(
+        f"{cls}.{name}:{typed}" if cls != "Env" else f"{name}:{typed}"
+        for cls, rows in found.items()
+        for name, typed, _ in rows
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def render(manifest: Manifest) -> str:
-    rows = bindings(manifest)
+    found = protocols(manifest)
     modules = sorted(
-        {typed.rsplit(".", 1)[0] for _, typed, _ in rows if "." in typed} | {m for _, m, _, _ in ATTRIBUTES}
+        {typed.rsplit(".", 1)[0] for rows in found.values() for _, typed, _ in rows if "." in typed}
+        | {m for _, m, _, _ in ATTRIBUTES}
     )
     lines = [
-        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {_fingerprint(rows)}",
+        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {_fingerprint(found)}",
         f'"""The typed ``env`` of application "{manifest.application.name}": ``class Web(Service[Env])``."""',
         "",
         "from __future__ import annotations",
@@ -92,20 +131,19 @@ def render(manifest: Manifest) -> str:
         "",
         *(f"import {module}" for module in modules),
         "",
-        '__all__ = ["Env"]',
-        "",
-        "",
-        "class Env(Protocol):",
+        f"__all__ = [{', '.join(repr(cls) for cls in found)}]".replace("'", '"'),
     ]
-    for name, typed, comment in rows:
-        lines.append(f"    {name}: {typed}  # {comment}")
-    for name, module, cls, comment in ATTRIBUTES:
-        lines.append(f"    {name}: {module}.{cls}  # {comment}")
-    lines += [
-        "",
-        "    def bindings(self) -> dict[str, Any]: ...",
-        "",
-    ]
+    services = {cls: name for name, cls in service_protocols(manifest).items()}
+    for cls, rows in found.items():
+        lines += ["", "", f"class {cls}(Protocol):"]
+        if cls in services:
+            lines += [f'    """``env`` of service "{services[cls]}": the app\'s, and its own env vars."""', ""]
+        for name, typed, comment in rows:
+            lines.append(f"    {name}: {typed}  # {comment}")
+        for name, module, attr_cls, comment in ATTRIBUTES:
+            lines.append(f"    {name}: {module}.{attr_cls}  # {comment}")
+        lines += ["", "    def bindings(self) -> dict[str, Any]: ..."]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from runtime.generate import write
+from runtime.generate import protocol_of, write
 from runtime.manifest import Manifest, class_name, load
 from runtime.manifest.model import Actor, CodeResource, McpService, Observer, ScheduleSource, Service, Task
 
@@ -134,11 +134,12 @@ def stub(resource: CodeResource) -> str:
     )
     name = class_name(resource.name)
     if isinstance(resource, Service):
+        env = protocol_of(resource)  # its own protocol when it has env vars of its own
         return head + (
-            "from raindrop_gen import Env\n"
+            f"from raindrop_gen import {env}\n"
             "from starlette.requests import Request\nfrom starlette.responses import JSONResponse, Response\n\n"
             "from runtime import Service\n\n\n"
-            f"class {name}(Service[Env]):\n"
+            f"class {name}(Service[{env}]):\n"
             "    async def fetch(self, request: Request) -> Response:\n"
             f'        return JSONResponse({{"service": "{resource.name}", "path": request.url.path}})\n'
         )

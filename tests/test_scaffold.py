@@ -159,3 +159,43 @@ def test_generate_types_every_kind(tmp_path: Path) -> None:
         assert line in text, text
     assert run("validate", "--strict", str(tmp_path / "raindrop.manifest"))[0] == 0
     compile(text, "raindrop_gen.py", "exec")
+
+
+def test_generate_gives_a_service_with_env_vars_of_its_own_a_protocol(tmp_path: Path) -> None:
+    from runtime.generate import staleness
+    from runtime.manifest import load
+
+    manifest = tmp_path / "raindrop.manifest"
+    text = """application "nested" {
+  kv_cache "cache" {}
+  env "MODE" {
+    default = "dev"
+  }
+  service "auth-api" {
+    env "CLIENT_ID" {}
+    env "MODE" {
+      default = "strict"
+    }
+  }
+}
+"""
+    manifest.write_text(text)
+    code, out, err = run("generate", str(manifest))
+    assert code == 0, err
+    assert "service 'auth-api' has env vars of its own: use `class ...(Service[AuthApiEnv])`" in out
+    generated = (tmp_path / "raindrop_gen.py").read_text()
+    assert '__all__ = ["Env", "AuthApiEnv"]' in generated
+    env, auth = generated.split("class AuthApiEnv(Protocol):")
+    assert "CLIENT_ID" not in env and "CACHE: runtime.kv.KvCache" in env
+    assert 'CLIENT_ID: str | None  # env "CLIENT_ID" of service "auth-api", None when unset' in auth
+    assert "CACHE: runtime.kv.KvCache" in auth and 'MODE: str  # env "MODE" of service "auth-api"' in auth
+    compile(generated, "raindrop_gen.py", "exec")
+    assert staleness(load(manifest, handlers="ignore")) is None
+    code, out, err = run("scaffold", str(manifest))  # the service's stub is typed with its protocol
+    assert code == 0, err
+    stub = (tmp_path / "handlers" / "auth_api.py").read_text()
+    assert "from raindrop_gen import AuthApiEnv" in stub and "class AuthApi(Service[AuthApiEnv]):" in stub
+    manifest.write_text(text.replace('env "CLIENT_ID" {}', 'env "CLIENT_ID" {}\n    env "CLIENT_SECRET" {}'))
+    assert (
+        staleness(load(manifest, handlers="ignore")) is not None
+    )  # a service's own env var is part of the fingerprint
