@@ -6,6 +6,7 @@ import base64
 import binascii
 import builtins
 import json
+import math
 from typing import Any, Literal, Never
 
 from runtime.backends.base import KvStore
@@ -23,6 +24,7 @@ MAX_LIST_LIMIT = 1000
 MAX_BULK_KEYS = 100
 MIN_CACHE_TTL = 30
 _DOTS = (".", "..")
+_INFINITY = float("inf")
 _LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
 
 
@@ -125,10 +127,15 @@ class KvCache:
         if unknown:  # checked here, not by a wrapper: the hottest write path pays for no frame
             raise keyword_error(self, "put", unknown)
         # The hot path: checks that pass cheaply for the common case, the full ones otherwise.
-        if type(key) is not str or not key or key in _DOTS or len(key) > MAX_KEY_BYTES // 4:
+        if type(key) is not str or not key or key in _DOTS or len(key) > MAX_KEY_BYTES // 4 or not key.isascii():
             self._check_key(key)
         if type(value) is str:
-            data = value.encode()
+            try:
+                data = value.encode()
+            except UnicodeEncodeError:
+                raise BindingError(
+                    f"KV {self.name!r}: value for key {key!r} is not valid Unicode text (a lone surrogate)"
+                ) from None
         elif isinstance(value, bytes | bytearray | memoryview):
             data = bytes(value)
         else:
@@ -142,7 +149,7 @@ class KvCache:
             )
         if expiration_ttl is None and expiration is None:
             expires_at = None
-        elif expiration is None and isinstance(expiration_ttl, int | float) and expiration_ttl >= MIN_TTL:
+        elif expiration is None and isinstance(expiration_ttl, int | float) and MIN_TTL <= expiration_ttl < _INFINITY:
             expires_at = self._clock.time() + expiration_ttl  # a TTL valid whatever the limits
         else:
             expires_at = self._expiry(key, self._clock.time(), expiration, expiration_ttl)
@@ -200,16 +207,20 @@ class KvCache:
             raise BindingError(f"KV {self.name!r}: Key name cannot be empty.")
         if key in _DOTS:
             raise BindingError(f'KV {self.name!r}: "{key}" is not allowed as a key name.')
-        if self._enforce and len(key.encode()) > MAX_KEY_BYTES:
-            raise LimitError(
-                f"KV {self.name!r}: key {key[:40]!r}... is {len(key.encode())} bytes; the limit is 512 ({_LIFT})"
-            )
+        try:
+            size = len(key.encode())
+        except UnicodeEncodeError:
+            raise BindingError(
+                f"KV {self.name!r}: key {key[:40]!r} is not valid Unicode text (a lone surrogate)"
+            ) from None
+        if self._enforce and size > MAX_KEY_BYTES:
+            raise LimitError(f"KV {self.name!r}: key {key[:40]!r}... is {size} bytes; the limit is 512 ({_LIFT})")
 
     def _expiry(self, key: str, now: float, expiration: float | None, ttl: float | None) -> float | None:
         if expiration is not None and ttl is not None:
             raise BindingError(f"KV {self.name!r}: give expiration or expiration_ttl for key {key!r}, not both")
         if ttl is not None:
-            if not isinstance(ttl, int | float) or isinstance(ttl, bool):
+            if not isinstance(ttl, int | float) or isinstance(ttl, bool) or not math.isfinite(ttl):
                 raise BindingError(f"KV {self.name!r}: expiration_ttl must be a number of seconds, not {ttl!r}")
             if self._enforce and ttl < MIN_TTL:
                 raise LimitError(
@@ -219,7 +230,7 @@ class KvCache:
                 raise BindingError(f"KV {self.name!r}: expiration_ttl for key {key!r} must be positive, not {ttl}")
             return now + ttl
         if expiration is not None:
-            if not isinstance(expiration, int | float) or isinstance(expiration, bool):
+            if not isinstance(expiration, int | float) or isinstance(expiration, bool) or not math.isfinite(expiration):
                 raise BindingError(f"KV {self.name!r}: expiration must be epoch seconds, not {expiration!r}")
             if self._enforce and expiration < now + MIN_TTL:
                 raise LimitError(

@@ -133,3 +133,22 @@ def test_multi_row_forms() -> None:
         "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?) ON CONFLICT (a) DO NOTHING"
     )
     assert MAX_ROWS_PER_STATEMENT * 6 < 32766  # the widest row (a queue send) fits SQLite's variable limit
+
+
+async def test_a_write_sqlite_cannot_bind_fails_its_group_and_leaves_no_writer_waiting(
+    app: App, tmp_path: Path
+) -> None:
+    backend = app.backend
+    assert isinstance(backend, SqliteBackend)
+    kv = app.env.RESULTS
+    await asyncio.gather(*(kv.put(f"warm{i}", "x") for i in range(5)))
+    good = [asyncio.create_task(kv.put(f"g{i}", "fine")) for i in range(3)]
+    await asyncio.sleep(0)
+    # A row no SQLite binding takes (text with a lone surrogate, a 2**70 number): not an sqlite3 error.
+    bad = backend.writes.write(_KV_UPSERT, [(kv.name, "\ud800", b"v", None, None)], "KV put")
+    huge = backend.writes.write(_KV_UPSERT, [(kv.name, "big", b"v", None, 2**70)], "KV put")
+    results = await asyncio.wait_for(asyncio.gather(*good, bad, huge, return_exceptions=True), timeout=5)
+    assert all(isinstance(r, StorageError) for r in results), results
+    assert not {"g0", "g1", "g2", "big"} & stored(tmp_path).keys()
+    await kv.put("after", "works")
+    assert await kv.get("after") == "works"

@@ -87,6 +87,29 @@ async def test_platform_limits(kv: KvCache, raindrop_clock: FakeClock) -> None:
         await kv.get("")
 
 
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"expiration_ttl": float("nan")},
+        {"expiration_ttl": float("inf")},
+        {"expiration": float("nan")},
+        {"expiration": float("inf")},
+    ],
+)
+async def test_expiry_that_is_not_a_finite_number_is_refused(kv: KvCache, kwargs: dict[str, float]) -> None:
+    with pytest.raises(BindingError, match=r"not (nan|inf)"):
+        await kv.put("k", "v", **kwargs)  # type: ignore[arg-type]
+    assert await kv.get("k") is None
+
+
+async def test_text_that_is_not_unicode_is_refused_by_name(kv: KvCache) -> None:
+    for key, value in (("\ud800", "v"), ("k" * 200 + "\udfff", "v"), ("k", "\ud800")):
+        with pytest.raises(BindingError, match="not valid Unicode text"):
+            await kv.put(key, value)
+    await kv.put("k", "fine")  # nothing was left pending by the refused writes
+    assert await kv.get("k") == "fine"
+
+
 async def test_limits_can_be_lifted(app: App, raindrop_clock: FakeClock) -> None:
     relaxed = KvCache("relaxed", app.backend.kv, raindrop_clock, enforce_limits=False)
     await relaxed.put("k" * 600, "v", expiration_ttl=5)

@@ -47,7 +47,7 @@ class _Group:
         self.statements: list[tuple[str, list[tuple[Any, ...]], str]] = []  # (sql, rows, what)
         self.future: asyncio.Future[None] = loop.create_future()  # every writer of the group awaits it
         self.done = False
-        self.error: StorageError | None = None
+        self.error: Exception | None = None
 
 
 class GroupCommit:
@@ -115,7 +115,7 @@ class GroupCommit:
             return
         try:
             self._run(group.statements)
-        except StorageError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever it is, every writer hears of it; none waits forever
             group.error = exc
         group.done = True
         if not group.future.done():
@@ -133,7 +133,7 @@ class GroupCommit:
                 self._conn.execute("BEGIN IMMEDIATE")
                 for sql, rows, _ in statements:
                     self._execute(sql, rows)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError, OverflowError) as exc:  # a full disk; text or a number SQLite cannot take
             count = sum(len(rows) for _, rows, _ in statements)
             self._backend.failed_writes += count
             kinds = ", ".join(sorted({what for _, _, what in statements}))
