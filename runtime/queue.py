@@ -44,7 +44,10 @@ def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]
     if kind == "text":
         if not isinstance(body, str):
             raise BindingError(f"queue {queue!r}: content_type 'text' needs a str body, not {type(body).__name__}")
-        return body.encode(), kind
+        try:
+            return body.encode(), kind
+        except UnicodeEncodeError:
+            raise BindingError(f"queue {queue!r}: the text body is not valid Unicode text (a lone surrogate)") from None
     if kind == "bytes":
         if not isinstance(body, bytes | bytearray | memoryview):
             raise BindingError(f"queue {queue!r}: content_type 'bytes' needs a bytes body, not {type(body).__name__}")

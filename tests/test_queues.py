@@ -130,6 +130,8 @@ async def test_send_errors_are_clear(app: App) -> None:
         await app.env.JOBS.send({"when": object()})
     with pytest.raises(BindingError, match="content_type 'text' needs a str body"):
         await app.env.JOBS.send(b"x", content_type="text")
+    with pytest.raises(BindingError, match="not valid Unicode text"):
+        await app.env.JOBS.send("\ud800", content_type="text")
     with pytest.raises(LimitError, match="128 KB"):
         await app.env.JOBS.send("x" * 140_000, content_type="text")
     with pytest.raises(LimitError, match="at most 100 messages"):
