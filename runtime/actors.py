@@ -438,7 +438,10 @@ class ActorNamespace:
         """The same id for the same name, always (as on the platform)."""
         if not isinstance(name, str):
             raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
-        digest = hashlib.sha256(f"{self.name}\x00{name}".encode()).hexdigest()
+        try:
+            digest = hashlib.sha256(f"{self.name}\x00{name}".encode()).hexdigest()
+        except UnicodeEncodeError:
+            raise BindingError(f"id_from_name: {name[:40]!r} is not valid Unicode text (a lone surrogate)") from None
         return ActorId(digest, name)
 
     def id_from_string(self, hex_id: str) -> ActorId:

@@ -113,6 +113,12 @@ class Bucket:
             raise BindingError(f"bucket {self.name!r}: keys are strings, not {key!r}")
         if "\x00" in key:
             raise BindingError(f"bucket {self.name!r}: key {key!r} contains a NUL character")
+        try:
+            key.encode()
+        except UnicodeEncodeError:
+            raise BindingError(
+                f"bucket {self.name!r}: key {key!r} is not valid Unicode text (a lone surrogate)"
+            ) from None
         if len(key.encode()) > MAX_KEY_BYTES:
             raise LimitError(f"bucket {self.name!r}: key is {len(key.encode())} bytes; the limit is 1024")
         return key
@@ -159,7 +165,12 @@ class Bucket:
         if value is None:
             data = b""
         elif isinstance(value, str):
-            data = value.encode()
+            try:
+                data = value.encode()
+            except UnicodeEncodeError:
+                raise BindingError(
+                    f"bucket {self.name!r}: value for {key!r} is not valid Unicode text (a lone surrogate)"
+                ) from None
         elif isinstance(value, bytes | bytearray | memoryview):
             data = bytes(value)
         else:

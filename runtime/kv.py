@@ -24,8 +24,19 @@ MAX_LIST_LIMIT = 1000
 MAX_BULK_KEYS = 100
 MIN_CACHE_TTL = 30
 _DOTS = (".", "..")
-_INFINITY = float("inf")
+_A_YEAR = 365 * 86_400.0
+#: The latest expiry an entry can have (9999-12-31T23:59:59Z), in epoch seconds.
+MAX_EXPIRATION = 253_402_300_799.0
 _LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
+
+
+def _is_text(text: str) -> bool:
+    """Whether ``text`` can be stored: UTF-8 has no form for a lone surrogate (``"\\ud800"``)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @platform_names
@@ -149,10 +160,15 @@ class KvCache:
             )
         if expiration_ttl is None and expiration is None:
             expires_at = None
-        elif expiration is None and isinstance(expiration_ttl, int | float) and MIN_TTL <= expiration_ttl < _INFINITY:
+        elif expiration is None and isinstance(expiration_ttl, int | float) and MIN_TTL <= expiration_ttl <= _A_YEAR:
             expires_at = self._clock.time() + expiration_ttl  # a TTL valid whatever the limits
         else:
             expires_at = self._expiry(key, self._clock.time(), expiration, expiration_ttl)
+            if expires_at is not None and expires_at > MAX_EXPIRATION:
+                raise BindingError(
+                    f"KV {self.name!r}: the expiry of key {key!r} is past the year 9999; "
+                    "leave out expiration and expiration_ttl for an entry that never expires"
+                )
         meta_text = None
         if metadata is not None:
             try:
@@ -183,6 +199,8 @@ class KvCache:
             raise BindingError(f"KV {self.name!r}: list limit must be a positive whole number, not {limit!r}")
         if limit > MAX_LIST_LIMIT and self._enforce:
             raise LimitError(f"KV {self.name!r}: list limit is at most 1000, not {limit} ({_LIFT})")
+        if prefix is not None and (not isinstance(prefix, str) or not _is_text(prefix)):
+            raise BindingError(f"KV {self.name!r}: list prefix must be text, not {prefix!r}")
         after = self._decode_cursor(cursor) if cursor else None
         rows = await self._store.list(self.name, prefix or "", after, limit + 1, self._clock.time())
         complete = len(rows) <= limit

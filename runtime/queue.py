@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping
@@ -132,7 +133,7 @@ class Queue:
             )
         visible_at = now
         if delay is not None:
-            if not isinstance(delay, int | float) or isinstance(delay, bool) or delay < 0:
+            if not isinstance(delay, int | float) or isinstance(delay, bool) or not math.isfinite(delay) or delay < 0:
                 raise BindingError(f"queue {self.name!r}: delay_seconds must be a number >= 0, not {delay!r}")
             if delay > MAX_DELAY_SECONDS:
                 raise LimitError(f"queue {self.name!r}: delay_seconds is at most 43200 (12 hours), not {delay}")

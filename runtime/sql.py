@@ -33,6 +33,11 @@ from runtime.naming import platform_names
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
 
+#: What running a statement can raise: SQLite's errors, and sqlite3's for values it cannot bind
+#: (text with a lone surrogate, an int past 64 bits).
+_STATEMENT_ERRORS = (sqlite3.Error, ValueError, OverflowError)
+
+
 class SqlError(BindingError):
     """A statement failed; the message carries SQLite's reason and the statement."""
 
@@ -150,7 +155,7 @@ class SqlDatabase:
         for number, line in enumerate(lines, 1):
             try:
                 self._conn.executescript(line)
-            except sqlite3.Error as exc:
+            except _STATEMENT_ERRORS as exc:
                 raise SqlError(
                     f"database {self.name!r}: {exc} in line {number} of exec: {line.strip()[:200]!r}"
                 ) from None
@@ -206,7 +211,7 @@ class SqlDatabase:
         try:
             cursor = self._conn.execute(sql, params)
             return cursor, cursor.fetchall() if cursor.description else []
-        except sqlite3.Error as exc:
+        except _STATEMENT_ERRORS as exc:
             if was_in_transaction and not self._conn.in_transaction:
                 self._fail_group(exc)
             raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
