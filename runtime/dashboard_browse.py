@@ -132,7 +132,10 @@ class Browse:
         if path is None:
             return _error(f"no SQL database named {request.path_params['db']!r}")
         table = request.path_params["table"]
-        offset = max(0, int(request.query_params.get("offset", "0") or 0))
+        offset_text = request.query_params.get("offset", "0") or "0"
+        if not (offset_text.isascii() and offset_text.isdigit()) or len(offset_text) > 12:
+            return _error(f"offset must be a whole number of rows, not {offset_text[:40]!r}", 400)
+        offset = int(offset_text)
         quoted = '"' + table.replace('"', '""') + '"'
         return await self._read(path, f"SELECT * FROM {quoted} LIMIT {MAX_ROWS} OFFSET {offset}")
 

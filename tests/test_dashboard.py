@@ -273,6 +273,11 @@ async def test_bucket_and_sql_browsers_messages_and_actor_names(project: Path) -
             assert [c["name"] for c in notes["columns"]] == ["id", "title", "body"]
             page = (await client.get(f"{api}/sql/notes/tables/notes")).json()
             assert page["columns"] == ["id", "title", "body"] and page["rows"][2] == [3, "third", None]
+            second = (await client.get(f"{api}/sql/notes/tables/notes", params={"offset": "2"})).json()
+            assert second["rows"] == [[3, "third", None]]
+            for offset in ("abc", "-1", "1e3", "\u00b2", "9" * 30):
+                bad = await client.get(f"{api}/sql/notes/tables/notes", params={"offset": offset})
+                assert bad.status_code == 400 and "offset must be a whole number" in bad.json()["error"], offset
             query = f"{api}/sql/notes/query"
             found = (await client.post(query, json={"sql": "SELECT title FROM notes WHERE body IS NOT NULL"})).json()
             assert found == {"columns": ["title"], "rows": [["first"], ["second"]], "truncated": False}
@@ -373,3 +378,68 @@ def test_browsers_and_live_charts_in_a_browser(served: Served, browser_page: obj
     page.locator("#live-section").screenshot(path=str(ARTIFACTS / "dashboard-live.png"))  # type: ignore[attr-defined]
     page.screenshot(path=str(ARTIFACTS / "dashboard-browsers.png"), full_page=True)  # type: ignore[attr-defined]
     assert httpx.get(base + "/_runtime/api/sql").json()["notes"][0]["rows"] == 3
+
+
+ODD_PARTS = ["", "abc", "-1", "0", "1e309", "nan", "9" * 20, "%00", "../..", "a" * 3000]
+ODD_BODIES = [
+    b"",
+    b"null",
+    b"[]",
+    b"1",
+    b'"x"',
+    b"{",
+    b"\xff\xfe",
+    b'{"body": null}',
+    b'{"sql": 5}',
+    b'{"delay_seconds": 1e400}',
+]
+
+
+@pytest.mark.anyio
+async def test_odd_paths_queries_and_bodies_never_answer_5xx(project: Path) -> None:
+    api = "/_runtime/api"
+    gets = [
+        "/queues/{x}/dead?limit={x}",
+        "/queues/{x}/messages",
+        "/queues/inbox/messages?limit={x}",
+        "/kv/{x}",
+        "/kv/cache?prefix={x}&limit={x}&cursor={x}",
+        "/kv/cache/value?key={x}",
+        "/actors/{x}/{x}",
+        "/actors/session/{x}",
+        "/runs?limit={x}",
+        "/smartbuckets/{x}/search?q={x}",
+        "/memories/{x}/sessions/{x}",
+        "/buckets/{x}",
+        "/buckets/files?prefix={x}&cursor={x}",
+        "/buckets/files/object?key={x}",
+        "/sql/{x}/tables/{x}",
+        "/sql/notes/tables/notes?offset={x}",
+    ]
+    posts = [
+        "/queues/inbox/send",
+        "/queues/{x}/send",
+        "/queues/inbox/redrive",
+        "/queues/inbox/purge-dead",
+        "/schedules/{x}/run",
+        "/sql/notes/query",
+        "/sql/{x}/query",
+    ]
+    async with App.from_manifest(project) as app:
+        transport = httpx.ASGITransport(app=Dashboard(app, {}), client=("127.0.0.1", 5000), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            failures = []
+            for path in gets:
+                for part in ODD_PARTS:
+                    answer = await client.get(api + path.replace("{x}", part))
+                    if answer.status_code >= 500:
+                        failures.append(f"GET {path} {part[:20]!r}: {answer.status_code}")
+            for path in posts:
+                for part in ODD_PARTS[:4]:
+                    for body in ODD_BODIES:
+                        answer = await client.post(
+                            api + path.replace("{x}", part), content=body, headers={"content-type": "application/json"}
+                        )
+                        if answer.status_code >= 500:
+                            failures.append(f"POST {path} {part!r} {body[:20]!r}: {answer.status_code}")
+            assert not failures, "\n".join(failures)
