@@ -88,7 +88,13 @@ async def save_job(env: Any, record: dict[str, Any]) -> None:
     await actor.update_status(record)
 
 
+#: Job ids are a user id, the kind, a time and 16 hex digits: far shorter than this.
+MAX_JOB_ID_BYTES = 400
+
+
 async def load_job(env: Any, job_id: str) -> dict[str, Any] | None:
+    if not 0 < len(job_id.encode(errors="replace")) <= MAX_JOB_ID_BYTES:
+        return None  # no job has such an id (and KV keys stop at 512 bytes)
     value = await env.KV_CACHE.get(f"job:{job_id}", type="json")
     return value if isinstance(value, dict) else None
 

@@ -230,3 +230,25 @@ async def test_a_revoked_token_stops_working_within_two_seconds(
     moment[0] += hakivo.auth.TOKEN_CACHE_SECONDS
     assert (await raindrop_http.get("/api/me", headers=headers)).status_code == 401
     assert (await raindrop_http.get("/api/me", headers={"Authorization": "Bearer rotated"})).json()["id"] == "user_123"
+
+
+async def test_odd_requests_never_answer_5xx(raindrop_http: httpx.AsyncClient) -> None:
+    maria = {"Authorization": "Bearer token-maria"}
+    parts = ["", "abc", "-1", "%00", "..", "%2e", "a" * 3000, "%ff%fe"]
+    bodies = [b"", b"null", b"[]", b"1", b'"x"', b"{", b"\xff\xfe", b'{"type": 5}', b'{"type": "x", "force": "yes"}']
+    failures = []
+    for path in ("/api/audio-status/{x}", "/cdn/{x}", "/api/podcasts?limit={x}", "/{x}", "/api/{x}"):
+        for part in parts:
+            for headers in ({}, maria, {"Authorization": "Bearer " + part}):
+                answer = await raindrop_http.get(path.replace("{x}", part), headers=headers)
+                if answer.status_code >= 500:
+                    failures.append(f"GET {path} {part[:20]!r}: {answer.status_code} {answer.text[:80]}")
+    for path in ("/api/generate-podcast", "/api/generate-news-audio", "/api/cron/pregenerate-podcasts"):
+        for body in bodies:
+            for content_type in ("application/json", "text/plain"):
+                answer = await raindrop_http.post(path, content=body, headers={**maria, "content-type": content_type})
+                if answer.status_code >= 500:
+                    failures.append(
+                        f"POST {path} {body[:20]!r} {content_type}: {answer.status_code} {answer.text[:80]}"
+                    )
+    assert not failures, "\n".join(failures)
