@@ -123,6 +123,7 @@ class GroupCommit:
                 group.future.set_result(None)
             else:
                 group.future.set_exception(group.error)
+                group.future.exception()  # retrieved: when every writer was cancelled, nobody else will
 
     def _run(self, statements: list[tuple[str, list[tuple[Any, ...]], str]]) -> None:
         try:
