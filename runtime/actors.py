@@ -12,12 +12,14 @@ import asyncio
 import hashlib
 import inspect
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from runtime import structured
+from runtime.arguments import checked_arguments
 from runtime.backends.base import Alarm, StateStore
 from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LimitError, StorageError
@@ -73,10 +75,12 @@ MAX_KEY_BYTES = 2048
 def _check_key(key: object) -> None:
     if not isinstance(key, str):
         raise BindingError(f"actor storage keys are str, not {type(key).__name__}")
-    if len(key.encode()) > MAX_KEY_BYTES:
-        raise LimitError(
-            f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {len(key.encode())})"
-        )
+    try:
+        size = len(key.encode())
+    except UnicodeEncodeError:
+        raise BindingError(f"actor storage key {key[:40]!r} is not valid Unicode text (a lone surrogate)") from None
+    if size > MAX_KEY_BYTES:
+        raise LimitError(f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {size})")
 
 
 def _check_keys(keys: list[Any]) -> list[str]:
@@ -88,6 +92,7 @@ def _check_keys(keys: list[Any]) -> list[str]:
 
 
 @platform_names
+@checked_arguments
 class Storage:
     """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
 
@@ -168,7 +173,7 @@ class Storage:
         """Set (replace) the alarm: epoch milliseconds or a datetime. ``alarm()`` is called then."""
         if isinstance(when, datetime):
             at = when.timestamp()
-        elif isinstance(when, int | float) and not isinstance(when, bool):
+        elif isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when) and when < 2**53:
             at = when / 1000
         else:
             raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from runtime.arguments import checked_arguments
 from runtime.buckets import Bucket, BucketObject
 from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
@@ -73,6 +74,7 @@ Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
 @platform_names
+@checked_arguments
 class SmartBucket:
     """``env.<SMARTBUCKET>``: ``put``, ``get``, ``head``, ``delete``, ``list`` as a bucket, and
     ``search``, ``chunk_search``, ``document_chat``, ``get_paginated_results``,
@@ -118,7 +120,16 @@ class SmartBucket:
 
         :raises LimitError: for a document over the 50 MiB the platform indexes (nothing is stored).
         """
-        size = len(value.encode()) if isinstance(value, str) else len(value) if value is not None else 0
+        try:
+            size = len(value.encode()) if isinstance(value, str) else len(value) if value is not None else 0
+        except UnicodeEncodeError:
+            raise BindingError(
+                f"smartbucket {self.name!r}: value for {key!r} is not valid Unicode text (a lone surrogate)"
+            ) from None
+        except TypeError:
+            raise BindingError(
+                f"smartbucket {self.name!r}: value for {key!r} is a {type(value).__name__}; put str or bytes"
+            ) from None
         if size > MAX_DOCUMENT_BYTES:
             raise LimitError(
                 f"smartbucket {self.name!r}: {key!r} is {size} bytes; a SmartBucket document is at most "

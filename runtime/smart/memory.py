@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from runtime.arguments import checked_arguments
 from runtime.errors import BindingError
 from runtime.naming import platform_names
 from runtime.smart.embeddings import Embedder
@@ -72,6 +73,7 @@ class _LongTermMemory:
 
 
 @platform_names
+@checked_arguments
 class SmartMemory(_LongTermMemory):
     """``env.<SMARTMEMORY>``."""
 
@@ -141,6 +143,7 @@ class SmartMemory(_LongTermMemory):
 
 
 @platform_names
+@checked_arguments
 class WorkingMemory(_LongTermMemory):
     """A working memory session (what ``start_working_memory_session`` returns as ``working_memory``)."""
 
@@ -413,6 +416,7 @@ class WorkingMemory(_LongTermMemory):
 
 
 @platform_names
+@checked_arguments
 class ProceduralMemory:
     """A named store of procedures (``get_procedural_memory(id)``): text values under keys."""
 

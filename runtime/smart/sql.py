@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlite_utils
 
+from runtime.arguments import checked_arguments
 from runtime.errors import BindingError
 from runtime.naming import platform_names
 from runtime.smart.pii import detect
@@ -86,6 +87,7 @@ def _reply(
 
 
 @platform_names
+@checked_arguments
 class SmartSql:
     """``env.<SMARTSQL>``: ``execute_query``, ``get_metadata``, ``update_metadata``, ``get_pii_data``."""
 
