@@ -381,11 +381,12 @@ def _cross_checks(checker: _Checker, app: Application, block: RawBlock) -> None:
 
     queues = [q.name for q in app.queues]
     buckets = [b.name for b in app.buckets]
+    queue_names, bucket_names = set(queues), set(buckets)  # membership in constant time: manifests can be long
     readers: dict[str, str] = {}
     for observer in app.observers:
         source = observer.source
         if isinstance(source, QueueSource):
-            if source.queue not in queues:
+            if source.queue not in queue_names:
                 guess = closest(source.queue, queues)
                 hint = (
                     f": did you mean {guess!r}?"
@@ -401,17 +402,17 @@ def _cross_checks(checker: _Checker, app: Application, block: RawBlock) -> None:
                 )
             else:
                 readers[source.queue] = observer.name
-        elif isinstance(source, BucketSource) and source.bucket not in buckets:
+        elif isinstance(source, BucketSource) and source.bucket not in bucket_names:
             guess = closest(source.bucket, buckets)
             hint = f": did you mean {guess!r}?" if guess else ""
             report("error", f'observer "{observer.name}" reads unknown bucket "{source.bucket}"{hint}', source.span)
+    observers = {o.name: o for o in app.observers}
     for schedule in app.schedules():
         problem = cron_error(schedule.cron)
         if problem:
             span = schedule.span
             if schedule.kind == "observer":
-                observer = next(o for o in app.observers if o.name == schedule.name)
-                span = observer.source.span
+                span = observers[schedule.name].source.span
             else:
                 span = _attribute_span(block, "task", schedule.name, "cron") or span
             report("error", f'{schedule.kind} "{schedule.name}": {problem}', span)
