@@ -62,7 +62,9 @@ class GroupCommit:
     a KV put and a queue send in one handler, pay for one commit instead of one each. Statements
     run in the order they were added (a later write of a key wins). When a commit fails (a full
     disk), every writer of it gets :class:`StorageError` and nothing of it is kept; memory held is
-    only the current turn's writes.
+    only the current turn's writes. A write joins its group when :meth:`write` is called; a
+    writer cancelled while it waits gets ``CancelledError``, and its write, already part of the
+    group, is committed with the others.
     """
 
     def __init__(self, conn: sqlite3.Connection, backend: _Backend) -> None:
