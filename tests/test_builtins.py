@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from runtime import App
-from tests.test_serve import Served, free_port
+from tests.test_serve import Served
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +70,7 @@ async def test_spans_and_annotations_enter_the_run_log(tmp_path: Path) -> None:
 
 
 def test_a_protected_service_answers_only_with_its_token(tmp_path: Path) -> None:
-    served = Served(project(tmp_path, "services:\n  admin: {token: s3cret}\n"), free_port())
+    served = Served(project(tmp_path, "services:\n  admin: {token: s3cret}\n"), 0)
     try:
         assert any("protected: Authorization: Bearer s3cret" in line for line in served.banner)
         refused = httpx.get(served.base + "/")

@@ -18,7 +18,7 @@ import pytest
 from runtime import App
 from runtime.dashboard import Dashboard
 from runtime.guard import Guard
-from tests.test_serve import Served, free_port
+from tests.test_serve import Served
 
 APP = Path(__file__).parent / "apps" / "dash"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
@@ -35,7 +35,7 @@ def project(tmp_path: Path) -> Path:
 def served(project: Path) -> Iterator[Served]:
     """`serve` on the dash app; stopped after the test while its page (and live feed) is open."""
     ARTIFACTS.mkdir(exist_ok=True)
-    running = Served(project, free_port())
+    running = Served(project, 0)
     yield running
     started = time.monotonic()  # an open page's live feed must not hold up the stop
     code, _ = running.stop()
@@ -225,7 +225,7 @@ def test_smart_views_in_a_browser(tmp_path: Path, browser_page: object) -> None:
     manifest = tmp_path / "smart" / "raindrop.manifest"
     page = browser_page
     ARTIFACTS.mkdir(exist_ok=True)
-    served = Served(manifest, free_port())
+    served = Served(manifest, 0)
     try:
         # Playwright's sync API holds this thread's event loop: the writer runs on a thread of its own.
         writer = threading.Thread(target=asyncio.run, args=(write_smart_state(manifest),))

@@ -16,7 +16,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from runtime import App, HandlerLoadError
-from tests.test_serve import Served, free_port
+from tests.test_serve import Served
 
 APP = Path(__file__).parent / "apps" / "shopai"
 
@@ -83,7 +83,7 @@ def test_shop_ai_tools_through_the_sdk_client(project: Path) -> None:
         ],
         check=True,
     )
-    served = Served(project / "raindrop.manifest", free_port())
+    served = Served(project / "raindrop.manifest", 0)
     try:
         url = mcp_url(served)
         assert url.endswith("/mcp") and any(

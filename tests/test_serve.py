@@ -25,22 +25,35 @@ def free_port() -> int:
 
 
 class Served:
+    """A ``serve`` child process, ready. ``port=0`` picks a free port, and another one if some
+    other process takes it between the pick and serve's bind (ephemeral ports are shared)."""
+
     def __init__(self, manifest: Path, port: int, *extra: str) -> None:
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "runtime", "serve", str(manifest), "--port", str(port), *extra],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        for attempt in range(5):
+            self.port = port or free_port()
+            self.base = f"http://127.0.0.1:{self.port}"
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "runtime", "serve", str(manifest), "--port", str(self.port), *extra],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+            try:
+                self._wait_ready()
+                return
+            except AssertionError as exc:
+                if port or "already in use" not in str(exc) or attempt == 4:
+                    raise
+
+    def _wait_ready(self) -> None:
         assert self.process.stdout is not None
         self.banner: list[str] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line:
+                self.process.wait(timeout=10)
                 raise AssertionError(f"serve exited: {self.process.stderr.read() if self.process.stderr else ''}")
             self.banner.append(line.rstrip())
             if line.startswith("ready in"):
@@ -60,7 +73,7 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_serve_answers_and_stops_cleanly(project: Path) -> None:
-    served = Served(project, free_port(), "--log-format", "json")
+    served = Served(project, 0, "--log-format", "json")
     try:
         text = "\n".join(served.banner)
         assert "service    api" in text and f"http://127.0.0.1:{served.port}" in text

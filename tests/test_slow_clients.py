@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.test_serve import APP, Served, free_port
+from tests.test_serve import APP, Served
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     shutil.copytree(APP, tmp_path / "web")
     local = tmp_path / "web" / "raindrop.local.yaml"
     local.write_text(local.read_text() + "http:\n  header_timeout: 0.5\n  body_timeout: 0.8\n")
-    server = Served(tmp_path / "web" / "raindrop.manifest", free_port())
+    server = Served(tmp_path / "web" / "raindrop.manifest", 0)
     yield server
     if server.process.poll() is None:
         server.stop()

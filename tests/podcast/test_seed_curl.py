@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.test_dashboard import ARTIFACTS
-from tests.test_serve import Served, free_port
+from tests.test_serve import Served
 
 CURL = shutil.which("curl")
 
@@ -30,7 +30,7 @@ def curl(command: str, base: str) -> dict[str, object]:
 
 @pytest.mark.skipif(CURL is None, reason="curl is not installed")
 def test_the_design_curl_commands(podcast_root: Path) -> None:
-    served = Served(podcast_root / "raindrop.manifest", free_port())
+    served = Served(podcast_root / "raindrop.manifest", 0)
     try:
         # Test 1: manual cron trigger.
         result = curl(
@@ -75,7 +75,7 @@ def test_the_design_curl_commands(podcast_root: Path) -> None:
 def test_generate_in_the_browser(podcast_root: Path, browser_page: object) -> None:
     page = browser_page
     ARTIFACTS.mkdir(exist_ok=True)
-    served = Served(podcast_root / "raindrop.manifest", free_port())
+    served = Served(podcast_root / "raindrop.manifest", 0)
     try:
         page.goto(served.base + "/")  # type: ignore[attr-defined]
         page.wait_for_selector("text=signed in as Demo User")  # type: ignore[attr-defined]
