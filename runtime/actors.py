@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from runtime import structured
-from runtime.arguments import checked_arguments
+from runtime.arguments import checked_arguments, utf8
 from runtime.backends.base import Alarm, StateStore
 from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LimitError, StorageError
@@ -75,10 +75,7 @@ MAX_KEY_BYTES = 2048
 def _check_key(key: object) -> None:
     if not isinstance(key, str):
         raise BindingError(f"actor storage keys are str, not {type(key).__name__}")
-    try:
-        size = len(key.encode())
-    except UnicodeEncodeError:
-        raise BindingError(f"actor storage key {key[:40]!r} is not valid Unicode text (a lone surrogate)") from None
+    size = len(utf8(key, f"actor storage key {key[:40]!r}"))
     if size > MAX_KEY_BYTES:
         raise LimitError(f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {size})")
 
@@ -443,10 +440,7 @@ class ActorNamespace:
         """The same id for the same name, always (as on the platform)."""
         if not isinstance(name, str):
             raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
-        try:
-            digest = hashlib.sha256(f"{self.name}\x00{name}".encode()).hexdigest()
-        except UnicodeEncodeError:
-            raise BindingError(f"id_from_name: {name[:40]!r} is not valid Unicode text (a lone surrogate)") from None
+        digest = hashlib.sha256(utf8(f"{self.name}\x00{name}", f"id_from_name: {name[:40]!r}")).hexdigest()
         return ActorId(digest, name)
 
     def id_from_string(self, hex_id: str) -> ActorId:

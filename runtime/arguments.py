@@ -24,6 +24,20 @@ _WHOLE = {"int", "int | None"}
 _INT64 = 2**63
 
 
+def utf8(text: str, what: str) -> bytes:
+    """``text`` as UTF-8, or :class:`BindingError` saying ``what`` is not storable text: a lone
+    surrogate (``"\\ud800"``) has no UTF-8 form, so SQLite, files and HTTP cannot take it."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise not_text(what) from None
+
+
+def not_text(what: str) -> BindingError:
+    """The error for ``what``, text with a lone surrogate."""
+    return BindingError(f"{what} is not valid Unicode text (a lone surrogate)")
+
+
 def checked_arguments(cls: T) -> T:
     """Wrap every public coroutine method of ``cls`` (and those it inherits) so that its
     ``str`` and ``int`` parameters are checked before it runs."""
@@ -66,13 +80,8 @@ def _wrap(owner: str, function: Callable[..., Any], checks: dict[str, tuple[int,
 def _check(owner: str, method: str, name: str, kind: str, value: Any) -> None:
     if kind == "text":
         if isinstance(value, str):
-            try:
-                value.encode()
-                return
-            except UnicodeEncodeError:
-                raise BindingError(
-                    f"{owner}.{method}(): {name} is not valid Unicode text (a lone surrogate): {value[:40]!r}"
-                ) from None
+            utf8(value, f"{owner}.{method}(): {name} {value[:40]!r}")
+            return
         raise BindingError(f"{owner}.{method}(): {name} must be text, not {type(value).__name__} {value!r:.60}")
     if isinstance(value, int) and not isinstance(value, bool) and -_INT64 <= value < _INT64:
         return

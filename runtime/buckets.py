@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from runtime.arguments import utf8
 from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
 
@@ -113,14 +114,9 @@ class Bucket:
             raise BindingError(f"bucket {self.name!r}: keys are strings, not {key!r}")
         if "\x00" in key:
             raise BindingError(f"bucket {self.name!r}: key {key!r} contains a NUL character")
-        try:
-            key.encode()
-        except UnicodeEncodeError:
-            raise BindingError(
-                f"bucket {self.name!r}: key {key!r} is not valid Unicode text (a lone surrogate)"
-            ) from None
-        if len(key.encode()) > MAX_KEY_BYTES:
-            raise LimitError(f"bucket {self.name!r}: key is {len(key.encode())} bytes; the limit is 1024")
+        size = len(utf8(key, f"bucket {self.name!r}: key {key[:40]!r}"))
+        if size > MAX_KEY_BYTES:
+            raise LimitError(f"bucket {self.name!r}: key is {size} bytes; the limit is 1024")
         return key
 
     def _stem(self, key: str) -> Path:
@@ -165,12 +161,7 @@ class Bucket:
         if value is None:
             data = b""
         elif isinstance(value, str):
-            try:
-                data = value.encode()
-            except UnicodeEncodeError:
-                raise BindingError(
-                    f"bucket {self.name!r}: value for {key!r} is not valid Unicode text (a lone surrogate)"
-                ) from None
+            data = utf8(value, f"bucket {self.name!r}: value for {key!r}")
         elif isinstance(value, bytes | bytearray | memoryview):
             data = bytes(value)
         else:

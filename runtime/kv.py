@@ -9,6 +9,7 @@ import json
 import math
 from typing import Any, Literal, Never
 
+from runtime.arguments import not_text, utf8
 from runtime.backends.base import KvStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
@@ -28,15 +29,6 @@ _A_YEAR = 365 * 86_400.0
 #: The latest expiry an entry can have (9999-12-31T23:59:59Z), in epoch seconds.
 MAX_EXPIRATION = 253_402_300_799.0
 _LIFT = "set kv: {enforce_limits: false} in raindrop.local.yaml to lift platform limits locally"
-
-
-def _is_text(text: str) -> bool:
-    """Whether ``text`` can be stored: UTF-8 has no form for a lone surrogate (``"\\ud800"``)."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 @platform_names
@@ -141,12 +133,10 @@ class KvCache:
         if type(key) is not str or not key or key in _DOTS or len(key) > MAX_KEY_BYTES // 4 or not key.isascii():
             self._check_key(key)
         if type(value) is str:
-            try:
+            try:  # inline rather than utf8(): the message is built only when it is needed
                 data = value.encode()
             except UnicodeEncodeError:
-                raise BindingError(
-                    f"KV {self.name!r}: value for key {key!r} is not valid Unicode text (a lone surrogate)"
-                ) from None
+                raise not_text(f"KV {self.name!r}: value for key {key!r}") from None
         elif isinstance(value, bytes | bytearray | memoryview):
             data = bytes(value)
         else:
@@ -199,8 +189,10 @@ class KvCache:
             raise BindingError(f"KV {self.name!r}: list limit must be a positive whole number, not {limit!r}")
         if limit > MAX_LIST_LIMIT and self._enforce:
             raise LimitError(f"KV {self.name!r}: list limit is at most 1000, not {limit} ({_LIFT})")
-        if prefix is not None and (not isinstance(prefix, str) or not _is_text(prefix)):
-            raise BindingError(f"KV {self.name!r}: list prefix must be text, not {prefix!r}")
+        if prefix is not None:
+            if not isinstance(prefix, str):
+                raise BindingError(f"KV {self.name!r}: list prefix must be text, not {prefix!r}")
+            utf8(prefix, f"KV {self.name!r}: list prefix {prefix[:40]!r}")
         after = self._decode_cursor(cursor) if cursor else None
         rows = await self._store.list(self.name, prefix or "", after, limit + 1, self._clock.time())
         complete = len(rows) <= limit
@@ -225,12 +217,7 @@ class KvCache:
             raise BindingError(f"KV {self.name!r}: Key name cannot be empty.")
         if key in _DOTS:
             raise BindingError(f'KV {self.name!r}: "{key}" is not allowed as a key name.')
-        try:
-            size = len(key.encode())
-        except UnicodeEncodeError:
-            raise BindingError(
-                f"KV {self.name!r}: key {key[:40]!r} is not valid Unicode text (a lone surrogate)"
-            ) from None
+        size = len(utf8(key, f"KV {self.name!r}: key {key[:40]!r}"))
         if self._enforce and size > MAX_KEY_BYTES:
             raise LimitError(f"KV {self.name!r}: key {key[:40]!r}... is {size} bytes; the limit is 512 ({_LIFT})")
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from runtime.arguments import utf8
 from runtime.backends.base import NewMessage, QueueStore, StoredMessage
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
@@ -45,10 +46,7 @@ def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]
     if kind == "text":
         if not isinstance(body, str):
             raise BindingError(f"queue {queue!r}: content_type 'text' needs a str body, not {type(body).__name__}")
-        try:
-            return body.encode(), kind
-        except UnicodeEncodeError:
-            raise BindingError(f"queue {queue!r}: the text body is not valid Unicode text (a lone surrogate)") from None
+        return utf8(body, f"queue {queue!r}: the text body"), kind
     if kind == "bytes":
         if not isinstance(body, bytes | bytearray | memoryview):
             raise BindingError(f"queue {queue!r}: content_type 'bytes' needs a bytes body, not {type(body).__name__}")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from runtime.arguments import checked_arguments
+from runtime.arguments import checked_arguments, utf8
 from runtime.buckets import Bucket, BucketObject
 from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
@@ -121,11 +121,10 @@ class SmartBucket:
         :raises LimitError: for a document over the 50 MiB the platform indexes (nothing is stored).
         """
         try:
-            size = len(value.encode()) if isinstance(value, str) else len(value) if value is not None else 0
-        except UnicodeEncodeError:
-            raise BindingError(
-                f"smartbucket {self.name!r}: value for {key!r} is not valid Unicode text (a lone surrogate)"
-            ) from None
+            if isinstance(value, str):
+                size = len(utf8(value, f"smartbucket {self.name!r}: value for {key!r}"))
+            else:
+                size = len(value) if value is not None else 0
         except TypeError:
             raise BindingError(
                 f"smartbucket {self.name!r}: value for {key!r} is a {type(value).__name__}; put str or bytes"
