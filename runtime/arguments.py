@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from runtime.errors import BindingError
+from runtime.naming import public_methods
 
 T = TypeVar("T", bound=type)
 
@@ -41,15 +42,10 @@ def not_text(what: str) -> BindingError:
 def checked_arguments(cls: T) -> T:
     """Wrap every public coroutine method of ``cls`` (and those it inherits) so that its
     ``str`` and ``int`` parameters are checked before it runs."""
-    seen: set[str] = set()
-    for klass in cls.__mro__[:-1]:
-        for name, function in list(vars(klass).items()):
-            if name in seen or name.startswith("_") or not inspect.iscoroutinefunction(function):
-                continue
-            seen.add(name)
-            checks = _checks(function)
-            if checks:
-                setattr(cls, name, _wrap(cls.__name__, function, checks))
+    for name, function in list(public_methods(cls)):
+        checks = _checks(function) if inspect.iscoroutinefunction(function) else None
+        if checks:
+            setattr(cls, name, _wrap(cls.__name__, function, checks))
     return cls
 
 

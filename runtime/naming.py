@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from runtime.errors import BindingError
@@ -25,21 +25,27 @@ def snake(name: str) -> str:
     return _CAMEL.sub(lambda m: "_" + m.group(1).lower(), name)
 
 
-def platform_names(cls: T) -> T:
-    """Make ``cls`` answer camelCase method names and keywords with their snake_case spelling."""
+def public_methods(cls: type) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """Each public method ``cls`` has, its own or inherited (not object's), as the most derived
+    class defines it: what the class decorators of bindings wrap."""
     seen: set[str] = set()
-    for klass in cls.__mro__[:-1]:  # its own methods and those it inherits (not object's)
+    for klass in cls.__mro__[:-1]:
         for name, function in list(vars(klass).items()):
             if name in seen:
                 continue
             seen.add(name)
-            if name.startswith("_") or not inspect.isfunction(function):
-                continue
-            function = getattr(function, "__unchecked__", function)  # a decorated base's original
-            parameters = inspect.signature(function).parameters
-            if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-                continue  # takes any keyword, or checks its own with keyword_error()
-            setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters)))
+            if not name.startswith("_") and inspect.isfunction(function):
+                yield name, function
+
+
+def platform_names(cls: T) -> T:
+    """Make ``cls`` answer camelCase method names and keywords with their snake_case spelling."""
+    for name, method in list(public_methods(cls)):
+        function = getattr(method, "__unchecked__", method)  # a decorated base's original
+        parameters = inspect.signature(function).parameters
+        if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            continue  # takes any keyword, or checks its own with keyword_error()
+        setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters)))
 
     original = cls.__dict__.get("__getattr__")
 
