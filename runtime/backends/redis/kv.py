@@ -70,7 +70,9 @@ class RedisKvStore(KvStore):
         self, namespace: str, prefix: str, after: str | None, limit: int, now: float
     ) -> builtins.list[KvKey]:
         lower = f"({after}" if after is not None and after >= prefix else f"[{prefix}"
-        upper = f"[{prefix}\xff" if prefix else "+"
+        # Redis orders members by their UTF-8 bytes; no UTF-8 text holds the byte 0xFF, so every
+        # key starting with the prefix sorts below prefix + 0xFF, whatever its next character.
+        upper: str | bytes = b"[" + prefix.encode() + b"\xff" if prefix else "+"
         found: builtins.list[KvKey] = []
         while len(found) < limit:
             names = [
