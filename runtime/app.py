@@ -17,6 +17,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
@@ -335,15 +336,29 @@ class App:
         return stats
 
     async def dead_letters(self, queue: str, limit: int = 100) -> list[StoredMessage]:
-        """The messages ``queue`` dead-lettered (oldest first), with ``last_error`` and ``origin``.
+        """The messages ``queue`` dead-lettered (oldest first), with ``last_error`` and ``origin``;
+        each one's ``attempts`` is how many deliveries failed on ``queue`` before it died.
+        ``queue`` may also name the dead-letter queue itself (``jobs-dlq``).
 
-        :raises KeyError: for a queue the manifest does not declare.
+        :raises KeyError: for a name that is neither a declared queue nor one's dead-letter queue.
+        """
+        letters = await self.backend.queues.peek(self.dead_queue_named(queue), limit)
+        return [m if m.failed_attempts is None else replace(m, attempts=m.failed_attempts) for m in letters]
+
+    def dead_queue_named(self, name: str) -> str:
+        """The dead-letter queue ``name`` means: a declared queue's (see :meth:`dead_queue`), or,
+        for a name that is not declared, the dead-letter queue of that name of a declared queue.
+
+        :raises KeyError: for any other name, with the closest declared queue as a hint.
         """
         names = [q.name for q in self.manifest.application.queues]
-        if queue not in names:
-            guess = closest(queue, names)
-            raise KeyError(f"no queue named {queue!r}" + (f"; did you mean {guess!r}?" if guess else ""))
-        return await self.backend.queues.peek(self.dead_queue(queue), limit)
+        if name in names:
+            return self.dead_queue(name)
+        dead = [self.dead_queue(queue) for queue in names]
+        if name in dead:
+            return name
+        guess = closest(name, names + dead)
+        raise KeyError(f"no queue named {name!r}" + (f"; did you mean {guess!r}?" if guess else ""))
 
     def dead_queue(self, queue: str) -> str:
         """Where ``queue``'s dead letters go (its observer's ``dead_letter_queue``, else ``<queue>-dlq``)."""

@@ -118,14 +118,21 @@ async def _queues(app: App, args: argparse.Namespace, out: TextIO) -> int:
         target = getattr(args, option)
         if target is None:
             continue
-        _binding(app, "queue", target)
-        dead_queue = app.dead_queue(target)
+        try:
+            dead_queue = app.dead_queue_named(target)
+        except KeyError:
+            _binding(app, "queue", target)  # says what the manifest declares
+            raise
         if option == "redrive":
-            print(f"re-drove {await store.redrive(dead_queue, now)} message(s) from {dead_queue} to {target}", file=out)
+            moved = await store.redrive(dead_queue, now)
+            print(
+                f"re-drove {moved} message(s) from {dead_queue} to {'their queues' if dead_queue == target else target}",
+                file=out,
+            )
         elif option == "purge_dead":
             print(f"purged {await store.purge(dead_queue)} dead letter(s) of {target}", file=out)
         else:
-            letters = await store.peek(dead_queue, 1000)
+            letters = await app.dead_letters(target, 1000)
             if args.json:
                 print(json.dumps([_letter(m) for m in letters], indent=2), file=out)
             for m in [] if args.json else letters:

@@ -119,10 +119,10 @@ class Dashboard:
         return str(name)
 
     async def dead_letters(self, request: Request) -> Response:
-        queue = self._queue(request)
-        if isinstance(queue, Response):
-            return queue
-        letters = await self.app.backend.queues.peek(self.app.dead_queue(queue), 200)
+        try:  # a queue, or its dead-letter queue by name
+            letters = await self.app.dead_letters(request.path_params["queue"], 200)
+        except KeyError as exc:
+            return JSONResponse({"error": exc.args[0]}, status_code=404)
         return JSONResponse(
             [
                 {

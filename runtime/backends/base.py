@@ -43,6 +43,9 @@ class StoredMessage:
     attempts: int
     last_error: str | None = None
     origin: str | None = None
+    #: For a dead letter: how many deliveries failed on ``origin`` before it died there
+    #: (``attempts`` counts the dead-letter queue's own deliveries, from 1).
+    failed_attempts: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +112,8 @@ class QueueStore(ABC):
 
     @abstractmethod
     async def dead_letter(self, queue: str, dead_queue: str, ids: Sequence[str], errors: Sequence[str | None]) -> None:
-        """Move messages to ``dead_queue`` (ready at once), remembering origin and last error."""
+        """Move messages to ``dead_queue`` (ready at once), remembering origin, last error and
+        their attempts (as ``failed_attempts``); ``attempts`` starts again from 0."""
 
     @abstractmethod
     async def extend(self, queue: str, ids: Sequence[str], lease_until: float) -> None:
@@ -133,7 +137,8 @@ class QueueStore(ABC):
 
     @abstractmethod
     async def redrive(self, dead_queue: str, now: float, to_queue: str | None = None) -> int:
-        """Move every message of ``dead_queue`` back to its origin (or ``to_queue``), attempts reset."""
+        """Move every message of ``dead_queue`` back to its origin (or ``to_queue``), attempts reset
+        (``failed_attempts``, ``origin`` and ``last_error`` cleared)."""
 
     @abstractmethod
     async def purge(self, queue: str) -> int:

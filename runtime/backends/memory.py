@@ -37,6 +37,7 @@ class _Message:
     claimed: bool = False
     last_error: str | None = None
     origin: str | None = None
+    failed_attempts: int | None = None
     version: int = 0
 
     def stored(self) -> StoredMessage:
@@ -49,6 +50,7 @@ class _Message:
             self.attempts,
             self.last_error,
             self.origin,
+            self.failed_attempts,
         )
 
 
@@ -122,6 +124,7 @@ class MemoryQueueStore(QueueStore):
                 continue
             message.queue, message.origin, message.last_error = dead_queue, queue, error
             message.claimed = False
+            message.failed_attempts = message.attempts
             message.attempts = 0  # the dead-letter queue's consumer sees its first delivery as 1
             message.visible_at = message.created_at
             dead.messages[message_id] = message
@@ -179,7 +182,7 @@ class MemoryQueueStore(QueueStore):
             if target is None:
                 continue
             del dead.messages[message.id]
-            message.queue, message.origin, message.last_error = target, None, None
+            message.queue, message.origin, message.last_error, message.failed_attempts = target, None, None, None
             message.attempts, message.claimed, message.visible_at = 0, False, now
             q = self._queue(target)
             q.messages[message.id] = message

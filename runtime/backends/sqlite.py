@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS messages (
     claimed INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
     origin TEXT,                       -- for dead letters: the queue they died on
+    failed_attempts INTEGER,           -- for dead letters: their attempts on that queue
     PRIMARY KEY (queue, visible_at, id)
 ) WITHOUT ROWID;                       -- one B-tree: a send writes one, a claim reads it in order
 """
@@ -103,7 +104,7 @@ log = logging.getLogger("raindrop.backend")
 T = TypeVar("T")
 
 _SEND = "INSERT INTO messages (queue, visible_at, id, body, content_type, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-_MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin"
+_MESSAGE_COLUMNS = "id, queue, body, content_type, created_at, attempts, last_error, origin, failed_attempts"
 _MESSAGE_FIELDS = "queue, visible_at, id, body, content_type, created_at, attempts, claimed, last_error, origin"
 
 
@@ -123,6 +124,18 @@ def migrate_messages(conn: sqlite3.Connection) -> None:
             conn.execute(MESSAGES_TABLE)
             conn.execute(f"INSERT INTO messages ({_MESSAGE_FIELDS}) SELECT {_MESSAGE_FIELDS} FROM messages_by_id")
             conn.execute("DROP TABLE messages_by_id")
+
+
+def add_failed_attempts(conn: sqlite3.Connection) -> None:
+    """State files written before dead letters kept their attempts lack that column: add it
+    (runtimes that predate it still read and write such a file: they name their columns)."""
+    if any(row[1] == "failed_attempts" for row in conn.execute("PRAGMA table_info(messages)")):
+        return
+    try:
+        conn.execute("ALTER TABLE messages ADD COLUMN failed_attempts INTEGER")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):  # else another process added it first
+            raise
 
 
 #: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
@@ -172,6 +185,18 @@ def connect(path: Path | str) -> sqlite3.Connection:
     # RETURNING spills to temp files on this SQLite build; memory roughly doubles claim speed.
     conn.execute("PRAGMA temp_store=MEMORY")
     return conn
+
+
+def prefix_end(prefix: str) -> str | None:
+    """The least text above every text starting with ``prefix`` (None: there is none, or the
+    prefix is empty): its last character moved up one code point, past the surrogates, which
+    text never holds. ``prefix + "\\U0010ffff"`` would not do: it cuts off keys that continue
+    with that character."""
+    stripped = prefix.rstrip("\U0010ffff")
+    if not stripped:
+        return None
+    following = ord(stripped[-1]) + 1
+    return stripped[:-1] + chr(0xE000 if following == 0xD800 else following)
 
 
 def _ids(ids: Sequence[str]) -> str:
@@ -267,7 +292,8 @@ class SqliteQueueStore(QueueStore):
         statements = [
             (
                 # attempts restart: the dead-letter queue's consumer sees its first delivery as 1
-                f"UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, attempts = 0, "
+                f"UPDATE messages SET queue = ?, origin = ?, last_error = ?, claimed = 0, "
+                f"failed_attempts = attempts, attempts = 0, "
                 f"visible_at = created_at "
                 f"WHERE {where}",
                 (dead_queue, queue, error, *params),
@@ -335,6 +361,7 @@ class SqliteQueueStore(QueueStore):
     async def redrive(self, dead_queue: str, now: float, to_queue: str | None = None) -> int:
         cursor = self._conn.execute(
             "UPDATE messages SET queue = coalesce(?1, origin), origin = NULL, last_error = NULL, attempts = 0, "
+            "failed_attempts = NULL, "
             "claimed = 0, visible_at = ?2 WHERE queue = ?3 AND (?1 IS NOT NULL OR origin IS NOT NULL)",
             (to_queue, now, dead_queue),
         )
@@ -374,11 +401,12 @@ class SqliteKvStore(KvStore):
     async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
         # The range bounds let SQLite walk the primary key and stop; substr keeps it exact.
         lower = after if after is not None and after >= prefix else None
+        end = prefix_end(prefix)
         rows = self._conn.execute(
-            "SELECT key, expires_at, metadata FROM kv WHERE ns = ?1 AND key >= ?2 AND key < ?3 "
+            f"SELECT key, expires_at, metadata FROM kv WHERE ns = ?1 AND key >= ?2 {'' if end is None else 'AND key < ?3'} "
             "AND (?4 IS NULL OR key > ?4) AND substr(key, 1, length(?2)) = ?2 "
             "AND (expires_at IS NULL OR expires_at > ?5) ORDER BY key LIMIT ?6",
-            (namespace, prefix, prefix + "\U0010ffff", lower, now, limit),
+            (namespace, prefix, end, lower, now, limit),
         ).fetchall()
         return [KvKey(*row) for row in rows]
 
@@ -549,6 +577,7 @@ class SqliteBackend(Backend):
             check_state_file(self._conn, self.path)
             self._conn.executescript(SCHEMA)
             migrate_messages(self._conn)
+            add_failed_attempts(self._conn)
             if self._conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # stamp once
                 self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -260,4 +260,5 @@ def stored(message_id: str, queue: str, body: bytes, meta: dict[str, Any]) -> St
         int(meta["attempts"]),
         meta.get("last_error"),
         meta.get("origin"),
+        meta.get("failed_attempts"),
     )

@@ -144,6 +144,7 @@ for _, d in ipairs(cjson.decode(ARGV[3])) do
     local meta = cjson.decode(raw)
     local body = redis.call('HGET', KEYS[3], d[1])
     meta['claimed'] = 0
+    meta['failed_attempts'] = meta['attempts']
     meta['attempts'] = 0
     meta['last_error'] = d[2]
     meta['origin'] = ARGV[1]
@@ -189,6 +190,7 @@ for _, id in ipairs(ids) do
     local body = redis.call('HGET', KEYS[3], id)
     meta['origin'] = nil
     meta['last_error'] = nil
+    meta['failed_attempts'] = nil
     meta['attempts'] = 0
     meta['claimed'] = 0
     redis.call('ZREM', KEYS[1], id)
