@@ -29,6 +29,8 @@ class RedisStateStore(StateStore):
         return f"{self._p}alarms", f"{self._p}alarm-info"
 
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}  # HMGET needs at least one field
         values = await self._r.hmget(self._actor(namespace, actor), list(keys))
         return {k: v.decode() for k, v in zip(keys, values, strict=True) if v is not None}
 
@@ -95,15 +97,23 @@ class RedisStateStore(StateStore):
         await self._finish(keys=list(self._alarms()), args=[member, number(alarm.at), retry])
 
     async def next_alarm(self) -> float | None:
+        # An alarm is next claimable at max(at, leased_until): walk them by `at` until an alarm's
+        # `at` is no sooner than the best moment found (no later one can beat it).
         zset, info = self._alarms()
-        first = await self._r.zrange(zset, 0, 20, withscores=True)
         best: float | None = None
-        for member, score in first:
-            raw = await self._r.hget(info, member)
-            leased = json.loads(raw).get("leased_until", 0) if raw else 0
-            moment = max(float(score), float(leased))
-            best = moment if best is None else min(best, moment)
-        return best
+        start = 0
+        while True:
+            page = await self._r.zrange(zset, start, start + 99, withscores=True)
+            if not page:
+                return best
+            raws = await self._r.hmget(info, [member for member, _ in page])
+            for (_, score), raw in zip(page, raws, strict=True):
+                if best is not None and score >= best:
+                    return best
+                leased = json.loads(raw).get("leased_until", 0) if raw else 0
+                moment = max(float(score), float(leased))
+                best = moment if best is None else min(best, moment)
+            start += len(page)
 
     async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
         keys = [f"{self._p}cron:{schedule}:last", f"{self._p}cron:{schedule}:{number(scheduled_at)}"]
