@@ -18,6 +18,7 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,15 @@ class Retry:
 
 
 class QueueStore(ABC):
-    """Durable queues of messages."""
+    """Durable queues of messages.
+
+    Every method raises :class:`~runtime.errors.StorageError` when the store fails (a full
+    disk, a lost connection); a failed call of a method not in ``READS`` also counts one of the
+    backend's ``failed_writes``.
+    """
+
+    #: The methods that only read: their failure loses nothing.
+    READS: ClassVar[frozenset[str]] = frozenset({"stats", "next_visible", "peek", "queues"})
 
     @abstractmethod
     async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
@@ -164,7 +173,10 @@ class KvKey:
 
 
 class KvStore(ABC):
-    """Key-value namespaces with absolute expiry times."""
+    """Key-value namespaces with absolute expiry times. Failures: as for :class:`QueueStore`."""
+
+    #: The methods that only read: their failure loses nothing.
+    READS: ClassVar[frozenset[str]] = frozenset({"get", "list", "count"})
 
     @abstractmethod
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
@@ -201,7 +213,12 @@ class Alarm:
 
 
 class StateStore(ABC):
-    """Durable actor storage and alarms, and the cron fire ledger."""
+    """Durable actor storage and alarms, and the cron fire ledger. Failures: as for :class:`QueueStore`."""
+
+    #: The methods that only read: their failure loses nothing.
+    READS: ClassVar[frozenset[str]] = frozenset(
+        {"get", "list", "get_alarm", "next_alarm", "last_fire", "actors", "actor_owners"}
+    )
 
     @abstractmethod
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:

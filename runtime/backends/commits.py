@@ -1,23 +1,21 @@
-"""Durable writes on SQLite: the group commit every acknowledged write joins, and the storage
-error an SQLite failure becomes. Acknowledged means durable: a write returns once committed."""
+"""Durable writes on SQLite: the group commit every acknowledged write joins. Acknowledged means
+durable: a write returns once committed (the other calls' failures: ``failures.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
 import re
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from runtime.errors import StorageError
 
 log = logging.getLogger("raindrop.backend")
-T = TypeVar("T")
 
 
 class _Backend(Protocol):
@@ -41,10 +39,11 @@ GROUPS_RECENTLY = 0.01
 class _Group:
     """The writes of one turn, committed together, and how their commit went."""
 
-    __slots__ = ("done", "error", "future", "statements")
+    __slots__ = ("done", "error", "future", "statements", "writers")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.statements: list[tuple[str, list[tuple[Any, ...]], str]] = []  # (sql, rows, what)
+        self.writers = 0  # the calls whose writes these are
         self.future: asyncio.Future[None] = loop.create_future()  # every writer of the group awaits it
         self.done = False
         self.error: Exception | None = None
@@ -88,6 +87,7 @@ class GroupCommit:
             loop = asyncio.get_running_loop()
             group = self._group = _Group(loop)
             loop.call_soon(self.flush)
+        group.writers += 1
         statements = group.statements
         if statements and statements[-1][0] == sql:
             statements[-1][1].extend(rows)  # consecutive writes of one kind: one statement
@@ -99,7 +99,11 @@ class GroupCommit:
         """Commit one write now, on its own; a loop of such writes lets other tasks run every
         YIELD_EVERY seconds, not at every write, and writes that come meanwhile form a group."""
         now = time.perf_counter()
-        self._run([(sql, rows, what)])
+        try:
+            self._run([(sql, rows, what)])
+        except StorageError:
+            self._backend.failed_writes += 1
+            raise
         if now - self._yielded_at < YIELD_EVERY:
             return
         self._yielding += 1
@@ -119,6 +123,8 @@ class GroupCommit:
             self._run(group.statements)
         except Exception as exc:  # noqa: BLE001 - whatever it is, every writer hears of it; none waits forever
             group.error = exc
+            if isinstance(exc, StorageError):
+                self._backend.failed_writes += group.writers  # each writer's call failed once
         group.done = True
         if not group.future.done():
             if group.error is None:
@@ -128,6 +134,7 @@ class GroupCommit:
                 group.future.exception()  # retrieved: when every writer was cancelled, nobody else will
 
     def _run(self, statements: list[tuple[str, list[tuple[Any, ...]], str]]) -> None:
+        """Commit ``statements``; the caller counts the failed writes of a StorageError."""
         try:
             if len(statements) == 1 and len(statements[0][1]) == 1:
                 self._conn.execute(statements[0][0], statements[0][1][0])  # commits on its own
@@ -138,7 +145,6 @@ class GroupCommit:
                     self._execute(sql, rows)
         except (sqlite3.Error, ValueError, OverflowError) as exc:  # a full disk; text or a number SQLite cannot take
             count = sum(len(rows) for _, rows, _ in statements)
-            self._backend.failed_writes += count
             kinds = ", ".join(sorted({what for _, _, what in statements}))
             error = StorageError(
                 f"state database {str(self._backend.path)!r}: {count} write(s) ({kinds}) were not stored: {exc}"
@@ -197,25 +203,3 @@ async def _join(group: _Group) -> None:
             return
         if group.future is future:
             group.future = asyncio.get_running_loop().create_future()
-
-
-def storage_errors(cls: type[T]) -> type[T]:
-    """Every coroutine method of ``cls`` raises :class:`StorageError` for an SQLite failure (a
-    full disk, an I/O error, a lock held too long), naming the state file, instead of sqlite3's."""
-    for name, method in list(vars(cls).items()):
-        if name.startswith("_") or not inspect.iscoroutinefunction(method):
-            continue
-
-        def wrap(method: Callable[..., Awaitable[Any]], name: str = name) -> Callable[..., Awaitable[Any]]:
-            @functools.wraps(method)
-            async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-                try:
-                    return await method(self, *args, **kwargs)
-                except sqlite3.Error as exc:
-                    self._backend.failed_writes += 1
-                    raise StorageError(f"state database {str(self._path)!r}: {name} failed: {exc}") from None
-
-            return wrapper
-
-        setattr(cls, name, wrap(method))
-    return cls

@@ -30,7 +30,8 @@ from runtime.backends.base import (
     StateStore,
     StoredMessage,
 )
-from runtime.backends.commits import GroupCommit, storage_errors
+from runtime.backends.commits import GroupCommit
+from runtime.backends.failures import storage_errors
 from runtime.errors import BackendError
 
 MESSAGES_TABLE = """
@@ -203,7 +204,15 @@ def _ids(ids: Sequence[str]) -> str:
     return json.dumps(list(ids))
 
 
-@storage_errors
+def _where(store: Any) -> str:
+    return f"state database {str(store._backend.path)!r}"
+
+
+#: SQLite's failures (a full disk, an I/O error, a lock held too long) as StorageError.
+sqlite_errors = storage_errors((sqlite3.Error,), _where)
+
+
+@sqlite_errors
 class SqliteQueueStore(QueueStore):
     """Messages keyed (queue, visible_at, id): a send inserts into one B-tree, a claim reads the
     queue's ready messages in order from the same one. To find a claimed message again by its
@@ -374,12 +383,14 @@ class SqliteQueueStore(QueueStore):
         return [row[0] for row in self._conn.execute("SELECT DISTINCT queue FROM messages ORDER BY queue")]
 
 
+@sqlite_errors
 class SqliteKvStore(KvStore):
     """KV on SQLite. Puts and deletes join the backend's :class:`GroupCommit`: each returns once
     its turn's transaction is committed; reads only ever see committed values."""
 
     def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
         self._conn = conn
+        self._backend = backend
         self._writes = backend.writes
 
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
@@ -420,7 +431,7 @@ class SqliteKvStore(KvStore):
         return int(count)
 
 
-@storage_errors
+@sqlite_errors
 class SqliteStateStore(StateStore):
     def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
         self._conn = conn

@@ -10,7 +10,8 @@ KV entries carry their own expiry, judged by the ``now`` each read passes in; Re
 an hour after that. Cron fires are claimed with ``SET NX``.
 
 The package: ``scripts`` (the Lua), ``queues``, ``kv``, ``state`` (actors, alarms, cron fires),
-and here the backend that opens them over one client.
+``failures`` (redis-py's errors as StorageError), and here the backend that opens them over one
+client.
 """
 
 from __future__ import annotations
@@ -71,9 +72,9 @@ class RedisBackend(Backend):
             raise BackendError(f"cannot reach Redis at {self._connect_url}: {exc}") from None
         self._fast = _fast_connection(self._client)
         self._wakeups = Wakeups(self._client, self.prefix)
-        self.queues = RedisQueueStore(self._client, self.prefix, self._wakeups, self._fast)
-        self.kv = RedisKvStore(self._client, self.prefix, self._clock_now)
-        self.state = RedisStateStore(self._client, self.prefix)
+        self.queues = RedisQueueStore(self._client, self.prefix, self._wakeups, self._fast, self)
+        self.kv = RedisKvStore(self._client, self.prefix, self._clock_now, self)
+        self.state = RedisStateStore(self._client, self.prefix, self)
 
     async def close(self) -> None:
         if self._wakeups is not None:

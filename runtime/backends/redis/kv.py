@@ -9,13 +9,17 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from runtime.backends.base import KvEntry, KvKey, KvStore
+from runtime.backends.failures import Counted
+from runtime.backends.redis.failures import redis_errors
 from runtime.backends.redis.scripts import number
 
 NATIVE_EXPIRY_SLACK = 3600.0
 
 
+@redis_errors
 class RedisKvStore(KvStore):
-    def __init__(self, client: aioredis.Redis, prefix: str, clock_now: Any) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, clock_now: Any, backend: Counted) -> None:
+        self._backend = backend
         self._r = client
         self._p = prefix
         self._now = clock_now

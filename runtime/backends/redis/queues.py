@@ -14,6 +14,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
 from runtime.backends.base import Handover, NewMessage, QueueStats, QueueStore, Retry, StoredMessage
+from runtime.backends.failures import Counted
+from runtime.backends.redis.failures import redis_errors
 from runtime.backends.redis.scripts import (
     CLAIM,
     DEAD_LETTER,
@@ -86,14 +88,17 @@ class Wakeups:
             self._pubsub = None
 
 
+@redis_errors
 class RedisQueueStore(QueueStore):
     def __init__(
         self,
         client: aioredis.Redis,
         prefix: str,
         wakeups: Wakeups,
-        fast: RespConnection | None = None,
+        fast: RespConnection | None,
+        backend: Counted,
     ) -> None:
+        self._backend = backend
         self._r = client
         self._p = prefix
         self._wakeups = wakeups

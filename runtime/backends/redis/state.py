@@ -9,11 +9,15 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from runtime.backends.base import Alarm, StateStore
+from runtime.backends.failures import Counted
+from runtime.backends.redis.failures import redis_errors
 from runtime.backends.redis.scripts import CLAIM_ALARMS, CLAIM_FIRE, DISOWN_ACTOR, FINISH_ALARM, OWN_ACTOR, number
 
 
+@redis_errors
 class RedisStateStore(StateStore):
-    def __init__(self, client: aioredis.Redis, prefix: str) -> None:
+    def __init__(self, client: aioredis.Redis, prefix: str, backend: Counted) -> None:
+        self._backend = backend
         self._r = client
         self._p = prefix
         self._claim_alarms = client.register_script(CLAIM_ALARMS)
