@@ -1,4 +1,4 @@
-"""The backends every contract test runs against (Redis joins when its backend lands)."""
+"""The backends every contract test runs against, and the Redis key prefixes tests get."""
 
 from __future__ import annotations
 
@@ -25,8 +25,31 @@ BACKENDS = ["memory", "sqlite", *(["redis"] if REDIS_UP else [])]
 SKIP_REDIS = "Redis is not reachable at 127.0.0.1:6379 (tests against it are skipped)"
 
 
+#: The Redis URLs handed out during the current test: ``tests/conftest.py`` deletes their keys after it.
+HANDED_OUT: list[str] = []
+
+
 def backend_url(kind: str, tmp_path: Path) -> str:
     if kind == "redis":
-        # A prefix per test: tests never see each other's keys, and clean up their own.
-        return f"{REDIS}?prefix=test-{uuid.uuid4().hex[:12]}"
+        # A prefix per test: tests never see each other's keys, and their keys go when they end.
+        url = f"{REDIS}?prefix=test-{uuid.uuid4().hex[:12]}"
+        HANDED_OUT.append(url)
+        return url
     return {"memory": "memory://", "sqlite": f"sqlite:///{tmp_path / 'state.db'}"}[kind]
+
+
+def drop_handed_out() -> None:
+    """Delete the keys under every Redis prefix handed out since the last call."""
+    urls, HANDED_OUT[:] = list(HANDED_OUT), []
+    if not urls:
+        return
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    try:
+        for url in urls:
+            prefix = url.rsplit("prefix=", 1)[1]
+            for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+                client.delete(key)
+    finally:
+        client.close()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -9,10 +10,21 @@ import pytest
 
 from runtime.backends import open_backend
 from runtime.backends.base import Backend
-from tests.backends import BACKENDS, backend_url
+from tests.backends import BACKENDS, backend_url, drop_handed_out
 
 MANIFESTS = Path(__file__).parent / "manifests"
 pytest_plugins = ["pytester"]  # tests of the plugin's ini options run pytest in pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A case parametrized with a Redis backend ("redis", "redis-pool") needs the server: mark it
+    ``redis`` (whole Redis modules carry the mark themselves)."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and any(
+            isinstance(value, str) and value.split("-")[0] == "redis" for value in callspec.params.values()
+        ):
+            item.add_marker(pytest.mark.redis)
 
 
 @pytest.fixture
@@ -64,6 +76,42 @@ def browser_page() -> Iterator[object]:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         yield page
         browser.close()
+
+
+ROOT = Path(__file__).parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis keeps its example database and caches in a temporary folder, not the checkout
+    (set before test modules are imported: it caches their constants as it collects them)."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    home = tempfile.mkdtemp(prefix="raindrop-hypothesis-")
+    set_hypothesis_home_dir(home)
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
+def _written_into_the_source_tree() -> set[Path]:
+    """Folders tests must not leave in the checkout: app state beside a test app's manifest,
+    hypothesis's example database and caches."""
+    return {*ROOT.glob("tests/**/.raindrop"), *ROOT.glob(".hypothesis")}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _write_only_into_temporary_folders() -> Iterator[None]:
+    """A test that writes into the source tree fails the run (folders there before it started
+    are left alone: delete them, then run again to find the test)."""
+    before = _written_into_the_source_tree()
+    yield
+    written = _written_into_the_source_tree() - before
+    assert not written, f"tests wrote into the source tree: {sorted(str(p.relative_to(ROOT)) for p in written)}"
+
+
+@pytest.fixture(autouse=True)
+def _drop_redis_keys_of_the_test() -> Iterator[None]:
+    """Every Redis prefix a test got from ``backend_url`` is emptied when the test ends."""
+    yield
+    drop_handed_out()
 
 
 @pytest.fixture(scope="session", autouse=True)

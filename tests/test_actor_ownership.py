@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from runtime import App
-from tests.backends import REDIS, REDIS_UP, SKIP_REDIS
+from tests.backends import REDIS_UP, SKIP_REDIS, backend_url
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # real processes, some killed
 APP = Path(__file__).parent / "apps" / "actorcount"
 
 
@@ -21,7 +21,7 @@ def backend_for(kind: str, tmp_path: Path) -> str:
     if kind == "redis":
         if not REDIS_UP:
             pytest.skip(SKIP_REDIS)
-        return f"{REDIS}?prefix=owners-{tmp_path.name[-12:]}-{time.monotonic_ns()}"
+        return backend_url("redis", tmp_path)  # its keys are deleted when the test ends
     return f"sqlite:///{tmp_path / 'shared' / 'state.db'}"
 
 

@@ -41,7 +41,7 @@ ODD: list[Any] = [
 async def test_odd_arguments_get_the_runtimes_errors(
     kind: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = App.from_manifest(MANIFEST, backend=backend_url(kind, tmp_path))
+    app = App.from_manifest(MANIFEST, backend=backend_url(kind, tmp_path), state_dir=tmp_path / "state")
     async with app:
         env = app.env
 

@@ -20,7 +20,7 @@ import pytest
 from runtime import App, FakeClock
 from tests.backends import REDIS, REDIS_UP, SKIP_REDIS
 
-pytestmark = pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS)
+pytestmark = [pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS), pytest.mark.redis]
 CRASH = Path(__file__).parent / "apps" / "crash"
 MESSAGES = 20_000
 WORKERS = 4
@@ -33,6 +33,7 @@ def recorded(folder: Path) -> Counter[int]:
     return counts
 
 
+@pytest.mark.slow  # worker processes, one killed
 def test_four_workers_one_killed_lose_nothing(tmp_path: Path) -> None:
     url = f"{REDIS}?prefix=test-{uuid.uuid4().hex[:12]}"
 
@@ -104,3 +105,23 @@ async def test_every_minute_schedule_fires_once_across_apps(tmp_path: Path) -> N
     finally:
         for app in apps:
             await app.stop()
+
+
+@pytest.mark.anyio
+async def test_the_keys_of_a_tests_prefix_are_dropped_when_it_ends(tmp_path: Path) -> None:
+    """What tests/conftest.py does after every test: the prefixes handed out are emptied."""
+    import redis
+
+    from tests.backends import HANDED_OUT, backend_url, drop_handed_out
+
+    url = backend_url("redis", tmp_path)
+    assert url in HANDED_OUT
+    async with App.from_manifest(CRASH / "raindrop.manifest", backend=url, state_dir=tmp_path) as app:
+        await app.backend.kv.put("ns", "k", b"v", None, None)
+        await app.backend.state.put("ns", "actor", {"k": "1"})
+    client = redis.Redis.from_url(REDIS)
+    prefix = url.rsplit("prefix=", 1)[1]
+    assert list(client.scan_iter(match=f"{prefix}:*"))
+    drop_handed_out()
+    assert list(client.scan_iter(match=f"{prefix}:*")) == [] and HANDED_OUT == []
+    client.close()

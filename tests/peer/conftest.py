@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from runtime import App, FakeClock
+from tests.backends import BACKENDS, backend_url
 
 APP = Path(__file__).parent.parent / "apps" / "peer"
 #: Miniflare's KV tests run at a fixed fake time: TIME_NOW = 1000 seconds (we start later; what
@@ -24,12 +25,30 @@ def clock() -> FakeClock:
     return FakeClock(START)
 
 
+@pytest.fixture(params=[pytest.param(kind, marks=[pytest.mark.redis] if kind == "redis" else []) for kind in BACKENDS])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Every peer case runs on every backend (memory, SQLite, Redis when it is reachable)."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def app(tmp_path: Path, clock: FakeClock) -> AsyncIterator[App]:
+async def app(tmp_path: Path, clock: FakeClock, kind: str) -> AsyncIterator[App]:
     shutil.copytree(APP, tmp_path / "peer")
-    running = App.from_manifest(tmp_path / "peer" / "raindrop.manifest", clock=clock, state_dir=tmp_path / "state")
+    running = App.from_manifest(
+        tmp_path / "peer" / "raindrop.manifest",
+        clock=clock,
+        state_dir=tmp_path / "state",
+        backend=backend_url(kind, tmp_path / "state"),
+    )
     async with running:
         yield running
+
+
+def reopened(app: App) -> App:
+    """The same app again on the same state, as after a restart (a memory backend starts empty)."""
+    if app.backend.url.startswith("memory:"):
+        pytest.skip("the memory backend keeps nothing after its process")
+    return App.from_manifest(app.manifest.path, state_dir=app.state_dir, backend=app.backend.url)
 
 
 def handler_module(app: App, observer: str) -> Any:

@@ -12,6 +12,7 @@ import pytest
 
 from runtime import App, BindingError, FakeClock, LimitError
 from runtime.actors import ActorId, Storage
+from tests.backends import backend_url
 
 pytestmark = pytest.mark.anyio
 SECTIONS = {
@@ -162,7 +163,7 @@ async def test_alarms_set_get_delete(storage: Storage) -> None:
         await storage.set_alarm("soon")  # type: ignore[arg-type]
 
 
-async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock) -> None:
+async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock, kind: str) -> None:
     # "Alarms: setupAlarms and call setAlarm twice. The second one should trigger"
     # (through a real actor, on the fake clock)
     from pathlib import Path
@@ -181,7 +182,7 @@ async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock) -> 
         "    async def fired(self):\n"
         "        return (await self.state.storage.get('fired')) or []\n"
     )
-    async with App.from_manifest(root / "raindrop.manifest", clock=clock) as app:
+    async with App.from_manifest(root / "raindrop.manifest", clock=clock, backend=backend_url(kind, root)) as app:
         ticker = app.env.TICKER.get(app.env.TICKER.id_from_name("t"))
         now_ms = int(clock.time() * 1000)
         await ticker.arm(now_ms + 60_000)

@@ -9,6 +9,7 @@ import pytest
 
 from runtime import App
 from runtime.sql import SqlError
+from tests.peer.conftest import reopened
 
 pytestmark = pytest.mark.anyio
 
@@ -140,5 +141,5 @@ async def test_errors_name_the_reason(db: Any) -> None:  # throwCause(...): D1_E
 async def test_operations_persist_d1_data(app: App, db: Any) -> None:  # "operations persist D1 data"
     await db.prepare("INSERT INTO colours (id, name, rgb) VALUES (4, 'purple', 0x800080)").run()
     await app.stop()
-    async with App.from_manifest(app.manifest.path, state_dir=app.state_dir) as again:
+    async with reopened(app) as again:
         assert await again.env.DB.prepare("SELECT name FROM colours WHERE id = 4").first("name") == "purple"

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from runtime import App, BindingError, FakeClock, LimitError
+from tests.peer.conftest import reopened
 
 pytestmark = pytest.mark.anyio
 
@@ -289,6 +290,6 @@ async def test_list_validates_limit(app: App) -> None:  # "list: validates limit
 async def test_persists(app: App, tmp_path: object) -> None:  # "persists on file-system"
     await app.env.NAMESPACE.put("key", "value")
     await app.stop()
-    again = App.from_manifest(app.manifest.path, state_dir=app.state_dir)
+    again = reopened(app)
     async with again:
         assert await again.env.NAMESPACE.get("key") == "value"

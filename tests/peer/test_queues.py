@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from runtime import App, BindingError, FakeClock, LimitError, ManifestError
+from tests.backends import backend_url
 from tests.peer.conftest import handler_module
 
 pytestmark = pytest.mark.anyio
@@ -68,9 +69,11 @@ async def test_supports_message_content_types(app: App) -> None:  # "supports me
         await app.env.QUEUE.send("x", content_type="xml")  # type: ignore[arg-type]
 
 
-async def test_operations_permit_strange_queue_names(tmp_path: Path) -> None:  # "operations permit strange queue names"
+async def test_operations_permit_strange_queue_names(
+    tmp_path: Path, kind: str
+) -> None:  # "operations permit strange queue names"
     (tmp_path / "raindrop.manifest").write_text('application "q" {\n  queue "my-queue_name.with_dots-2" {}\n}\n')
-    async with App.from_manifest(tmp_path / "raindrop.manifest") as app:
+    async with App.from_manifest(tmp_path / "raindrop.manifest", backend=backend_url(kind, tmp_path)) as app:
         (queue,) = app.manifest.application.queues
         await getattr(app.env, queue.binding).send({"ok": True})
         stats = await app.queue_stats()

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from runtime import App, BindingError, FakeClock, LimitError
+from tests.peer.conftest import reopened
 
 pytestmark = pytest.mark.anyio
 HTTP_METADATA = {
@@ -254,5 +255,5 @@ async def test_operations_permit_empty_key(app: App) -> None:  # "operations per
 async def test_operations_persist_stored_data(app: App) -> None:  # "operations persist stored data"
     await app.env.BUCKET.put("key", "value")
     await app.stop()
-    async with App.from_manifest(app.manifest.path, state_dir=app.state_dir) as again:
+    async with reopened(app) as again:
         assert await (await again.env.BUCKET.get("key")).text() == "value"
