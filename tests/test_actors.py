@@ -151,6 +151,7 @@ async def test_failing_alarm_retries_with_backoff_then_gives_up(app: App, raindr
     assert len(await stub.recall("alarms")) == 7  # first run + 6 retries, then given up
 
 
+@pytest.mark.slow  # processes, and waits for a real alarm
 def test_alarm_set_while_down_fires_once_after_restart(tmp_path: Path) -> None:
     state = tmp_path / "state"
     child = APP / "alarm_child.py"

@@ -69,6 +69,7 @@ async def test_spans_and_annotations_enter_the_run_log(tmp_path: Path) -> None:
         assert await again.env.annotation.get("release") == {"version": "1.2.0"}  # durable
 
 
+@pytest.mark.slow  # a `serve` process
 def test_a_protected_service_answers_only_with_its_token(tmp_path: Path) -> None:
     served = Served(project(tmp_path, "services:\n  admin: {token: s3cret}\n"), 0)
     try:

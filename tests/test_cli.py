@@ -83,6 +83,7 @@ def test_inspect_shows_handlers_and_next_three_fires() -> None:
     assert "env.KV_CACHE" in text and "schedules (next fires, UTC)" in text
 
 
+@pytest.mark.slow  # `python -m runtime` as a process
 def test_module_entry_point_runs() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "runtime", "validate", str(MANIFESTS / "good" / "a1_canonical.manifest")],

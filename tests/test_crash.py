@@ -21,7 +21,7 @@ import pytest
 
 from runtime import App
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # processes killed with SIGKILL
 APP = Path(__file__).parent / "apps" / "crash"
 KILLS = 8
 MESSAGES = 3000

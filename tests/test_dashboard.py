@@ -168,6 +168,7 @@ def wait_for(check: object, timeout: float = 10) -> None:
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.slow  # a `serve` process and a browser
 def test_dashboard_in_a_browser(project: Path, served: Served, browser_page: object) -> None:
     page = browser_page
     base = served.base
@@ -218,6 +219,7 @@ async def write_smart_state(manifest: Path) -> None:
         await procedures.put_procedure("greeting", "Say good morning")
 
 
+@pytest.mark.slow  # a `serve` process and a browser
 def test_smart_views_in_a_browser(tmp_path: Path, browser_page: object) -> None:
     """Objects and their index state, a search, memory sessions and entries, written by another
     process on the same state directory while `serve` runs."""
@@ -330,6 +332,7 @@ async def test_live_feed_counts_runs_and_ends_when_the_server_stops(project: Pat
         assert time.monotonic() - started < 0.5
 
 
+@pytest.mark.slow  # a `serve` process and a browser
 def test_browsers_and_live_charts_in_a_browser(served: Served, browser_page: object) -> None:
     """Click through the bucket and SQL browsers, a queue's waiting bodies, actor names and the
     live charts, on a running `serve`; screenshots land in test-artifacts/."""

@@ -67,6 +67,7 @@ async def assert_all_acknowledged_are_stored(state: Path, ack_file: Path) -> dic
     return {kind: len(keys) for kind, keys in acked.items()}
 
 
+@pytest.mark.slow  # writer processes killed with SIGKILL
 @pytest.mark.parametrize("concurrency", [1, 50], ids=["one-by-one", "50-writers"])
 async def test_acknowledged_writes_survive_sigkill(tmp_path: Path, concurrency: int) -> None:
     state = tmp_path / "state"

@@ -42,6 +42,7 @@ async def test_a_migration_folder_for_no_database_is_named(tmp_path: Path, caplo
     assert "db/app_db/ holds migrations for no database of the manifest; did you mean db/app-db/" in caplog.text
 
 
+@pytest.mark.slow  # a `worker` process
 def test_a_worker_takes_its_backend_from_the_local_settings(tmp_path: Path) -> None:
     (tmp_path / "raindrop.manifest").write_text('application "a" {\n  kv_cache "c" {}\n}\n')
     manifest = str(tmp_path / "raindrop.manifest")

@@ -95,6 +95,7 @@ def test_saved_nasty_settings(project: Path, path: Path) -> None:
     assert timed(lambda: check_settings_bytes(project, path.read_bytes())) < LIMIT
 
 
+@pytest.mark.slow  # megabyte inputs, timed
 @pytest.mark.parametrize("name", sorted(big_files()))
 def test_megabyte_manifests_answer_in_time(tmp_path: Path, name: str) -> None:
     data = big_files()[name]
@@ -103,6 +104,7 @@ def test_megabyte_manifests_answer_in_time(tmp_path: Path, name: str) -> None:
     assert took < LIMIT, f"{name}: {took:.2f} s"
 
 
+@pytest.mark.slow  # megabyte inputs, timed
 def test_megabyte_settings_answer_in_time(project: Path) -> None:
     long_line = ("env: {" + ", ".join(f"K{i}: v" for i in range(60_000)) + "}\n").encode()
     deep = b"a: " + b"[" * 300_000 + b"]" * 300_000

@@ -63,6 +63,7 @@ async def test_actor_class_must_be_the_pascal_case_name(project: Path) -> None:
         await start(project)
 
 
+@pytest.mark.slow  # the CLI as a process
 def test_cli_reports_load_errors_without_a_traceback(project: Path) -> None:
     import subprocess
     import sys

@@ -67,6 +67,7 @@ def text(result: Any) -> str:
     return str(result.content[0].text)
 
 
+@pytest.mark.slow  # a `serve` process
 def test_shop_ai_tools_through_the_sdk_client(project: Path) -> None:
     subprocess.run(
         [

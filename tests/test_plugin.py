@@ -46,6 +46,7 @@ async def test_setting_the_clock_without_catch_up_fires_nothing_in_between(
     assert any(r.module == "podcast-pregeneration-cron" for r in raindrop_app.runs)
 
 
+@pytest.mark.redis
 def test_pytester_redis_prefix_and_ini_start(pytester: pytest.Pytester) -> None:
     """The ini options: a clock start for every test, and a Redis backend whose keys each test
     gets to itself and leaves behind nothing."""

@@ -18,7 +18,7 @@ from runtime import App
 from runtime.backends.base import Handover
 from tests.backends import REDIS, REDIS_UP, SKIP_REDIS
 
-pytestmark = [pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS), pytest.mark.anyio]
+pytestmark = [pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS), pytest.mark.anyio, pytest.mark.redis]
 MANIFEST = Path(__file__).parent / "apps" / "handover" / "raindrop.manifest"
 
 

@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 from runtime.backends.resp import RespConnection, pack
 from tests.backends import REDIS, REDIS_UP, SKIP_REDIS
 
-pytestmark = [pytest.mark.anyio, pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS)]
+pytestmark = [pytest.mark.anyio, pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS), pytest.mark.redis]
 
 
 @pytest.fixture

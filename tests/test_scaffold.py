@@ -55,6 +55,7 @@ def python(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, *argv], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow  # installs nothing, but runs pytest and mypy as processes
 def test_new_app_passes_its_own_tests_then_scaffold_fills_in_a_grown_manifest(tmp_path: Path) -> None:
     code, out, err = run("new", "demo", "--dir", str(tmp_path))
     assert code == 0, err

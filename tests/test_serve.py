@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+pytestmark = pytest.mark.slow  # every test runs `serve` as a process
+
 APP = Path(__file__).parent / "apps" / "web"
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from tests.test_serve import APP, Served
 
+pytestmark = pytest.mark.slow  # a `serve` process and clients that dribble
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:

@@ -43,6 +43,7 @@ def configured(podcast_root: Path, apis: FakeApis, s3_endpoint: str, monkeypatch
     )
 
 
+@pytest.mark.slow  # an S3 server (moto) and three fake HTTP APIs, through the real client libraries
 async def test_generation_through_the_real_clients(
     configured: None, raindrop_app: App, raindrop_http: httpx.AsyncClient, apis: FakeApis, s3_endpoint: str
 ) -> None:

@@ -16,6 +16,8 @@ import pytest
 from tests.test_dashboard import ARTIFACTS
 from tests.test_serve import Served
 
+pytestmark = pytest.mark.slow  # a `serve` process, curl and a browser
+
 CURL = shutil.which("curl")
 
 
