@@ -1,8 +1,9 @@
 """The storage interfaces every backend implements: queues, KV and (for actors) state.
 
 Stores never read the clock: every method that depends on time takes ``now`` (epoch seconds)
-or an absolute moment such as ``visible_at`` or ``expires_at``. One contract test suite
-(``tests/test_backends.py``) runs against every implementation.
+or an absolute moment such as ``visible_at`` or ``expires_at``. One contract suite per store
+(``tests/contract/``) runs every method against every implementation, with an error contract:
+a store that fails raises :class:`~runtime.errors.StorageError`.
 
 Queue model. A message is *ready* when ``visible_at <= now``. Claiming makes it invisible
 until ``now + lease`` (its lease) and counts an attempt; ack deletes it; retry makes it visible
