@@ -118,11 +118,10 @@ async def _queues(app: App, args: argparse.Namespace, out: TextIO) -> int:
         target = getattr(args, option)
         if target is None:
             continue
-        try:
+        try:  # a queue, or its dead-letter queue by name
             dead_queue = app.dead_queue_named(target)
-        except KeyError:
-            _binding(app, "queue", target)  # says what the manifest declares
-            raise
+        except KeyError as exc:
+            raise UsageError(exc.args[0]) from None
         if option == "redrive":
             moved = await store.redrive(dead_queue, now)
             print(

@@ -73,6 +73,6 @@ def test_queues_dead_takes_the_dead_letter_queue_name(project: Path) -> None:
         (letter,) = json.loads(run("queues", "--dead", name, "--json", *base)[1])
         assert letter["attempts"] == 4
     code, _, err = run("queues", "--dead", "pagr-dlq", *base)
-    assert code == 2 and "no queue 'pagr-dlq'" in err
+    assert code == 2 and "no queue named 'pagr-dlq'; did you mean 'pager-dlq'?" in err
     assert "re-drove 1 message(s) from pager-dlq to their queues" in run("queues", "--redrive", "pager-dlq", *base)[1]
     assert json.loads(run("queues", "--json", *base)[1])["pager"]["ready"] == 1
