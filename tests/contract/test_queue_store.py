@@ -88,10 +88,17 @@ async def test_settle_and_claim_is_settle_then_claim(backend: Backend) -> None:
     assert [(m.id, m.attempts, m.last_error) for m in got] == [("m0002", 2, "again"), ("m0003", 1, None)]
     assert due is None
     assert await q.settle_and_claim("jobs", ["m0002", "m0003"], [], 10, 100, 130, waiter="loop-é") == ([], 200)
-    await q.leave_idle("jobs", "loop-é")
-    await q.leave_idle("jobs", "never-idle")
     await q.purge("jobs")
     assert await q.settle_and_claim("jobs", [], [], 10, 100, 130, waiter="loop-é") == ([], None)
+
+
+async def test_a_loop_that_left_idle_is_handed_nothing(backend: Backend) -> None:
+    q = backend.queues
+    assert await q.settle_and_claim("jobs", [], [], 10, 100, 130, waiter="loop-é") == ([], None)
+    await q.leave_idle("jobs", "loop-é")
+    await q.leave_idle("jobs", "never-idle")
+    await q.send("jobs", [msg(1)])
+    assert counts(await q.stats("jobs", 100)) == (1, 0, 0, 0)  # not claimed for the loop that left
 
 
 async def test_extend_renews_only_claimed_messages(backend: Backend) -> None:
