@@ -164,6 +164,10 @@ class QueueConsumer:
                     done, again = await self._deliver(claimed)
                     acks += done
                     retries += again
+                    # A claim that commits at once and a handler that never waits suspend
+                    # nothing: without this a backlog would be worked through in one turn of the
+                    # loop, holding every request and timer until the queue is empty.
+                    await asyncio.sleep(0)
                 except Exception as exc:  # noqa: BLE001 - the backend failed (a dropped connection, a restart)
                     # Unsettled outcomes are kept and settled by the next step (settling twice
                     # is harmless); messages whose outcome was lost come back when their lease ends.

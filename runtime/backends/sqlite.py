@@ -251,8 +251,11 @@ class SqliteQueueStore(QueueStore):
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
         rows = self._conn.execute(
+            # The whole primary key in the IN: with (visible_at, id) alone SQLite seeks on
+            # (queue, visible_at) and scans every message sharing that visible_at (a send_batch
+            # shares one), so a claim cost grew with the backlog (bench/scale.py).
             f"UPDATE messages SET attempts = attempts + 1, claimed = 1, visible_at = ?1 "
-            f"WHERE queue = ?2 AND (visible_at, id) IN (SELECT visible_at, id FROM messages "
+            f"WHERE (queue, visible_at, id) IN (SELECT queue, visible_at, id FROM messages "
             f"WHERE queue = ?2 AND visible_at <= ?3 ORDER BY visible_at, id LIMIT ?4) RETURNING {_MESSAGE_COLUMNS}",
             (lease_until, queue, now, limit),
         ).fetchall()
