@@ -37,7 +37,6 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -339,9 +338,7 @@ async def scenario_sql(size: int, folder: Path) -> dict[str, Any]:
     app = App.from_manifest(manifest, state_dir=folder / ".raindrop")
     async with app:
         db = app.env.DB
-        await db.exec(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, account INTEGER, at REAL, kind TEXT, payload TEXT)"
-        )
+        await db.exec("CREATE TABLE events (id INTEGER PRIMARY KEY, account INTEGER, at REAL, kind TEXT, payload TEXT)")
         await db.exec("CREATE INDEX events_account_at ON events (account, at)")
         target = db.path
     fill_start = time.perf_counter()
@@ -362,15 +359,19 @@ async def scenario_sql(size: int, folder: Path) -> dict[str, Any]:
         )
         ranged = await each_timed(
             500,
-            lambda i: db.prepare("SELECT * FROM events WHERE account = ? ORDER BY at LIMIT 100")
-            .bind(rng.randrange(10_000))
-            .all(),
+            lambda i: (
+                db.prepare("SELECT * FROM events WHERE account = ? ORDER BY at LIMIT 100")
+                .bind(rng.randrange(10_000))
+                .all()
+            ),
         )
         inserts = await each_timed(
             500,
-            lambda i: db.prepare("INSERT INTO events (account, at, kind, payload) VALUES (?, ?, 'k', 'p')")
-            .bind(rng.randrange(10_000), time.time())
-            .run(),
+            lambda i: (
+                db.prepare("INSERT INTO events (account, at, kind, payload) VALUES (?, ?, 'k', 'p')")
+                .bind(rng.randrange(10_000), time.time())
+                .run()
+            ),
         )
     return {"fill_s": fill_s, "point_select": timed(point), "range_100": timed(ranged), "insert": timed(inserts)}
 
