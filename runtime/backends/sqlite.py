@@ -413,14 +413,16 @@ class SqliteKvStore(KvStore):
         return self._writes.write("DELETE FROM kv WHERE ns = ? AND key = ?", [(namespace, key)], "KV delete")
 
     async def list(self, namespace: str, prefix: str, after: str | None, limit: int, now: float) -> list[KvKey]:
-        # The range bounds let SQLite walk the primary key and stop; substr keeps it exact.
-        lower = after if after is not None and after >= prefix else None
+        # The range bounds let SQLite walk the primary key from the cursor and stop; substr
+        # keeps it exact. The cursor is a bound of its own (not `?4 IS NULL OR key > ?4`, which
+        # SQLite cannot seek on): a page deep in a large namespace costs what the first one does.
         end = prefix_end(prefix)
+        start, above = (after, ">") if after is not None and after >= prefix else (prefix, ">=")
         rows = self._conn.execute(
-            f"SELECT key, expires_at, metadata FROM kv WHERE ns = ?1 AND key >= ?2 {'' if end is None else 'AND key < ?3'} "
-            "AND (?4 IS NULL OR key > ?4) AND substr(key, 1, length(?2)) = ?2 "
+            f"SELECT key, expires_at, metadata FROM kv WHERE ns = ?1 AND key {above} ?2 "
+            f"{'' if end is None else 'AND key < ?3'} AND substr(key, 1, length(?4)) = ?4 "
             "AND (expires_at IS NULL OR expires_at > ?5) ORDER BY key LIMIT ?6",
-            (namespace, prefix, end, lower, now, limit),
+            (namespace, start, end, prefix, now, limit),
         ).fetchall()
         return [KvKey(*row) for row in rows]
 
