@@ -14,7 +14,7 @@ each figure to the smallest size's: 1.0 means flat, 10.0 at 10x means linear in 
 What is measured (S = the size):
 - queue: S messages pending in one queue. send (one durable send at a time), claim (time per
   message for the observer to work through the first 5,000 of the backlog), and the idle app's
-  CPU with S messages parked in a queue nobody consumes.
+  CPU with the rest of the backlog left in a queue nobody consumes.
 - kv: S live keys. get of random keys, put (durable, one at a time), a list page of 1,000 keys
   from a random cursor, and an expiry sweep (per expired key, a tenth of the keys expiring).
 - smartbucket: S chunks. indexing rate, chunk_search p50/p99, and the start of an app over that
@@ -129,13 +129,12 @@ async def scenario_queue(size: int, folder: Path) -> dict[str, Any]:
     await backend.open()
     now = time.time()
     fill_start = time.perf_counter()
-    for queue in ("backlog", "parked"):
-        for first in range(0, size, 5_000):
-            batch = [
-                NewMessage(uuid.uuid4().hex, b'{"i": %d, "pad": "%s"}' % (i, b"x" * 64), "json", now, now)
-                for i in range(first, min(size, first + 5_000))
-            ]
-            await backend.queues.send(queue, batch)
+    for first in range(0, size, 5_000):
+        batch = [
+            NewMessage(uuid.uuid4().hex, b'{"i": %d, "pad": "%s"}' % (i, b"x" * 64), "json", now, now)
+            for i in range(first, min(size, first + 5_000))
+        ]
+        await backend.queues.send("backlog", batch)
     await backend.close()
     fill_s = time.perf_counter() - fill_start
 
@@ -157,14 +156,14 @@ async def scenario_queue(size: int, folder: Path) -> dict[str, Any]:
         sends = await each_timed(1_000, lambda i: idle_app.env.PARKED.send({"i": i}))
         await asyncio.sleep(1.0)
         cpu = await idle_cpu(5.0)
-        depth = (await idle_app.queue_stats())["parked"].depth
+        depth = (await idle_app.queue_stats())["backlog"].depth
     return {
         "fill_s": fill_s,
         "start_s": start_s,
         "send": timed(sends),
         "claim_us_per_msg": claim_s * 1e6,
         "idle_cpu_pct": cpu,
-        "parked_depth": depth,
+        "backlog_depth": depth,
     }
 
 
