@@ -341,11 +341,12 @@ async def scenario_sql(size: int, folder: Path) -> dict[str, Any]:
         await db.exec("CREATE INDEX events_account_at ON events (account, at)")
         target = db.path
     fill_start = time.perf_counter()
+    accounts = max(1, size // 100)  # about 100 rows an account at every size: the range reads 100
     conn = sqlite3.connect(target)
     rng = random.Random(5)
     conn.executemany(
         "INSERT INTO events (account, at, kind, payload) VALUES (?, ?, ?, ?)",
-        ((rng.randrange(10_000), i * 0.5, "click", "x" * 40) for i in range(size)),
+        ((rng.randrange(accounts), i * 0.5, "click", "x" * 40) for i in range(size)),
     )
     conn.commit()
     conn.close()
@@ -368,7 +369,7 @@ async def scenario_sql(size: int, folder: Path) -> dict[str, Any]:
             500,
             lambda i: (
                 db.prepare("INSERT INTO events (account, at, kind, payload) VALUES (?, ?, 'k', 'p')")
-                .bind(rng.randrange(10_000), time.time())
+                .bind(rng.randrange(accounts), time.time())
                 .run()
             ),
         )
