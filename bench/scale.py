@@ -361,7 +361,7 @@ async def scenario_sql(size: int, folder: Path) -> dict[str, Any]:
             500,
             lambda i: (
                 db.prepare("SELECT * FROM events WHERE account = ? ORDER BY at LIMIT 100")
-                .bind(rng.randrange(10_000))
+                .bind(rng.randrange(accounts))
                 .all()
             ),
         )
@@ -480,6 +480,7 @@ def plot(all_results: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
         rss = [dig(all_results[name][s], ("rss_peak_mb",)) or 0.0 for s in sizes]
         memory_axis.plot(sizes, rss, marker="o", color="tab:red")
         memory_axis.set_xscale("log")
+        memory_axis.set_ylim(bottom=0)
         memory_axis.set_title(f"{name}: peak resident memory (MB)")
         memory_axis.set_xlabel("size")
         memory_axis.grid(True, which="both", alpha=0.3)
