@@ -28,6 +28,7 @@ from runtime.kv import KvCache
 from runtime.manifest import Manifest
 from runtime.manifest.model import EnvVar
 from runtime.observers import RunRecord
+from runtime.private import private_dir
 from runtime.queue import Queue
 from runtime.services import ServiceStub
 from runtime.smart import SmartComponents
@@ -37,6 +38,9 @@ from runtime.tracing import Annotation, Tracer
 
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
+
+#: Store kinds whose data lives in files under the state folder.
+_ON_DISK = frozenset({"bucket", "smartbucket", "smartmemory", "smartsql", "sql_database"})
 
 
 class McpBinding:
@@ -132,6 +136,8 @@ class Bindings:
         if backend.url.startswith("memory:"):
             self._scratch = tempfile.TemporaryDirectory(prefix="raindrop-")
         files = Path(self._scratch.name) if self._scratch is not None else self.state_dir
+        if any(store.kind in _ON_DISK for store in app.stores):
+            private_dir(files)  # before the buckets', databases' and indexes' own folders (0700)
         for store in app.stores:
             if store.kind == "queue":
                 bindings[store.binding] = Queue(store.name, backend.queues, self.clock, self._notify)

@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from runtime.private import private_file
+
 FALLBACK_PAGES = 20_000  # wal_autocheckpoint of the app's own connections (~80 MB of WAL)
 THRESHOLD_BYTES = 1 << 20  # checkpoint once the WAL holds about a megabyte
 PERIOD = 0.5  # seconds between looks at the WAL sizes
@@ -29,9 +31,10 @@ _thread: threading.Thread | None = None
 
 
 def open_wal(path: Path) -> sqlite3.Connection:
-    """A connection to ``path`` (created with its folder) in WAL mode, autocommitting, usable from
-    any thread, waiting up to 10 s for a lock, and registered here for background checkpoints."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A connection to ``path`` (created 0600 with its folder 0700, see :mod:`runtime.private`) in
+    WAL mode, autocommitting, usable from any thread, waiting up to 10 s for a lock, and
+    registered here for background checkpoints."""
+    private_file(path)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -33,6 +33,7 @@ from runtime.backends.base import (
 from runtime.backends.commits import GroupCommit
 from runtime.backends.failures import storage_errors
 from runtime.errors import BackendError
+from runtime.private import private_file
 
 MESSAGES_TABLE = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -142,7 +143,17 @@ def add_failed_attempts(conn: sqlite3.Connection) -> None:
 #: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
 APPLICATION_ID = 0x52445254
 SCHEMA_VERSION = 2
-_OURS = {"messages", "kv", "actor_storage", "actor_alarms", "actor_owners", "cron_fires"}
+#: The columns each of our tables has had since its first version: an unstamped file (written
+#: before stamping) passes only when every table it holds is one of these, with these columns.
+_OURS = {
+    "messages": {"id", "queue", "body", "content_type", "created_at", "visible_at"},
+    "messages_by_id": {"id", "queue", "body", "content_type", "created_at", "visible_at"},
+    "kv": {"ns", "key", "value"},
+    "actor_storage": {"ns", "actor", "key", "value"},
+    "actor_alarms": {"ns", "actor", "at"},
+    "actor_owners": {"ns", "actor", "owner", "lease_until"},
+    "cron_fires": {"name", "scheduled_at"},
+}
 
 
 def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
@@ -153,12 +164,15 @@ def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
     (app_id,) = conn.execute("PRAGMA application_id").fetchone()
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
-    if app_id == 0 and tables and not tables <= _OURS | {"messages_by_id"}:
-        foreign = ", ".join(sorted(tables - _OURS)[:5])
-        raise BackendError(
-            f"{where} is not a raindrop-runtime state file (it holds tables {foreign}); "
-            "point --state at another directory, or move the file away"
-        )
+    if app_id == 0 and tables:
+        # Unstamped but not empty: ours only if every table is ours by name AND by columns (a
+        # foreign app's `messages` table must not be taken for ours, nor have ours added to it).
+        foreign = sorted(t for t in tables if not _OURS.get(t, {"\0"}) <= _columns(conn, t))
+        if foreign:
+            raise BackendError(
+                f"{where} is not a raindrop-runtime state file (it holds tables {', '.join(foreign[:5])} "
+                "that this runtime did not create); point --state at another directory, or move the file away"
+            )
     if app_id not in (0, APPLICATION_ID):
         raise BackendError(
             f"{where} belongs to another program (application id {app_id:#x}); "
@@ -177,15 +191,18 @@ def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection with the pragmas every runtime connection uses."""
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    quoted = '"' + table.replace('"', '""') + '"'
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({quoted})")}
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """The pragmas every runtime connection uses."""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=10000")
     # RETURNING spills to temp files on this SQLite build; memory roughly doubles claim speed.
     conn.execute("PRAGMA temp_store=MEMORY")
-    return conn
 
 
 def prefix_end(prefix: str) -> str | None:
@@ -588,9 +605,11 @@ class SqliteBackend(Backend):
 
     async def open(self) -> None:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = connect(self.path)
-            check_state_file(self._conn, self.path)
+            private_file(self.path)
+            self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=10000")
+            check_state_file(self._conn, self.path)  # before anything is changed in the file (WAL mode)
+            configure(self._conn)
             self._conn.executescript(SCHEMA)
             migrate_messages(self._conn)
             add_failed_attempts(self._conn)
