@@ -1,5 +1,11 @@
 """Log output of the long-running commands: text or JSON lines, written once per loop turn.
 
+Nothing logged can forge an entry: JSON lines escape by JSON's rules, and the text format
+escapes control characters (``\\x1b``, ``\\r``) and indents every line of a record after its
+first (a traceback, a message with a newline), so a line at column 0 always begins a record.
+The per-request line escapes the method and path entirely (``%0a`` reads ``\\n``): one request,
+one line.
+
 A busy service logs a line per request. Writing each line with its own system call (stderr
 is line-buffered) costs more than some requests; ``TurnBufferedHandler`` gathers the lines of
 one event-loop turn and writes them together at its end, so output stays prompt and ordered
@@ -15,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from runtime.applog import render_fields
+from runtime.applog import one_record, printable, render_fields
 from runtime.clock import utc
 from runtime.observers import RunRecord
 
@@ -67,7 +73,7 @@ class TextFormatter(logging.Formatter):
             line += "\n" + self.formatException(record.exc_info)
         if record.stack_info:
             line += "\n" + self.formatStack(record.stack_info)
-        return line
+        return one_record(line)
 
     def line(self, created: float, level: str, logger: str, message: str) -> str:
         second = int(created)
@@ -181,7 +187,7 @@ def request_writer() -> RequestLog | None:
         return None
 
     def write(service: str, method: str, path: str, status: int, duration: float) -> None:
-        message = f"{service} {method} {path} -> {status} in {duration:.1f} ms"
+        message = f"{service} {printable(method)} {printable(path)} -> {status} in {duration:.1f} ms"
         handler.write_line(formatter.line(time.time(), "INFO", "raindrop.http", message))
 
     return write

@@ -182,3 +182,59 @@ def test_repeated_errors_are_logged_once_with_a_count() -> None:
         assert held_back() == 1  # what serve and worker say at stop
     finally:
         root.handlers[:] = saved
+
+
+FORGED = "12:00:00 INFO    raindrop.http: api GET /admin -> 200 in 0.1 ms"
+
+
+def test_text_records_cannot_forge_lines() -> None:
+    from runtime.applog import AppLogger
+    from runtime.logs import TextFormatter
+
+    stream = io.StringIO()
+    logger = logging.getLogger("test.forge")
+    logger.propagate = False
+    handler = TurnBufferedHandler(stream)
+    handler.setFormatter(TextFormatter())
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.warning("path %s not found", f"/x\n{FORGED}\r\x1b[2J")
+    AppLogger(logger).info(f"user said\n{FORGED}", {f"k\n{FORGED}": f"v\n{FORGED}"})
+    try:
+        raise ValueError(f"bad id\n{FORGED}")
+    except ValueError:
+        logger.exception("failed")
+    lines = stream.getvalue().splitlines()
+    records = [line for line in lines if not line.startswith(" ")]
+    assert len(records) == 3, lines  # every other line is an indented continuation of its record
+    assert not any(line.startswith("12:00:00 INFO") for line in lines)
+    assert "\x1b" not in stream.getvalue() and "\r" not in stream.getvalue()
+    assert "\\x1b[2J" in lines[1] and "\\r" in lines[1]
+    assert any(line.strip().startswith("ValueError: bad id") for line in lines)
+
+
+def test_a_request_path_with_newlines_is_one_escaped_line() -> None:
+    import json as jsonlib
+
+    from runtime.logs import configure_logging, request_writer
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        for log_format in ("text", "json"):
+            stream = io.StringIO()
+            configure_logging(log_format, stream)
+            write = request_writer()
+            assert write is not None
+            write("api", "GET", f"/a\n{FORGED}\u2028x", 404, 0.5)
+            logging.getLogger("raindrop.http").info("%s", "done")
+            lines = stream.getvalue().splitlines()
+            assert len(lines) == 2, lines
+            if log_format == "text":
+                assert lines[0].endswith(f"api GET /a\\n{FORGED}\\u2028x -> 404 in 0.5 ms")
+            else:
+                assert jsonlib.loads(lines[0])["msg"].startswith("api GET /a\\n12:00:00")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+        logging.getLogger("raindrop.http").setLevel(logging.NOTSET)
