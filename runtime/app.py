@@ -321,7 +321,13 @@ class App:
                 hint = f"; did you mean {guess!r}?" if guess else f" (services: {', '.join(names) or 'none'})"
                 raise KeyError(f"no service named {service!r}{hint}")
             raise AppStateError(f"service {service!r} is not loaded: start the app with handlers")
-        return ServiceApp(service, handler, timeout=self.settings.request_timeout, on_request=self._record_run)
+        return ServiceApp(
+            service,
+            handler,
+            timeout=self.settings.request_timeout,
+            on_request=self._record_run,
+            debug=self.settings.debug,
+        )
 
     def schedules(self) -> dict[str, ScheduleRunner]:
         """Every schedule (tasks and cron-sourced observers) by name, with its runner."""

@@ -139,6 +139,7 @@ class LocalSettings(_Strict):
     port: int = Field(8787, ge=1, le=65535)
     state_dir: str | None = None
     request_timeout: float = Field(300.0, gt=0)
+    debug: bool = False  # a 500 tells every client the exception (by default: loopback clients only)
     http: HttpSettings = HttpSettings()
     services: dict[str, ServiceSettings] = {}
     observers: dict[str, ObserverSettings] = {}

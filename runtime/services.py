@@ -4,13 +4,17 @@ call it through ``env.SERVICE.fetch(request)`` or its public methods (``env.SERV
 A service's ASGI app turns a request into a Starlette ``Request``, awaits the handler's
 ``fetch`` and sends back its ``Response``. Mistakes become JSON errors with the right status,
 never a dead server: a body over the limit is 413, a handler slower than the timeout 504, and
-an exception in the handler a 500 (with the traceback logged).
+an exception in the handler a 500 (with the traceback logged). The 500 names the exception's
+type and message only to a client on this machine (loopback), or to every client with
+``debug: true`` in ``raindrop.local.yaml``: an exception's text often holds a query, a path or
+a secret, and other clients get ``{"error": "internal error"}`` alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from runtime import structured
+from runtime.applog import printable
 from runtime.errors import BindingError
 from runtime.handlers import Service
 from runtime.logs import RequestLog
@@ -94,8 +99,11 @@ class ServiceApp:
         max_body: int = MAX_BODY_BYTES,
         timeout: float = REQUEST_TIMEOUT,
         on_request: Callable[[RunRecord], None] | None = None,
+        debug: bool = False,
     ) -> None:
+        # debug: every client gets the exception's type and message in a 500 (else loopback only)
         self.name = name
+        self.debug = debug
         self.handler = handler
         self.max_body = max_body
         self.timeout = timeout
@@ -128,7 +136,7 @@ class ServiceApp:
         if self.request_log is not None:
             self.request_log(self.name, method, path, status, duration)
         else:
-            log.info("%s %s %s -> %d in %.1f ms", self.name, method, path, status, duration)
+            log.info("%s %s %s -> %d in %.1f ms", self.name, printable(method), printable(path), status, duration)
         if self.on_request is not None:
             outcome = "error" if status >= 500 else "ok"
             self.on_request(RunRecord(self.name, "request", wall, duration, outcome, f"{method} {path} {status}"))
@@ -145,17 +153,31 @@ class ServiceApp:
                 raise
             task.uncancel()
             log.error(
-                "service %s: %s %s took longer than %g s", self.name, request.method, request.url.path, self.timeout
+                "service %s: %s %s took longer than %g s",
+                self.name,
+                request.method,
+                printable(request.url.path),
+                self.timeout,
             )
             return error_response(504, f"service {self.name!r} did not answer within {self.timeout:g} s")
         except _BodyTooLarge:
             return error_response(413, f"request body is larger than the limit of {self.max_body} bytes")
         except ClientDisconnect:  # the client went away mid-request: nothing to answer, nothing wrong here
-            log.debug("service %s: %s %s: the client disconnected", self.name, request.method, request.url.path)
+            log.debug(
+                "service %s: %s %s: the client disconnected", self.name, request.method, printable(request.url.path)
+            )
             return error_response(499, "the client closed the connection")
         except Exception as exc:  # noqa: BLE001 - a handler's exception is a 500, never a dead server
-            log.error("service %s: %s %s raised:\n%s", self.name, request.method, request.url.path, describe_error(exc))
-            return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")
+            log.error(
+                "service %s: %s %s raised:\n%s",
+                self.name,
+                request.method,
+                printable(request.url.path),
+                describe_error(exc),
+            )
+            if self.debug or _from_loopback(request.scope):
+                return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")
+            return error_response(500, "internal error")
         if not isinstance(result, Response):
             log.error("service %s: fetch returned %s, not a Response", self.name, type(result).__name__)
             return error_response(
@@ -176,6 +198,21 @@ class ServiceApp:
             return message
 
         return limited
+
+
+def _from_loopback(scope: Scope) -> bool:
+    """Whether the request's peer is this machine (a loopback address; the peer as the socket
+    sees it: ``serve`` trusts no proxy headers)."""
+    client = scope.get("client")
+    if not client:
+        return False
+    try:
+        address = ipaddress.ip_address(str(client[0]).split("%")[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -145,6 +145,39 @@ async def test_handler_errors_are_500_json_and_the_server_lives(raindrop_http: h
     assert (await raindrop_http.get("/hello")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("client", "debug", "detailed"),
+    [
+        (("127.0.0.1", 50000), False, True),
+        (("::1", 50000), False, True),
+        (("::ffff:127.0.0.1", 50000), False, True),
+        (("192.168.1.20", 50000), False, False),
+        (("2001:db8::1", 50000), False, False),
+        (("192.168.1.20", 50000), True, True),
+    ],
+)
+async def test_only_loopback_clients_see_the_exception_unless_debug(
+    raindrop_app: App, client: tuple[str, int], debug: bool, detailed: bool
+) -> None:
+    from runtime.services import ServiceApp
+
+    app = ServiceApp("api", raindrop_app.asgi("api").handler, debug=debug)
+    transport = httpx.ASGITransport(app=app, client=client)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.example") as http:
+        response = await http.get("/boom")
+    assert response.status_code == 500
+    if detailed:
+        assert response.json() == {"error": "internal error", "detail": "RuntimeError: handler exploded"}
+    else:
+        assert response.json() == {"error": "internal error"} and "exploded" not in response.text
+
+
+async def test_the_debug_setting_reaches_the_service_apps(raindrop_manifest: Path) -> None:
+    (raindrop_manifest.parent / "raindrop.local.yaml").write_text("debug: true\n")
+    async with App.from_manifest(raindrop_manifest, backend="memory://") as app:
+        assert app.asgi("api").debug is True
+
+
 async def test_body_limit_and_timeout(raindrop_app: App) -> None:
     from runtime.services import ServiceApp
 
