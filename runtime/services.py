@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ipaddress
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -39,6 +40,26 @@ REQUEST_TIMEOUT = 300.0
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class ServiceRequest(Request):
+    """The request a service's ``fetch`` gets: Starlette's, with a ``json()`` that fails on any
+    malformed body with a ``ValueError`` (``json.JSONDecodeError``), also on one nested too deeply
+    for Python to parse (``[[[[...`` 100,000 levels deep), which ``json.loads`` answers with a
+    ``RecursionError``: a handler's ``except ValueError`` then answers 400, not 500."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = loads_json(await self.body())
+        return self._json
+
+
+def loads_json(data: bytes | str) -> Any:
+    """``json.loads``, with nesting too deep to parse raised as ``json.JSONDecodeError``."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise json.JSONDecodeError("the JSON nests too deeply to parse", "", 0) from None
 
 
 def error_response(status: int, error: str, **extra: Any) -> JSONResponse:
@@ -127,7 +148,7 @@ class ServiceApp:
         if length is not None and length > self.max_body:
             response: Response = error_response(413, f"request body is {length} bytes; the limit is {self.max_body}")
         else:
-            response = await self._respond(Request(scope, self._limited(receive)))
+            response = await self._respond(ServiceRequest(scope, self._limited(receive)))
         await response(scope, receive, send)
         duration = (time.perf_counter() - started) * 1000
         status = response.status_code
@@ -306,4 +327,4 @@ def build_request(
         sent = True
         return {"type": "http.request", "body": payload, "more_body": False}
 
-    return Request(scope, receive)
+    return ServiceRequest(scope, receive)

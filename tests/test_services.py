@@ -261,3 +261,15 @@ async def test_bucket_keys_cannot_escape_the_folder(raindrop_app: App, tmp_path:
 async def test_unknown_service_in_asgi(raindrop_app: App) -> None:
     with pytest.raises(KeyError, match="did you mean 'api'"):
         raindrop_app.asgi("api2")
+
+
+async def test_request_json_nested_too_deep_is_a_value_error(raindrop_app: App) -> None:
+    import json as jsonlib
+
+    from runtime.services import build_request
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    request = build_request("http://api/x", method="POST", body=deep)
+    with pytest.raises(jsonlib.JSONDecodeError, match="nests too deeply"):
+        await request.json()
+    assert await build_request("http://api/x", method="POST", body=b"[[1]]").json() == [[1]]
