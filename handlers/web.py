@@ -23,8 +23,18 @@ from runtime import BindingError, Service
 POLL_INTERVAL = 3000
 
 
+MAX_BILLS = 250  # the most bills Congress.gov lists in one page
+
+
 def error(message: str, status: int, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _bill_count(value: Any) -> bool:
+    """Whether ``value`` is a bill count the generator can use: 1..MAX_BILLS, as a number or digits."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 3:
+        value = int(value)
+    return type(value) is int and 1 <= value <= MAX_BILLS
 
 
 class Web(Service[Env]):
@@ -44,7 +54,8 @@ class Web(Service[Env]):
             return await self.podcasts(request)
         if path == "/api/me" and method == "GET":
             return await self.me(request)
-        if re.fullmatch(r"/api/podcasts/\d+/listen", path) and method == "POST":
+        # Podcast ids are SQLite integers (at most 19 digits): a longer number names no podcast.
+        if re.fullmatch(r"/api/podcasts/\d{1,18}/listen", path) and method == "POST":
             return await self.listen(request, int(path.split("/")[3]))
         if path == "/api/notifications" and method == "GET":
             return await self.notifications(request)
@@ -69,8 +80,12 @@ class Web(Service[Env]):
             return error("The request body must be JSON", 400)
         if not isinstance(body, dict):
             return error("The request body must be a JSON object", 400)
-        if not isinstance(body.get("topics", []), list | type(None)):
+        topics = body.get("topics")
+        if not (topics is None or (isinstance(topics, list) and all(isinstance(t, str) for t in topics))):
             return error("topics must be a list of strings", 400)
+        bill_count = body.get("billCount")
+        if "billCount" in body and not _bill_count(bill_count):
+            return error(f"billCount must be a whole number from 1 to {MAX_BILLS}", 400)
         kind = "news_audio" if news else body.get("type", "daily")
         if kind not in ("daily", "weekly", "news_audio"):
             return error('Invalid type. Must be "daily" or "weekly"', 400)
@@ -122,7 +137,7 @@ class Web(Service[Env]):
         if news:
             message["topics"] = body.get("topics") or user["topics"]
         elif "billCount" in body:
-            message["billCount"] = int(body["billCount"])
+            message["billCount"] = int(bill_count)
         try:
             await env.PODCAST_GENERATION_QUEUE.send(message, content_type="json")
         except Exception as exc:  # noqa: BLE001 - reported to the caller as the design's 500

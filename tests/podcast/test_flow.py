@@ -235,7 +235,15 @@ async def test_a_revoked_token_stops_working_within_two_seconds(
 async def test_odd_requests_never_answer_5xx(raindrop_http: httpx.AsyncClient) -> None:
     maria = {"Authorization": "Bearer token-maria"}
     parts = ["", "abc", "-1", "%00", "..", "%2e", "a" * 3000, "%ff%fe"]
-    bodies = [b"", b"null", b"[]", b"1", b'"x"', b"{", b"\xff\xfe", b'{"type": 5}', b'{"type": "x", "force": "yes"}']
+    deep = 100_000
+    bodies = [
+        *(b"", b"null", b"[]", b"1", b'"x"', b"{", b"\xff\xfe", b'{"type": 5}', b'{"type": "x", "force": "yes"}'),
+        b"[" * deep + b"]" * deep,
+        b'{"topics": ' + b"[" * deep + b"]" * deep + b"}",
+        b'{"a":' * deep + b"1" + b"}" * deep,
+        *(b'{"billCount": %s}' % value for value in (b'"abc"', b"1e400", b"-1", b"0", b"10000000000", b"[]", b"true")),
+        b'{"topics": [1, {"a": 2}]}',
+    ]
     failures = []
     for path in ("/api/audio-status/{x}", "/cdn/{x}", "/api/podcasts?limit={x}", "/{x}", "/api/{x}"):
         for part in parts:
@@ -251,4 +259,10 @@ async def test_odd_requests_never_answer_5xx(raindrop_http: httpx.AsyncClient) -
                     failures.append(
                         f"POST {path} {body[:20]!r} {content_type}: {answer.status_code} {answer.text[:80]}"
                     )
+    deep_body = await raindrop_http.post("/api/generate-podcast", content=b"[" * deep + b"]" * deep, headers=maria)
+    assert deep_body.status_code == 400 and "JSON" in deep_body.json()["error"]
+    for podcast_id in ("1" * 26, "9" * 19, "9223372036854775808", "0" * 40, "-1"):
+        answer = await raindrop_http.post(f"/api/podcasts/{podcast_id}/listen", headers=maria)
+        if answer.status_code != 404:
+            failures.append(f"POST listen {podcast_id}: {answer.status_code} {answer.text[:80]}")
     assert not failures, "\n".join(failures)
