@@ -1,9 +1,9 @@
 """The dashboard's browsers: buckets (list, download, metadata) and SQL databases (tables, rows,
 a read-only query box), plus the live feed its charts draw from (server-sent events).
 
-Queries in the SQL box run on a connection of their own opened read-only (``mode=ro`` and
-``PRAGMA query_only``), with a row cap and a time limit, so nothing typed there can change the
-app's data or stall it.
+Queries in the SQL box run in a worker thread on a connection of their own, read-only and
+with limits on time, size and what they may touch (see :mod:`runtime.dashboard_sql`), so
+nothing typed there can change the app's data, create files, or stall or exhaust the server.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,10 +26,9 @@ from starlette.routing import Route
 from runtime.app import App
 from runtime.buckets import Bucket
 from runtime.clock import iso
+from runtime.dashboard_sql import MAX_ROWS, QUERY_SECONDS, QueryRefused, read_only, run_query
 from runtime.smart.buckets import SmartBucket
 
-MAX_ROWS = 500  # rows a page or a query shows
-QUERY_SECONDS = 2.0  # a query in the box is interrupted after this long
 FEED_SECONDS = 1.0  # one point per second on the live charts
 
 
@@ -56,6 +54,7 @@ class Browse:
     def __init__(self, app: App, stopping: asyncio.Event | None) -> None:
         self.app = app
         self.stopping = stopping
+        self._queries: anyio.CapacityLimiter | None = None
 
     # -- buckets ----------------------------------------------------------------------------------
 
@@ -110,8 +109,8 @@ class Browse:
         """Tables, columns and row counts, read off the event loop like every query here."""
 
         def tables(path: Path) -> list[dict[str, Any]]:
-            with _read_only(path) as conn:
-                db = sqlite_utils.Database(conn)
+            with read_only(path) as conn:
+                db = sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)
                 return [
                     {
                         "name": t,
@@ -152,20 +151,13 @@ class Browse:
         return await self._read(path, sql)
 
     async def _read(self, path: Path, sql: str) -> Response:
-        def run() -> dict[str, Any]:
-            with _read_only(path) as conn:
-                cursor = conn.execute(sql)
-                rows = cursor.fetchmany(MAX_ROWS + 1)
-                columns = [d[0] for d in cursor.description or ()]
-                return {
-                    "columns": columns,
-                    "rows": [[_cell(v) for v in row] for row in rows[:MAX_ROWS]],
-                    "truncated": len(rows) > MAX_ROWS,
-                }
-
+        if self._queries is None:  # two at a time: the box cannot take every worker thread
+            self._queries = anyio.CapacityLimiter(2)
         try:
-            return JSONResponse(await anyio.to_thread.run_sync(run))
-        except sqlite3.Warning as exc:  # more than one statement
+            return JSONResponse(await anyio.to_thread.run_sync(run_query, path, sql, limiter=self._queries))
+        except QueryRefused as exc:
+            return _error(str(exc), 400)
+        except (sqlite3.Warning, sqlite3.ProgrammingError) as exc:  # more than one statement
             return _error(f"one statement at a time: {exc}", 400)
         except sqlite3.OperationalError as exc:
             text = str(exc)
@@ -233,22 +225,3 @@ class Browse:
                     await asyncio.sleep(FEED_SECONDS)
             except TimeoutError:
                 pass
-
-
-@contextmanager
-def _read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    """A connection of its own that cannot write and gives up after ``QUERY_SECONDS``."""
-    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
-    try:
-        conn.execute("PRAGMA query_only = ON")
-        deadline = time.monotonic() + QUERY_SECONDS
-        conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-        yield conn
-    finally:
-        conn.close()
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return f"<{len(value)} bytes>"
-    return value
