@@ -249,6 +249,8 @@ async def serve(
     log.info("stopping: no new requests or messages; letting running work finish (up to %g s)", grace)
     for server in servers:
         server.should_exit = True
+    for mcp_host in app.mcp.values():  # an open GET /mcp stream would hold the stop for the grace period
+        mcp_host.close_streams()
     await asyncio.gather(*tasks, return_exceptions=True)
     await lifespans.aclose()
     await app.stop(grace=grace)
@@ -290,10 +292,13 @@ def protected_tokens(app: App) -> dict[str, str]:
 
 
 def mcp_ports(app: App, after: int) -> dict[str, int]:
-    """The port of every MCP service: configured, else the next numbers after ``after``."""
+    """The port of every public and protected MCP service: configured, else the next numbers
+    after ``after``. A private one has none: it is reached through ``env`` only."""
     chosen: dict[str, int] = {}
     candidate = after + 1
     for resource in app.manifest.application.mcp_services:
+        if resource.visibility == "private":
+            continue
         settings = app.settings.mcp.get(resource.name)
         if settings is not None and settings.port:
             chosen[resource.name] = settings.port
@@ -323,6 +328,7 @@ def banner(
         if tokens and name in tokens:
             lines.append(f"             protected: Authorization: Bearer {tokens[name]}")
     private = [s.name for s in manifest.application.services if s.visibility == "private"]
+    private += [f"{m.name} (mcp)" for m in manifest.application.mcp_services if m.visibility == "private"]
     if private:
         lines.append(f"  private    {', '.join(private)} (through env bindings only)")
     lines.append(f"  dashboard  {dashboard}")

@@ -134,3 +134,82 @@ def test_in_process_calls_through_the_binding(project: Path) -> None:
             return str(content[0][0].text if isinstance(content, tuple) else content[0].text)
 
     assert asyncio.run(go()) == "3.0"
+
+
+def test_a_private_mcp_service_is_not_served_over_http(project: Path) -> None:
+    from tests.test_serve import free_port
+
+    manifest = project / "raindrop.manifest"
+    manifest.write_text(manifest.read_text().replace('visibility = "protected"', 'visibility = "private"'))
+    (project / "raindrop.local.yaml").write_text("")
+    port = free_port()
+    served = Served(manifest, port, "--host", "0.0.0.0")
+    try:
+        assert not any(line.strip().startswith("mcp ") for line in served.banner), served.banner
+        assert any("private" in line and "shopping-agent (mcp)" in line for line in served.banner)
+        for candidate in range(port + 1, port + 4):  # where an MCP port would be, after the first port
+            with pytest.raises(httpx.ConnectError):
+                httpx.post(
+                    f"http://127.0.0.1:{candidate}/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+                )
+        tools = httpx.post(
+            f"http://127.0.0.1:{port}/mcp",
+            json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+            headers={"Accept": "application/json, text/event-stream"},
+        )
+        assert "add" not in tools.text  # the first port has no MCP service either
+    finally:
+        code, err = served.stop()
+        assert code == 0, err
+
+
+def test_the_binding_still_reaches_a_private_mcp_service(project: Path) -> None:
+    manifest = project / "raindrop.manifest"
+    manifest.write_text(manifest.read_text().replace('visibility = "protected"', ""))
+    (project / "raindrop.local.yaml").write_text("")
+
+    async def go() -> str:
+        async with App.from_manifest(manifest, backend="memory://") as app:
+            content = await app.env.SHOPPING_AGENT.server.call_tool("add", {"a": 1, "b": 2})
+            return str(content[0][0].text if isinstance(content, tuple) else content[0].text)
+
+    assert asyncio.run(go()) == "3.0"
+
+
+def test_an_open_get_stream_does_not_hold_the_stop(project: Path) -> None:
+    import threading
+    import time
+
+    served = Served(project / "raindrop.manifest", 0, "--grace", "30")
+    opened = threading.Event()
+    ended: list[str] = []
+
+    def listen(url: str) -> None:
+        headers = {"Authorization": "Bearer test-token", "Accept": "text/event-stream"}
+        try:
+            with httpx.stream("GET", url, headers=headers, timeout=60) as response:
+                ended.append(str(response.status_code))
+                opened.set()
+                for _ in response.iter_bytes():
+                    pass
+            ended.append("closed")
+        except httpx.HTTPError as exc:
+            ended.append(type(exc).__name__)
+        finally:
+            opened.set()
+
+    listener = threading.Thread(target=listen, args=(mcp_url(served),), daemon=True)
+    try:
+        listener.start()
+        assert opened.wait(20) and ended[:1] == ["200"], ended
+        time.sleep(0.3)  # the stream is open and idle
+        started = time.monotonic()
+        code, err = served.stop()
+        took = time.monotonic() - started
+    finally:
+        if served.process.poll() is None:
+            served.process.kill()
+    assert code == 0, err
+    assert took < 8, f"stop took {took:.1f} s with one open GET /mcp stream (grace 30 s)"
+    listener.join(10)
+    assert ended == ["200", "closed"], ended
