@@ -26,6 +26,7 @@ from runtime.dashboard_browse import routes as browse_routes
 from runtime.errors import BindingError
 from runtime.guard import COOKIE, Guard
 from runtime.kv import KvCache
+from runtime.services import loads_json
 
 PREFIX = "/_runtime"
 
@@ -141,7 +142,7 @@ class Dashboard:
         if isinstance(queue, Response):
             return queue
         try:
-            body = await request.json()
+            body = loads_json(await request.body())  # too deep is a ValueError too
         except ValueError:
             return JSONResponse({"error": "the request body must be the message, as JSON"}, status_code=400)
         binding = next(q.binding for q in self.app.manifest.application.queues if q.name == queue)

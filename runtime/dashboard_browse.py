@@ -27,6 +27,7 @@ from runtime.app import App
 from runtime.buckets import Bucket
 from runtime.clock import iso
 from runtime.dashboard_sql import MAX_ROWS, QUERY_SECONDS, QueryRefused, read_only, run_query
+from runtime.services import loads_json
 from runtime.smart.buckets import SmartBucket
 
 FEED_SECONDS = 1.0  # one point per second on the live charts
@@ -143,7 +144,7 @@ class Browse:
         if path is None:
             return _error(f"no SQL database named {request.path_params['db']!r}")
         try:
-            sql = (await request.json())["sql"]
+            sql = loads_json(await request.body())["sql"]
         except (ValueError, KeyError, TypeError):
             return _error('send {"sql": "SELECT ..."}', 400)
         if not isinstance(sql, str) or not sql.strip():

@@ -132,3 +132,10 @@ async def test_a_slow_query_does_not_hold_the_event_loop(client: httpx.AsyncClie
         gaps.append(now - last)
         last = now
     assert (await task).status_code == 400 and max(gaps) < 0.25
+
+
+async def test_bodies_nested_too_deep_are_400(client: httpx.AsyncClient) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for path in (QUERY, "/_runtime/api/queues/inbox/send"):
+        answer = await client.post(path, content=deep, headers={"content-type": "application/json"})
+        assert answer.status_code == 400, (path, answer.status_code)
