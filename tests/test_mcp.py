@@ -136,6 +136,7 @@ def test_in_process_calls_through_the_binding(project: Path) -> None:
     assert asyncio.run(go()) == "3.0"
 
 
+@pytest.mark.slow  # a `serve` process
 def test_a_private_mcp_service_is_not_served_over_http(project: Path) -> None:
     from tests.test_serve import free_port
 
@@ -176,6 +177,7 @@ def test_the_binding_still_reaches_a_private_mcp_service(project: Path) -> None:
     assert asyncio.run(go()) == "3.0"
 
 
+@pytest.mark.slow  # a `serve` process
 def test_an_open_get_stream_does_not_hold_the_stop(project: Path) -> None:
     import threading
     import time

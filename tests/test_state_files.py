@@ -91,6 +91,7 @@ def foreign_state(project: Path, sql: str) -> Path:
         "CREATE TABLE kv (k TEXT PRIMARY KEY, v TEXT);",
     ],
 )
+@pytest.mark.slow  # `serve` as a process
 def test_serve_refuses_a_state_database_it_did_not_create(project: Path, sql: str) -> None:
     path = foreign_state(project, sql)
     before = path.read_bytes()
