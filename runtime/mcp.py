@@ -16,9 +16,9 @@ own, after the public services', and answers MCP's Streamable HTTP transport at 
 ``raindrop.local.yaml`` (``mcp: {NAME: {token: ...}}``) or else made up per process and
 printed in the banner. A ``private`` one (the default) gets no port at all: it is reached
 through ``env`` only, like a private service. A tool that raises gives the client an error
-result; the server keeps serving. When ``serve`` stops, the open streams (``GET /mcp``, and
-responses still streaming) are ended at once rather than holding the shutdown for its grace
-period: a client reconnects to the next process.
+result; the server keeps serving. When ``serve`` stops, the open event streams (``GET /mcp``)
+are ended at once rather than holding the shutdown for its grace period (a client reconnects
+to the next process); tool calls in flight (``POST``) finish within it.
 """
 
 from __future__ import annotations
@@ -110,13 +110,15 @@ class McpHost:
 
 
 class Streams:
-    """Tracks the requests an ASGI app is answering, so that they can all be ended at once.
+    """Tracks the event streams (``GET`` requests) an ASGI app is answering, so that they can
+    all be ended at once.
 
     The SDK answers ``GET /mcp`` with a server-sent event stream that stays open until the
     client goes away; uvicorn's graceful shutdown waits for it, so one idle client held every
-    stop for the whole grace period. ``close()`` cancels each request in flight and, when its
-    response had started, finishes the body cleanly (the client sees the stream end, not a
-    broken connection); requests arriving after it get 503.
+    stop for the whole grace period. ``close()`` cancels each stream and, when its response
+    had started, finishes the body cleanly (the client sees the stream end, not a broken
+    connection); streams asked for after it get 503. Other requests (a tool call is a
+    ``POST``) are left to finish within the grace period.
     """
 
     def __init__(self) -> None:
@@ -125,7 +127,7 @@ class Streams:
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         async def tracked(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != "http" or scope.get("method") != "GET":
                 await app(scope, receive, send)
                 return
             if self.closed:

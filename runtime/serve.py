@@ -249,7 +249,7 @@ async def serve(
     log.info("stopping: no new requests or messages; letting running work finish (up to %g s)", grace)
     for server in servers:
         server.should_exit = True
-    for mcp_host in app.mcp.values():  # an open GET /mcp stream would hold the stop for the grace period
+    for mcp_host in app.mcp.values():  # an idle GET /mcp stream would hold the stop for the grace period
         mcp_host.close_streams()
     await asyncio.gather(*tasks, return_exceptions=True)
     await lifespans.aclose()

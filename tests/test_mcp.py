@@ -215,3 +215,46 @@ def test_an_open_get_stream_does_not_hold_the_stop(project: Path) -> None:
     assert took < 8, f"stop took {took:.1f} s with one open GET /mcp stream (grace 30 s)"
     listener.join(10)
     assert ended == ["200", "closed"], ended
+
+
+def test_closing_ends_event_streams_and_lets_calls_finish() -> None:
+    from runtime.mcp import Streams
+
+    release = asyncio.Event()
+    sent: dict[str, list[Any]] = {"GET": [], "POST": [], "late": []}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if scope["method"] == "GET":
+            await send({"type": "http.response.body", "body": b"event: x\n\n", "more_body": True})
+            await asyncio.Event().wait()  # an event stream: never ends by itself
+        await release.wait()  # a tool call still running
+        await send({"type": "http.response.body", "body": b"done", "more_body": False})
+
+    def request(method: str, into: list[Any]) -> Any:
+        async def receive() -> dict[str, Any]:
+            await asyncio.Event().wait()
+            return {}
+
+        async def send(message: dict[str, Any]) -> None:
+            into.append(message)
+
+        return {"type": "http", "method": method, "path": "/mcp", "headers": []}, receive, send
+
+    async def go() -> None:
+        streams = Streams()
+        wrapped = streams.wrap(app)
+        stream = asyncio.ensure_future(wrapped(*request("GET", sent["GET"])))
+        call = asyncio.ensure_future(wrapped(*request("POST", sent["POST"])))
+        await asyncio.sleep(0.05)
+        streams.close()
+        await asyncio.wait_for(stream, 1)  # ended at once
+        assert sent["GET"][-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+        assert not call.done()  # the call goes on
+        release.set()
+        await asyncio.wait_for(call, 1)
+        assert sent["POST"][-1]["body"] == b"done"
+        await wrapped(*request("GET", sent["late"]))
+        assert sent["late"][0]["status"] == 503
+
+    asyncio.run(go())
