@@ -120,3 +120,23 @@ async def test_a_state_file_of_ours_written_before_stamping_still_opens(project:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA application_id").fetchone()[0] == 0x52445254
     conn.close()
+
+
+@pytest.mark.usefixtures("open_umask")
+async def test_smart_indexes_are_0600_whatever_the_backend(tmp_path: Path) -> None:
+    from tests.backends import backend_url
+
+    shutil.copytree(Path(__file__).parent / "apps" / "smart", tmp_path / "smart")
+    for kind in ("sqlite", "redis"):
+        state = tmp_path / f"state-{kind}"
+        url = backend_url(kind, tmp_path / kind) if kind == "redis" else None
+        async with App.from_manifest(tmp_path / "smart" / "raindrop.manifest", backend=url, state_dir=state) as app:
+            await app.env.BILLS.put("a.txt", "the ferry to the islands", http_metadata={"contentType": "text/plain"})
+            await app.drain()
+            assert mode(state) == 0o700
+            indexes = list(state.rglob("*.sqlite"))
+            assert indexes, sorted(state.rglob("*"))
+            for index in indexes:
+                for companion in (index, Path(f"{index}-wal"), Path(f"{index}-shm")):
+                    if companion.exists():
+                        assert mode(companion) == 0o600, companion
