@@ -24,6 +24,7 @@ POLL_INTERVAL = 3000
 
 
 MAX_BILLS = 250  # the most bills Congress.gov lists in one page
+MAX_SQLITE_INTEGER = 2**63 - 1
 
 
 def error(message: str, status: int, **extra: Any) -> JSONResponse:
@@ -54,9 +55,10 @@ class Web(Service[Env]):
             return await self.podcasts(request)
         if path == "/api/me" and method == "GET":
             return await self.me(request)
-        # Podcast ids are SQLite integers (at most 19 digits): a longer number names no podcast.
-        if re.fullmatch(r"/api/podcasts/\d{1,18}/listen", path) and method == "POST":
-            return await self.listen(request, int(path.split("/")[3]))
+        listened = re.fullmatch(r"/api/podcasts/(\d{1,19})/listen", path)
+        # Podcast ids are SQLite integers: a number past the largest names no podcast (404).
+        if listened and int(listened.group(1)) <= MAX_SQLITE_INTEGER and method == "POST":
+            return await self.listen(request, int(listened.group(1)))
         if path == "/api/notifications" and method == "GET":
             return await self.notifications(request)
         if path == "/api/metrics" and method == "GET":

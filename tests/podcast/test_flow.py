@@ -261,7 +261,7 @@ async def test_odd_requests_never_answer_5xx(raindrop_http: httpx.AsyncClient) -
                     )
     deep_body = await raindrop_http.post("/api/generate-podcast", content=b"[" * deep + b"]" * deep, headers=maria)
     assert deep_body.status_code == 400 and "JSON" in deep_body.json()["error"]
-    for podcast_id in ("1" * 26, "9" * 19, "9223372036854775808", "0" * 40, "-1"):
+    for podcast_id in ("1" * 26, "9" * 19, "9223372036854775808", "9223372036854775807", "0" * 40, "-1", "1" * 5000):
         answer = await raindrop_http.post(f"/api/podcasts/{podcast_id}/listen", headers=maria)
         if answer.status_code != 404:
             failures.append(f"POST listen {podcast_id}: {answer.status_code} {answer.text[:80]}")
