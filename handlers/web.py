@@ -139,7 +139,7 @@ class Web(Service[Env]):
         if news:
             message["topics"] = body.get("topics") or user["topics"]
         elif "billCount" in body:
-            message["billCount"] = int(bill_count)
+            message["billCount"] = int(str(bill_count))
         try:
             await env.PODCAST_GENERATION_QUEUE.send(message, content_type="json")
         except Exception as exc:  # noqa: BLE001 - reported to the caller as the design's 500
