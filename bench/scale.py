@@ -142,7 +142,7 @@ async def scenario_queue(size: int, folder: Path) -> dict[str, Any]:
     started = time.perf_counter()
     async with app:
         start_s = time.perf_counter() - started
-        seen = sys.modules[type(app._consumers["drain"].handler).__module__].SEEN
+        seen = sys.modules[type(app.queues.consumers["drain"].handler).__module__].SEEN
         want = min(5_000, size)
         claim_start = time.perf_counter()
         while seen[0] < want:

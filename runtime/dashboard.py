@@ -154,7 +154,7 @@ class Dashboard:
         if isinstance(queue, Response):
             return queue
         moved = await self.app.backend.queues.redrive(self.app.dead_queue(queue), self.app.clock.time())
-        self.app._notify(queue, self.app.clock.time())
+        self.app.queues.notify(queue, self.app.clock.time())
         return JSONResponse({"redriven": moved})
 
     async def purge_dead(self, request: Request) -> Response:

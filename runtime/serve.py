@@ -391,7 +391,7 @@ async def work(
     for warning in app.manifest.warnings:  # what validate would say, said where it is run
         print(f"  warning    {warning.headline()}", file=out)
     stop = stop_on_signals()
-    observers = ", ".join(app._consumers) or "none"
+    observers = ", ".join(app.queues.consumers) or "none"
     schedules = ", ".join(app.schedules()) or "none"
     print(f'raindrop-runtime worker: application "{app.manifest.application.name}" on {app.backend_url}', file=out)
     print(f"  observers  {observers}\n  schedules  {schedules}\nready", file=out, flush=True)

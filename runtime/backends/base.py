@@ -100,7 +100,7 @@ class QueueStore(ABC):
         limit: int,
         now: float,
         lease_until: float,
-        waiter: str | None = None,
+        waiter: Waiter | None = None,
     ) -> tuple[list[StoredMessage], float | None]:
         """``settle`` then ``claim``, as one step where the backend can (a consumer's loop does
         both between two batches: one commit or one round trip instead of two). Returns the
@@ -116,7 +116,7 @@ class QueueStore(ABC):
         claimed = await self.claim(queue, limit, now, lease_until)
         return claimed, None if claimed else await self.next_visible(queue)
 
-    async def leave_idle(self, queue: str, waiter: str) -> None:  # noqa: B027 - optional hook
+    async def leave_idle(self, queue: str, waiter: Waiter) -> None:  # noqa: B027 - optional hook
         """``waiter``'s last ``settle_and_claim`` found nothing, but it stopped waiting anyway (a
         Batch loop filling its batch, at the deadline): no send should hand it messages now."""
 
@@ -304,12 +304,32 @@ class StateStore(ABC):
 
 
 @dataclass(frozen=True, slots=True)
+class Waiter:
+    """One consumer loop of this process: the observer it serves and its index among that
+    observer's loops. Backends that hand work to idle loops store it as ``str(waiter)``."""
+
+    observer: str
+    loop: int
+
+    def __str__(self) -> str:
+        return f"{self.observer}:{self.loop}"
+
+    @classmethod
+    def parse(cls, text: str) -> Waiter | None:
+        """The waiter ``str(waiter)`` wrote; None for text no waiter writes."""
+        observer, _, loop = text.rpartition(":")
+        if not observer or not loop.isdigit():
+            return None
+        return cls(observer, int(loop))
+
+
+@dataclass(frozen=True, slots=True)
 class Handover:
     """Messages a send in another process claimed for one of this process's idle consumer loops
     (``waiter``, as it named itself to ``settle_and_claim``); none: wake it to look again."""
 
     queue: str
-    waiter: str
+    waiter: Waiter
     messages: list[StoredMessage]
 
 

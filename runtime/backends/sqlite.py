@@ -29,6 +29,7 @@ from runtime.backends.base import (
     Retry,
     StateStore,
     StoredMessage,
+    Waiter,
 )
 from runtime.backends.commits import GroupCommit
 from runtime.backends.failures import storage_errors
@@ -254,7 +255,7 @@ class SqliteQueueStore(QueueStore):
         limit: int,
         now: float,
         lease_until: float,
-        waiter: str | None = None,
+        waiter: Waiter | None = None,
     ) -> tuple[list[StoredMessage], float | None]:
         if not acks and not retries:
             claimed = await self.claim(queue, limit, now, lease_until)

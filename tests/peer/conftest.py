@@ -53,5 +53,5 @@ def reopened(app: App) -> App:
 
 def handler_module(app: App, observer: str) -> Any:
     """The module of an observer's handler (where the test workers record what they got)."""
-    handler = app._consumers[observer].handler
+    handler = app.queues.consumers[observer].handler
     return sys.modules[type(handler).__module__]

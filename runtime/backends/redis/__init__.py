@@ -102,7 +102,9 @@ class RedisBackend(Backend):
                     if message["channel"] == broadcast:
                         yield message["data"].decode()
                     else:
-                        yield handover(message["data"])
+                        event = handover(message["data"])
+                        if event is not None:
+                            yield event
             except (aioredis.RedisError, OSError) as exc:
                 # Meanwhile no send hands this process anything (its channel has no subscriber)
                 # and idle loops look again every recheck_idle seconds.
