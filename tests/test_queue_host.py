@@ -101,6 +101,4 @@ async def test_bucket_events_go_through_the_queue_binding(project: Path) -> None
         await app.env.FILES.put("k ü", b"data")
         await app.drain()
         events = app.queues.consumers["uploads"].handler.process.__globals__["EVENTS"]
-        assert [(e["action"], e["object"]["key"], e["object"]["size"]) for e in events] == [
-            ("PutObject", "k ü", 4)
-        ]
+        assert [(e["action"], e["object"]["key"], e["object"]["size"]) for e in events] == [("PutObject", "k ü", 4)]
