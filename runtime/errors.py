@@ -6,13 +6,22 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     RaindropError
     ├── ManifestError          the manifest or raindrop.local.yaml is wrong (carries diagnostics)
     ├── HandlerLoadError       a handler module is missing, fails to import, or has no handler class
+    ├── MigrationError         a file of an SQL database's migrations failed to apply
+    ├── EmbeddingModelError    the offline embedding model (smart components) is missing or unreadable
     ├── BindingError           a binding was used wrongly (bad argument, value of the wrong type)
     │   ├── LimitError         a platform limit was exceeded (KV key size, TTL, message size...)
-    │   └── StorageValueError  an actor storage value cannot be stored
+    │   ├── StorageValueError  an actor storage value cannot be stored
+    │   ├── AIError            env.AI was given a model or inputs it cannot run, or its provider failed
+    │   └── SqlError           an SQL statement failed (SQLite's reason and the statement)
+    │       └── SqlCommitError   (also a StorageError) the transaction of a write was not committed
     ├── BackendError           the backend cannot be used (unreachable, unwritable)
     │   ├── BackendURLError    a backend URL the runtime does not understand (a usage error)
     │   └── StorageError       a write was not committed (disk full, I/O error): nothing of it was kept
+    │       └── SqlCommitError
     └── AppStateError          the App was used in the wrong state (not started, already closed)
+
+Each is importable from ``runtime`` and from here; the modules that raise them re-export theirs
+(``runtime.sql.SqlError``, ``runtime.ai.AIError``...) so older imports keep working.
 """
 
 from __future__ import annotations
@@ -58,6 +67,22 @@ class StorageValueError(BindingError):
     """A value given to actor storage is not storable (not JSON-like data, bytes or datetime)."""
 
 
+class AIError(BindingError):
+    """``env.AI.run`` was given a model or inputs it cannot run, or its provider failed."""
+
+
+class SqlError(BindingError):
+    """A statement failed; the message carries SQLite's reason and the statement."""
+
+
+class MigrationError(RaindropError):
+    """A migration file failed to apply; the message names the file."""
+
+
+class EmbeddingModelError(RaindropError):
+    """The offline embedding model is not installed, or its files cannot be read."""
+
+
 class BackendError(RaindropError):
     """A backend URL is not understood, or the backend it names cannot be used."""
 
@@ -69,6 +94,11 @@ class BackendURLError(BackendError):
 class StorageError(BackendError):
     """A write could not be committed (the disk is full, an I/O error, the file is locked too
     long). The call that wrote raises it; nothing of that write was kept, and reads go on working."""
+
+
+class SqlCommitError(SqlError, StorageError):
+    """The transaction holding a write could not be committed (a full disk, an I/O error):
+    the runtime's storage error, raised in every writer of that group."""
 
 
 class AppStateError(RaindropError):

@@ -62,8 +62,7 @@ import json
 
 from raindrop_gen import Env
 
-from runtime import Each
-from runtime.queue import Message
+from runtime import Each, Message
 
 
 class JobRunner(Each[Env]):
