@@ -133,7 +133,7 @@ class Bindings:
         bindings: dict[str, Any] = {}
         limits = self.settings.kv.enforce_limits
         values = self.env_values(app.env)
-        if backend.url.startswith("memory:"):
+        if not backend.persistent:  # nothing is kept: neither are its files
             self._scratch = tempfile.TemporaryDirectory(prefix="raindrop-")
         files = Path(self._scratch.name) if self._scratch is not None else self.state_dir
         if any(store.kind in _ON_DISK for store in app.stores):

@@ -128,9 +128,8 @@ class QueueHost:
         """Wake consumers (and, through ``on_alarms``, the actor host) when another process — a
         CLI ``send``, a worker — wrote to a shared backend: pushed if it can, else polled."""
         backend = self.backend
-        events = getattr(backend, "events", None)
-        if events is not None:  # the backend pushes changes: no polling
-            async for event in events():
+        if backend.pushes_changes:  # no polling
+            async for event in backend.events():
                 if isinstance(event, Handover):
                     self.hand_over(event)
                 elif event == "$alarms":

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runtime.app import App
+from runtime.backends import open_backend
 from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
 from runtime.guard import BearerGuard, Guard, is_loopback_host
@@ -379,9 +380,9 @@ async def work(
             file=sys.stderr,
         )
         return 2
-    if app.backend_url.startswith("memory:"):
+    if not open_backend(app.backend_url, base=app.manifest.root).shared:  # not opened: what it declares
         print(
-            "error: the memory backend is one process's own and cannot be shared with a worker; "
+            f"error: the {app.backend_url.partition(':')[0]} backend is one process's own and cannot be shared with a worker; "
             "use --backend sqlite:///PATH/state.db or redis://HOST:PORT/DB",
             file=sys.stderr,
         )

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,15 +334,29 @@ class Handover:
 
 
 class Backend(ABC):
-    """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``)."""
+    """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``).
+
+    What a backend can do is declared by its class, never guessed from its URL or probed with
+    ``hasattr``: ``persistent``, ``shared``, ``pushes_changes`` (with :meth:`events`) and
+    ``recheck_idle``. The app, ``serve`` and ``worker`` read these alone, so a new backend is
+    told apart by what it says it does.
+    """
 
     url: str
     queues: QueueStore
     kv: KvStore
     state: StateStore
 
-    #: True when other processes may write to this backend, so consumers must also poll.
+    #: True when what is written outlives the process. A backend that keeps nothing
+    #: (``memory://``) also gets its app's bucket and database files in a temporary folder.
+    persistent: bool = True
+    #: True when other processes may write to this backend (a ``worker``, the CLI's ``send``), so
+    #: the app watches it for their writes and actors take leases; ``worker`` refuses a backend
+    #: that is not shared.
     shared: bool = False
+    #: True when :meth:`events` announces other processes' writes as they happen; otherwise a
+    #: shared backend is polled with :meth:`changed`.
+    pushes_changes: bool = False
     #: For a backend whose wake-ups can be lost (a process killed just after being woken, a
     #: dropped subscription): seconds after which an idle consumer claims again unprompted.
     recheck_idle: float | None = None
@@ -356,6 +370,20 @@ class Backend(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The backend may not be used afterwards."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.pushes_changes and cls.events is Backend.events:
+            raise TypeError(f"{cls.__name__} declares pushes_changes but does not implement events()")
+        if cls.pushes_changes and not cls.shared:
+            raise TypeError(f"{cls.__name__} declares pushes_changes but not shared: nothing else writes to it")
+
     async def changed(self) -> bool:
-        """Whether another process may have written since the last call (cheap; used when idle)."""
+        """Whether another process may have written since the last call (cheap; used when idle by
+        a shared backend that does not push changes)."""
         return False
+
+    def events(self) -> AsyncIterator[str | Handover]:
+        """For a backend that ``pushes_changes``: as they happen, names of queues other processes
+        wrote to (``"*"``: any queue; ``"$alarms"``: actor alarms) and the messages sends handed
+        to this process's idle consumer loops. Runs until cancelled."""
+        raise NotImplementedError(f"{type(self).__name__} does not push changes (pushes_changes is False)")

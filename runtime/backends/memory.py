@@ -366,6 +366,9 @@ class MemoryStateStore(StateStore):
 
 
 class MemoryBackend(Backend):
+    persistent = False  # one process's own, gone when it closes
+    shared = False
+
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self.queues = MemoryQueueStore()

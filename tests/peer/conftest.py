@@ -46,7 +46,7 @@ async def app(tmp_path: Path, clock: FakeClock, kind: str) -> AsyncIterator[App]
 
 def reopened(app: App) -> App:
     """The same app again on the same state, as after a restart (a memory backend starts empty)."""
-    if app.backend.url.startswith("memory:"):
+    if not app.backend.persistent:
         pytest.skip("the memory backend keeps nothing after its process")
     return App.from_manifest(app.manifest.path, state_dir=app.state_dir, backend=app.backend.url)
 

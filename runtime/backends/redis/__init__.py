@@ -51,6 +51,7 @@ def _fast_connection(client: aioredis.Redis) -> RespConnection | None:
 
 class RedisBackend(Backend):
     shared = True
+    pushes_changes = True  # keyspace news and hand-overs arrive on pub/sub: no process polls
     recheck_idle = 2.0  # a wake-up lost to a process killed as it was woken delays a message by 2 s at most
 
     def __init__(self, url: str, app: str, clock_now: Any) -> None:
