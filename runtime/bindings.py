@@ -64,19 +64,6 @@ class McpBinding:
         return host.server
 
 
-class Unavailable:
-    """A declared binding whose kind this runtime version does not emulate yet; any use says so."""
-
-    def __init__(self, kind: str, name: str) -> None:
-        self._what = f'{kind} "{name}"'
-
-    def __getattr__(self, attribute: str) -> Any:
-        raise AppStateError(
-            f"{self._what}: this kind of binding is not emulated by this runtime version yet "
-            "(validate, inspect and serve list such bindings)"
-        )
-
-
 class Bindings:
     """One run's bindings. :meth:`build` makes ``env``; :meth:`close` lets go of what it opened.
 
@@ -165,8 +152,8 @@ class Bindings:
                 database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
                 self.databases[store.name] = database
                 bindings[store.binding] = database
-            else:
-                bindings[store.binding] = Unavailable(store.kind, store.name)
+            else:  # the manifest's model admits no other kind; a new one must be added above
+                raise NotImplementedError(f'{store.kind} "{store.name}": no binding class for this kind')
         for actor in app.actors:
             bindings[actor.binding] = actors.namespace(actor.name)
         for service in app.services:

@@ -33,7 +33,7 @@ from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
 from runtime.guard import BearerGuard, Guard, is_loopback_host
 from runtime.http_timeouts import protocol_class
-from runtime.inspection import SMART_KINDS, ai_description, not_emulated
+from runtime.inspection import SMART_KINDS, ai_description
 from runtime.logs import held_back, log_run, request_writer
 from runtime.manifest import load
 from runtime.mcp import PATH as MCP_PATH
@@ -353,9 +353,6 @@ def banner(
     smart = [f"env.{r.binding}" for r in manifest.application.resources() if r.kind in SMART_KINDS]
     if smart:
         lines.append(f"  smart      {', '.join(smart)}   (local index: SQLite FTS5 + wordllama vectors)")
-    missing = not_emulated(manifest)
-    if missing:
-        lines.append(f"  warning    not emulated yet (calls raise): {', '.join(missing)}")
     unset = [var.name for var in manifest.application.env if var.secret and getattr(app.env, var.name) is None]
     if unset:
         lines.append(f"  warning    secrets not set: {', '.join(unset)}")

@@ -10,6 +10,7 @@ import json
 import pkgutil
 import subprocess
 import sys
+import typing
 from pathlib import Path
 from types import ModuleType
 
@@ -18,8 +19,10 @@ import pytest
 import runtime
 import runtime.errors
 import runtime.types
+from runtime import App
 from runtime.generate import ATTRIBUTES, STORE_TYPES, render
 from runtime.manifest import load
+from runtime.manifest.model import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -166,6 +169,23 @@ def test_generated_code_names_only_public_types() -> None:
     for line in text.splitlines():
         if ": runtime." in line:
             assert ": runtime.types." in line, line
+
+
+def test_every_store_kind_has_a_public_type() -> None:
+    kinds = set(typing.get_args(typing.get_type_hints(Store)["kind"]))
+    assert kinds == set(STORE_TYPES)
+
+
+@pytest.mark.anyio
+async def test_every_store_kind_is_bound_to_its_public_type(tmp_path: Path) -> None:
+    # No declared binding is a placeholder that raises on use: each kind builds its real class.
+    manifest = tmp_path / "raindrop.manifest"
+    body = "".join(f'  {kind} "{kind.replace("_", "-")}-x" {{}}\n' for kind in sorted(STORE_TYPES))
+    manifest.write_text(f'application "kinds" {{\n{body}}}\n')
+    async with App.from_manifest(manifest, backend="memory://", state_dir=tmp_path / "state") as app:
+        for store in app.manifest.application.stores:
+            binding = getattr(app.env, store.binding)
+            assert isinstance(binding, getattr(runtime.types, STORE_TYPES[store.kind])), store.kind
 
 
 _PROBE = """
