@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import inspect
+import io
 import json
 import pkgutil
+import re
 import subprocess
 import sys
 import typing
@@ -254,3 +256,22 @@ def test_import_runtime_takes_well_under_the_budget() -> None:
     rows = [line.split("|") for line in done.stderr.splitlines() if line.startswith("import time:")]
     cumulative = {row[2].strip(): int(row[1]) for row in rows if len(row) == 3 and row[1].strip().isdigit()}
     assert cumulative["runtime"] < 150_000, f"import runtime took {cumulative['runtime'] / 1000:.0f} ms"
+
+
+def test_new_and_scaffold_write_code_that_imports_only_the_public_modules(tmp_path: Path) -> None:
+    from runtime.cli import main
+
+    assert main(["new", "demo", "--dir", str(tmp_path)], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    app = tmp_path / "demo"
+    manifest = app / "raindrop.manifest"
+    more = '  queue "emails" {}\n  observer "mailer" {\n    source {\n      queue = "emails"\n    }\n  }\n  actor "room" {}\n}\n'
+    manifest.write_text(manifest.read_text().rstrip().removesuffix("}") + more)
+    assert main(["scaffold", str(manifest)], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    internal = [
+        f"{path.relative_to(app)}: {line}"
+        for path in sorted(app.rglob("*.py"))
+        for line in path.read_text().splitlines()
+        if re.match(r"\s*(from|import) runtime\.(?!types\b)", line)
+    ]
+    assert internal == []
+    assert (app / "workers" / "mailer.py").read_text().count("from runtime import Each, Message") == 1
