@@ -13,7 +13,7 @@ Used for a bucket when ``raindrop.local.yaml`` gives it an endpoint::
 :class:`S3BlobStore` only keeps bytes; the :class:`~runtime.buckets.binding.Bucket` in front of
 it applies every rule of the API, as for files. boto3 is synchronous, so each call runs in a
 worker thread. What S3 itself cannot keep: checksums beyond MD5, and the case of custom
-metadata names (S3 lowercases them); non-ASCII metadata values travel RFC 2047-encoded.
+metadata names (S3 lowercases them), and the empty key (R2 has one; S3 refuses it); non-ASCII metadata values travel RFC 2047-encoded.
 Conditional puts read, then write: another client writing between the two is not seen.
 """
 
@@ -33,7 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from runtime.buckets.base import BlobStore, Condition, Plan
 from runtime.buckets.binding import Bucket
 from runtime.buckets.objects import BucketObject, EventSink
-from runtime.errors import BackendError
+from runtime.errors import BackendError, BindingError
 
 #: R2's HTTP metadata fields and S3's names for them
 HTTP = (
@@ -89,6 +89,8 @@ class S3BlobStore(BlobStore):
             await asyncio.to_thread(self._client.create_bucket, Bucket=self.remote)
 
     async def head(self, key: str) -> BucketObject | None:
+        if not key:
+            return None  # S3 has no empty key, so nothing is stored under it
         response = await self._call("head_object", Key=key)
         return None if response is None else _object(key, response)
 
@@ -116,6 +118,8 @@ class S3BlobStore(BlobStore):
         raise BackendError(f"bucket {self.name!r} ({self.where}): {key!r} kept changing while it was read")
 
     async def put(self, obj: BucketObject, data: bytes, condition: Condition | None = None) -> BucketObject | None:
+        if not obj.key:
+            raise BindingError(f"bucket {self.name!r} ({self.where}): S3 has no empty key; name the object")
         if condition is not None and not condition(await self.head(obj.key)):
             return None
         params: dict[str, Any] = {
