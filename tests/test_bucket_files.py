@@ -142,7 +142,7 @@ def test_a_crash_at_any_point_of_the_migration_loses_nothing(tmp_path: Path) -> 
         code = subprocess.run([sys.executable, "-c", script, str(folder), str(n)], env=env).returncode
         crashed += code == 9
 
-        async def check(folder: Path = folder) -> None:
+        async def check(folder: Path = folder, n: int = n) -> None:
             bucket = Bucket("b", folder)
             for key, data in OLD.items():
                 found = await bucket.get(key)
