@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from runtime.buckets.objects import BucketObject
+from runtime.errors import BindingError
 
 #: Given the stored object, the byte span ``(start, end)`` to read, or None to read no body
 #: (a failed ``only_if``). May raise (an unsatisfiable range) to abandon the read.
@@ -53,3 +54,29 @@ class BlobStore(ABC):
         """Up to ``limit`` objects whose key starts with ``prefix`` and sorts after ``after``, in
         key order (code points). ``metadata``: their HTTP and custom metadata is wanted (a store
         that lists without it fetches it; otherwise it may be left empty)."""
+
+    # -- multipart uploads: parts kept apart from objects until the upload completes ---------
+
+    def _no_multipart(self) -> BindingError:
+        return BindingError(f"multipart uploads are not available for the bucket in {self.where}")
+
+    async def begin_upload(self, upload_id: str, obj: BucketObject) -> None:
+        """Record an upload of ``obj.key`` with ``obj``'s metadata (``upload_id`` is hex)."""
+        raise self._no_multipart()
+
+    async def upload_state(self, upload_id: str) -> tuple[BucketObject, str] | None:
+        """The upload's object and state (``in_progress``, ``completed``, ``aborted``), or None."""
+        raise self._no_multipart()
+
+    async def put_part(self, upload_id: str, number: int, part: BucketObject, data: bytes) -> None:
+        """Keep part ``number`` (``part``: its size, etag and MD5 in ``hashes``), replacing one."""
+        raise self._no_multipart()
+
+    async def parts(self, upload_id: str) -> dict[int, BucketObject]:
+        """The parts uploaded so far, by number."""
+        raise self._no_multipart()
+
+    async def finish_upload(self, upload_id: str, numbers: Sequence[int], obj: BucketObject | None) -> None:
+        """Complete the upload as ``obj`` (the parts ``numbers``, in that order, are its body) or,
+        with ``obj`` None, abort it; either way its parts are removed."""
+        raise self._no_multipart()

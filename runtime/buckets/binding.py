@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
 
-from runtime.buckets import checks
+from runtime.buckets import checks, multipart
 from runtime.buckets.base import BlobStore
 from runtime.buckets.files import FileBlobStore
 from runtime.buckets.objects import BucketObject, BucketObjectBody, EventSink
@@ -262,6 +262,26 @@ class Bucket:
                 break
         next_cursor = self._encode_cursor(last) if truncated and last is not None else None
         return {"objects": objects, "delimited_prefixes": prefixes, "truncated": truncated, "cursor": next_cursor}
+
+    # -- multipart uploads ------------------------------------------------------------------------
+
+    #: Every part of a multipart upload but the last is at least this big (R2: 5 MiB).
+    min_part_size = multipart.MIN_PART_SIZE
+
+    async def create_multipart_upload(
+        self,
+        key: str,
+        *,
+        http_metadata: dict[str, str] | None = None,
+        custom_metadata: dict[str, str] | None = None,
+        storage_class: str | None = None,
+    ) -> multipart.MultipartUpload:
+        """Start uploading ``key`` in parts; the object appears when the upload completes."""
+        return await multipart.create(self, key, http_metadata, custom_metadata, storage_class)
+
+    def resume_multipart_upload(self, key: str, upload_id: str) -> multipart.MultipartUpload:
+        """The upload ``upload_id`` of ``key`` again (checked when it is next used, as on R2)."""
+        return multipart.MultipartUpload(self, key, upload_id)
 
     # -- cursors ----------------------------------------------------------------------------------
 

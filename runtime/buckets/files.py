@@ -13,6 +13,10 @@ whose header cannot be read is treated as absent with one warning. Writes go to 
 file in the same folder, are flushed to disk, then renamed over the object (and the folder is
 flushed), so an acknowledged put survives a crash and a reader sees the old object or the new.
 
+Multipart uploads keep their parts apart, under ``uploads/<upload id>/`` (``upload.json``, then
+``part-<n>`` files in the object file format), until ``complete`` streams them into one object
+file and removes them.
+
 A folder in the layout of earlier versions (``K`` + ``K.meta.json``) is moved into this one when
 the store opens: see :mod:`runtime.buckets.migrate`.
 """
@@ -23,13 +27,15 @@ import hashlib
 import json
 import logging
 import os
+import re
+import shutil
 import struct
 import tempfile
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import anyio.to_thread
 
@@ -72,7 +78,107 @@ def read_header(handle: BinaryIO) -> tuple[BucketObject, int]:
     return obj, 8 + length
 
 
-class FileBlobStore(BlobStore):
+class FileUploads:
+    """Multipart uploads of a :class:`FileBlobStore` (its ``begin_upload`` .. ``finish_upload``)."""
+
+    objects: Path
+    folder: Path
+    _path: Any
+    _read: Any
+    _write: Any
+    open: Any
+
+    def _upload(self, upload_id: str) -> Path:
+        if not _UPLOAD_ID.fullmatch(upload_id):  # the binding passes only its own ids; never a path
+            raise ValueError(f"not an upload id: {upload_id!r}")
+        return self.folder / "uploads" / upload_id
+
+    async def begin_upload(self, upload_id: str, obj: BucketObject) -> None:
+        await self.open()
+        record = json.dumps({"object": obj.as_dict(), "state": "in_progress"}).encode()
+        await anyio.to_thread.run_sync(self._write, self._upload(upload_id) / "upload.json", record)
+
+    def _state(self, upload_id: str) -> tuple[BucketObject, str] | None:
+        try:
+            record = json.loads((self._upload(upload_id) / "upload.json").read_bytes())
+            return BucketObject.from_dict(record["object"]), str(record["state"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("multipart upload %s is damaged and treated as absent: %s", upload_id, exc)
+            return None
+
+    async def upload_state(self, upload_id: str) -> tuple[BucketObject, str] | None:
+        await self.open()
+        return await anyio.to_thread.run_sync(self._state, upload_id)
+
+    async def put_part(self, upload_id: str, number: int, part: BucketObject, data: bytes) -> None:
+        await anyio.to_thread.run_sync(self._write, self._upload(upload_id) / f"part-{number}", encode(part, data))
+
+    async def parts(self, upload_id: str) -> dict[int, BucketObject]:
+        def read() -> dict[int, BucketObject]:
+            found = {}
+            for path in self._upload(upload_id).glob("part-*"):
+                with path.open("rb") as handle:
+                    found[int(path.name[5:])] = read_header(handle)[0]
+            return found
+
+        return await anyio.to_thread.run_sync(read)
+
+    async def finish_upload(self, upload_id: str, numbers: Sequence[int], obj: BucketObject | None) -> None:
+        folder = self._upload(upload_id)
+
+        def finish() -> None:
+            if obj is not None:
+                self._assemble(obj, [folder / f"part-{n}" for n in numbers])
+            state = self._state(upload_id)
+            if state is not None:
+                record = {"object": state[0].as_dict(), "state": "completed" if obj is not None else "aborted"}
+                self._write(folder / "upload.json", json.dumps(record).encode())
+            for path in folder.glob("part-*"):
+                path.unlink(missing_ok=True)
+
+        await anyio.to_thread.run_sync(finish)
+
+    def _assemble(self, obj: BucketObject, parts: list[Path]) -> None:
+        """Stream the parts' bodies into one object file, written as every object is."""
+        path: Path = self._path(obj.key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(encode(obj, b""))
+                for part in parts:
+                    with part.open("rb") as handle:
+                        read_header(handle)
+                        shutil.copyfileobj(handle, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        _sync_folder(path.parent)
+
+
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename, an unlink) to disk, where the platform allows it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class FileBlobStore(FileUploads, BlobStore):
     """Objects under ``folder`` (see the module's docstring for the layout)."""
 
     def __init__(self, folder: Path) -> None:
@@ -196,17 +302,3 @@ class FileBlobStore(BlobStore):
             return found[:limit]
 
         return await anyio.to_thread.run_sync(walk)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush a folder's entries (a rename, an unlink) to disk, where the platform allows it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
