@@ -128,7 +128,7 @@ class Bucket:
         :raises LimitError: for a key over 1024 bytes or custom metadata over 2 KB.
         """
         key = self._key(key)
-        data = checks.body(self.name, key, value)
+        data = await checks.body(self.name, key, value)
         http, custom = checks.metadata(self.name, key, http_metadata, custom_metadata)
         condition = checks.conditions(self.name, only_if)
         if storage_class not in (None, "Standard", "InfrequentAccess"):

@@ -39,13 +39,18 @@ def key(bucket: str, value: object) -> str:
     return value
 
 
-def body(bucket: str, name: str, value: object) -> bytes:
+async def body(bucket: str, name: str, value: object) -> bytes:
+    """The value as bytes; a long text is encoded in a worker thread."""
     if value is None:
         return b""
     if isinstance(value, str):
+        if len(value) > HASH_OFF_LOOP:
+            return await anyio.to_thread.run_sync(utf8, value, f"bucket {bucket!r}: value for {name!r}")
         return utf8(value, f"bucket {bucket!r}: value for {name!r}")
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return await anyio.to_thread.run_sync(bytes, value) if len(value) > HASH_OFF_LOOP else bytes(value)
     raise BindingError(f"bucket {bucket!r}: value for {name!r} is a {type(value).__name__}; put str or bytes")
 
 

@@ -39,9 +39,9 @@ def old_name(key: str) -> str:
     return encoded
 
 
-def migrate(folder: Path, write: Callable[[Path, bytes], None]) -> int:
+def migrate(folder: Path, write: Callable[..., None]) -> int:
     """Move the objects of an old-layout ``folder`` into ``folder/objects``; returns how many.
-    ``write(path, data)`` writes one file durably and atomically."""
+    ``write(path, *chunks)`` writes one file durably and atomically."""
     from runtime.buckets.files import encode, key_hash
 
     metas = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(OLD_META))
@@ -64,7 +64,7 @@ def migrate(folder: Path, write: Callable[[Path, bytes], None]) -> int:
                         len(data), obj.size)  # fmt: skip
             obj.size = len(data)
         digest = key_hash(obj.key)
-        write(folder / "objects" / digest[:2] / digest, encode(obj, data))
+        write(folder / "objects" / digest[:2] / digest, encode(obj), data)
         moved += 1
     # Every object is in place: now the old files go, bodies before metadata, so that a crash
     # here leaves metadata files (which the next open finishes) rather than bodies no one names.

@@ -65,7 +65,7 @@ class MultipartUpload:
             raise BindingError(
                 f"bucket {self.bucket.name!r}: part_number is 1 to {MAX_PART_NUMBER}, not {part_number!r}"
             )
-        data = checks.body(self.bucket.name, self.key, value)
+        data = await checks.body(self.bucket.name, self.key, value)
         state = await self._state(operation)
         if state is None or state[1] != "in_progress":
             raise no_upload(operation)

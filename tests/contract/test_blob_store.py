@@ -200,3 +200,10 @@ def test_every_binding_class_gets_the_checks_by_construction(tmp_path: Path) -> 
 
 async def test_file_store_is_a_blob_store(tmp_path: Path) -> None:
     assert isinstance(FileBlobStore(tmp_path), BlobStore)
+
+
+async def test_multipart_is_refused_clearly_where_the_store_has_none(tmp_path: Path, moto_endpoint: str) -> None:
+    """S3 buckets do not take multipart uploads yet: a BindingError naming the bucket, not a crash."""
+    remote = s3_bucket("remote", moto_endpoint)
+    with pytest.raises(BindingError, match="multipart uploads are not available for the bucket in http"):
+        await remote.create_multipart_upload("k")
