@@ -13,6 +13,7 @@ from runtime.buckets.base import BlobStore
 from runtime.buckets.binding import Bucket
 from runtime.buckets.checks import MAX_CUSTOM_METADATA, MAX_KEY_BYTES, MAX_LIST
 from runtime.buckets.files import FileBlobStore
+from runtime.buckets.multipart import MultipartUpload
 from runtime.buckets.objects import BucketObject, BucketObjectBody, EventSink, event_body
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "BucketObjectBody",
     "EventSink",
     "FileBlobStore",
+    "MultipartUpload",
     "event_body",
 ]

@@ -60,23 +60,27 @@ class BlobStore(ABC):
     def _no_multipart(self) -> BindingError:
         return BindingError(f"multipart uploads are not available for the bucket in {self.where}")
 
-    async def begin_upload(self, upload_id: str, obj: BucketObject) -> None:
-        """Record an upload of ``obj.key`` with ``obj``'s metadata (``upload_id`` is hex)."""
+    async def begin_upload(self, obj: BucketObject) -> str:
+        """Start an upload of ``obj.key`` with ``obj``'s metadata; returns its upload id."""
         raise self._no_multipart()
 
-    async def upload_state(self, upload_id: str) -> tuple[BucketObject, str] | None:
-        """The upload's object and state (``in_progress``, ``completed``, ``aborted``), or None."""
+    async def upload_state(self, key: str, upload_id: str) -> tuple[BucketObject, str] | None:
+        """The upload's object and state (``in_progress``, ``completed``, ``aborted``), or None
+        for an upload of ``key`` this store does not know."""
         raise self._no_multipart()
 
-    async def put_part(self, upload_id: str, number: int, part: BucketObject, data: bytes) -> None:
-        """Keep part ``number`` (``part``: its size, etag and MD5 in ``hashes``), replacing one."""
+    async def put_part(self, key: str, upload_id: str, number: int, part: BucketObject, data: bytes) -> str:
+        """Keep part ``number`` (``part``: its size, a fresh etag, its MD5 in ``hashes``),
+        replacing one; returns the etag that names this upload of it."""
         raise self._no_multipart()
 
-    async def parts(self, upload_id: str) -> dict[int, BucketObject]:
-        """The parts uploaded so far, by number."""
+    async def parts(self, key: str, upload_id: str) -> dict[int, BucketObject]:
+        """The parts uploaded so far, by number (their size, etag and ``hashes["part_md5"]``)."""
         raise self._no_multipart()
 
-    async def finish_upload(self, upload_id: str, numbers: Sequence[int], obj: BucketObject | None) -> None:
-        """Complete the upload as ``obj`` (the parts ``numbers``, in that order, are its body) or,
-        with ``obj`` None, abort it; either way its parts are removed."""
+    async def finish_upload(
+        self, key: str, upload_id: str, numbers: Sequence[int], obj: BucketObject | None
+    ) -> BucketObject | None:
+        """Complete the upload as ``obj`` (the parts ``numbers``, in that order, are its body)
+        and return what was stored or, with ``obj`` None, abort it; its parts are removed."""
         raise self._no_multipart()

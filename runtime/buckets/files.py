@@ -91,16 +91,20 @@ class FileUploads:
     open: Any
 
     def _upload(self, upload_id: str) -> Path:
-        if not _UPLOAD_ID.fullmatch(upload_id):  # the binding passes only its own ids; never a path
+        if not _UPLOAD_ID.fullmatch(upload_id):  # ids are ours, checked before use: never a path
             raise ValueError(f"not an upload id: {upload_id!r}")
         return self.folder / "uploads" / upload_id
 
-    async def begin_upload(self, upload_id: str, obj: BucketObject) -> None:
+    async def begin_upload(self, obj: BucketObject) -> str:
         await self.open()
+        upload_id = os.urandom(16).hex()
         record = json.dumps({"object": obj.as_dict(), "state": "in_progress"}).encode()
         await anyio.to_thread.run_sync(self._write, self._upload(upload_id) / "upload.json", record)
+        return upload_id
 
     def _state(self, upload_id: str) -> tuple[BucketObject, str] | None:
+        if not _UPLOAD_ID.fullmatch(upload_id):
+            return None
         try:
             record = json.loads((self._upload(upload_id) / "upload.json").read_bytes())
             return BucketObject.from_dict(record["object"]), str(record["state"])
@@ -110,14 +114,16 @@ class FileUploads:
             log.warning("multipart upload %s is damaged and treated as absent: %s", upload_id, exc)
             return None
 
-    async def upload_state(self, upload_id: str) -> tuple[BucketObject, str] | None:
+    async def upload_state(self, key: str, upload_id: str) -> tuple[BucketObject, str] | None:
         await self.open()
-        return await anyio.to_thread.run_sync(self._state, upload_id)
+        state = await anyio.to_thread.run_sync(self._state, upload_id)
+        return state if state is not None and state[0].key == key else None
 
-    async def put_part(self, upload_id: str, number: int, part: BucketObject, data: bytes) -> None:
+    async def put_part(self, key: str, upload_id: str, number: int, part: BucketObject, data: bytes) -> str:
         await anyio.to_thread.run_sync(self._write, self._upload(upload_id) / f"part-{number}", encode(part), data)
+        return part.etag
 
-    async def parts(self, upload_id: str) -> dict[int, BucketObject]:
+    async def parts(self, key: str, upload_id: str) -> dict[int, BucketObject]:
         def read() -> dict[int, BucketObject]:
             found = {}
             for path in self._upload(upload_id).glob("part-*"):
@@ -127,7 +133,9 @@ class FileUploads:
 
         return await anyio.to_thread.run_sync(read)
 
-    async def finish_upload(self, upload_id: str, numbers: Sequence[int], obj: BucketObject | None) -> None:
+    async def finish_upload(
+        self, key: str, upload_id: str, numbers: Sequence[int], obj: BucketObject | None
+    ) -> BucketObject | None:
         folder = self._upload(upload_id)
 
         def finish() -> None:
@@ -141,6 +149,7 @@ class FileUploads:
                 path.unlink(missing_ok=True)
 
         await anyio.to_thread.run_sync(finish)
+        return obj
 
     def _assemble(self, obj: BucketObject, parts: list[Path]) -> None:
         """Stream the parts' bodies into one object file, written as every object is."""

@@ -50,12 +50,9 @@ class MultipartUpload:
 
     async def _state(self, operation: str) -> tuple[BucketObject, str] | None:
         checks.key(self.bucket.name, self.key)
-        if not _is_id(self.upload_id):
+        if not isinstance(self.upload_id, str) or not self.upload_id:
             return None
-        state = await self.bucket.store.upload_state(self.upload_id)
-        if state is None or state[0].key != self.key:
-            return None
-        return state
+        return await self.bucket.store.upload_state(self.key, self.upload_id)
 
     async def upload_part(self, part_number: int, value: str | bytes | bytearray | memoryview) -> dict[str, Any]:
         """Upload part ``part_number`` (1 to 10,000; a later upload of a number replaces it);
@@ -72,7 +69,7 @@ class MultipartUpload:
         md5, _ = await checks.digests(self.bucket.name, self.key, data, {})
         etag = os.urandom(16).hex()  # R2's part etags are not the part's MD5
         part = BucketObject(f"part {part_number}", len(data), etag, _now(self.bucket), etag, hashes={"part_md5": md5})
-        await self.bucket.store.put_part(self.upload_id, part_number, part, data)
+        etag = await self.bucket.store.put_part(self.key, self.upload_id, part_number, part, data)
         return {"part_number": part_number, "etag": etag}
 
     async def abort(self) -> None:
@@ -81,7 +78,7 @@ class MultipartUpload:
         if state is None:
             raise internal("abortMultipartUpload", f"no upload {self.upload_id!r} of {self.key!r}")
         if state[1] == "in_progress":
-            await self.bucket.store.finish_upload(self.upload_id, [], None)
+            await self.bucket.store.finish_upload(self.key, self.upload_id, [], None)
 
     async def complete(self, uploaded_parts: Sequence[dict[str, Any]]) -> BucketObject:
         """Make the object of ``uploaded_parts`` (``{"part_number", "etag"}`` as
@@ -97,7 +94,7 @@ class MultipartUpload:
         numbers = [n for n, _ in chosen]
         if len(set(numbers)) != len(numbers):
             raise internal(operation, "a part number is named twice")
-        stored = await self.bucket.store.parts(self.upload_id)
+        stored = await self.bucket.store.parts(self.key, self.upload_id)
         parts = []
         for number, etag in chosen:
             part = stored.get(number)
@@ -124,9 +121,11 @@ class MultipartUpload:
             custom_metadata=meta.custom_metadata,
             storage_class=meta.storage_class,
         )
-        await self.bucket.store.finish_upload(self.upload_id, [n for n, _ in parts], obj)
-        await self.bucket._event("CompleteMultipartUpload", obj.key, obj.size, obj.etag)
-        return obj
+        done = await self.bucket.store.finish_upload(self.key, self.upload_id, [n for n, _ in parts], obj)
+        if done is None:
+            raise no_upload(operation)
+        await self.bucket._event("CompleteMultipartUpload", done.key, done.size, done.etag)
+        return done
 
 
 def _chosen(bucket: str, uploaded_parts: object) -> list[tuple[int, str]]:
@@ -148,10 +147,6 @@ def _chosen(bucket: str, uploaded_parts: object) -> list[tuple[int, str]]:
     return chosen
 
 
-def _is_id(upload_id: object) -> bool:
-    return isinstance(upload_id, str) and len(upload_id) == 32 and all(c in "0123456789abcdef" for c in upload_id)
-
-
 def _now(bucket: Bucket) -> datetime:
     return datetime.fromtimestamp(bucket._now(), UTC)
 
@@ -163,7 +158,5 @@ async def create(
     http, custom = checks.metadata(bucket.name, key, http_metadata, custom_metadata)
     if storage_class not in (None, "Standard", "InfrequentAccess"):
         raise BindingError(f"bucket {bucket.name!r}: storage_class is 'Standard' or 'InfrequentAccess'")
-    upload_id = os.urandom(16).hex()
-    obj = BucketObject(key, 0, "", _now(bucket), upload_id, http, custom, None, str(storage_class or "Standard"))
-    await bucket.store.begin_upload(upload_id, obj)
-    return MultipartUpload(bucket, key, upload_id)
+    obj = BucketObject(key, 0, "", _now(bucket), "", http, custom, None, str(storage_class or "Standard"))
+    return MultipartUpload(bucket, key, await bucket.store.begin_upload(obj))

@@ -12,7 +12,9 @@ Used for a bucket when ``raindrop.local.yaml`` gives it an endpoint::
 
 :class:`S3BlobStore` only keeps bytes; the :class:`~runtime.buckets.binding.Bucket` in front of
 it applies every rule of the API, as for files. boto3 is synchronous, so each call runs in a
-worker thread. What S3 itself cannot keep: checksums beyond MD5, and the case of custom
+worker thread. Multipart uploads are S3's own (so part etags are
+the parts' MD5s, a completed or aborted upload is unknown rather than finished, and an upload
+needs one part or more). What S3 itself cannot keep: checksums beyond MD5, and the case of custom
 metadata names (S3 lowercases them), and the empty key (R2 has one; S3 refuses it); non-ASCII metadata values travel RFC 2047-encoded.
 Conditional puts read, then write: another client writing between the two is not seen.
 """
@@ -157,6 +159,81 @@ class S3BlobStore(BlobStore):
                 or BucketObject(key, int(item["Size"]), str(item["ETag"]).strip('"'), _when(item["LastModified"]), "")
             )
         return found
+
+    # -- multipart uploads: S3's own, so parts never leave the service ---------------------------
+
+    async def _upload_call(self, operation: str, **params: Any) -> Any:
+        """The operation's answer; None when S3 knows no such upload."""
+        try:
+            return await asyncio.to_thread(getattr(self._client, operation), Bucket=self.remote, **params)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") in ("NoSuchUpload", *_MISSING):
+                return None
+            raise BackendError(f"bucket {self.name!r} ({self.where}): {operation} failed: {exc}") from None
+        except BotoCoreError as exc:
+            raise BackendError(f"bucket {self.name!r} ({self.where}): {operation} failed: {exc}") from None
+
+    async def begin_upload(self, obj: BucketObject) -> str:
+        if not obj.key:
+            raise BindingError(f"bucket {self.name!r} ({self.where}): S3 has no empty key; name the object")
+        params: dict[str, Any] = {"Key": obj.key, "Metadata": {k: _header(v) for k, v in obj.custom_metadata.items()}}
+        for ours, theirs in HTTP:
+            if ours in obj.http_metadata:
+                params[theirs] = _header(obj.http_metadata[ours])
+        response = await self._call("create_multipart_upload", **params)
+        return str(response["UploadId"])
+
+    async def upload_state(self, key: str, upload_id: str) -> tuple[BucketObject, str] | None:
+        if not key:
+            return None
+        found = await self._upload_call("list_parts", Key=key, UploadId=upload_id, MaxParts=1)
+        if found is None:
+            return None  # S3 forgets completed and aborted uploads: all are unknown to it
+        return BucketObject(key, 0, "", datetime.now(UTC), ""), "in_progress"
+
+    async def put_part(self, key: str, upload_id: str, number: int, part: BucketObject, data: bytes) -> str:
+        response = await self._upload_call(
+            "upload_part",
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=data,
+            ContentMD5=base64.b64encode(bytes.fromhex(part.hashes["part_md5"])).decode(),
+        )
+        if response is None:
+            raise BindingError(f"uploadPart: The specified multipart upload does not exist. (10024) ({upload_id!r})")
+        return str(response["ETag"]).strip('"')
+
+    async def parts(self, key: str, upload_id: str) -> dict[int, BucketObject]:
+        found: dict[int, BucketObject] = {}
+        marker = 0
+        while True:
+            page = await self._upload_call("list_parts", Key=key, UploadId=upload_id, PartNumberMarker=marker)
+            for item in (page or {}).get("Parts", []):
+                etag = str(item["ETag"]).strip('"')
+                number = int(item["PartNumber"])
+                when = _when(item.get("LastModified"))
+                found[number] = BucketObject(
+                    f"part {number}", int(item["Size"]), etag, when, etag, hashes={"part_md5": etag}
+                )
+            if not page or not page.get("IsTruncated"):
+                return found
+            marker = int(page["NextPartNumberMarker"])
+
+    async def finish_upload(
+        self, key: str, upload_id: str, numbers: Sequence[int], obj: BucketObject | None
+    ) -> BucketObject | None:
+        if obj is None:
+            await self._upload_call("abort_multipart_upload", Key=key, UploadId=upload_id)
+            return None
+        if not numbers:
+            raise BindingError(f"bucket {self.name!r} ({self.where}): S3 completes an upload of one part or more")
+        stored = await self.parts(key, upload_id)
+        chosen = [{"PartNumber": n, "ETag": f'"{stored[n].etag}"'} for n in numbers]
+        done = await self._upload_call(
+            "complete_multipart_upload", Key=key, UploadId=upload_id, MultipartUpload={"Parts": chosen}
+        )
+        return None if done is None else await self.head(key)
 
 
 class S3Bucket(Bucket):
