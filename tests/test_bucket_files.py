@@ -201,3 +201,16 @@ async def test_a_big_body_is_hashed_and_written_off_the_event_loop(tmp_path: Pat
         if stalls[-1] < 0.1:
             break
     assert min(stalls) < 0.1, f"the loop stalled {[round(s * 1000) for s in stalls]} ms"
+
+
+async def test_the_app_moves_an_old_folder_over_when_it_starts(tmp_path: Path) -> None:
+    import shutil
+
+    from runtime import App
+
+    shutil.copytree(Path(__file__).parent / "apps" / "dash", tmp_path / "dash")
+    folder = tmp_path / "state" / "buckets" / "files"
+    old_layout(folder, {"kept.txt": b"from an earlier version"})
+    async with App.from_manifest(tmp_path / "dash" / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        assert [p.name for p in folder.iterdir()] == ["objects"]  # before any call reached the bucket
+        assert (await app.env.FILES.get("kept.txt")).body == b"from an earlier version"
