@@ -214,3 +214,19 @@ async def test_the_app_moves_an_old_folder_over_when_it_starts(tmp_path: Path) -
     async with App.from_manifest(tmp_path / "dash" / "raindrop.manifest", state_dir=tmp_path / "state") as app:
         assert [p.name for p in folder.iterdir()] == ["objects"]  # before any call reached the bucket
         assert (await app.env.FILES.get("kept.txt")).body == b"from an earlier version"
+
+
+@pytest.mark.slow
+async def test_a_listing_past_many_batches_of_one_group_is_whole(tmp_path: Path) -> None:
+    """2,500 keys in one delimited group between two plain keys: the scans grow past a batch."""
+    bucket = Bucket("b", tmp_path / "b")
+    keys = ["a", *(f"g/{i:05d}" for i in range(2500)), "z"]
+    with anyio.CancelScope():
+        async with anyio.create_task_group() as tasks:
+            for key in keys:
+                tasks.start_soon(bucket.put, key, b"v")
+    listed = await bucket.list(delimiter="/", limit=2)
+    assert [o.key for o in listed["objects"]] == ["a"] and listed["delimited_prefixes"] == ["g/"]
+    rest = await bucket.list(delimiter="/", cursor=listed["cursor"])
+    assert [o.key for o in rest["objects"]] == ["z"] and rest["delimited_prefixes"] == [] and not rest["truncated"]
+    assert len((await bucket.list(prefix="g/", limit=1000, start_after="g/00999"))["objects"]) == 1000

@@ -260,6 +260,7 @@ class Bucket:
                     )
             if len(found) < batch:
                 break
+            batch = min(batch * 2, 16 * checks.MAX_LIST)  # a long run of one group: fewer, larger scans
         next_cursor = self._encode_cursor(last) if truncated and last is not None else None
         return {"objects": objects, "delimited_prefixes": prefixes, "truncated": truncated, "cursor": next_cursor}
 

@@ -175,6 +175,14 @@ class FileUploads:
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
 
 
+def _entries(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def _sync_folder(folder: Path) -> None:
     """Flush a folder's entries (a rename, an unlink) to disk, where the platform allows it."""
     try:
@@ -199,6 +207,8 @@ class FileBlobStore(FileUploads, BlobStore):
         self._warned: set[str] = set()
         self._lock = threading.Lock()  # conditional puts of this process: check and write as one
         self._opened = False
+        #: headers read by the last scan, by path, with the (mtime, size, inode) they were read at
+        self._headers: dict[str, tuple[tuple[int, int, int], BucketObject]] = {}
 
     def _path(self, key: str) -> Path:
         digest = key_hash(key)
@@ -301,15 +311,28 @@ class FileBlobStore(FileUploads, BlobStore):
 
         def walk() -> list[BucketObject]:
             found = []
-            for path in self.objects.glob("??/*"):
-                if path.name.startswith("."):
-                    continue  # a temporary file of a write in progress
-                read = self._read(path, None, None)
-                if read is None:
-                    continue
-                obj = read[0]
-                if obj.key.startswith(prefix) and (after is None or obj.key > after):
-                    found.append(obj)
+            seen: dict[str, tuple[tuple[int, int, int], BucketObject]] = {}
+            for sub in _entries(self.objects):
+                for entry in _entries(Path(sub.path)):
+                    if entry.name.startswith("."):
+                        continue  # a temporary file of a write in progress
+                    try:
+                        info = entry.stat()
+                    except FileNotFoundError:
+                        continue
+                    stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+                    cached = self._headers.get(entry.path)
+                    if cached is not None and cached[0] == stamp:
+                        obj = cached[1]  # unchanged since it was read: no need to open it again
+                    else:
+                        read = self._read(Path(entry.path), None, None)
+                        if read is None:
+                            continue
+                        obj = read[0]
+                    seen[entry.path] = (stamp, obj)
+                    if obj.key.startswith(prefix) and (after is None or obj.key > after):
+                        found.append(obj)
+            self._headers = seen  # files gone since the last walk leave the cache with it
             found.sort(key=lambda o: o.key)
             return found[:limit]
 

@@ -144,20 +144,22 @@ class S3BlobStore(BlobStore):
         return held
 
     async def scan(self, prefix: str, after: str | None, limit: int, metadata: bool) -> list[BucketObject]:
-        params: dict[str, Any] = {"MaxKeys": limit}
-        if prefix:
-            params["Prefix"] = prefix
-        if after is not None:
-            params["StartAfter"] = after
-        response = await self._call("list_objects_v2", **params) or {}
-        found = []
-        for item in response.get("Contents", []):
-            key = str(item["Key"])
-            full = await self.head(key) if metadata else None
-            found.append(
-                full
-                or BucketObject(key, int(item["Size"]), str(item["ETag"]).strip('"'), _when(item["LastModified"]), "")
-            )
+        found: list[BucketObject] = []
+        while len(found) < limit:  # S3 answers at most 1,000 keys a page
+            params: dict[str, Any] = {"MaxKeys": min(1000, limit - len(found))}
+            if prefix:
+                params["Prefix"] = prefix
+            if after is not None:
+                params["StartAfter"] = after
+            response = await self._call("list_objects_v2", **params) or {}
+            for item in response.get("Contents", []):
+                key = str(item["Key"])
+                full = await self.head(key) if metadata else None
+                when = _when(item["LastModified"])
+                found.append(full or BucketObject(key, int(item["Size"]), str(item["ETag"]).strip('"'), when, ""))
+                after = key
+            if not response.get("IsTruncated") or not response.get("Contents"):
+                break
         return found
 
     # -- multipart uploads: S3's own, so parts never leave the service ---------------------------
