@@ -356,3 +356,36 @@ async def test_operations_persist_stored_data(app: App) -> None:  # "operations 
     await app.stop()
     async with reopened(app) as again:
         assert await (await again.env.BUCKET.get("key")).text() == "value"
+
+
+async def test_put_can_copy_values(app: App) -> None:  # "put: can copy values"
+    r2 = app.env.BUCKET
+    await r2.put("key", "0123456789")
+    copies = {
+        "key-copy": None,
+        "key-copy-range-1": {"offset": 1, "length": 4},
+        "key-copy-range-2": {"length": 3},
+        "key-copy-range-3": {"suffix": 5},
+    }
+    for key, wanted in copies.items():
+        await r2.put(key, (await r2.get("key", range=wanted)).body)
+    texts = [await (await r2.get(key)).text() for key in copies]
+    assert texts == ["0123456789", "1234", "012", "56789"]
+
+
+async def test_delete_validates_keys(app: App) -> None:  # "delete: validates key" / "validates keys"
+    r2 = app.env.BUCKET
+    await r2.put("valid key", "v")
+    with pytest.raises(LimitError, match="the limit is 1024"):
+        await r2.delete(["valid key", "x" * 1025])
+    assert await r2.head("valid key") is not None  # nothing was deleted: the list was refused whole
+    with pytest.raises(BindingError, match="delete takes a key or a list of keys"):
+        await r2.delete(5)
+
+
+async def test_list_accepts_long_prefix(app: App) -> None:  # "list: accepts long prefix"
+    r2 = app.env.BUCKET
+    long_key = "x" * 1024
+    await r2.put(long_key, "value")
+    (obj,) = (await r2.list(prefix=long_key))["objects"]
+    assert obj.key == long_key
