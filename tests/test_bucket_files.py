@@ -66,6 +66,10 @@ async def test_a_file_holding_another_key_or_a_damaged_header_is_absent_with_one
     file_of(tmp_path / "b", "b").write_bytes(file_of(tmp_path / "b", "a").read_bytes())  # a's file under b's name
     assert await bucket.head("b") is None and await bucket.get("b") is None
     assert [o.key for o in (await bucket.list())["objects"]] == ["a"]
+    stray = tmp_path / "b" / "objects" / "zz" / file_of(tmp_path / "b", "a").name
+    stray.parent.mkdir()
+    stray.write_bytes(file_of(tmp_path / "b", "a").read_bytes())  # a's file in another folder
+    assert [o.key for o in (await bucket.list())["objects"]] == ["a"]  # listed once, from its own place
     await bucket.put("c", b"gamma")
     damaged = file_of(tmp_path / "b", "c")
     damaged.write_bytes(damaged.read_bytes()[:12] + b"#" + damaged.read_bytes()[13:])

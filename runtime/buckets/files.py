@@ -233,7 +233,8 @@ class FileBlobStore(FileUploads, BlobStore):
         try:
             with path.open("rb") as handle:
                 obj, body_at = read_header(handle)
-                if key_hash(obj.key) != path.name or (key is not None and obj.key != key):
+                digest = key_hash(obj.key)
+                if path.name != digest or path.parent.name != digest[:2] or (key is not None and obj.key != key):
                     return None  # not this key's file: a collision, or a file moved by hand
                 if os.fstat(handle.fileno()).st_size != body_at + obj.size:
                     raise Damaged(f"its body is not the {obj.size} bytes its header gives")
