@@ -107,3 +107,19 @@ def test_forged_values_render_as_text_and_the_policy_blocks_injected_handlers(
         assert "no objects" not in page.locator("#bkobjects").inner_text()  # type: ignore[attr-defined]
     finally:
         assert served.stop()[0] == 0
+
+
+@pytest.mark.anyio
+async def test_one_uploaded_body_cannot_break_the_listing_for_everyone(project: Path) -> None:
+    """Earlier, the body of key ``K.meta.json`` was read as K's metadata: ``[]`` there made every
+    ``list()`` raise, and the dashboard's bucket browser answer 500."""
+    async with App.from_manifest(project) as app:
+        await app.env.FILES.put("K", b"k")
+        await app.env.FILES.put("K.meta.json", b"[]")
+        await app.env.FILES.put("L.meta.json", b'{"key": 5}')
+        assert [o.key for o in (await app.env.FILES.list())["objects"]] == ["K", "K.meta.json", "L.meta.json"]
+        transport = httpx.ASGITransport(app=Dashboard(app, {}), client=("127.0.0.1", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8787") as client:
+            listed = await client.get("/_runtime/api/buckets/files")
+            assert listed.status_code == 200
+            assert [o["key"] for o in listed.json()["objects"]] == ["K", "K.meta.json", "L.meta.json"]
