@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from runtime.buckets.fileformat import encode, key_hash
 from runtime.buckets.objects import BucketObject
 
 log = logging.getLogger("raindrop.buckets")
@@ -42,8 +43,6 @@ def old_name(key: str) -> str:
 def migrate(folder: Path, write: Callable[..., None]) -> int:
     """Move the objects of an old-layout ``folder`` into ``folder/objects``; returns how many.
     ``write(path, *chunks)`` writes one file durably and atomically."""
-    from runtime.buckets.files import encode, key_hash
-
     metas = sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(OLD_META))
     if not metas:
         return 0
