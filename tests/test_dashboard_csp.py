@@ -56,6 +56,7 @@ async def test_every_response_carries_the_policy_and_the_page_has_nothing_inline
             assert answer.status_code == 403 and answer.headers["content-security-policy"] == CSP
 
 
+@pytest.mark.slow  # a `serve` process and a browser
 def test_forged_values_render_as_text_and_the_policy_blocks_injected_handlers(
     project: Path, browser_page: object
 ) -> None:
