@@ -218,7 +218,9 @@ class Bindings:
     def _bucket(self, name: str, files: Path, values: dict[str, str | None]) -> Bucket:
         remote = self.settings.buckets.get(name)
         if remote is None:
-            return Bucket(name, files / "buckets" / name, self._bucket_event, now=self.clock.time)
+            bucket = Bucket(name, files / "buckets" / name, self._bucket_event, now=self.clock.time)
+            self._pending_setup.append(bucket.store.open())  # moves a folder of the old layout over
+            return bucket
         from runtime.s3 import S3Bucket
 
         fill = self._fill(values)

@@ -78,6 +78,7 @@ class Browse:
             prefix=request.query_params.get("prefix") or None,
             cursor=request.query_params.get("cursor") or None,
             limit=200,
+            include=["http_metadata", "custom_metadata"],
         )
         objects = [o.as_dict() if hasattr(o, "as_dict") else o for o in page["objects"]]
         return JSONResponse({"objects": objects, "truncated": page["truncated"], "cursor": page.get("cursor")})
