@@ -18,7 +18,7 @@ async function overview() {
   const o = await api("/overview");
   rows("services", Object.entries(o.services).map(([n, u]) => `<tr><td>${esc(n)}</td><td><a href="${esc(u)}">${esc(u)}</a></td></tr>`).join("") || `<tr><td colspan=2 class=muted>no public services</td></tr>`);
   rows("resources", o.resources.map(r => `<tr><td>${esc(r.kind)}</td><td>${esc(r.name)}</td><td><code>${esc(r.binding ?? "")}</code></td></tr>`).join(""));
-  const kv = o.resources.filter(r => r.kind === "kv_cache" || r.kind === "kv_store");
+  const kv = o.resources.filter(r => r.browse === "kv");
   document.getElementById("kvns").innerHTML = kv.map(r => `<option>${esc(r.name)}</option>`).join("");
   overviewDone = true;
 }

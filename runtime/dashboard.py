@@ -25,6 +25,7 @@ from runtime.clock import iso
 from runtime.dashboard_browse import routes as browse_routes
 from runtime.errors import BindingError
 from runtime.guard import COOKIE, Guard
+from runtime.kinds import STORE_KINDS
 from runtime.kv import KvCache
 from runtime.services import loads_json
 
@@ -119,7 +120,7 @@ class Dashboard:
     async def overview(self, request: Request) -> Response:
         app = self.app.manifest.application
         resources_ = [
-            {"kind": r.kind, "name": r.name, "binding": f"env.{r.binding}"}
+            {"kind": r.kind, "name": r.name, "binding": f"env.{r.binding}", "browse": browse_of(r.kind)}
             for r in app.resources()
             if r.kind not in ("observer", "task")
         ] + [{"kind": r.kind, "name": r.name, "binding": None} for r in (*app.observers, *app.tasks)]
@@ -384,3 +385,9 @@ OPENAPI: dict[str, Any] = {
         f"{PREFIX}/api/events": _path("Server-sent events: one point per second for the live charts"),
     },
 }
+
+
+def browse_of(kind: str) -> str | None:
+    """The dashboard section that browses resources of ``kind`` (None: none does)."""
+    store = STORE_KINDS.get(kind)
+    return store.browse if store is not None else None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from runtime.kinds import STORE_KINDS
 from runtime.manifest import Manifest
 from runtime.manifest.model import EnvVar, Service
 
@@ -34,16 +35,7 @@ FILENAME = "raindrop_gen.py"
 TYPES = "runtime.types"
 
 #: The class of :mod:`runtime.types` each store kind is bound to: every kind the manifest allows.
-STORE_TYPES: dict[str, str] = {
-    "queue": "Queue",
-    "kv_cache": "KvCache",
-    "kv_store": "KvCache",
-    "bucket": "Bucket",
-    "smartbucket": "SmartBucket",
-    "smartmemory": "SmartMemory",
-    "smartsql": "SmartSql",
-    "sql_database": "SqlDatabase",
-}
+STORE_TYPES: dict[str, str] = {name: kind.type_name for name, kind in STORE_KINDS.items()}
 
 #: What every ``env`` has beside its bindings: ``(attribute, class of runtime.types, what it is)``.
 ATTRIBUTES: list[tuple[str, str, str]] = [

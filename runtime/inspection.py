@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from runtime.clock import iso
 from runtime.config import LocalSettings
 from runtime.cron import next_fires
+from runtime.kinds import STORE_KINDS, kinds_where
 from runtime.manifest.model import (
     Actor,
     BucketSource,
@@ -21,7 +22,7 @@ from runtime.manifest.model import (
     Task,
 )
 
-SMART_KINDS = ("smartbucket", "smartmemory", "smartsql")
+SMART_KINDS = kinds_where(smart=True)
 
 
 def ai_description(settings: LocalSettings) -> str:
@@ -63,10 +64,9 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
                 entry["source"] = {"schedule": source.schedule}
         if isinstance(resource, Task):
             entry["cron"] = resource.cron
-        if resource.kind in ("smartbucket", "smartmemory"):
-            entry["provider"] = "local retrieval index (SQLite FTS5 + wordllama vectors); answers through env.AI"
-        if resource.kind == "smartsql":
-            entry["provider"] = "SQLite file; text_query through env.AI"
+        store_kind = STORE_KINDS.get(resource.kind)
+        if store_kind is not None and store_kind.provider is not None:
+            entry["provider"] = store_kind.provider
         if resource.kind == "env":
             entry["secret"] = getattr(resource, "secret", False)
             if getattr(resource, "service", None):
