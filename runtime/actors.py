@@ -3,7 +3,9 @@
 ``env.PODCAST_GENERATOR.id_from_name("user-1")`` gives a deterministic :class:`ActorId`;
 ``get(id)`` a stub whose awaited methods run on the one instance of that id in this process,
 serialized by a per-id lock. Arguments and results are structured clones (see
-:mod:`runtime.structured`), as on the platform.
+:mod:`runtime.structured`), as on the platform. On a backend other processes share, an instance
+runs only under the actor's lease (:mod:`runtime.ownership`) and its storage and alarm writes
+carry that lease's fence: once the lease is lost they raise :class:`LeaseLostError`, unwritten.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import Any
 
 from runtime import structured
 from runtime.arguments import checked_arguments, utf8
-from runtime.backends.base import Alarm, StateStore
+from runtime.backends.base import Alarm, Fence, StateStore
 from runtime.clock import Clock
-from runtime.errors import BackendError, BindingError, LimitError, StorageError
+from runtime.errors import BackendError, BindingError, LeaseLostError, LimitError, StorageError
 from runtime.handlers import Actor
 from runtime.naming import platform_names
 from runtime.observers import RunRecord, describe_error
@@ -33,6 +35,9 @@ log = logging.getLogger("raindrop.actor")
 MAX_VALUE_BYTES = 2 * 1024 * 1024
 ALARM_RETRIES = 6  # retried from 2 s, doubling, up to 6 times (as the platform)
 ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm being fired
+#: On a shared backend, seconds between looks for alarms another process set (one that died
+#: before announcing it, or a backend that announces nothing): a due alarm fires within this.
+ALARM_RECHECK = 0.5
 
 
 def names_namespace(namespace: str) -> str:
@@ -93,12 +98,20 @@ def _check_keys(keys: list[Any]) -> list[str]:
 class Storage:
     """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
 
-    def __init__(self, store: StateStore, namespace: str, actor: ActorId, wake_alarms: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        namespace: str,
+        actor: ActorId,
+        wake_alarms: Callable[[], None],
+        fence: Fence | None = None,
+    ) -> None:
         self._store = store
         self._ns = namespace
         self._id = str(actor)
         self._name = actor.name
         self._wake = wake_alarms
+        self._fence = fence  # the lease this instance runs under: every write carries it
 
     async def get(self, key: str | Sequence[str]) -> Any:
         """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
@@ -127,18 +140,19 @@ class Storage:
             if len(text) > MAX_VALUE_BYTES:
                 raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
             encoded[k] = text
-        await self._store.put(self._ns, self._id, encoded)
+        await self._store.put(self._ns, self._id, encoded, self._fence)
 
     async def delete(self, key: str | Sequence[str]) -> bool | int:
         """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
         if isinstance(key, str):
             _check_key(key)
-            return await self._store.delete(self._ns, self._id, [key]) == 1
-        return await self._store.delete(self._ns, self._id, _check_keys([k for k in key if k is not None]))
+            return await self._store.delete(self._ns, self._id, [key], self._fence) == 1
+        keys = _check_keys([k for k in key if k is not None])
+        return await self._store.delete(self._ns, self._id, keys, self._fence)
 
     async def delete_all(self) -> None:
         """Delete every key and the alarm."""
-        await self._store.delete_all(self._ns, self._id)
+        await self._store.delete_all(self._ns, self._id, self._fence)
 
     async def list(
         self,
@@ -174,12 +188,12 @@ class Storage:
             at = when / 1000
         else:
             raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
-        await self._store.set_alarm(self._ns, self._id, self._name, at)
+        await self._store.set_alarm(self._ns, self._id, self._name, at, self._fence)
         self._wake()
 
     async def delete_alarm(self) -> None:
         """Cancel the actor's alarm, if one is set."""
-        await self._store.delete_alarm(self._ns, self._id)
+        await self._store.delete_alarm(self._ns, self._id, self._fence)
 
 
 class ActorState:
@@ -246,7 +260,8 @@ class ActorHost:
         key = (namespace, str(actor))
         instance = self._instances.get(key)
         if instance is None:
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set)
+            fence = self.ownership.fence(key) if self.ownership is not None else None
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence)
             cls = self.classes.get(namespace)
             if cls is None:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
@@ -288,7 +303,11 @@ class ActorHost:
         try:
             async with self._lock(key):
                 await ownership.enter(key)
-                return await work(self.instance(namespace, actor))
+                try:
+                    return await work(self.instance(namespace, actor))
+                except LeaseLostError:
+                    ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
+                    raise
         finally:
             await ownership.leave(key)
 
@@ -360,6 +379,8 @@ class ActorHost:
                 tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
             elif due is not None and not self._running_alarms:
                 tasks.add(asyncio.create_task(asyncio.sleep(0.05)))  # due but leased elsewhere: look again soon
+            if self.ownership is not None:  # shared: another process may set one without telling us
+                tasks.add(asyncio.create_task(asyncio.sleep(ALARM_RECHECK)))
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:

@@ -29,7 +29,7 @@ from runtime.backends.base import (
 )
 from runtime.backends.commits import GroupCommit
 from runtime.backends.failures import storage_errors
-from runtime.backends.sqlite_state import SqliteStateStore
+from runtime.backends.sqlite_state import SqliteStateStore, add_lease_epochs
 from runtime.errors import BackendError
 from runtime.private import private_file
 
@@ -82,8 +82,10 @@ CREATE INDEX IF NOT EXISTS actor_alarms_due ON actor_alarms (at);
 CREATE TABLE IF NOT EXISTS actor_owners (
     ns TEXT NOT NULL,
     actor TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    lease_until REAL NOT NULL,
+    owner TEXT NOT NULL,               -- '' once released (the row keeps the epoch)
+    lease_until REAL NOT NULL,         -- the owner's wall clock: for inspection only
+    epoch INTEGER NOT NULL DEFAULT 0,  -- one more each time the lease is taken anew
+    beat INTEGER NOT NULL DEFAULT 0,   -- bumped at each extension: the owner's heartbeat
     PRIMARY KEY (ns, actor)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cron_fires (
@@ -140,7 +142,7 @@ def add_failed_attempts(conn: sqlite3.Connection) -> None:
 
 #: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
 APPLICATION_ID = 0x52445254
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: actor_owners.epoch and beat (fenced leases)
 #: The columns each of our tables has had since its first version: an unstamped file (written
 #: before stamping) passes only when every table it holds is one of these, with these columns.
 _OURS = {
@@ -470,6 +472,7 @@ class SqliteBackend(Backend):
             self._conn.executescript(SCHEMA)
             migrate_messages(self._conn)
             add_failed_attempts(self._conn)
+            add_lease_epochs(self._conn)
             if self._conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # stamp once
                 self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

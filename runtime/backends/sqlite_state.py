@@ -1,16 +1,29 @@
 """Actor storage, alarms, actor leases and cron fires on SQLite (the tables are created with the
-rest of the schema by :class:`~runtime.backends.sqlite.SqliteBackend`)."""
+rest of the schema by :class:`~runtime.backends.sqlite.SqliteBackend`).
+
+Actor leases do not depend on processes agreeing about wall-clock time. A lease is a row of
+``actor_owners``: its owner, its epoch (one more each time the lease is taken anew) and a
+heartbeat counter the owner bumps at every extension. A process that wants the actor takes a
+free row at once; a held one only after it has seen the row unchanged (same owner, epoch and
+heartbeat) for a whole lease by its own monotonic clock: the owner stopped extending it. Every
+write of an actor call checks, in the transaction of the write, that the row still names the
+call's owner and epoch (:class:`~runtime.backends.base.Fence`); else it writes nothing and
+raises :class:`~runtime.errors.LeaseLostError`. Rows are never deleted (a released lease keeps
+its epoch with an empty owner), so an epoch never comes back.
+"""
 
 from __future__ import annotations
 
 import builtins
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from runtime.backends.base import Alarm, StateStore
+from runtime.backends.base import Alarm, Fence, StateStore
 from runtime.backends.failures import storage_errors
+from runtime.errors import LeaseLostError
 
 if TYPE_CHECKING:
     from runtime.backends.sqlite import SqliteBackend
@@ -27,6 +40,28 @@ def _where(store: Any) -> str:
 #: SQLite's failures (a full disk, an I/O error, a lock held too long) as StorageError.
 sqlite_errors = storage_errors((sqlite3.Error,), _where)
 
+_PUT = "INSERT OR REPLACE INTO actor_storage (ns, actor, key, value) VALUES (?, ?, ?, ?)"
+_DELETE = "DELETE FROM actor_storage WHERE ns = ? AND actor = ? AND key IN (SELECT value FROM json_each(?))"
+_SET_ALARM = (
+    "INSERT OR REPLACE INTO actor_alarms (ns, actor, name, at, retries, leased_until) VALUES (?, ?, ?, ?, 0, 0)"
+)
+_DELETE_ALARM = "DELETE FROM actor_alarms WHERE ns = ? AND actor = ?"
+Statements = list[tuple[str, list[tuple[Any, ...]]]]
+
+
+def add_lease_epochs(conn: sqlite3.Connection) -> None:
+    """State files written before leases were fenced lack ``actor_owners.epoch`` and ``beat``:
+    add them (schema version 3). A lease such a file holds is taken over with epoch 1."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(actor_owners)")}
+    for column in ("epoch", "beat"):
+        if column in columns:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE actor_owners ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # else another process added it first
+                raise
+
 
 @sqlite_errors
 class SqliteStateStore(StateStore):
@@ -34,6 +69,30 @@ class SqliteStateStore(StateStore):
         self._conn = conn
         self._backend = backend
         self._path = backend.path
+        # (ns, actor) -> the (owner, epoch, beat) last seen on another process's lease, and the
+        # monotonic moment it was first seen so: that lease is over once it stood still a lease long.
+        self._seen: dict[tuple[str, str], tuple[tuple[str, int, int], float]] = {}
+
+    def _write(self, fence: Fence | None, namespace: str, actor: str, statements: Statements) -> int:
+        """Run ``statements`` in one transaction, after checking ``fence`` in it; returns how
+        many rows they changed. A single unfenced statement commits on its own."""
+        if fence is None and len(statements) == 1 and len(statements[0][1]) == 1:
+            sql, (params,) = statements[0]
+            return self._conn.execute(sql, params).rowcount
+        changed = 0
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")
+            if (
+                fence is not None
+                and not self._conn.execute(
+                    "SELECT 1 FROM actor_owners WHERE ns = ? AND actor = ? AND owner = ? AND epoch = ?",
+                    (namespace, actor, fence.owner, fence.epoch),
+                ).fetchone()
+            ):
+                raise LeaseLostError.refused(namespace, actor)  # `with` rolls back: nothing written
+            for sql, rows in statements:
+                changed += self._conn.executemany(sql, rows).rowcount
+        return changed
 
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
         if len(keys) == 1:
@@ -47,27 +106,20 @@ class SqliteStateStore(StateStore):
         ).fetchall()
         return dict(rows)
 
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
-        sql = "INSERT OR REPLACE INTO actor_storage (ns, actor, key, value) VALUES (?, ?, ?, ?)"
-        if len(items) == 1:
-            ((key, value),) = items.items()
-            self._conn.execute(sql, (namespace, actor, key, value))
-            return
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(sql, [(namespace, actor, k, v) for k, v in items.items()])
+    async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
+        self._write(fence, namespace, actor, [(_PUT, [(namespace, actor, k, v) for k, v in items.items()])])
 
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
-        return self._conn.execute(
-            "DELETE FROM actor_storage WHERE ns = ? AND actor = ? AND key IN (SELECT value FROM json_each(?))",
-            (namespace, actor, _ids(keys)),
-        ).rowcount
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
+        return self._write(fence, namespace, actor, [(_DELETE, [(namespace, actor, _ids(keys))])])
 
-    async def delete_all(self, namespace: str, actor: str) -> None:
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM actor_storage WHERE ns = ? AND actor = ?", (namespace, actor))
-            self._conn.execute("DELETE FROM actor_alarms WHERE ns = ? AND actor = ?", (namespace, actor))
+    async def delete_all(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        where = [(namespace, actor)]
+        self._write(
+            fence,
+            namespace,
+            actor,
+            [("DELETE FROM actor_storage WHERE ns = ? AND actor = ?", where), (_DELETE_ALARM, where)],
+        )
 
     async def list(
         self,
@@ -95,14 +147,13 @@ class SqliteStateStore(StateStore):
         ).fetchone()
         return float(row[0]) if row else None
 
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO actor_alarms (ns, actor, name, at, retries, leased_until) VALUES (?, ?, ?, ?, 0, 0)",
-            (namespace, actor, name, at),
-        )
+    async def set_alarm(
+        self, namespace: str, actor: str, name: str | None, at: float, fence: Fence | None = None
+    ) -> None:
+        self._write(fence, namespace, actor, [(_SET_ALARM, [(namespace, actor, name, at)])])
 
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
-        self._conn.execute("DELETE FROM actor_alarms WHERE ns = ? AND actor = ?", (namespace, actor))
+    async def delete_alarm(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        self._write(fence, namespace, actor, [(_DELETE_ALARM, [(namespace, actor)])])
 
     async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
         rows = self._conn.execute(
@@ -148,22 +199,51 @@ class SqliteStateStore(StateStore):
         ).fetchall()
         return [row[0] for row in rows]
 
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
-        cursor = self._conn.execute(
-            "INSERT INTO actor_owners (ns, actor, owner, lease_until) VALUES (?1, ?2, ?3, ?4) "
-            "ON CONFLICT (ns, actor) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until "
-            "WHERE actor_owners.owner = excluded.owner OR actor_owners.lease_until <= ?5",
-            (namespace, actor, owner, lease_until, now),
-        )
-        return cursor.rowcount == 1
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
+        key = (namespace, actor)
+        with self._conn:
+            self._conn.execute("BEGIN IMMEDIATE")  # read and decide under the write lock
+            row = self._conn.execute(
+                "SELECT owner, epoch, beat FROM actor_owners WHERE ns = ? AND actor = ?", key
+            ).fetchone()
+            if row is None:
+                self._conn.execute(
+                    "INSERT INTO actor_owners (ns, actor, owner, lease_until, epoch, beat) VALUES (?, ?, ?, ?, 1, 0)",
+                    (namespace, actor, owner, now + lease),
+                )
+                return 1
+            holder, epoch, beat = row
+            if holder == owner:  # an extension: the heartbeat others watch moves on
+                self._conn.execute(
+                    "UPDATE actor_owners SET beat = beat + 1, lease_until = ? WHERE ns = ? AND actor = ?",
+                    (now + lease, namespace, actor),
+                )
+                return int(epoch)
+            if holder:
+                seen, since = self._seen.get(key, (None, 0.0))
+                moment = time.monotonic()
+                if seen != (holder, epoch, beat):
+                    self._seen[key] = ((holder, epoch, beat), moment)
+                    return 0
+                if moment - since < lease:
+                    return 0
+            # Free, or its holder's heartbeat stood still a whole lease long (by this process's clock).
+            self._seen.pop(key, None)
+            self._conn.execute(
+                "UPDATE actor_owners SET owner = ?, epoch = epoch + 1, beat = 0, lease_until = ? "
+                "WHERE ns = ? AND actor = ?",
+                (owner, now + lease, namespace, actor),
+            )
+            return int(epoch) + 1
 
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
-        self._conn.execute(
-            "DELETE FROM actor_owners WHERE ns = ? AND actor = ? AND owner = ?", (namespace, actor, owner)
+        self._conn.execute(  # the row stays, with its epoch: a later holder's epoch is higher
+            "UPDATE actor_owners SET owner = '', lease_until = 0 WHERE ns = ? AND actor = ? AND owner = ?",
+            (namespace, actor, owner),
         )
 
     async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
         rows = self._conn.execute(
-            "SELECT actor, owner FROM actor_owners WHERE ns = ? AND lease_until > ?", (namespace, now)
+            "SELECT actor, owner FROM actor_owners WHERE ns = ? AND owner != '' AND lease_until > ?", (namespace, now)
         ).fetchall()
         return dict(rows)
