@@ -3,6 +3,7 @@ pauses, clocks and deaths do to the processes sharing a backend (real processes,
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
@@ -14,7 +15,37 @@ import pytest
 from runtime import App
 from tests.test_actor_ownership import APP, Child, backend_for, value
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # real processes, paused and killed
+pytestmark = pytest.mark.anyio
+slow = pytest.mark.slow  # real processes, paused and killed
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_a_call_whose_lease_is_taken_over_fails_with_lease_lost_and_stores_nothing(
+    tmp_path: Path, kind: str
+) -> None:
+    from runtime import LeaseLostError
+    from runtime.backends.base import Fence
+
+    backend = backend_for(kind, tmp_path)
+    async with App.from_manifest(APP / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
+        ns, store = app.env.COUNTER, app.backend.state
+        actor = ns.id_from_name("id-0")
+        counter = ns.get(actor)
+        assert await counter.increment() == 1
+        call = asyncio.create_task(counter.slow_increment(str(tmp_path / "marker"), 0.3))
+        while not (tmp_path / "marker").exists():
+            await asyncio.sleep(0.005)
+        # Another process takes the actor over while the call waits between its read and its write.
+        (owner,) = (await store.actor_owners("counter", time.time())).values()
+        await store.disown_actor("counter", str(actor), owner)
+        epoch = await store.own_actor("counter", str(actor), "thief", time.time(), 30)
+        await store.put("counter", str(actor), {"n": "10"}, Fence("thief", epoch))
+        with pytest.raises(LeaseLostError, match='actor "counter"'):
+            await call
+        assert await store.get("counter", str(actor), ["n"]) == {"n": "10"}  # the late write is not there
+        await store.disown_actor("counter", str(actor), "thief")
+        assert await counter.increment() == 11  # a fresh instance, under a new lease, reads what is stored
+        assert app.backend.failed_writes == 0
 
 
 def lines(path: Path) -> int:
@@ -28,6 +59,7 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
         time.sleep(0.005)
 
 
+@slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_an_owner_paused_past_its_lease_mid_call_is_refused_its_late_write(tmp_path: Path, kind: str) -> None:
     backend = backend_for(kind, tmp_path)
@@ -65,6 +97,7 @@ async def test_an_owner_paused_past_its_lease_mid_call_is_refused_its_late_write
         other.finish()
 
 
+@slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_a_process_whose_clock_runs_5_s_ahead_loses_no_acknowledged_update(tmp_path: Path, kind: str) -> None:
     backend = backend_for(kind, tmp_path)
@@ -83,6 +116,7 @@ async def test_a_process_whose_clock_runs_5_s_ahead_loses_no_acknowledged_update
             child.finish()
 
 
+@slow
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 async def test_alarms_armed_by_a_process_killed_before_they_are_due_fire_once_in_a_running_worker(
     tmp_path: Path, kind: str
