@@ -200,41 +200,44 @@ class SqliteStateStore(StateStore):
         return [row[0] for row in rows]
 
     async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
+        # Every change is one compare-and-set statement on what was just read, so a contender
+        # that is refused only reads: it never takes the write lock from the owner's writes.
         key = (namespace, actor)
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")  # read and decide under the write lock
-            row = self._conn.execute(
-                "SELECT owner, epoch, beat FROM actor_owners WHERE ns = ? AND actor = ?", key
-            ).fetchone()
-            if row is None:
-                self._conn.execute(
-                    "INSERT INTO actor_owners (ns, actor, owner, lease_until, epoch, beat) VALUES (?, ?, ?, ?, 1, 0)",
-                    (namespace, actor, owner, now + lease),
-                )
-                return 1
-            holder, epoch, beat = row
-            if holder == owner:  # an extension: the heartbeat others watch moves on
-                self._conn.execute(
-                    "UPDATE actor_owners SET beat = beat + 1, lease_until = ? WHERE ns = ? AND actor = ?",
-                    (now + lease, namespace, actor),
-                )
-                return int(epoch)
-            if holder:
-                seen, since = self._seen.get(key, (None, 0.0))
-                moment = time.monotonic()
-                if seen != (holder, epoch, beat):
-                    self._seen[key] = ((holder, epoch, beat), moment)
-                    return 0
-                if moment - since < lease:
-                    return 0
-            # Free, or its holder's heartbeat stood still a whole lease long (by this process's clock).
-            self._seen.pop(key, None)
-            self._conn.execute(
-                "UPDATE actor_owners SET owner = ?, epoch = epoch + 1, beat = 0, lease_until = ? "
-                "WHERE ns = ? AND actor = ?",
-                (owner, now + lease, namespace, actor),
-            )
-            return int(epoch) + 1
+        where = "WHERE ns = ? AND actor = ? AND owner = ? AND epoch = ?"
+        row = self._conn.execute(
+            "SELECT owner, epoch, beat FROM actor_owners WHERE ns = ? AND actor = ?", key
+        ).fetchone()
+        if row is None:
+            inserted = self._conn.execute(
+                "INSERT OR IGNORE INTO actor_owners (ns, actor, owner, lease_until, epoch, beat) VALUES (?, ?, ?, ?, 1, 0)",
+                (namespace, actor, owner, now + lease),
+            ).rowcount
+            return 1 if inserted else 0  # else another process inserted it first: it is theirs
+        holder, epoch, beat = row
+        if holder == owner:  # an extension: the heartbeat others watch moves on
+            extended = self._conn.execute(
+                f"UPDATE actor_owners SET beat = beat + 1, lease_until = ? {where}",
+                (now + lease, namespace, actor, owner, epoch),
+            ).rowcount
+            return int(epoch) if extended else 0
+        if holder:
+            seen, since = self._seen.get(key, (None, 0.0))
+            moment = time.monotonic()
+            if seen != (holder, epoch, beat):
+                self._seen[key] = ((holder, epoch, beat), moment)
+                return 0
+            if moment - since < lease:
+                return 0
+        # Free, or its holder's heartbeat stood still a whole lease long (by this process's clock):
+        # take it, provided it is still exactly as seen.
+        taken = self._conn.execute(
+            f"UPDATE actor_owners SET owner = ?, epoch = epoch + 1, beat = 0, lease_until = ? {where} AND beat = ?",
+            (owner, now + lease, namespace, actor, holder, epoch, beat),
+        ).rowcount
+        if not taken:
+            return 0
+        self._seen.pop(key, None)
+        return int(epoch) + 1
 
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
         self._conn.execute(  # the row stays, with its epoch: a later holder's epoch is higher
