@@ -18,6 +18,7 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     │   ├── BackendURLError    a backend URL the runtime does not understand (a usage error)
     │   └── StorageError       a write was not committed (disk full, I/O error): nothing of it was kept
     │       └── SqlCommitError
+    ├── LeaseLostError         an actor call's process no longer holds that actor's lease: its write was refused
     └── AppStateError          the App was used in the wrong state (not started, already closed)
 
 Each is importable from ``runtime`` and from here; the modules that raise them re-export theirs
@@ -99,6 +100,22 @@ class StorageError(BackendError):
 class SqlCommitError(SqlError, StorageError):
     """The transaction holding a write could not be committed (a full disk, an I/O error):
     the runtime's storage error, raised in every writer of that group."""
+
+
+class LeaseLostError(RaindropError):
+    """An actor call's process no longer holds the lease of that actor id (it was paused or cut
+    off past the lease, and another process took the actor over). The call's write (storage or
+    alarm) was refused and nothing of it was kept; the call fails with this error, so its caller
+    never hears of a write that was not stored. Calls made afterwards run on the new owner's
+    instance, with the state it stored."""
+
+    @classmethod
+    def refused(cls, namespace: str, actor: str) -> LeaseLostError:
+        """The error for a write to ``actor`` (an id) of the actor class ``namespace``."""
+        return cls(
+            f'actor "{namespace}" {actor[:12]}: this process no longer holds its lease (another process '
+            "took it over while this call ran); the write was refused and nothing of it was stored"
+        )
 
 
 class AppStateError(RaindropError):

@@ -1,7 +1,9 @@
 """The storage interfaces every backend implements: queues, KV and (for actors) state.
 
-Stores never read the clock: every method that depends on time takes ``now`` (epoch seconds)
-or an absolute moment such as ``visible_at`` or ``expires_at``. One contract suite per store
+Stores never read the wall clock: every method that depends on time takes ``now`` (epoch
+seconds) or an absolute moment such as ``visible_at`` or ``expires_at``. (The one exception is
+not a wall clock: SQLite judges another process's actor lease by its heartbeat, watched on the
+store's own monotonic clock; see ``StateStore.own_actor``.) One contract suite per store
 (``tests/contract/``) runs every method against every implementation, with an error contract:
 a store that fails raises :class:`~runtime.errors.StorageError`.
 
@@ -205,6 +207,16 @@ class KvStore(ABC):
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """The lease an actor call runs under. A state store write that carries one happens only
+    while ``owner`` still holds the actor's lease taken at ``epoch``: checked atomically with the
+    write, else nothing is written and :class:`~runtime.errors.LeaseLostError` is raised."""
+
+    owner: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
 class Alarm:
     namespace: str
     actor: str  # the actor id (hex)
@@ -214,7 +226,14 @@ class Alarm:
 
 
 class StateStore(ABC):
-    """Durable actor storage and alarms, and the cron fire ledger. Failures: as for :class:`QueueStore`."""
+    """Durable actor storage and alarms, the cron fire ledger and actor leases. Failures: as for
+    :class:`QueueStore`.
+
+    Fencing: the writes an actor call makes (``put``, ``delete``, ``delete_all``, ``set_alarm``,
+    ``delete_alarm``) take the call's :class:`Fence`; a write whose fence is no longer the
+    actor's current lease raises :class:`~runtime.errors.LeaseLostError` and writes nothing.
+    Without a fence (the memory backend, the runtime's own bookkeeping) a write is unconditional.
+    """
 
     #: The methods that only read: their failure loses nothing.
     READS: ClassVar[frozenset[str]] = frozenset(
@@ -226,15 +245,15 @@ class StateStore(ABC):
         """Encoded values of the ``keys`` that exist."""
 
     @abstractmethod
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+    async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
         """Store encoded values, atomically."""
 
     @abstractmethod
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
         """Delete keys; returns how many existed."""
 
     @abstractmethod
-    async def delete_all(self, namespace: str, actor: str) -> None:
+    async def delete_all(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
         """Delete every key of the actor (and its alarm)."""
 
     @abstractmethod
@@ -256,11 +275,13 @@ class StateStore(ABC):
         """The actor's alarm time (epoch seconds), or None."""
 
     @abstractmethod
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+    async def set_alarm(
+        self, namespace: str, actor: str, name: str | None, at: float, fence: Fence | None = None
+    ) -> None:
         """Set (replace) the actor's one alarm."""
 
     @abstractmethod
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
+    async def delete_alarm(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
         """Remove the actor's alarm, if any."""
 
     @abstractmethod
@@ -290,9 +311,17 @@ class StateStore(ABC):
         """Ids of actors of ``namespace`` that hold storage (for inspection)."""
 
     @abstractmethod
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
-        """Make ``owner`` the process that runs ``actor`` until ``lease_until`` (wall-clock epoch
-        seconds), or extend its lease; False when another owner's lease runs past ``now``."""
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
+        """Make ``owner`` the process that runs ``actor`` for the next ``lease`` seconds, or extend
+        its lease; returns the lease's epoch, or 0 when another owner's lease is live.
+
+        The epoch grows by one each time the lease is taken anew (never when it is extended), so
+        a :class:`Fence` of an earlier holding is stale for good. Whether another owner's lease
+        is live is never decided by comparing processes' wall clocks: Redis ends it by the key's
+        TTL (the server's one clock); SQLite takes it over only once this process has seen the
+        holder's heartbeat (each extension bumps it) unchanged for ``lease`` seconds of its own
+        monotonic clock. ``now`` (wall-clock epoch seconds) is recorded for inspection only
+        (``actor_owners``); the memory backend, one process, judges by it."""
 
     @abstractmethod
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:

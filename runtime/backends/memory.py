@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from runtime.backends.base import (
     Alarm,
     Backend,
+    Fence,
     KvEntry,
     KvKey,
     KvStore,
@@ -22,6 +23,7 @@ from runtime.backends.base import (
     StateStore,
     StoredMessage,
 )
+from runtime.errors import LeaseLostError
 
 
 @dataclass(slots=True)
@@ -266,19 +268,30 @@ class MemoryStateStore(StateStore):
         self._leases: dict[tuple[str, str], float] = {}
         self._fires: dict[str, set[float]] = {}
         self._owners: dict[tuple[str, str], tuple[str, float]] = {}  # (ns, actor) -> (owner, lease end)
+        self._epochs: dict[tuple[str, str], int] = {}  # (ns, actor) -> epoch of its latest lease
+
+    def _check(self, namespace: str, actor: str, fence: Fence | None) -> None:
+        if fence is None:
+            return
+        owner = self._owners.get((namespace, actor), ("",))[0]
+        if owner != fence.owner or self._epochs.get((namespace, actor)) != fence.epoch:
+            raise LeaseLostError.refused(namespace, actor)
 
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
         data = self._data.get((namespace, actor), {})
         return {k: data[k] for k in keys if k in data}
 
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+    async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
+        self._check(namespace, actor, fence)
         self._data.setdefault((namespace, actor), {}).update(items)
 
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
+        self._check(namespace, actor, fence)
         data = self._data.get((namespace, actor), {})
         return sum(1 for k in keys if data.pop(k, None) is not None)
 
-    async def delete_all(self, namespace: str, actor: str) -> None:
+    async def delete_all(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        self._check(namespace, actor, fence)
         self._data.pop((namespace, actor), None)
         self._alarms.pop((namespace, actor), None)
 
@@ -307,11 +320,15 @@ class MemoryStateStore(StateStore):
         alarm = self._alarms.get((namespace, actor))
         return alarm.at if alarm else None
 
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+    async def set_alarm(
+        self, namespace: str, actor: str, name: str | None, at: float, fence: Fence | None = None
+    ) -> None:
+        self._check(namespace, actor, fence)
         self._alarms[(namespace, actor)] = Alarm(namespace, actor, name, at)
         self._leases.pop((namespace, actor), None)
 
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
+    async def delete_alarm(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        self._check(namespace, actor, fence)
         self._alarms.pop((namespace, actor), None)
 
     async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
@@ -350,12 +367,15 @@ class MemoryStateStore(StateStore):
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         return sorted(a for (ns, a), data in self._data.items() if ns == namespace and data)[:limit]
 
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
-        held = self._owners.get((namespace, actor))
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
+        key = (namespace, actor)
+        held = self._owners.get(key)
         if held is not None and held[0] != owner and held[1] > now:
-            return False
-        self._owners[(namespace, actor)] = (owner, lease_until)
-        return True
+            return 0
+        if held is None or held[0] != owner or held[1] <= now:  # taken anew
+            self._epochs[key] = self._epochs.get(key, 0) + 1
+        self._owners[key] = (owner, now + lease)
+        return self._epochs[key]
 
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
         if self._owners.get((namespace, actor), ("",))[0] == owner:

@@ -8,7 +8,6 @@ a power loss can take the last transactions), at several times the speed of ``FU
 
 from __future__ import annotations
 
-import builtins
 import json
 import logging
 import sqlite3
@@ -18,7 +17,6 @@ from typing import Any, TypeVar
 
 from runtime import checkpoint
 from runtime.backends.base import (
-    Alarm,
     Backend,
     KvEntry,
     KvKey,
@@ -27,12 +25,12 @@ from runtime.backends.base import (
     QueueStats,
     QueueStore,
     Retry,
-    StateStore,
     StoredMessage,
     Waiter,
 )
 from runtime.backends.commits import GroupCommit
 from runtime.backends.failures import storage_errors
+from runtime.backends.sqlite_state import SqliteStateStore, add_lease_epochs
 from runtime.errors import BackendError
 from runtime.private import private_file
 
@@ -85,8 +83,10 @@ CREATE INDEX IF NOT EXISTS actor_alarms_due ON actor_alarms (at);
 CREATE TABLE IF NOT EXISTS actor_owners (
     ns TEXT NOT NULL,
     actor TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    lease_until REAL NOT NULL,
+    owner TEXT NOT NULL,               -- '' once released (the row keeps the epoch)
+    lease_until REAL NOT NULL,         -- the owner's wall clock: for inspection only
+    epoch INTEGER NOT NULL DEFAULT 0,  -- one more each time the lease is taken anew
+    beat INTEGER NOT NULL DEFAULT 0,   -- bumped at each extension: the owner's heartbeat
     PRIMARY KEY (ns, actor)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cron_fires (
@@ -143,7 +143,7 @@ def add_failed_attempts(conn: sqlite3.Connection) -> None:
 
 #: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
 APPLICATION_ID = 0x52445254
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: actor_owners.epoch and beat (fenced leases)
 #: The columns each of our tables has had since its first version: an unstamped file (written
 #: before stamping) passes only when every table it holds is one of these, with these columns.
 _OURS = {
@@ -454,147 +454,6 @@ class SqliteKvStore(KvStore):
         return int(count)
 
 
-@sqlite_errors
-class SqliteStateStore(StateStore):
-    def __init__(self, conn: sqlite3.Connection, backend: SqliteBackend) -> None:
-        self._conn = conn
-        self._backend = backend
-        self._path = backend.path
-
-    async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
-        if len(keys) == 1:
-            row = self._conn.execute(
-                "SELECT value FROM actor_storage WHERE ns = ? AND actor = ? AND key = ?", (namespace, actor, keys[0])
-            ).fetchone()
-            return {keys[0]: row[0]} if row else {}
-        rows = self._conn.execute(
-            "SELECT key, value FROM actor_storage WHERE ns = ? AND actor = ? AND key IN (SELECT value FROM json_each(?))",
-            (namespace, actor, _ids(keys)),
-        ).fetchall()
-        return dict(rows)
-
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
-        sql = "INSERT OR REPLACE INTO actor_storage (ns, actor, key, value) VALUES (?, ?, ?, ?)"
-        if len(items) == 1:
-            ((key, value),) = items.items()
-            self._conn.execute(sql, (namespace, actor, key, value))
-            return
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(sql, [(namespace, actor, k, v) for k, v in items.items()])
-
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
-        return self._conn.execute(
-            "DELETE FROM actor_storage WHERE ns = ? AND actor = ? AND key IN (SELECT value FROM json_each(?))",
-            (namespace, actor, _ids(keys)),
-        ).rowcount
-
-    async def delete_all(self, namespace: str, actor: str) -> None:
-        with self._conn:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute("DELETE FROM actor_storage WHERE ns = ? AND actor = ?", (namespace, actor))
-            self._conn.execute("DELETE FROM actor_alarms WHERE ns = ? AND actor = ?", (namespace, actor))
-
-    async def list(
-        self,
-        namespace: str,
-        actor: str,
-        *,
-        prefix: str = "",
-        start: str | None = None,
-        end: str | None = None,
-        reverse: bool = False,
-        limit: int | None = None,
-    ) -> list[tuple[str, str]]:
-        rows = self._conn.execute(
-            "SELECT key, value FROM actor_storage WHERE ns = ?1 AND actor = ?2 "
-            "AND key >= ?3 AND substr(key, 1, length(?3)) = ?3 "
-            "AND (?4 IS NULL OR key >= ?4) AND (?5 IS NULL OR key < ?5) "
-            f"ORDER BY key {'DESC' if reverse else 'ASC'} LIMIT ?6",
-            (namespace, actor, prefix, start, end, -1 if limit is None else limit),
-        ).fetchall()
-        return [(k, v) for k, v in rows]
-
-    async def get_alarm(self, namespace: str, actor: str) -> float | None:
-        row = self._conn.execute(
-            "SELECT at FROM actor_alarms WHERE ns = ? AND actor = ?", (namespace, actor)
-        ).fetchone()
-        return float(row[0]) if row else None
-
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
-        self._conn.execute(
-            "INSERT OR REPLACE INTO actor_alarms (ns, actor, name, at, retries, leased_until) VALUES (?, ?, ?, ?, 0, 0)",
-            (namespace, actor, name, at),
-        )
-
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
-        self._conn.execute("DELETE FROM actor_alarms WHERE ns = ? AND actor = ?", (namespace, actor))
-
-    async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
-        rows = self._conn.execute(
-            "UPDATE actor_alarms SET leased_until = ?1 WHERE (ns, actor) IN "
-            "(SELECT ns, actor FROM actor_alarms WHERE at <= ?2 AND leased_until <= ?2 ORDER BY at LIMIT ?3) "
-            "RETURNING ns, actor, name, at, retries",
-            (lease_until, now, limit),
-        ).fetchall()
-        return [Alarm(*row) for row in rows]
-
-    async def finish_alarm(self, alarm: Alarm, retry_at: float | None) -> None:
-        if retry_at is None:
-            self._conn.execute(
-                "DELETE FROM actor_alarms WHERE ns = ? AND actor = ? AND at = ?",
-                (alarm.namespace, alarm.actor, alarm.at),
-            )
-        else:
-            self._conn.execute(
-                "UPDATE actor_alarms SET at = ?, retries = retries + 1, leased_until = 0 "
-                "WHERE ns = ? AND actor = ? AND at = ?",
-                (retry_at, alarm.namespace, alarm.actor, alarm.at),
-            )
-
-    async def next_alarm(self) -> float | None:
-        # An alarm being fired (leased) is next claimable when its lease ends.
-        (at,) = self._conn.execute("SELECT min(max(at, leased_until)) FROM actor_alarms").fetchone()
-        return float(at) if at is not None else None
-
-    async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
-        cursor = self._conn.execute(
-            "INSERT OR IGNORE INTO cron_fires (name, scheduled_at, fired_at) VALUES (?, ?, ?)",
-            (schedule, scheduled_at, now),
-        )
-        return cursor.rowcount == 1
-
-    async def last_fire(self, schedule: str) -> float | None:
-        (at,) = self._conn.execute("SELECT max(scheduled_at) FROM cron_fires WHERE name = ?", (schedule,)).fetchone()
-        return float(at) if at is not None else None
-
-    async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
-        rows = self._conn.execute(
-            "SELECT DISTINCT actor FROM actor_storage WHERE ns = ? ORDER BY actor LIMIT ?", (namespace, limit)
-        ).fetchall()
-        return [row[0] for row in rows]
-
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
-        cursor = self._conn.execute(
-            "INSERT INTO actor_owners (ns, actor, owner, lease_until) VALUES (?1, ?2, ?3, ?4) "
-            "ON CONFLICT (ns, actor) DO UPDATE SET owner = excluded.owner, lease_until = excluded.lease_until "
-            "WHERE actor_owners.owner = excluded.owner OR actor_owners.lease_until <= ?5",
-            (namespace, actor, owner, lease_until, now),
-        )
-        return cursor.rowcount == 1
-
-    async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
-        self._conn.execute(
-            "DELETE FROM actor_owners WHERE ns = ? AND actor = ? AND owner = ?", (namespace, actor, owner)
-        )
-
-    async def actor_owners(self, namespace: str, now: float) -> dict[str, str]:
-        rows = self._conn.execute(
-            "SELECT actor, owner FROM actor_owners WHERE ns = ? AND lease_until > ?", (namespace, now)
-        ).fetchall()
-        return dict(rows)
-
-
 class SqliteBackend(Backend):
     shared = True
 
@@ -614,6 +473,7 @@ class SqliteBackend(Backend):
             self._conn.executescript(SCHEMA)
             migrate_messages(self._conn)
             add_failed_attempts(self._conn)
+            add_lease_epochs(self._conn)
             if self._conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # stamp once
                 self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -62,7 +62,7 @@ CALLS: list[tuple[str, str, Callable[[Backend], Awaitable[Any]]]] = [
     ("state", "claim_fire", lambda b: b.state.claim_fire("nightly", 3600, 3601)),
     ("state", "last_fire", lambda b: b.state.last_fire("nightly")),
     ("state", "actors", lambda b: b.state.actors("ns")),
-    ("state", "own_actor", lambda b: b.state.own_actor("ns", "actor", "p1", 100, 130)),
+    ("state", "own_actor", lambda b: b.state.own_actor("ns", "actor", "p1", 100, 30)),
     ("state", "disown_actor", lambda b: b.state.disown_actor("ns", "actor", "p1")),
     ("state", "actor_owners", lambda b: b.state.actor_owners("ns", 100)),
 ]

@@ -122,13 +122,77 @@ return out
 """
 )
 
-# KEYS: owner key. ARGV: owner, lease ms. Take or extend the lease unless another owner holds it.
+# KEYS: owner key, epoch key. ARGV: owner, lease ms. Take or extend the lease unless another
+# owner holds it; returns its epoch (INCR'd when taken anew; the epoch key never expires), or 0.
 OWN_ACTOR = """
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+if held then
+  local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if epoch > 0 then return epoch end
+end
+return redis.call('INCR', KEYS[2])
 """
+
+# The fence every write of an actor call passes, checked in the script that writes (atomic with
+# it): KEYS[1] owner key, KEYS[2] epoch key; ARGV[1] owner ('' for no fence), ARGV[2] epoch.
+# A script returns -1, having written nothing, when the lease is no longer that one.
+_FENCE = """
+if ARGV[1] ~= '' and (redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2]) then
+  return -1
+end
+"""
+
+# KEYS: fence keys, actor hash. ARGV: fence, then field, value, ...
+STATE_PUT = (
+    _FENCE
+    + """
+if #ARGV > 2 then redis.call('HSET', KEYS[3], unpack(ARGV, 3)) end
+return 0
+"""
+)
+
+# KEYS: fence keys, actor hash. ARGV: fence, then fields. Returns how many existed.
+STATE_DELETE = (
+    _FENCE
+    + """
+if #ARGV > 2 then return redis.call('HDEL', KEYS[3], unpack(ARGV, 3)) end
+return 0
+"""
+)
+
+# KEYS: fence keys, actor hash, alarms zset, alarm info hash. ARGV: fence, alarm member.
+STATE_DELETE_ALL = (
+    _FENCE
+    + """
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[5], ARGV[3])
+return 0
+"""
+)
+
+# KEYS: fence keys, alarms zset, alarm info hash. ARGV: fence, member, info json, at, events channel.
+SET_ALARM = (
+    _FENCE
+    + """
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+redis.call('PUBLISH', ARGV[6], '$alarms')
+return 0
+"""
+)
+
+# KEYS: fence keys, alarms zset, alarm info hash. ARGV: fence, member.
+DELETE_ALARM = (
+    _FENCE
+    + """
+redis.call('ZREM', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[3])
+return 0
+"""
+)
 
 # KEYS: owner key. ARGV: owner. End the lease if it is still this owner's.
 DISOWN_ACTOR = """
