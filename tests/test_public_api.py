@@ -42,6 +42,7 @@ RUNTIME_NAMES = {
     "EmbeddingModelError",
     "FakeClock",
     "HandlerLoadError",
+    "LeaseLostError",
     "LimitError",
     "ManifestError",
     "Message",
