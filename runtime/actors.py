@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,9 @@ ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm
 #: On a shared backend, seconds between looks for alarms another process set (one that died
 #: before announcing it, or a backend that announces nothing): a due alarm fires within this.
 ALARM_RECHECK = 0.5
+#: Seconds without a call after which an actor's instance is let go (its in-memory fields with it),
+#: as the platform evicts idle actors: memory follows the actors in use, not every id ever called.
+IDLE_EVICT = 120.0
 
 
 def names_namespace(namespace: str) -> str:
@@ -110,6 +114,7 @@ class ActorHost:
         self._env = env
         self._spawn = spawn
         self._instances: dict[tuple[str, str], Actor] = {}
+        self._last_used: dict[tuple[str, str], float] = {}  # monotonic time of each instance's last call
         self.names: dict[tuple[str, str], str] = {}  # (namespace, id) -> the name it came from, for the dashboard
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._alarm_signal = asyncio.Event()
@@ -130,6 +135,30 @@ class ActorHost:
     def _forget(self, key: tuple[str, str]) -> None:
         """This process took the actor's lease anew: the next call makes a fresh instance."""
         self._instances.pop(key, None)
+
+    def evict_idle(self, idle: float = IDLE_EVICT) -> int:
+        """Let go of every instance without a call for ``idle`` seconds and none running now;
+        returns how many. The next call to one of them makes a fresh instance, as on the platform."""
+        cutoff = time.monotonic() - idle
+        stale = [key for key, used in self._last_used.items() if used <= cutoff]
+        evicted = 0
+        for key in stale:
+            lock = self._locks.get(key)
+            if lock is not None and lock.locked():
+                continue
+            self._instances.pop(key, None)
+            self._locks.pop(key, None)
+            del self._last_used[key]
+            evicted += 1
+        return evicted
+
+    async def evict_idle_loop(self) -> None:
+        """Evict idle instances every quarter of :data:`IDLE_EVICT` (a loop the app runs)."""
+        while not self._stopping:
+            await asyncio.sleep(IDLE_EVICT / 4)
+            evicted = self.evict_idle()
+            if evicted:
+                log.debug("let go of %d idle actor instances", evicted)
 
     def instance(self, namespace: str, actor: ActorId) -> Actor:
         key = (namespace, str(actor))
@@ -170,6 +199,7 @@ class ActorHost:
         key = (namespace, str(actor))
         if namespace not in self.classes:
             raise BindingError(f'actor "{namespace}" has no handler class loaded')
+        self._last_used[key] = time.monotonic()
         ownership = self.ownership
         if ownership is None:
             async with self._lock(key):

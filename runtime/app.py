@@ -199,6 +199,7 @@ class App:
         self._actors.on_failure = self._failed
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
         self._tasks.append(asyncio.create_task(self._actors.renew_leases(), name="actor leases"))
+        self._tasks.append(asyncio.create_task(self._actors.evict_idle_loop(), name="actor eviction"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
         if self.smart is not None:
             self.smart.start()
