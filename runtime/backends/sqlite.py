@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from runtime import checkpoint
+from runtime.backends import sqlite_cron
 from runtime.backends.base import (
     Alarm,
     Backend,
@@ -566,6 +567,12 @@ class SqliteStateStore(StateStore):
     async def last_fire(self, schedule: str) -> float | None:
         (at,) = self._conn.execute("SELECT max(scheduled_at) FROM cron_fires WHERE name = ?", (schedule,)).fetchone()
         return float(at) if at is not None else None
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        return sqlite_cron.claim_fires(self._conn, claims, now)
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        return sqlite_cron.last_fires(self._conn, schedules)
 
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         rows = self._conn.execute(
