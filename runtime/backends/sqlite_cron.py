@@ -54,7 +54,12 @@ def claim_fires(conn: sqlite3.Connection, claims: Sequence[tuple[str, float]], n
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    return [(name, float(at)) in won for name, at in claims]
+    granted = []
+    for name, at in claims:  # a pair named twice in one call is won once, by its first
+        key = (name, float(at))
+        granted.append(key in won)
+        won.discard(key)
+    return granted
 
 
 def last_fires(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, float]:
