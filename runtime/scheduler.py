@@ -133,9 +133,10 @@ class ScheduleRunner:
             return []
         return chosen
 
-    def start(self, moments: Sequence[float]) -> None:
+    def start(self, moments: Sequence[float]) -> asyncio.Task[Any]:
         """Run the handler for each of ``moments`` (claimed), one after the other."""
         self._running = asyncio.create_task(self._run_in_order(list(moments)), name=f"schedule {self.name}")
+        return self._running
 
     async def _run_in_order(self, moments: list[float]) -> None:
         for moment in moments:
@@ -185,6 +186,7 @@ class Scheduler:
         self._stopping = False
         self._started = False
         self._busy = False
+        self._active: set[asyncio.Task[Any]] = set()  # runs going on
 
     def stop(self) -> None:
         self._stopping = True
@@ -196,7 +198,7 @@ class Scheduler:
             return False
         if not self._started or self._busy or (self._heap and self._heap[0][0] <= now):
             return True
-        return any(r.running() for r in self.runners.values())
+        return bool(self._active)
 
     async def run(self) -> None:
         if not self.runners:
@@ -237,7 +239,9 @@ class Scheduler:
         for runner, moments in planned:
             mine = [moment for moment in moments if next(granted)]  # another process has the rest
             if mine:
-                runner.start(mine)
+                task = runner.start(mine)
+                self._active.add(task)
+                task.add_done_callback(self._active.discard)
             heapq.heappush(self._heap, (runner.upcoming(now), runner.name))
 
     async def _sleep(self, until: float | None) -> None:
