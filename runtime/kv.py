@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Never
 
 from runtime.arguments import not_text, utf8
-from runtime.backends.base import KvEntry, KvStore
+from runtime.backends.base import KvStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
 from runtime.naming import keyword_error, platform_names
@@ -45,7 +45,9 @@ class KvCache:
         self._clock = clock
         self._enforce = enforce_limits
         # A store that reads without waiting (SQLite) offers get_now: no coroutine frames on the hot read.
-        self._get_now: Callable[[str, str, float], KvEntry | None] | None = getattr(store, "get_now", None)
+        self._get_now: Callable[[str, str, float], tuple[bytes, str | None, float | None] | None] | None = getattr(
+            store, "get_now", None
+        )
 
     def __repr__(self) -> str:
         return f"<KvCache {self.name!r}>"
@@ -69,14 +71,16 @@ class KvCache:
             return {k: (v["value"] if v is not None else None) for k, v in found.items()}
         self._check_key(key)
         if self._get_now is not None:
-            entry = self._get_now(self.name, key, self._clock.time())
+            row = self._get_now(self.name, key, self._clock.time())
+            value = row[0] if row is not None else None
         else:
             entry = await self._store.get(self.name, key, self._clock.time())
-        if entry is None:
+            value = entry.value if entry is not None else None
+        if value is None:
             return None
         if type == "text":
-            return entry.value.decode("utf-8", errors="replace")
-        return self._decode(key, entry.value, type)
+            return value.decode("utf-8", errors="replace")
+        return self._decode(key, value, type)
 
     async def get_with_metadata(
         self, key: str | builtins.list[str], type: ValueType = "text", *, cache_ttl: float | None = None
@@ -220,6 +224,8 @@ class KvCache:
     # -- helpers ----------------------------------------------------------------------------
 
     def _check_key(self, key: object) -> None:
+        if type(key) is str and key.isascii() and 0 < len(key) <= MAX_KEY_BYTES and key not in _DOTS:
+            return  # the usual key, checked without encoding it: ASCII is one byte a character
         if not isinstance(key, str):
             raise BindingError(f"KV {self.name!r}: keys are strings, not {type(key).__name__}")
         if not key:
