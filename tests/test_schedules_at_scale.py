@@ -170,3 +170,33 @@ async def test_the_sqlite_fire_ledger_keeps_about_an_hour(tmp_path: Path) -> Non
         latest = conn.execute("SELECT max(scheduled_at) FROM cron_fires WHERE name = 't0'").fetchone()[0]
     assert set(rows) == {"t0", "t1", "t2"} and all(60 <= n <= 62 for n in rows.values()), rows
     assert latest == START.timestamp() + 30 + 149 * 60  # the latest is always kept
+
+
+async def test_schedules_sharing_a_file_and_an_expression_cost_one_load_and_one_cron_walk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runtime.cron
+    import runtime.loader
+
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "tick.py").write_text(HANDLER.format(name="shared"))
+    blocks = "".join(
+        f'  task "t{i}" {{\n    type = "cron"\n    cron = "*/7 * * * *"\n    handler = "workers/tick.py"\n  }}\n'
+        for i in range(200)
+    )
+    (tmp_path / "raindrop.manifest").write_text('application "shared" {\n' + blocks + "}\n")
+    checks: list[str] = []
+    real_check = runtime.loader.check_signature
+    monkeypatch.setattr(runtime.loader, "check_signature", lambda r, c: checks.append(r.name) or real_check(r, c))
+    walks: list[str] = []
+    real_croniter = runtime.cron.croniter
+    monkeypatch.setattr(runtime.cron, "croniter", lambda *a, **k: walks.append(a[0]) or real_croniter(*a, **k))
+    clock = FakeClock(datetime(2030, 6, 1, 0, 0, 30, tzinfo=UTC))  # times no other test caches
+    async with App.from_manifest(tmp_path / "raindrop.manifest", clock=clock) as app:
+        await app.drain()
+        assert len(checks) == 1  # the file's class found and checked once, not per schedule
+        walks.clear()
+        clock.advance(minutes=7)
+        await app.drain()
+    assert len(fires(tmp_path)) == 200
+    assert len(walks) <= 3, len(walks)  # due times and next times: shared by the 200 schedules
