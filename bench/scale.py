@@ -462,7 +462,11 @@ def report(name: str, results: dict[int, dict[str, Any]]) -> None:
 
 
 def plot(all_results: dict[str, dict[int, dict[str, Any]]], out: Path) -> None:
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        print("\nno plot: matplotlib is not installed (pip install -e '.[bench]')")
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

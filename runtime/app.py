@@ -35,7 +35,7 @@ from runtime.loader import handler_class, instantiate
 from runtime.manifest import Manifest, load
 from runtime.manifest.schema import closest
 from runtime.observers import RunRecord
-from runtime.scheduler import ScheduleRunner
+from runtime.scheduler import Scheduler, ScheduleRunner
 from runtime.services import ServiceApp
 from runtime.smart import SmartComponents
 from runtime.sql import SqlDatabase
@@ -76,6 +76,7 @@ class App:
         self._env: Env | None = None
         self._queues: QueueHost | None = None
         self._schedules: dict[str, ScheduleRunner] = {}
+        self._scheduler: Scheduler | None = None
         self._services: dict[str, Service] = {}
         self._bindings: Bindings | None = None  # this run's, built at start and closed at stop
         self._failures: list[BaseException] = []  # handler exceptions since the last drain()
@@ -194,7 +195,8 @@ class App:
         self._tasks += queues.start()
         for runner in self._schedules.values():
             runner.on_failure = self._failed
-            self._tasks.append(asyncio.create_task(runner.run(), name=f"schedule {runner.name}"))
+        self._scheduler = Scheduler(list(self._schedules.values()), backend.state, self.clock)
+        self._tasks.append(asyncio.create_task(self._scheduler.run(), name="schedules"))
         assert self._actors is not None
         self._actors.on_failure = self._failed
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
@@ -212,8 +214,8 @@ class App:
             return
         if self._queues is not None:
             self._queues.stop()
-        for runner in self._schedules.values():
-            runner.stop()
+        if self._scheduler is not None:
+            self._scheduler.stop()
         if self._actors is not None:
             self._actors.stop()
         consumers = [t for t in self._tasks if t.get_name().startswith("observer ")]
@@ -376,7 +378,7 @@ class App:
         if any(not t.done() for t in self._background):
             return False
         now = self.clock.time()
-        if any(r.pending(now) for r in self._schedules.values()):
+        if self._scheduler is not None and self._scheduler.pending(now):
             return False
         if self._actors is not None:
             self._actors.wake()

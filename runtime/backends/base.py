@@ -23,6 +23,10 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+#: How long (seconds) the record of a cron fire is kept after the fire: long enough that every
+#: process sharing the backend has moved past that time; each schedule's latest record stays.
+FIRE_RECORDS_KEPT = 3600.0
+
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
@@ -237,7 +241,7 @@ class StateStore(ABC):
 
     #: The methods that only read: their failure loses nothing.
     READS: ClassVar[frozenset[str]] = frozenset(
-        {"get", "list", "get_alarm", "next_alarm", "last_fire", "actors", "actor_owners"}
+        {"get", "list", "get_alarm", "next_alarm", "last_fire", "last_fires", "actors", "actor_owners"}
     )
 
     @abstractmethod
@@ -305,6 +309,22 @@ class StateStore(ABC):
     @abstractmethod
     async def last_fire(self, schedule: str) -> float | None:
         """The latest ``scheduled_at`` recorded for ``schedule``, or None."""
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        """:meth:`claim_fire` for many ``(schedule, scheduled_at)`` pairs at once, in order: the
+        scheduler claims every fire of one wake-up in one call (backends make it one statement or
+        one script). A fire's record is kept at least :data:`FIRE_RECORDS_KEPT` seconds after
+        ``now``, and each schedule's latest one for good; older ones may be pruned."""
+        return [await self.claim_fire(schedule, at, now) for schedule, at in claims]
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        """:meth:`last_fire` of each of ``schedules`` that has fired, in one call."""
+        found = {}
+        for schedule in schedules:
+            at = await self.last_fire(schedule)
+            if at is not None:
+                found[schedule] = at
+        return found
 
     @abstractmethod
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:

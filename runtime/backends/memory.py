@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runtime.backends.base import (
+    FIRE_RECORDS_KEPT,
     Alarm,
     Backend,
     Fence,
@@ -266,7 +267,7 @@ class MemoryStateStore(StateStore):
         self._data: dict[tuple[str, str], dict[str, str]] = {}
         self._alarms: dict[tuple[str, str], Alarm] = {}
         self._leases: dict[tuple[str, str], float] = {}
-        self._fires: dict[str, set[float]] = {}
+        self._fires: dict[str, dict[float, float]] = {}  # schedule -> {scheduled_at: fired_at}
         self._owners: dict[tuple[str, str], tuple[str, float]] = {}  # (ns, actor) -> (owner, lease end)
         self._epochs: dict[tuple[str, str], int] = {}  # (ns, actor) -> epoch of its latest lease
 
@@ -355,14 +356,27 @@ class MemoryStateStore(StateStore):
         return min((max(a.at, self._leases.get(k, 0.0)) for k, a in self._alarms.items()), default=None)
 
     async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
-        fired = self._fires.setdefault(schedule, set())
+        return self._claim(schedule, scheduled_at, now)
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        return [self._claim(schedule, at, now) for schedule, at in claims]
+
+    def _claim(self, schedule: str, scheduled_at: float, now: float) -> bool:
+        fired = self._fires.setdefault(schedule, {})
         if scheduled_at in fired:
             return False
-        fired.add(scheduled_at)
+        if len(fired) > 64:  # prune: records older than FIRE_RECORDS_KEPT, except the latest
+            latest = max(fired)
+            for at in [a for a, when in fired.items() if when < now - FIRE_RECORDS_KEPT and a != latest]:
+                del fired[at]
+        fired[scheduled_at] = now
         return True
 
     async def last_fire(self, schedule: str) -> float | None:
         return max(self._fires.get(schedule, ()), default=None)
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        return {name: max(self._fires[name]) for name in schedules if self._fires.get(name)}
 
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         return sorted(a for (ns, a), data in self._data.items() if ns == namespace and data)[:limit]

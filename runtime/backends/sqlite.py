@@ -31,7 +31,7 @@ from runtime.backends.base import (
 from runtime.backends.commits import GroupCommit
 from runtime.backends.failures import storage_errors
 from runtime.backends.sqlite_state import SqliteStateStore, add_lease_epochs
-from runtime.errors import BackendError
+from runtime.errors import BackendError, StorageError
 from runtime.private import private_file
 
 MESSAGES_TABLE = """
@@ -415,11 +415,20 @@ class SqliteKvStore(KvStore):
         self._writes = backend.writes
 
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
-        row = self._conn.execute(
-            "SELECT value, metadata, expires_at FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
-            (namespace, key, now),
-        ).fetchone()
+        row = self.get_now(namespace, key, now)
         return KvEntry(*row) if row else None
+
+    def get_now(self, namespace: str, key: str, now: float) -> tuple[bytes, str | None, float | None] | None:
+        """:meth:`get` without a coroutine (a read never waits here), as the row ``(value,
+        metadata, expires_at)``: the binding's hot path."""
+        try:
+            row = self._conn.execute(
+                "SELECT value, metadata, expires_at FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
+                (namespace, key, now),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StorageError(f"{_where(self)}: get failed: {exc}") from None
+        return row  # type: ignore[no-any-return]
 
     # Plain functions returning the write's coroutine: one frame fewer on the hottest write path.
     def put(

@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from runtime.backends import sqlite_cron
 from runtime.backends.base import Alarm, Fence, StateStore
 from runtime.backends.failures import storage_errors
 from runtime.errors import LeaseLostError
@@ -192,6 +193,12 @@ class SqliteStateStore(StateStore):
     async def last_fire(self, schedule: str) -> float | None:
         (at,) = self._conn.execute("SELECT max(scheduled_at) FROM cron_fires WHERE name = ?", (schedule,)).fetchone()
         return float(at) if at is not None else None
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        return sqlite_cron.claim_fires(self._conn, claims, now)
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        return sqlite_cron.last_fires(self._conn, schedules)
 
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         rows = self._conn.execute(

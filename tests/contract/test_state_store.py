@@ -140,6 +140,18 @@ async def test_claim_fire_records_each_fire_once(backend: Backend) -> None:
     assert await s.last_fire("other") is None
 
 
+async def test_claim_fires_claims_many_at_once_and_last_fires_reads_them(backend: Backend) -> None:
+    s = backend.state
+    assert await s.claim_fires([], 3601) == []
+    assert await s.claim_fire("b", 3600, 3601) is True
+    claims = [("a-é", 3600.0), ("b", 3600.0), ("c", 3600.0), ("a-é", 7200.0), ("c", 3600.0)]
+    assert await s.claim_fires(claims, 7201) == [True, False, True, True, False]
+    assert await s.claim_fires(claims[:2], 7202) == [False, False]
+    assert await s.last_fires(["a-é", "b", "c", "none"]) == {"a-é": 7200.0, "b": 3600.0, "c": 3600.0}
+    assert await s.last_fires([]) == {}
+    assert await s.last_fire("a-é") == 7200.0
+
+
 async def test_actors_lists_the_actors_holding_storage(backend: Backend) -> None:
     s = backend.state
     for actor in ["b", "a😀", "a", "é"]:

@@ -328,6 +328,23 @@ end
 return 0
 """
 
+# Many fires in one call: KEYS are each claim's (last, fire) key pair, ARGV[1] now, ARGV[2] the
+# fire keys' TTL, then each claim's scheduled time. Returns 1 or 0 per claim, in order.
+CLAIM_FIRES = """
+local won = {}
+for i = 3, #ARGV do
+  local last_key, fire_key = KEYS[2 * (i - 2) - 1], KEYS[2 * (i - 2)]
+  if redis.call('SET', fire_key, ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
+    local last = redis.call('GET', last_key)
+    if (not last) or tonumber(last) < tonumber(ARGV[i]) then redis.call('SET', last_key, ARGV[i]) end
+    won[#won + 1] = 1
+  else
+    won[#won + 1] = 0
+  end
+end
+return won
+"""
+
 
 def number(value: float) -> str:
     """A float as a script reads it back exactly."""

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from runtime.backends.base import Alarm, Fence, StateStore
+from runtime.backends.base import FIRE_RECORDS_KEPT, Alarm, Fence, StateStore
 from runtime.backends.failures import Counted
 from runtime.backends.redis.failures import redis_errors
 from runtime.backends.redis.scripts import (
     CLAIM_ALARMS,
     CLAIM_FIRE,
+    CLAIM_FIRES,
     DELETE_ALARM,
     DISOWN_ACTOR,
     FINISH_ALARM,
@@ -41,6 +42,7 @@ class RedisStateStore(StateStore):
         self._claim_alarms = client.register_script(CLAIM_ALARMS)
         self._finish = client.register_script(FINISH_ALARM)
         self._claim_fire = client.register_script(CLAIM_FIRE)
+        self._claim_fires = client.register_script(CLAIM_FIRES)
         self._own = client.register_script(OWN_ACTOR)
         self._disown = client.register_script(DISOWN_ACTOR)
         self._put = client.register_script(STATE_PUT)
@@ -164,11 +166,26 @@ class RedisStateStore(StateStore):
 
     async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
         keys = [f"{self._p}cron:{schedule}:last", f"{self._p}cron:{schedule}:{number(scheduled_at)}"]
-        return bool(await self._claim_fire(keys=keys, args=[number(scheduled_at), number(now), 30 * 86_400]))
+        return bool(await self._claim_fire(keys=keys, args=[number(scheduled_at), number(now), int(FIRE_RECORDS_KEPT)]))
 
     async def last_fire(self, schedule: str) -> float | None:
         value = await self._r.get(f"{self._p}cron:{schedule}:last")
         return float(value) if value is not None else None
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        if not claims:
+            return []
+        keys = []
+        for schedule, at in claims:
+            keys += [f"{self._p}cron:{schedule}:last", f"{self._p}cron:{schedule}:{number(at)}"]
+        args: list[str | int] = [number(now), int(FIRE_RECORDS_KEPT), *(number(at) for _, at in claims)]
+        return [bool(won) for won in await self._claim_fires(keys=keys, args=args)]
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        if not schedules:
+            return {}
+        values = await self._r.mget([f"{self._p}cron:{schedule}:last" for schedule in schedules])
+        return {s: float(v) for s, v in zip(schedules, values, strict=True) if v is not None}
 
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         found = []
