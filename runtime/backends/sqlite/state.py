@@ -15,31 +15,19 @@ its epoch with an empty owner), so an epoch never comes back.
 from __future__ import annotations
 
 import builtins
-import json
 import sqlite3
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from runtime.backends import sqlite_cron
 from runtime.backends.base import Alarm, Fence, StateStore
-from runtime.backends.failures import storage_errors
+from runtime.backends.sqlite import cron as sqlite_cron
+from runtime.backends.sqlite.common import _ids, sqlite_errors
 from runtime.errors import LeaseLostError
 
 if TYPE_CHECKING:
     from runtime.backends.sqlite import SqliteBackend
 
-
-def _ids(ids: Sequence[str]) -> str:
-    return json.dumps(list(ids))
-
-
-def _where(store: Any) -> str:
-    return f"state database {str(store._backend.path)!r}"
-
-
-#: SQLite's failures (a full disk, an I/O error, a lock held too long) as StorageError.
-sqlite_errors = storage_errors((sqlite3.Error,), _where)
 
 _PUT = "INSERT OR REPLACE INTO actor_storage (ns, actor, key, value) VALUES (?, ?, ?, ?)"
 _DELETE = "DELETE FROM actor_storage WHERE ns = ? AND actor = ? AND key IN (SELECT value FROM json_each(?))"
