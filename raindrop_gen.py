@@ -1,4 +1,4 @@
-# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: f0f0d38359174f55
+# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 1dc0ffa4a9ad4bda
 """The typed ``env`` of application "hakivo": ``class Web(Service[Env])``."""
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class Env(Protocol):
     CONGRESS_API_BASE_URL: str | None  # env "CONGRESS_API_BASE_URL", None when unset
     BRAVE_BASE_URL: str | None  # env "BRAVE_BASE_URL", None when unset
     AI: runtime.ai.AI  # built in: models
+    mem: runtime.kv.KvCache  # built in: a KV namespace of the app's own
     logger: runtime.applog.AppLogger  # structured logs
     clock: runtime.clock.Clock  # the runtime's clock (the fake clock under test)
     tracer: runtime.tracing.Tracer  # spans

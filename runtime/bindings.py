@@ -39,6 +39,9 @@ from runtime.tracing import Annotation, Tracer
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
 
+#: The KV namespace behind ``env.mem`` (``kv _mem list`` reads it from the command line).
+MEM_NAMESPACE = "_mem"
+
 #: Store kinds whose data lives in files under the state folder.
 _ON_DISK = frozenset({"bucket", "smartbucket", "smartmemory", "smartsql", "sql_database"})
 
@@ -175,6 +178,9 @@ class Bindings:
             bindings[resource.binding] = McpBinding(resource.name, mcp)
         bindings.update(values)
         bindings.setdefault("AI", self._ai_binding(values))  # a built-in on every module
+        # env.mem: the KV namespace every generated Env of the platform has; its namespace name
+        # starts with "_" so no declared kv_cache (names are letters, digits and "-") shares it.
+        bindings.setdefault("mem", KvCache(MEM_NAMESPACE, backend.kv, self.clock, enforce_limits=limits))
         tracer = Tracer(self._record_run, self.clock.time)
         annotation = Annotation(backend.state, app.name, self._record_run, self.clock.time)
         return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock, tracer, annotation)

@@ -52,7 +52,7 @@ ATTRIBUTES: list[tuple[str, str, str, str]] = [
 def bindings(manifest: Manifest, service: str | None = None) -> list[tuple[str, str, str]]:
     """``(binding, type, comment)`` for every name on the app's ``env``, resolved as the app
     builds it: resources, then env vars (which win over a resource of the same name), then the
-    built-in ``AI`` unless something else took the name. Given a ``service``, its own env vars
+    built-ins ``AI`` and ``mem`` unless something else took the name. Given a ``service``, its own env vars
     come last and win, as they do on that service's ``env``."""
     app = manifest.application
     rows: dict[str, tuple[str, str]] = {}
@@ -67,6 +67,7 @@ def bindings(manifest: Manifest, service: str | None = None) -> list[tuple[str, 
         rows[mcp.binding] = ("Any", f'mcp_service "{mcp.name}"')
     _variables(rows, app.env, "")
     rows.setdefault("AI", ("runtime.ai.AI", "built in: models"))
+    rows.setdefault("mem", ("runtime.kv.KvCache", "built in: a KV namespace of the app's own"))
     if service is not None:
         own = next(s for s in app.services if s.name == service)
         _variables(rows, own.env, f' of service "{service}"')

@@ -156,6 +156,7 @@ def test_generate_types_every_kind(tmp_path: Path) -> None:
         "SESSIONS: runtime.kv.KvCache",
         "MODE: str  # env",
         "AI: runtime.ai.AI",
+        "mem: runtime.kv.KvCache",
     ):
         assert line in text, text
     assert run("validate", "--strict", str(tmp_path / "raindrop.manifest"))[0] == 0
