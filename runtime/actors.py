@@ -43,11 +43,14 @@ def names_namespace(namespace: str) -> str:
 class ActorId:
     """An actor's identity: 64 hex digits, and the name it came from when known."""
 
-    __slots__ = ("_hex", "name")
+    __slots__ = ("_hex", "name", "namespace")
 
-    def __init__(self, hex_id: str, name: str | None = None) -> None:
+    def __init__(self, hex_id: str, name: str | None = None, namespace: str | None = None) -> None:
         self._hex = hex_id
         self.name = name
+        #: The actor class the id was made for (None for an id made by hand): ``get`` on another
+        #: namespace refuses it, as the platform does.
+        self.namespace = namespace
 
     def __str__(self) -> str:
         return self._hex
@@ -93,12 +96,20 @@ def _check_keys(keys: list[Any]) -> list[str]:
 class Storage:
     """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
 
-    def __init__(self, store: StateStore, namespace: str, actor: ActorId, wake_alarms: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        namespace: str,
+        actor: ActorId,
+        wake_alarms: Callable[[], None],
+        owner: type[Actor] | None = None,
+    ) -> None:
         self._store = store
         self._ns = namespace
         self._id = str(actor)
         self._name = actor.name
         self._wake = wake_alarms
+        self._owner = owner  # the actor class: set_alarm needs it to have alarm()
 
     async def get(self, key: str | Sequence[str]) -> Any:
         """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
@@ -174,6 +185,11 @@ class Storage:
             at = when / 1000
         else:
             raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
+        if self._owner is not None and not callable(getattr(self._owner, "alarm", None)):
+            raise BindingError(
+                f'actor "{self._ns}": set_alarm needs an alarm() handler, and {self._owner.__name__} has none; '
+                "add `async def alarm(self) -> None` to the class"
+            )
         await self._store.set_alarm(self._ns, self._id, self._name, at)
         self._wake()
 
@@ -246,10 +262,10 @@ class ActorHost:
         key = (namespace, str(actor))
         instance = self._instances.get(key)
         if instance is None:
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set)
             cls = self.classes.get(namespace)
             if cls is None:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, cls)
             instance = cls(ActorState(actor, storage, self._spawn), self._env())
             self._instances[key] = instance
             if actor.name is not None:
@@ -441,22 +457,27 @@ class ActorNamespace:
         if not isinstance(name, str):
             raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
         digest = hashlib.sha256(utf8(f"{self.name}\x00{name}", f"id_from_name: {name[:40]!r}")).hexdigest()
-        return ActorId(digest, name)
+        return ActorId(digest, name, self.name)
 
     def id_from_string(self, hex_id: str) -> ActorId:
         """The id whose 64 hex digits ``hex_id`` spells (``str(actor_id)`` gives them back)."""
         if len(hex_id) != 64 or any(c not in "0123456789abcdef" for c in hex_id):
             raise BindingError(f"{hex_id!r} is not an actor id (64 lowercase hex digits)")
-        return ActorId(hex_id)
+        return ActorId(hex_id, None, self.name)
 
     def new_unique_id(self) -> ActorId:
         """A fresh random id, never equal to one from a name."""
-        return ActorId(os.urandom(32).hex())
+        return ActorId(os.urandom(32).hex(), None, self.name)
 
     def get(self, actor: ActorId, **options: Any) -> ActorStub:
         """A stub for ``actor``; ``location_hint`` and other options are accepted and ignored."""
         if not isinstance(actor, ActorId):
             raise BindingError(f"get() takes an ActorId (from id_from_name), not {type(actor).__name__}")
+        if actor.namespace is not None and actor.namespace != self.name:
+            raise BindingError(
+                f'actor "{self.name}": this id was made by actor "{actor.namespace}"\'s namespace; an id is for '
+                f"the class that made it (use env.{self.name.upper().replace('-', '_')}.id_from_name(...))"
+            )
         return ActorStub(self.name, actor, self._host)
 
 

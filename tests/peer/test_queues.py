@@ -102,3 +102,26 @@ async def test_retries_with_delay(app: App, clock: FakeClock) -> None:  # "retri
     clock.advance(seconds=30)
     await app.drain(raise_errors=False)
     assert [m["attempts"] for m in failed] == [1, 2, 3]
+
+
+async def test_v8_bodies_keep_what_the_structured_clone_keeps(app: App) -> None:
+    # "supports message contentTypes" (its v8 body: Date, Uint8Array, Set, Map, BigInt, nested)
+    from datetime import UTC, date, datetime
+
+    batches = handler_module(app, "collector").BATCHES
+    batches.clear()
+    body = {
+        "when": datetime(2026, 1, 1, 9, 30, tzinfo=UTC),
+        "day": date(2026, 1, 2),
+        "bytes": b"\x00\xff",
+        "set": {"a", "b"},
+        "map": {1: "one", ("k", 2): [1, 2]},
+        "big": 2**100,
+        "nested": [{"deeper": [{"set": {3}}]}],
+    }
+    await app.env.QUEUE.send(body, content_type="v8")
+    await app.env.QUEUE.send_batch([{"body": {"s": {1}}, "content_type": "v8"}])
+    await app.drain(timeout=5)
+    assert [m["body"] for batch in batches for m in batch] == [body, {"s": {1}}]
+    with pytest.raises(BindingError, match=r"the v8 message body\['f'\] is a function"):
+        await app.env.QUEUE.send({"f": print}, content_type="v8")
