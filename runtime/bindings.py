@@ -35,6 +35,7 @@ from runtime.smart import SmartComponents
 from runtime.smart.sql import SmartSql
 from runtime.sql import SqlDatabase
 from runtime.tracing import Annotation, Tracer
+from runtime.vector_index import VectorIndex
 
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
@@ -164,6 +165,8 @@ class Bindings:
                     self.clock.time,
                     text_query_writes=self.settings.smartsql_settings(store.name).text_query_writes,
                 )
+            elif store.kind == "vector_index":
+                bindings[store.binding] = VectorIndex(store.name, backend.state, store.dimensions, store.metric)
             elif store.kind == "sql_database":
                 database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
                 self.databases[store.name] = database

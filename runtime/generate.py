@@ -38,6 +38,7 @@ STORE_TYPES: dict[str, tuple[str, str]] = {
     "smartmemory": ("runtime.smart.memory", "SmartMemory"),
     "smartsql": ("runtime.smart.sql", "SmartSql"),
     "sql_database": ("runtime.sql", "SqlDatabase"),
+    "vector_index": ("runtime.vector_index", "VectorIndex"),
 }
 
 #: What every ``env`` has beside its bindings: ``(attribute, module, class, what it is)``.
