@@ -307,6 +307,7 @@ class SmartBucket:
                     "source": hit.key,
                     "payload_signature": etag,
                     "score": hit.score,
+                    "similarity": hit.similarity,
                     "embed": None,
                     "type": content_type,
                 }
