@@ -1,9 +1,9 @@
-# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 1dc0ffa4a9ad4bda
+# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 56b012458c3dd618
 """The typed ``env`` of application "hakivo": ``class Web(Service[Env])``."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import runtime.actors
 import runtime.ai
@@ -16,7 +16,25 @@ import runtime.services
 import runtime.sql
 import runtime.tracing
 
-__all__ = ["Env"]
+if TYPE_CHECKING:  # what the actors' method signatures name
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from runtime import Actor
+
+__all__ = ["Env", "PodcastGeneratorStub"]
+
+
+class PodcastGeneratorStub(Protocol):
+    """Calls to actor "podcast-generator" (PodcastGenerator): each awaited, run on its one instance."""
+
+    id: runtime.actors.ActorId
+    name: str | None
+    async def update_status(self, record: dict[str, Any]) -> None: ...
+    async def status(self) -> dict[str, Any] | None: ...
+    async def history(self) -> list[dict[str, Any]]: ...
+    async def preferences(self) -> dict[str, Any]: ...
+    async def set_preferences(self, preferences: dict[str, Any]) -> dict[str, Any]: ...
+    async def fetch(self, request: Request) -> Response: ...
 
 
 class Env(Protocol):
@@ -25,7 +43,7 @@ class Env(Protocol):
     PODCAST_AUDIO: runtime.buckets.Bucket  # bucket "podcast-audio"
     HAKIVO_DB: runtime.sql.SqlDatabase  # sql_database "hakivo-db"
     USER_NOTIFICATIONS: runtime.queue.Queue  # queue "user-notifications"
-    PODCAST_GENERATOR: runtime.actors.ActorNamespace  # actor "podcast-generator"
+    PODCAST_GENERATOR: runtime.actors.ActorNamespace[PodcastGeneratorStub]  # actor "podcast-generator"
     WEB: runtime.services.ServiceStub  # service "web"
     ANTHROPIC_API_KEY: str | None  # secret "ANTHROPIC_API_KEY", None when unset
     ELEVENLABS_API_KEY: str | None  # secret "ELEVENLABS_API_KEY", None when unset

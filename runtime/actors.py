@@ -16,7 +16,9 @@ import math
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, cast
+
+from typing_extensions import TypeVar
 
 from runtime import structured
 from runtime.arguments import checked_arguments, utf8
@@ -441,8 +443,33 @@ class ActorHost:
             )
 
 
+class ActorStub:
+    """Calls to an actor: ``await stub.method(...)`` or ``await stub.fetch(request)``."""
+
+    def __init__(self, namespace: str, actor: ActorId, host: ActorHost) -> None:
+        self._namespace = namespace
+        self.id = actor
+        self.name = actor.name
+        self._host = host
+
+    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await self._host.call(self._namespace, self.id, method, args, kwargs)
+
+        call.__name__ = method
+        return call
+
+
+#: What ``get`` returns: a stub typed as the actor's ``<Class>Stub`` protocol (``generate``
+#: writes one per actor, from its class), else :class:`ActorStub`.
+S = TypeVar("S", default=ActorStub)
+
+
 @platform_names
-class ActorNamespace:
+class ActorNamespace(Generic[S]):
     """``env.<ACTOR>``: ids and stubs for one actor class."""
 
     def __init__(self, name: str, host: ActorHost) -> None:
@@ -469,7 +496,7 @@ class ActorNamespace:
         """A fresh random id, never equal to one from a name."""
         return ActorId(os.urandom(32).hex(), None, self.name)
 
-    def get(self, actor: ActorId, **options: Any) -> ActorStub:
+    def get(self, actor: ActorId, **options: Any) -> S:
         """A stub for ``actor``; ``location_hint`` and other options are accepted and ignored."""
         if not isinstance(actor, ActorId):
             raise BindingError(f"get() takes an ActorId (from id_from_name), not {type(actor).__name__}")
@@ -478,24 +505,4 @@ class ActorNamespace:
                 f'actor "{self.name}": this id was made by actor "{actor.namespace}"\'s namespace; an id is for '
                 f"the class that made it (use env.{self.name.upper().replace('-', '_')}.id_from_name(...))"
             )
-        return ActorStub(self.name, actor, self._host)
-
-
-class ActorStub:
-    """Calls to an actor: ``await stub.method(...)`` or ``await stub.fetch(request)``."""
-
-    def __init__(self, namespace: str, actor: ActorId, host: ActorHost) -> None:
-        self._namespace = namespace
-        self.id = actor
-        self.name = actor.name
-        self._host = host
-
-    def __getattr__(self, method: str) -> Callable[..., Awaitable[Any]]:
-        if method.startswith("_"):
-            raise AttributeError(method)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._host.call(self._namespace, self.id, method, args, kwargs)
-
-        call.__name__ = method
-        return call
+        return cast(S, ActorStub(self.name, actor, self._host))

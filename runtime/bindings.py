@@ -38,6 +38,8 @@ from runtime.tracing import Annotation, Tracer
 from runtime.vector_index import VectorIndex
 
 if TYPE_CHECKING:
+    from mcp.server.fastmcp import FastMCP
+
     from runtime.mcp import McpHost
 
 #: The KV namespace behind ``env.mem`` (``kv _mem list`` reads it from the command line).
@@ -59,7 +61,7 @@ class McpBinding:
         return f"<McpService {self._name!r}>"
 
     @property
-    def server(self) -> Any:
+    def server(self) -> FastMCP[Any]:
         host = self._hosts.get(self._name)
         if host is None:
             raise AppStateError(

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from runtime.manifest import Manifest
 from runtime.manifest.model import EnvVar, Service
+from runtime.stubs import Stubs, actor_stubs, stub_name
 
 FILENAME = "raindrop_gen.py"
 
@@ -60,12 +61,15 @@ def bindings(manifest: Manifest, service: str | None = None) -> list[tuple[str, 
     for store in app.stores:
         module, cls = STORE_TYPES[store.kind]
         rows[store.binding] = (f"{module}.{cls}", f'{store.kind} "{store.name}"')
+    typed_stubs = actor_stubs(manifest).protocols
     for actor in app.actors:
-        rows[actor.binding] = ("runtime.actors.ActorNamespace", f'actor "{actor.name}"')
+        stub = stub_name(actor)
+        namespace = f"runtime.actors.ActorNamespace[{stub}]" if stub in typed_stubs else "runtime.actors.ActorNamespace"
+        rows[actor.binding] = (namespace, f'actor "{actor.name}"')
     for declared in app.services:
         rows[declared.binding] = ("runtime.services.ServiceStub", f'service "{declared.name}"')
     for mcp in app.mcp_services:
-        rows[mcp.binding] = ("Any", f'mcp_service "{mcp.name}"')
+        rows[mcp.binding] = ("runtime.bindings.McpBinding", f'mcp_service "{mcp.name}"')
     _variables(rows, app.env, "")
     rows.setdefault("AI", ("runtime.ai.AI", "built in: models"))
     rows.setdefault("mem", ("runtime.kv.KvCache", "built in: a KV namespace of the app's own"))
@@ -105,36 +109,48 @@ def protocol_of(service: Service) -> str:
 
 
 def fingerprint(manifest: Manifest) -> str:
-    return _fingerprint(protocols(manifest))
+    return _fingerprint(protocols(manifest), actor_stubs(manifest))
 
 
-def _fingerprint(found: dict[str, list[tuple[str, str, str]]]) -> str:
+def _fingerprint(found: dict[str, list[tuple[str, str, str]]], stubs: Stubs) -> str:
     text = "\n".join(
         f"{cls}.{name}:{typed}" if cls != "Env" else f"{name}:{typed}"
         for cls, rows in found.items()
         for name, typed, _ in rows
     )
+    if stubs.protocols:  # an actor's method signatures changed: its stub is stale too
+        text += "\n" + "\n".join([*stubs.imports, *(f"{c}:{line}" for c, ls in stubs.protocols.items() for line in ls)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def render(manifest: Manifest) -> str:
     found = protocols(manifest)
+    stubs = actor_stubs(manifest)
     modules = sorted(
         {typed.rsplit(".", 1)[0] for rows in found.values() for _, typed, _ in rows if "." in typed}
         | {m for _, m, _, _ in ATTRIBUTES}
+        | ({"runtime.actors"} if stubs.protocols else set())
     )
     lines = [
-        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {_fingerprint(found)}",
+        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. "
+        f"fingerprint: {_fingerprint(found, stubs)}",
         f'"""The typed ``env`` of application "{manifest.application.name}": ``class Web(Service[Env])``."""',
         "",
         "from __future__ import annotations",
         "",
-        "from typing import Any, Protocol",
+        "from typing import TYPE_CHECKING, Any, Protocol",
         "",
         *(f"import {module}" for module in modules),
         "",
-        f"__all__ = [{', '.join(repr(cls) for cls in found)}]".replace("'", '"'),
+        *(
+            ["if TYPE_CHECKING:  # what the actors' method signatures name", *(f"    {i}" for i in stubs.imports), ""]
+            if stubs.imports
+            else []
+        ),
+        f"__all__ = [{', '.join(repr(cls) for cls in [*found, *stubs.protocols])}]".replace("'", '"'),
     ]
+    for cls, stub_lines in stubs.protocols.items():
+        lines += ["", "", f"class {cls}(Protocol):", *stub_lines]
     services = {cls: name for name, cls in service_protocols(manifest).items()}
     for cls, rows in found.items():
         lines += ["", "", f"class {cls}(Protocol):"]
