@@ -125,3 +125,25 @@ def test_camel_case_keywords_are_caught_on_inherited_methods_too() -> None:
     for stub in (SmartMemory, WorkingMemory):
         with pytest.raises(BindingError, match="did you mean `n_most_recent`"):
             stub.search_episodic_memory(None, "ferries", nMostRecent=2)  # type: ignore[arg-type, call-arg]
+
+
+@pytest.mark.slow  # a worker process
+def test_a_worker_says_it_stopped(tmp_path: Path) -> None:
+    """``serve`` ends with a "stopped" line; a worker ended silently, so a stop looked like a hang."""
+    import signal
+
+    manifest = Path(__file__).parent / "apps" / "jobs" / "raindrop.manifest"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "worker", str(manifest), "--backend", f"sqlite:///{tmp_path / 'state.db'}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if line.strip() == "ready":
+            break
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert err.rstrip().splitlines()[-1].endswith("stopped"), err
