@@ -147,3 +147,26 @@ def test_a_worker_says_it_stopped(tmp_path: Path) -> None:
     _, err = worker.communicate(timeout=60)
     assert worker.returncode == 0, err
     assert err.rstrip().splitlines()[-1].endswith("stopped"), err
+
+
+async def test_typescript_shaped_calls_are_told_to_use_keywords(tmp_path: Path) -> None:
+    """``send(body, {"delaySeconds": 5})`` and ``put_memory({...})`` are how the platform's
+    TypeScript passes options; in Python they are keywords, and the error says so."""
+    from runtime import BindingError
+
+    smart = Path(__file__).parent / "apps" / "smart" / "raindrop.manifest"
+    jobs = Path(__file__).parent / "apps" / "jobs" / "raindrop.manifest"
+    async with App.from_manifest(jobs, backend="memory://") as app:
+        queue = next(v for v in app.env.bindings().values() if type(v).__name__ == "Queue")
+        with pytest.raises(
+            BindingError, match=r"send\(\) takes its options as keyword arguments.*send\(\.\.\., delay_seconds=\.\.\.\)"
+        ):
+            await queue.send({"id": 1}, {"delaySeconds": 5})
+        await queue.send({"delay_seconds": 5})  # a body that happens to look like options is a body
+    async with App.from_manifest(smart, backend="memory://") as app:
+        session = (await app.env.AGENT_MEMORY.start_working_memory_session())["working_memory"]
+        with pytest.raises(
+            BindingError, match=r"put_memory\(\) takes its options.*put_memory\(content=\.\.\., session_id=\.\.\.\)"
+        ):
+            await session.put_memory({"content": "hello", "sessionId": "s1"})
+        assert await session.put_memory("hello")
