@@ -102,9 +102,9 @@ def options_error(owner: str, method: str, args: tuple[Any, ...], positional: tu
             continue
         spelled = {snake(k): k for k in value}
         beyond = index >= len(positional)
-        holds_itself = not beyond and positional[index] in spelled and set(spelled) <= set(positional[1:]) | {
-            positional[index]
-        }
+        holds_itself = (
+            not beyond and positional[index] in spelled and set(spelled) <= set(positional[1:]) | {positional[index]}
+        )
         if beyond or holds_itself:
             shown = ", ".join(f"{name}=..." for name in spelled)
             return BindingError(
