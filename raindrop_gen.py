@@ -1,13 +1,31 @@
-# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 2e1f57745286c512
+# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 96952961cd120280
 """The typed ``env`` of application "hakivo": ``class Web(Service[Env])``."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import runtime.types
 
-__all__ = ["Env"]
+if TYPE_CHECKING:  # what the actors' method signatures name
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from runtime import Actor
+
+__all__ = ["Env", "PodcastGeneratorStub"]
+
+
+class PodcastGeneratorStub(Protocol):
+    """Calls to actor "podcast-generator" (PodcastGenerator): each awaited, run on its one instance."""
+
+    id: runtime.actors.ActorId
+    name: str | None
+    async def update_status(self, record: dict[str, Any]) -> None: ...
+    async def status(self) -> dict[str, Any] | None: ...
+    async def history(self) -> list[dict[str, Any]]: ...
+    async def preferences(self) -> dict[str, Any]: ...
+    async def set_preferences(self, preferences: dict[str, Any]) -> dict[str, Any]: ...
+    async def fetch(self, request: Request) -> Response: ...
 
 
 class Env(Protocol):
@@ -16,7 +34,7 @@ class Env(Protocol):
     PODCAST_AUDIO: runtime.types.Bucket  # bucket "podcast-audio"
     HAKIVO_DB: runtime.types.SqlDatabase  # sql_database "hakivo-db"
     USER_NOTIFICATIONS: runtime.types.Queue  # queue "user-notifications"
-    PODCAST_GENERATOR: runtime.types.ActorNamespace  # actor "podcast-generator"
+    PODCAST_GENERATOR: runtime.types.ActorNamespace[PodcastGeneratorStub]  # actor "podcast-generator"
     WEB: runtime.types.ServiceStub  # service "web"
     ANTHROPIC_API_KEY: str | None  # secret "ANTHROPIC_API_KEY", None when unset
     ELEVENLABS_API_KEY: str | None  # secret "ELEVENLABS_API_KEY", None when unset
@@ -36,6 +54,7 @@ class Env(Protocol):
     CONGRESS_API_BASE_URL: str | None  # env "CONGRESS_API_BASE_URL", None when unset
     BRAVE_BASE_URL: str | None  # env "BRAVE_BASE_URL", None when unset
     AI: runtime.types.AI  # built in: models
+    mem: runtime.types.KvCache  # built in: a KV namespace of the app's own
     logger: runtime.types.AppLogger  # structured logs
     clock: runtime.types.Clock  # the runtime's clock (the fake clock under test)
     tracer: runtime.types.Tracer  # spans

@@ -17,9 +17,42 @@ from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
 
 if TYPE_CHECKING:
-    from runtime.actors import ActorId
+    from runtime.handlers import Actor
 
 MAX_VALUE_BYTES = 2 * 1024 * 1024
+
+
+class ActorId:
+    """An actor's identity: 64 hex digits, and the name it came from when known."""
+
+    __slots__ = ("_hex", "name", "namespace")
+
+    def __init__(self, hex_id: str, name: str | None = None, namespace: str | None = None) -> None:
+        self._hex = hex_id
+        self.name = name
+        #: The actor class the id was made for (None for an id made by hand): ``get`` on another
+        #: namespace refuses it, as the platform does.
+        self.namespace = namespace
+
+    def __str__(self) -> str:
+        return self._hex
+
+    def __repr__(self) -> str:
+        return f"ActorId({self._hex[:12]}…, name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorId) and other._hex == self._hex
+
+    def __hash__(self) -> int:
+        return hash(self._hex)
+
+    def equals(self, other: ActorId) -> bool:
+        return self == other
+
+    def to_string(self) -> str:
+        return self._hex
+
+
 MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform
 MAX_KEY_BYTES = 2048
 
@@ -52,6 +85,8 @@ class Storage:
         actor: ActorId,
         wake_alarms: Callable[[], None],
         fence: Fence | None = None,
+        *,
+        owner: type[Actor] | None = None,
     ) -> None:
         self._store = store
         self._ns = namespace
@@ -59,6 +94,7 @@ class Storage:
         self._name = actor.name
         self._wake = wake_alarms
         self._fence = fence  # the lease this instance runs under: every write carries it
+        self._owner = owner  # the actor class: set_alarm needs it to have alarm()
 
     async def get(self, key: str | Sequence[str]) -> Any:
         """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
@@ -135,6 +171,11 @@ class Storage:
             at = when / 1000
         else:
             raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
+        if self._owner is not None and not callable(getattr(self._owner, "alarm", None)):
+            raise BindingError(
+                f'actor "{self._ns}": set_alarm needs an alarm() handler, and {self._owner.__name__} has none; '
+                "add `async def alarm(self) -> None` to the class"
+            )
         await self._store.set_alarm(self._ns, self._id, self._name, at, self._fence)
         self._wake()
 

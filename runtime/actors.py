@@ -17,10 +17,12 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Generic, cast
+
+from typing_extensions import TypeVar
 
 from runtime import structured
-from runtime.actor_storage import Storage as Storage
+from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, ActorId, Storage
 from runtime.arguments import utf8
 from runtime.backends.base import Alarm, StateStore
 from runtime.clock import Clock
@@ -28,6 +30,19 @@ from runtime.errors import BackendError, BindingError, LeaseLostError, StorageEr
 from runtime.handlers import Actor
 from runtime.naming import platform_names
 from runtime.observers import RunRecord, describe_error
+
+__all__ = [
+    "MAX_KEY_BYTES",
+    "MAX_PAIRS",
+    "MAX_VALUE_BYTES",
+    "ActorHost",
+    "ActorId",
+    "ActorNamespace",
+    "ActorState",
+    "ActorStub",
+    "Storage",
+    "names_namespace",
+]
 from runtime.ownership import RENEW, Ownership
 
 log = logging.getLogger("raindrop.actor")
@@ -45,34 +60,6 @@ IDLE_EVICT = 120.0
 def names_namespace(namespace: str) -> str:
     """Where the names of an actor class's ids are kept (no manifest name contains ``~``)."""
     return f"~names:{namespace}"
-
-
-class ActorId:
-    """An actor's identity: 64 hex digits, and the name it came from when known."""
-
-    __slots__ = ("_hex", "name")
-
-    def __init__(self, hex_id: str, name: str | None = None) -> None:
-        self._hex = hex_id
-        self.name = name
-
-    def __str__(self) -> str:
-        return self._hex
-
-    def __repr__(self) -> str:
-        return f"ActorId({self._hex[:12]}…, name={self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ActorId) and other._hex == self._hex
-
-    def __hash__(self) -> int:
-        return hash(self._hex)
-
-    def equals(self, other: ActorId) -> bool:
-        return self == other
-
-    def to_string(self) -> str:
-        return self._hex
 
 
 class ActorState:
@@ -164,11 +151,11 @@ class ActorHost:
         key = (namespace, str(actor))
         instance = self._instances.get(key)
         if instance is None:
-            fence = self.ownership.fence(key) if self.ownership is not None else None
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence)
             cls = self.classes.get(namespace)
             if cls is None:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
+            fence = self.ownership.fence(key) if self.ownership is not None else None
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls)
             instance = cls(ActorState(actor, storage, self._spawn), self._env())
             self._instances[key] = instance
             if actor.name is not None:
@@ -351,41 +338,6 @@ class ActorHost:
             )
 
 
-@platform_names
-class ActorNamespace:
-    """``env.<ACTOR>``: ids and stubs for one actor class."""
-
-    def __init__(self, name: str, host: ActorHost) -> None:
-        self.name = name
-        self._host = host
-
-    def __repr__(self) -> str:
-        return f"<ActorNamespace {self.name!r}>"
-
-    def id_from_name(self, name: str) -> ActorId:
-        """The same id for the same name, always (as on the platform)."""
-        if not isinstance(name, str):
-            raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
-        digest = hashlib.sha256(utf8(f"{self.name}\x00{name}", f"id_from_name: {name[:40]!r}")).hexdigest()
-        return ActorId(digest, name)
-
-    def id_from_string(self, hex_id: str) -> ActorId:
-        """The id whose 64 hex digits ``hex_id`` spells (``str(actor_id)`` gives them back)."""
-        if len(hex_id) != 64 or any(c not in "0123456789abcdef" for c in hex_id):
-            raise BindingError(f"{hex_id!r} is not an actor id (64 lowercase hex digits)")
-        return ActorId(hex_id)
-
-    def new_unique_id(self) -> ActorId:
-        """A fresh random id, never equal to one from a name."""
-        return ActorId(os.urandom(32).hex())
-
-    def get(self, actor: ActorId, **options: Any) -> ActorStub:
-        """A stub for ``actor``; ``location_hint`` and other options are accepted and ignored."""
-        if not isinstance(actor, ActorId):
-            raise BindingError(f"get() takes an ActorId (from id_from_name), not {type(actor).__name__}")
-        return ActorStub(self.name, actor, self._host)
-
-
 class ActorStub:
     """Calls to an actor: ``await stub.method(...)`` or ``await stub.fetch(request)``."""
 
@@ -404,3 +356,48 @@ class ActorStub:
 
         call.__name__ = method
         return call
+
+
+#: What ``get`` returns: a stub typed as the actor's ``<Class>Stub`` protocol (``generate``
+#: writes one per actor, from its class), else :class:`ActorStub`.
+S = TypeVar("S", default=ActorStub)
+
+
+@platform_names
+class ActorNamespace(Generic[S]):
+    """``env.<ACTOR>``: ids and stubs for one actor class."""
+
+    def __init__(self, name: str, host: ActorHost) -> None:
+        self.name = name
+        self._host = host
+
+    def __repr__(self) -> str:
+        return f"<ActorNamespace {self.name!r}>"
+
+    def id_from_name(self, name: str) -> ActorId:
+        """The same id for the same name, always (as on the platform)."""
+        if not isinstance(name, str):
+            raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
+        digest = hashlib.sha256(utf8(f"{self.name}\x00{name}", f"id_from_name: {name[:40]!r}")).hexdigest()
+        return ActorId(digest, name, self.name)
+
+    def id_from_string(self, hex_id: str) -> ActorId:
+        """The id whose 64 hex digits ``hex_id`` spells (``str(actor_id)`` gives them back)."""
+        if len(hex_id) != 64 or any(c not in "0123456789abcdef" for c in hex_id):
+            raise BindingError(f"{hex_id!r} is not an actor id (64 lowercase hex digits)")
+        return ActorId(hex_id, None, self.name)
+
+    def new_unique_id(self) -> ActorId:
+        """A fresh random id, never equal to one from a name."""
+        return ActorId(os.urandom(32).hex(), None, self.name)
+
+    def get(self, actor: ActorId, **options: Any) -> S:
+        """A stub for ``actor``; ``location_hint`` and other options are accepted and ignored."""
+        if not isinstance(actor, ActorId):
+            raise BindingError(f"get() takes an ActorId (from id_from_name), not {type(actor).__name__}")
+        if actor.namespace is not None and actor.namespace != self.name:
+            raise BindingError(
+                f'actor "{self.name}": this id was made by actor "{actor.namespace}"\'s namespace; an id is for '
+                f"the class that made it (use env.{self.name.upper().replace('-', '_')}.id_from_name(...))"
+            )
+        return cast(S, ActorStub(self.name, actor, self._host))

@@ -320,8 +320,12 @@ class App:
             raise KeyError(f"no scheduled handler named {name!r} (schedules: {known})")
         await runner.execute(self.clock.time(), raise_errors=True)
 
-    def asgi(self, service: str) -> ServiceApp:
-        """The ASGI app of ``service`` (for httpx's ``ASGITransport``, or any ASGI server)."""
+    def asgi(self, service: str, *, raise_exceptions: bool = False) -> ServiceApp:
+        """The ASGI app of ``service`` (for httpx's ``ASGITransport``, or any ASGI server).
+
+        :param raise_exceptions: a handler's exception propagates to the caller (as in
+            Starlette's ``TestClient``) instead of becoming a 500 response.
+        """
         handler = self._services.get(service)
         if handler is None:
             names = [s.name for s in self.manifest.application.services]
@@ -336,6 +340,7 @@ class App:
             timeout=self.settings.request_timeout,
             on_request=self._record_run,
             debug=self.settings.debug,
+            raise_exceptions=raise_exceptions,
         )
 
     def schedules(self) -> dict[str, ScheduleRunner]:

@@ -37,9 +37,15 @@ from runtime.smart import SmartComponents
 from runtime.smart.sql import SmartSql
 from runtime.sql import SqlDatabase
 from runtime.tracing import Annotation, Tracer
+from runtime.vector_index import VectorIndex
 
 if TYPE_CHECKING:
+    from mcp.server.fastmcp import FastMCP
+
     from runtime.mcp import McpHost
+
+#: The KV namespace behind ``env.mem`` (``kv _mem list`` reads it from the command line).
+MEM_NAMESPACE = "_mem"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +69,7 @@ class McpBinding:
         return f"<McpService {self._name!r}>"
 
     @property
-    def server(self) -> Any:
+    def server(self) -> FastMCP[Any]:
         host = self._hosts.get(self._name)
         if host is None:
             raise AppStateError(
@@ -146,6 +152,11 @@ class Bindings:
             bindings[resource.binding] = McpBinding(resource.name, mcp)
         bindings.update(values)
         bindings.setdefault("AI", self._ai_binding(values))  # a built-in on every module
+        # env.mem: the KV namespace every generated Env of the platform has; its namespace name
+        # starts with "_" so no declared kv_cache (names are letters, digits and "-") shares it.
+        bindings.setdefault(
+            "mem", KvCache(MEM_NAMESPACE, backend.kv, self.clock, enforce_limits=self.settings.kv.enforce_limits)
+        )
         tracer = Tracer(self._record_run, self.clock.time)
         annotation = Annotation(backend.state, app.name, self._record_run, self.clock.time)
         return Env(bindings, logging.getLogger(f"raindrop.{app.name}"), self.clock, tracer, annotation)
@@ -207,6 +218,9 @@ class Bindings:
             text_query_writes=self.settings.smartsql_settings(store.name).text_query_writes,
         )
 
+    def _vector_index(self, store: Store, build: _Build) -> VectorIndex:
+        return VectorIndex(store.name, build.backend.state, store.dimensions, store.metric)
+
     def _fill(self, values: dict[str, str | None]) -> Callable[[str | None], str | None]:
         """Replaces ``${NAME}`` in a local setting with the app's env value (else the process's)."""
 
@@ -265,4 +279,5 @@ BUILDERS: dict[str, Callable[[Bindings, Store, _Build], Any]] = {
     "smartmemory": Bindings._smartmemory,
     "smartsql": Bindings._smartsql,
     "sql_database": Bindings._database,
+    "vector_index": Bindings._vector_index,
 }

@@ -11,6 +11,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -179,9 +180,17 @@ def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
     if read is None:
         return EXIT_USAGE
     manifest, _ = read
+    from runtime.code_checks import code_diagnostics
+
+    found = code_diagnostics(manifest, path)  # what loading the app would refuse: handlers, db/
+    for diagnostic in found:
+        print(diagnostic.render(), file=err)
+    if any(d.severity == "error" or strict for d in found):
+        _summary_of_errors([replace(d, severity="error") if strict else d for d in found], err)
+        return EXIT_USAGE
     counts = Counter(r.kind for r in manifest.application.resources())
     listed = ", ".join(f"{n} {_plural(kind, n)}" for kind, n in sorted(counts.items())) or "no resources"
-    warnings = len(manifest.warnings)
+    warnings = len(manifest.warnings) + len(found)
     tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
     print(f'{path}: application "{manifest.application.name}" is valid: {listed}{tail}', file=out)
     from runtime.generate import staleness

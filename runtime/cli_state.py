@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runtime.app import App
+from runtime.bindings import MEM_NAMESPACE
 from runtime.errors import BindingError
 from runtime.kv import KvCache
 from runtime.manifest.schema import closest
@@ -54,7 +55,7 @@ def register(commands: Any) -> None:
     add_state_options(trigger)
 
     kv = commands.add_parser("kv", help="read and write a KV cache")
-    kv.add_argument("namespace", help="the kv_cache's name from the manifest")
+    kv.add_argument("namespace", help="the kv_cache's name from the manifest, or _mem for env.mem")
     actions = kv.add_subparsers(dest="action", required=True, metavar="ACTION")
     get = actions.add_parser("get")
     get.add_argument("key")
@@ -88,6 +89,8 @@ async def run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _binding(app: App, kind: str, name: str) -> Any:
+    if name == MEM_NAMESPACE and "kv_cache" in kind:
+        return app.env.mem  # the built-in env.mem
     stores = [s for s in app.manifest.application.stores if s.kind in kind.split("|")]
     names = [s.name for s in stores]
     if name not in names:

@@ -250,7 +250,23 @@ def _diagnostic(source: Source, root: yaml.Node | None, error: Mapping[str, Any]
     where = ".".join(str(p) for p in loc) or "settings"
     kind = error["type"]
     message = f"unknown setting {where!r}" if kind == "extra_forbidden" else f"{where}: {error['msg']}"
+    if kind == "extra_forbidden" and loc:
+        from runtime.manifest.schema import closest
+
+        given = str(loc[-1])
+        names = sorted(_setting_names())
+        # A near spelling, or a stem of a longer name (max_retry is max_retries less "ies"):
+        guess = closest(given, names) or next(
+            (n for n in names if len(given) >= 5 and n.startswith(given[:-1]) and n != given), None
+        )
+        if guess:
+            message += f"; did you mean {guess!r}?"
     return make(source, "error", message, _span_of(root, loc, key=kind == "extra_forbidden"))
+
+
+def _setting_names() -> set[str]:
+    """Every setting name of every section: what a misspelt one is compared against."""
+    return {name for model in _Strict.__subclasses__() for name in model.model_fields}
 
 
 def _span_of(node: yaml.Node | None, loc: tuple[Any, ...], *, key: bool = False) -> Span:

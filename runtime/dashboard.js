@@ -4,6 +4,14 @@ const api = (p, opts) => fetch("/_runtime/api" + p, opts).then(r => r.json());
 // Every value put into HTML passes esc(), numbers too: a number from the API is whatever a
 // stored file or a handler made it, not necessarily a number.
 const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+// 9000 -> "2 h 30 min": the largest two units, so a TTL reads at a glance
+const duration = seconds => {
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  const parts = [];
+  let left = Math.max(0, Math.round(seconds));
+  for (const [name, size] of units) { if (left >= size || (name === "s" && !parts.length)) { parts.push(`${Math.floor(left / size)} ${name}`); left %= size; } }
+  return parts.slice(0, 2).join(" ");
+};
 const rows = (id, html) => { document.querySelector(`#${id} tbody`).innerHTML = html; };
 function toast(text) { const t = document.getElementById("toast"); t.textContent = text; t.style.display = "block"; setTimeout(() => t.style.display = "none", 2500); }
 
@@ -17,7 +25,7 @@ let overviewDone = false;
 async function overview() {
   const o = await api("/overview");
   rows("services", Object.entries(o.services).map(([n, u]) => `<tr><td>${esc(n)}</td><td><a href="${esc(u)}">${esc(u)}</a></td></tr>`).join("") || `<tr><td colspan=2 class=muted>no public services</td></tr>`);
-  rows("resources", o.resources.map(r => `<tr><td>${esc(r.kind)}</td><td>${esc(r.name)}</td><td><code>${esc(r.binding ?? "")}</code></td></tr>`).join(""));
+  rows("resources", o.resources.map(r => `<tr><td>${esc(r.kind)}</td><td>${esc(r.name)}</td><td><code>${esc(r.binding ?? "")}</code></td><td class=muted>${esc(r.detail ?? "")}</td></tr>`).join(""));
   const kv = o.resources.filter(r => r.browse === "kv");
   document.getElementById("kvns").innerHTML = kv.map(r => `<option>${esc(r.name)}</option>`).join("");
   overviewDone = true;
@@ -143,7 +151,7 @@ async function refreshKv() {
   if (!ns) { rows("kv", "<tr><td colspan=3 class=muted>no KV caches</td></tr>"); return; }
   const prefix = document.getElementById("kvprefix").value;
   const page = await api(`/kv/${encodeURIComponent(ns)}?prefix=${encodeURIComponent(prefix)}`);
-  rows("kv", page.keys.map(k => `<tr><td><a href="#" class=kvkey data-k="${esc(k.name)}">${esc(k.name)}</a></td><td class=n>${esc(k.ttl == null ? "∞" : k.ttl + " s")}</td><td><code>${esc(k.metadata == null ? "" : JSON.stringify(k.metadata))}</code></td></tr>`).join("") || "<tr><td colspan=3 class=muted>no keys</td></tr>");
+  rows("kv", page.keys.map(k => `<tr><td><a href="#" class=kvkey data-k="${esc(k.name)}">${esc(k.name)}</a></td><td class=n>${esc(k.ttl == null ? "∞" : duration(k.ttl))}</td><td><code>${esc(k.metadata == null ? "" : JSON.stringify(k.metadata))}</code></td></tr>`).join("") || "<tr><td colspan=3 class=muted>no keys</td></tr>");
 }
 
 document.addEventListener("click", async (e) => {

@@ -124,6 +124,12 @@ class Dashboard:
             for r in app.resources()
             if r.kind not in ("observer", "task")
         ] + [{"kind": r.kind, "name": r.name, "binding": None} for r in (*app.observers, *app.tasks)]
+        for resource in resources_:
+            if resource["kind"] == "vector_index":  # what the index holds, in the resources table
+                info = await getattr(self.app.env, str(resource["binding"])[4:]).describe()
+                resource["detail"] = (
+                    f"{info['vector_count']} vectors, {info['dimensions'] or '?'} dimensions, {info['metric']}"
+                )
         return JSONResponse({"application": app.name, "services": self.urls, "resources": resources_})
 
     async def queues(self, request: Request) -> Response:
@@ -341,7 +347,7 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "raindrop-runtime dashboard API", "version": "1"},
     "paths": {
-        f"{PREFIX}/api/overview": _path("The app, its services' URLs and its resources"),
+        f"{PREFIX}/api/overview": _path("The app, its services' URLs and its resources (a vector index's size)"),
         f"{PREFIX}/api/queues": _path("Depth, ready, in flight, delayed and dead-lettered per queue"),
         f"{PREFIX}/api/queues/{{queue}}/dead": _path(
             "Dead letters of a queue, with their last error", params=("queue",)

@@ -28,6 +28,7 @@ from pathlib import Path
 from runtime.kinds import STORE_KINDS
 from runtime.manifest import Manifest
 from runtime.manifest.model import EnvVar, Service
+from runtime.stubs import Stubs, actor_stubs, stub_name
 
 FILENAME = "raindrop_gen.py"
 
@@ -49,20 +50,24 @@ ATTRIBUTES: list[tuple[str, str, str]] = [
 def bindings(manifest: Manifest, service: str | None = None) -> list[tuple[str, str, str]]:
     """``(binding, type, comment)`` for every name on the app's ``env``, resolved as the app
     builds it: resources, then env vars (which win over a resource of the same name), then the
-    built-in ``AI`` unless something else took the name. Given a ``service``, its own env vars
+    built-ins ``AI`` and ``mem`` unless something else took the name. Given a ``service``, its own env vars
     come last and win, as they do on that service's ``env``."""
     app = manifest.application
     rows: dict[str, tuple[str, str]] = {}
     for store in app.stores:
         rows[store.binding] = (f"{TYPES}.{STORE_TYPES[store.kind]}", f'{store.kind} "{store.name}"')
+    typed_stubs = actor_stubs(manifest).protocols
     for actor in app.actors:
-        rows[actor.binding] = (f"{TYPES}.ActorNamespace", f'actor "{actor.name}"')
+        stub = stub_name(actor)
+        namespace = f"{TYPES}.ActorNamespace[{stub}]" if stub in typed_stubs else f"{TYPES}.ActorNamespace"
+        rows[actor.binding] = (namespace, f'actor "{actor.name}"')
     for declared in app.services:
         rows[declared.binding] = (f"{TYPES}.ServiceStub", f'service "{declared.name}"')
     for mcp in app.mcp_services:
-        rows[mcp.binding] = ("Any", f'mcp_service "{mcp.name}"')
+        rows[mcp.binding] = (f"{TYPES}.McpBinding", f'mcp_service "{mcp.name}"')
     _variables(rows, app.env, "")
     rows.setdefault("AI", (f"{TYPES}.AI", "built in: models"))
+    rows.setdefault("mem", (f"{TYPES}.KvCache", "built in: a KV namespace of the app's own"))
     if service is not None:
         own = next(s for s in app.services if s.name == service)
         _variables(rows, own.env, f' of service "{service}"')
@@ -99,32 +104,43 @@ def protocol_of(service: Service) -> str:
 
 
 def fingerprint(manifest: Manifest) -> str:
-    return _fingerprint(protocols(manifest))
+    return _fingerprint(protocols(manifest), actor_stubs(manifest))
 
 
-def _fingerprint(found: dict[str, list[tuple[str, str, str]]]) -> str:
+def _fingerprint(found: dict[str, list[tuple[str, str, str]]], stubs: Stubs) -> str:
     text = "\n".join(
         f"{cls}.{name}:{typed}" if cls != "Env" else f"{name}:{typed}"
         for cls, rows in found.items()
         for name, typed, _ in rows
     )
+    if stubs.protocols:  # an actor's method signatures changed: its stub is stale too
+        text += "\n" + "\n".join([*stubs.imports, *(f"{c}:{line}" for c, ls in stubs.protocols.items() for line in ls)])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def render(manifest: Manifest) -> str:
     found = protocols(manifest)
+    stubs = actor_stubs(manifest)
     lines = [
-        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {_fingerprint(found)}",
+        f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. "
+        f"fingerprint: {_fingerprint(found, stubs)}",
         f'"""The typed ``env`` of application "{manifest.application.name}": ``class Web(Service[Env])``."""',
         "",
         "from __future__ import annotations",
         "",
-        "from typing import Any, Protocol",
+        "from typing import TYPE_CHECKING, Any, Protocol",
         "",
         f"import {TYPES}",
         "",
-        f"__all__ = [{', '.join(repr(cls) for cls in found)}]".replace("'", '"'),
+        *(
+            ["if TYPE_CHECKING:  # what the actors' method signatures name", *(f"    {i}" for i in stubs.imports), ""]
+            if stubs.imports
+            else []
+        ),
+        f"__all__ = [{', '.join(repr(cls) for cls in [*found, *stubs.protocols])}]".replace("'", '"'),
     ]
+    for cls, stub_lines in stubs.protocols.items():
+        lines += ["", "", f"class {cls}(Protocol):", *stub_lines]
     services = {cls: name for name, cls in service_protocols(manifest).items()}
     for cls, rows in found.items():
         lines += ["", "", f"class {cls}(Protocol):"]

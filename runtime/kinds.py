@@ -53,6 +53,7 @@ STORE_KINDS: dict[str, StoreKind] = {
             browse="sql",
         ),
         StoreKind("sql_database", "SqlDatabase", on_disk=True, browse="sql"),
+        StoreKind("vector_index", "VectorIndex", provider="exact numpy search; usearch HNSW from 100,000 vectors"),
     )
 }
 

@@ -80,6 +80,9 @@ class McpHost:
             stateless_http=True,  # no session stickiness: any request may come on any connection
             json_response=True,
         )
+        version = self.implementation.get("version")
+        if version is not None:  # the SDK reports its own version unless told the module's
+            self.server._mcp_server.version = str(version)
         self._module = module
         self._env = env
         self._state = state

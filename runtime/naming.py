@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 from runtime.errors import BindingError
@@ -45,7 +45,7 @@ def platform_names(cls: T) -> T:
         parameters = inspect.signature(function).parameters
         if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
             continue  # takes any keyword, or checks its own with keyword_error()
-        setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters)))
+        setattr(cls, name, _checked(cls.__name__, function, frozenset(parameters), _positional(parameters)))
 
     original = cls.__dict__.get("__getattr__")
 
@@ -87,7 +87,36 @@ def _keyword_error(owner: str, method: str, given: Iterable[str], known: frozens
     raise ValueError(f"{owner}.{method}() takes every keyword of {sorted(given)}")
 
 
-def _checked(owner: str, function: Callable[..., Any], known: frozenset[str]) -> Callable[..., Any]:
+def _positional(parameters: Mapping[str, inspect.Parameter]) -> tuple[str, ...]:
+    """The names of the parameters a call may pass by position, ``self`` first."""
+    return tuple(n for n, p in parameters.items() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def options_error(owner: str, method: str, args: tuple[Any, ...], positional: tuple[str, ...]) -> BindingError | None:
+    """The error for the TypeScript shape of a call, options in an object: ``send(body,
+    {"delaySeconds": 5})`` (a dict past the positional parameters) or ``put_memory({"content":
+    ..., "sessionId": ...})`` (a dict holding the very parameter it stands in for). None when the
+    call is not of that shape."""
+    for index, value in enumerate(args[1:], start=1):
+        if not isinstance(value, Mapping) or not value or not all(isinstance(k, str) for k in value):
+            continue
+        spelled = {snake(k): k for k in value}
+        beyond = index >= len(positional)
+        holds_itself = (
+            not beyond and positional[index] in spelled and set(spelled) <= set(positional[1:]) | {positional[index]}
+        )
+        if beyond or holds_itself:
+            shown = ", ".join(f"{name}=..." for name in spelled)
+            return BindingError(
+                f"{owner}.{method}() takes its options as keyword arguments, not a dict (the TypeScript shape): "
+                f"write {method}({'' if holds_itself else '..., '}{shown})"
+            )
+    return None
+
+
+def _checked(
+    owner: str, function: Callable[..., Any], known: frozenset[str], positional: tuple[str, ...] = ()
+) -> Callable[..., Any]:
     def complain(kwargs: dict[str, Any]) -> None:
         raise _keyword_error(owner, function.__name__, kwargs, known)
 
@@ -97,7 +126,17 @@ def _checked(owner: str, function: Callable[..., Any], known: frozenset[str]) ->
     def checked(*args: Any, **kwargs: Any) -> Any:
         if kwargs and not known.issuperset(kwargs):
             complain(kwargs)
-        return function(*args, **kwargs)
+        if len(args) > 1 and type(args[1]) is dict and len(positional) > 1 and positional[1] in args[1]:
+            shaped = options_error(owner, function.__name__, args, positional)  # put_memory({"content": ...})
+            if shaped is not None:
+                raise shaped
+        try:
+            return function(*args, **kwargs)
+        except (TypeError, BindingError):
+            shaped = options_error(owner, function.__name__, args, positional)
+            if shaped is not None:
+                raise shaped from None
+            raise
 
     checked.__unchecked__ = function  # type: ignore[attr-defined]
     return checked

@@ -174,8 +174,16 @@ def stub(resource: CodeResource) -> str:
 
 
 def scaffold(manifest: Manifest) -> list[Path]:
-    """Write a stub for every handler file ``manifest`` names that is missing; returns them."""
+    """Write a stub for every handler file ``manifest`` names that is missing, and a first
+    migration for every ``sql_database`` without a ``db/<name>/`` folder; returns them."""
     written = []
+    for store in manifest.application.stores_of("sql_database"):
+        folder = manifest.root / "db" / store.name
+        if not folder.exists():
+            folder.mkdir(parents=True)
+            first = folder / "0001_init.sql"
+            first.write_text(f"-- The tables of {store.name}: migrations here run in name order when the app starts.\n")
+            written.append(first)
     for resource in manifest.application.resources():
         if not isinstance(resource, CodeResource):
             continue

@@ -395,5 +395,7 @@ async def work(
     print(f"  observers  {observers}\n  schedules  {schedules}\nready", file=out, flush=True)
     settle_heap()
     await stop.wait()
+    log.info("stopping: no new messages; letting running work finish (up to %g s)", grace)
     await app.stop(grace=grace)
+    log.info("stopped")  # as serve says it: the operator knows the process ended cleanly
     return _storage_outcome(app)

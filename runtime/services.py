@@ -121,10 +121,13 @@ class ServiceApp:
         timeout: float = REQUEST_TIMEOUT,
         on_request: Callable[[RunRecord], None] | None = None,
         debug: bool = False,
+        raise_exceptions: bool = False,
     ) -> None:
         # debug: every client gets the exception's type and message in a 500 (else loopback only)
+        # raise_exceptions: a handler's exception propagates to the caller (tests) instead of a 500
         self.name = name
         self.debug = debug
+        self.raise_exceptions = raise_exceptions
         self.handler = handler
         self.max_body = max_body
         self.timeout = timeout
@@ -188,7 +191,7 @@ class ServiceApp:
                 "service %s: %s %s: the client disconnected", self.name, request.method, printable(request.url.path)
             )
             return error_response(499, "the client closed the connection")
-        except Exception as exc:  # noqa: BLE001 - a handler's exception is a 500, never a dead server
+        except Exception as exc:  # a handler's exception is a 500 (raised under test), never a dead server
             log.error(
                 "service %s: %s %s raised:\n%s",
                 self.name,
@@ -196,6 +199,8 @@ class ServiceApp:
                 printable(request.url.path),
                 describe_error(exc),
             )
+            if self.raise_exceptions:
+                raise
             if self.debug or _from_loopback(request.scope):
                 return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")
             return error_response(500, "internal error")

@@ -5,7 +5,12 @@ Fixtures:
 - ``raindrop_clock``: a :class:`~runtime.FakeClock` (``now()``, ``advance(seconds=...)``,
   ``set(datetime, catch_up=True)``). It starts at 2025-01-01T00:00:00Z, or at the
   ``raindrop_clock_start`` ini option, or at a test's ``@pytest.mark.raindrop_clock("2026-03-02T09:00:00Z")``.
-- ``raindrop_http``: an ``httpx.AsyncClient`` on the app's first public service, in process.
+- ``raindrop_http``: an ``httpx.AsyncClient`` on the app's first public service, in process. An
+  exception a handler raises propagates to the test (as with Starlette's ``TestClient``);
+  set the ini option ``raindrop_http_raise_exceptions = false`` to get the 500 response instead.
+- ``raindrop_ai``: the app's ``env.AI``, to script per test:
+  ``raindrop_ai.script({"refund": "billing"})``, then ``raindrop_ai.calls`` (see
+  :mod:`runtime.ai.scripted`).
 - ``raindrop_app``: the app of ``raindrop.manifest`` (or the ``raindrop_manifest`` ini option, or
   an overridden ``raindrop_manifest`` fixture), started on the fake clock with its state in a
   fresh temporary directory, stopped after the test.
@@ -25,16 +30,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.ai import AI
 from runtime.app import App
 from runtime.clock import FakeClock
 
-FIXTURES = {"raindrop_app", "raindrop_clock", "raindrop_http"}
+FIXTURES = {"raindrop_ai", "raindrop_app", "raindrop_clock", "raindrop_http"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("raindrop_manifest", "path of the app's raindrop.manifest, relative to the rootdir", default="")
     parser.addini(
         "raindrop_backend", "backend URL for raindrop_app (default: SQLite in a temporary folder)", default=""
+    )
+    parser.addini(
+        "raindrop_http_raise_exceptions",
+        "raindrop_http raises a handler's exception in the test (default true) instead of answering 500",
+        type="bool",
+        default=True,
     )
     parser.addini(
         "raindrop_clock_start", "ISO moment the fake clock starts at (default 2025-01-01T00:00:00Z)", default=""
@@ -118,11 +130,20 @@ async def raindrop_app(
 
 
 @pytest.fixture
-async def raindrop_http(raindrop_app: App) -> AsyncIterator[httpx.AsyncClient]:
-    """An ``httpx.AsyncClient`` on the app's first public service, in process (no sockets)."""
+async def raindrop_http(raindrop_app: App, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """An ``httpx.AsyncClient`` on the app's first public service, in process (no sockets); a
+    handler's exception is raised in the test unless ``raindrop_http_raise_exceptions = false``."""
     public = [s.name for s in raindrop_app.manifest.application.services if s.visibility == "public"]
     if not public:
         raise pytest.UsageError('raindrop_http needs a service with visibility = "public" in the manifest')
-    transport = httpx.ASGITransport(app=raindrop_app.asgi(public[0]))
+    raising = bool(request.config.getini("raindrop_http_raise_exceptions"))
+    transport = httpx.ASGITransport(app=raindrop_app.asgi(public[0], raise_exceptions=raising))
     async with httpx.AsyncClient(transport=transport, base_url=f"http://{public[0]}.localhost") as client:
         yield client
+
+
+@pytest.fixture
+def raindrop_ai(raindrop_app: App) -> AI:
+    """The app's ``env.AI``, for scripting text generation in this test (``script(...)``)."""
+    ai: AI = raindrop_app.env.AI
+    return ai

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from runtime.actors import ActorId, ActorNamespace, ActorState, ActorStub, Storage
     from runtime.ai import AI
     from runtime.applog import AppLogger
+    from runtime.bindings import McpBinding
     from runtime.buckets import Bucket, BucketObject, BucketObjectBody
     from runtime.clock import Clock
     from runtime.env import Env
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from runtime.smart.sql import SmartSql
     from runtime.sql import PreparedStatement, SqlDatabase
     from runtime.tracing import Annotation, Span, Tracer
+    from runtime.vector_index import VectorIndex
 
 __all__ = [
     "AI",
@@ -50,6 +52,7 @@ __all__ = [
     "Env",
     "ExecutionContext",
     "KvCache",
+    "McpBinding",
     "Message",
     "MessageBatch",
     "PreparedStatement",
@@ -63,6 +66,7 @@ __all__ = [
     "SqlDatabase",
     "Storage",
     "Tracer",
+    "VectorIndex",
     "WorkingMemory",
 ]
 
@@ -82,6 +86,7 @@ _DEFINED_IN: dict[str, str] = {
     "Env": "runtime.env",
     "ExecutionContext": "runtime.handlers",
     "KvCache": "runtime.kv",
+    "McpBinding": "runtime.bindings",
     "Message": "runtime.queue",
     "MessageBatch": "runtime.queue",
     "PreparedStatement": "runtime.sql",
@@ -95,6 +100,7 @@ _DEFINED_IN: dict[str, str] = {
     "SqlDatabase": "runtime.sql",
     "Storage": "runtime.actors",
     "Tracer": "runtime.tracing",
+    "VectorIndex": "runtime.vector_index",
     "WorkingMemory": "runtime.smart.memory",
 }
 

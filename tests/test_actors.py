@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,10 +84,67 @@ async def test_storage_round_trips_structured_values(app: App) -> None:
     value = {"name": "Ada", "tags": ["a", "b"], "raw": b"\x00\xff", "when": moment, "n": 1.5, "none": None}
     await stub.remember("profile", value)
     assert await stub.recall("profile") == value
-    with pytest.raises(StorageValueError, match=r"argument of counter\.remember\(\).*set"):
-        await stub.remember("bad", {1, 2})
+    with pytest.raises(StorageValueError, match=r"argument of counter\.remember\(\).*is a function \(len\)"):
+        await stub.remember("bad", {"f": len})
     with pytest.raises(BindingError, match="no public method 'nope'"):
         await stub.nope()
+
+
+async def test_v8_values_cross_calls_and_storage_as_the_platform_clones_them(app: App) -> None:
+    """What the platform's structured clone keeps (Miniflare's v8 serialization cases): dates,
+    bytes, sets, maps with any keys, big integers, regexps, errors, nested and shared values."""
+    import re
+    from datetime import date
+
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("v8"))
+    shared = {"tag": "shared"}
+    cycle: list[Any] = ["head"]
+    cycle.append(cycle)
+    value = {
+        "date": date(2024, 2, 29),
+        "when": datetime(2025, 5, 1, 12, 30, tzinfo=UTC),
+        "bytes": bytearray(b"\x00\x01"),
+        "set": {1, "two", (3, 4)},
+        "frozen": frozenset({"a"}),
+        "map": {1: "one", (2, 3): "pair", None: "none"},
+        "big": 2**128 + 1,
+        "nan": float("inf"),
+        "regexp": re.compile(r"a+b", re.IGNORECASE | re.MULTILINE),
+        "error": ValueError("bad input"),
+        "nested": [[{"deep": [{"deeper": {1, 2}}]}]],
+        "first": shared,
+        "second": shared,
+        "cycle": cycle,
+        "$raindrop:bytes": "a user's own key",
+    }
+    await stub.remember("v8", value)
+    back = await stub.recall("v8")
+    assert back["date"] == date(2024, 2, 29) and back["when"] == value["when"]
+    assert back["bytes"] == b"\x00\x01" and back["set"] == {1, "two", (3, 4)} and back["frozen"] == frozenset({"a"})
+    assert back["map"] == {1: "one", (2, 3): "pair", None: "none"} and back["big"] == 2**128 + 1
+    assert back["regexp"].pattern == "a+b" and back["regexp"].flags & re.MULTILINE
+    assert type(back["error"]) is ValueError and str(back["error"]) == "bad input"
+    assert back["nested"] == [[{"deep": [{"deeper": {1, 2}}]}]] and back["nan"] == float("inf")
+    assert back["first"] is back["second"] and back["cycle"][1] is back["cycle"]
+    assert back["$raindrop:bytes"] == "a user's own key"
+    single = {"$raindrop:bytes": "only key"}
+    await stub.remember("tricky", single)
+    assert await stub.recall("tricky") == single
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (lambda: 1, r"is a function \(.*<lambda>\).*DataCloneError"),
+        (object(), r"is a builtins\.object, which cannot be cloned"),
+        ({"k": open}, r"\['k'\] is a function \(open\)"),
+    ],
+)
+async def test_what_cannot_be_cloned_is_named(app: App, value: Any, message: str) -> None:
+    ns = counters(app)
+    with pytest.raises(StorageValueError, match=message):
+        await ns.get(ns.id_from_name("v8")).remember("bad", value)
 
 
 async def test_storage_api(app: App) -> None:

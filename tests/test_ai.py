@@ -193,3 +193,114 @@ def test_validate_and_inspect_say_who_answers_ai(tmp_path: Path) -> None:
     assert report["ai"] == {"binding": "env.AI", "providers": "default offline"}
     docs = next(r for r in report["resources"] if r["name"] == "docs")
     assert "FTS5" in docs["provider"]
+
+
+SUPPORT = """
+application "desk" {
+  service "api" {
+    visibility = "public"
+  }
+}
+"""
+SUPPORT_HANDLER = """
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from runtime import Service
+
+
+class Api(Service):
+    async def fetch(self, request: Request) -> Response:
+        ticket = (await request.body()).decode()
+        prompt = f"Classify this support ticket as one of: billing, login, shipping. Ticket: {ticket}"
+        answer = await self.env.AI.run("llama-3.3-70b", {"prompt": prompt})
+        return JSONResponse({"queue": answer["response"].strip()})
+"""
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Path:
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "api.py").write_text(SUPPORT_HANDLER)
+    (tmp_path / "raindrop.manifest").write_text(SUPPORT)
+    return tmp_path / "raindrop.manifest"
+
+
+@pytest.mark.parametrize(
+    ("script", "ticket", "expected"),
+    [
+        ({"refund": "billing", "password": "login"}, "I want a refund", "billing"),
+        (lambda model, prompt: "shipping" if "parcel" in prompt else "login", "where is my parcel", "shipping"),
+        (["login"], "anything", "login"),
+        (["login", {"response": "billing", "usage": {"tokens": 3}}], "anything", "login"),
+    ],
+)
+async def test_a_test_scripts_env_ai(desk: Path, script: Any, ticket: str, expected: str) -> None:
+    async with App.from_manifest(desk, backend="memory://") as app:
+        app.env.AI.script(script)
+        import httpx
+
+        transport = httpx.ASGITransport(app=app.asgi("api", raise_exceptions=True))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.localhost") as http:
+            assert (await http.post("/", content=ticket)).json() == {"queue": expected}
+        (call,) = app.env.AI.calls
+        assert call.model == "llama-3.3-70b" and ticket in call.prompt
+        assert call.response["response"] == expected
+        # embeddings are never scripted: search keeps its model
+        assert (await app.env.AI.run("bge-small-en", {"text": "x"}))["shape"] == [1, 256]
+        app.env.AI.script(None)
+        assert app.env.AI.calls == []
+
+
+async def test_a_script_that_has_no_answer_says_so(desk: Path) -> None:
+    async with App.from_manifest(desk, backend="memory://") as app:
+        app.env.AI.script({"refund": "billing"})
+        with pytest.raises(AIError, match=r"contains none of 'refund'; add an entry"):
+            await app.env.AI.run("llama-3.3-70b", {"prompt": "hello"})
+        app.env.AI.script(["one"])
+        await app.env.AI.run("llama-3.3-70b", {"prompt": "a"})
+        with pytest.raises(AIError, match=r"call 2 to 'llama-3.3-70b', but the script has 1 answer"):
+            await app.env.AI.run("llama-3.3-70b", {"prompt": "b"})
+        with pytest.raises(TypeError, match=r"env\.AI\.script takes a function"):
+            app.env.AI.script("billing")  # type: ignore[arg-type]
+
+
+def test_the_raindrop_ai_fixture(pytester: pytest.Pytester, desk: Path) -> None:
+    pytester.makeini(f"[pytest]\nraindrop_manifest = {desk}\n")
+    pytester.makepyfile(
+        """
+        async def test_scripted(raindrop_ai, raindrop_http):
+            raindrop_ai.script({"refund": "billing"})
+            assert (await raindrop_http.post("/", content="a refund please")).json() == {"queue": "billing"}
+            assert len(raindrop_ai.calls) == 1
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "labels"),
+    [
+        ("Classify this ticket as one of: billing, login, shipping. Ticket: x", ["billing", "login", "shipping"]),
+        ("Answer with one of [urgent | normal | low]", ["urgent", "normal", "low"]),
+        ('Categories: "bug", "feature" or "question"', ["bug", "feature", "question"]),
+        ("What does the Laken Riley Act require?", []),
+        ("Summarize the bill, then list its sponsors", []),
+    ],
+)
+def test_classification_prompts_are_recognised(prompt: str, labels: list[str]) -> None:
+    from runtime.ai.classify import labels_of
+
+    assert labels_of(prompt) == labels
+
+
+async def test_offline_classification_answers_a_label_and_says_how(desk: Path) -> None:
+    async with App.from_manifest(desk, backend="memory://") as app:
+        prompt = "Classify this support ticket as one of: billing, login, shipping. Ticket: "
+        answers = {}
+        for ticket in ("my parcel never arrived", "I forgot my password and cannot log in"):
+            answers[ticket] = await app.env.AI.run("llama-3.3-70b", {"prompt": prompt + ticket})
+        for answer in answers.values():
+            assert answer["response"] in ("billing", "login", "shipping")
+            assert "picked by embedding similarity" in answer["offline_note"]
+        assert [a["response"] for a in answers.values()] == ["shipping", "login"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +108,74 @@ def test_many_warnings_are_capped(tmp_path: Path) -> None:
     assert code == 0 and "(30 warnings)" in out
     assert err.count("warning: observer") == 20 and "... and 10 more warnings" in err
     assert "the default for an observer" in err
+
+
+DESK = """application "desk" {
+  service "api" {
+    visibility = "public"
+  }
+  actor "rate-limiter" {}
+  queue "tickets" {}
+  observer "triage" {
+    source {
+      queue = "tickets"
+    }
+  }
+  sql_database "tickets-db" {}
+}
+"""
+GOOD = {
+    "handlers/api.py": "from runtime import Service\n\nclass Api(Service):\n    async def fetch(self, request):\n        ...\n",
+    "workers/rate_limiter.py": "from runtime import Actor\n\nclass RateLimiter(Actor):\n    async def hit(self):\n        ...\n",
+    "workers/triage.py": "from runtime import Each\n\nclass Triage(Each):\n    async def process(self, message):\n        ...\n",
+    "db/tickets-db/0001_init.sql": "CREATE TABLE t (id INTEGER);\n",
+}
+
+
+def desk(tmp_path: Path, **changes: str | None) -> Path:
+    files = {**GOOD, **{k.replace("__", "/").replace("_py", ".py"): v for k, v in changes.items()}}
+    for name, text in files.items():
+        if text is not None:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(text)
+    (tmp_path / "raindrop.manifest").write_text(DESK)
+    return tmp_path / "raindrop.manifest"
+
+
+def test_validate_checks_what_loading_checks(tmp_path: Path) -> None:
+    """A wrong signature, a misnamed actor class, a module that fails to import: each was
+    "valid" until the app started. validate imports each handler (no handler is constructed)."""
+    assert run("validate", "--strict", str(desk(tmp_path / "ok")))[0] == 0
+    cases = {
+        "signature": (
+            {"workers__triage_py": GOOD["workers/triage.py"].replace("process(self, message)", "process(self, m, n)")},
+            r'observer "triage": workers/triage.py:4: Triage.process\(self, m, n\) cannot be called with one message',
+        ),
+        "not async": (
+            {"workers__triage_py": GOOD["workers/triage.py"].replace("async def", "def")},
+            r"observer \"triage\": workers/triage.py:4: Triage.process must be async",
+        ),
+        "actor class": (
+            {"workers__rate_limiter_py": GOOD["workers/rate_limiter.py"].replace("RateLimiter", "Limiter")},
+            r"must define class RateLimiter\(Actor\)",
+        ),
+        "import": (
+            {"handlers__api_py": "import no_such_module_here\n"},
+            r"importing handler file .* failed: ModuleNotFoundError",
+        ),
+    }
+    for name, (changes, message) in cases.items():
+        code, _, err = run("validate", str(desk(tmp_path / name.replace(" ", "-"), **changes)))
+        assert code == 2, (name, err)
+        assert re.search(r"raindrop\.manifest:\d+:\d+: error: .*" + message, err), (name, err)
+
+
+def test_validate_warns_about_migration_folders(tmp_path: Path) -> None:
+    manifest = desk(tmp_path, **{"db__tickets-db__0001_init.sql": None})
+    (tmp_path / "db" / "ticket-db").mkdir(parents=True)
+    (tmp_path / "db" / "ticket-db" / "0001.sql").write_text("CREATE TABLE t (id INTEGER);\n")
+    code, out, err = run("validate", str(manifest))
+    assert code == 0 and "(2 warnings)" in out
+    assert 'warning: sql_database "tickets-db" has no migrations folder db/tickets-db/' in err
+    assert "warning: db/ticket-db/ holds migrations for no database of the manifest; did you mean db/tickets-db/" in err
+    assert run("validate", "--strict", str(manifest))[0] == 2

@@ -49,7 +49,19 @@ def test_settings_are_read(tmp_path: Path) -> None:
     ("text", "line", "col", "message"),
     [
         ("port: eighty\n", 1, 7, "port: Input should be a valid integer"),
-        ("observers:\n  worker:\n    max_retires: 5\n", 3, 5, "unknown setting 'observers.worker.max_retires'"),
+        (
+            "observers:\n  worker:\n    max_retires: 5\n",
+            3,
+            5,
+            "unknown setting 'observers.worker.max_retires'; did you mean 'max_retries'?",
+        ),
+        (
+            "observers:\n  worker:\n    max_retry: 5\n",
+            3,
+            5,
+            "'observers.worker.max_retry'; did you mean 'max_retries'?",
+        ),
+        ("kv:\n  enforce_limit: false\n", 2, 3, "'kv.enforce_limit'; did you mean 'enforce_limits'?"),
         (
             "observers:\n  workr:\n    max_retries: 5\n",
             2,

@@ -446,3 +446,27 @@ async def test_odd_paths_queries_and_bodies_never_answer_5xx(project: Path) -> N
                         if answer.status_code >= 500:
                             failures.append(f"POST {path} {part!r} {body[:20]!r}: {answer.status_code}")
             assert not failures, "\n".join(failures)
+
+
+def test_the_page_has_an_icon_navigation_and_readable_ttls() -> None:
+    """The browser asks the page's origin for /favicon.ico unless the page names an icon: that
+    request reached the app's service. A long page gets a sticky navigation to each section."""
+    import re
+
+    html = (Path(__file__).parent.parent / "runtime" / "dashboard.html").read_text()
+    assert re.search(r'<link rel="icon" href="data:', html)
+    anchors = re.findall(r'<a href="#([\w-]+)">', html)
+    assert len(anchors) >= 10 and all(f'id="{anchor}"' in html for anchor in anchors)
+    assert "position: sticky" in html
+
+
+@pytest.mark.slow  # a node process
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_ttls_read_in_units() -> None:
+    import re
+
+    html = (Path(__file__).parent.parent / "runtime" / "dashboard.html").read_text()
+    (function,) = re.findall(r"const duration = seconds => \{.*?\n\};", html, re.S)
+    script = function + "\nconsole.log(JSON.stringify([0, 45, 60, 125, 9000, 86400, 200000].map(duration)));"
+    out = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == ["0 s", "45 s", "1 min", "2 min 5 s", "2 h 30 min", "1 d", "2 d 7 h"]

@@ -125,3 +125,48 @@ def test_camel_case_keywords_are_caught_on_inherited_methods_too() -> None:
     for stub in (SmartMemory, WorkingMemory):
         with pytest.raises(BindingError, match="did you mean `n_most_recent`"):
             stub.search_episodic_memory(None, "ferries", nMostRecent=2)  # type: ignore[arg-type, call-arg]
+
+
+@pytest.mark.slow  # a worker process
+def test_a_worker_says_it_stopped(tmp_path: Path) -> None:
+    """``serve`` ends with a "stopped" line; a worker ended silently, so a stop looked like a hang."""
+    import signal
+
+    manifest = Path(__file__).parent / "apps" / "jobs" / "raindrop.manifest"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "worker", str(manifest), "--backend", f"sqlite:///{tmp_path / 'state.db'}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert worker.stdout is not None
+    for line in worker.stdout:
+        if line.strip() == "ready":
+            break
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    assert err.rstrip().splitlines()[-1].endswith("stopped"), err
+
+
+async def test_typescript_shaped_calls_are_told_to_use_keywords(tmp_path: Path) -> None:
+    """``send(body, {"delaySeconds": 5})`` and ``put_memory({...})`` are how the platform's
+    TypeScript passes options; in Python they are keywords, and the error says so."""
+    from runtime import BindingError
+
+    smart = Path(__file__).parent / "apps" / "smart" / "raindrop.manifest"
+    jobs = Path(__file__).parent / "apps" / "jobs" / "raindrop.manifest"
+    async with App.from_manifest(jobs, backend="memory://") as app:
+        queue = next(v for v in app.env.bindings().values() if type(v).__name__ == "Queue")
+        with pytest.raises(
+            BindingError, match=r"send\(\) takes its options as keyword arguments.*send\(\.\.\., delay_seconds=\.\.\.\)"
+        ):
+            await queue.send({"id": 1}, {"delaySeconds": 5})
+        await queue.send({"delay_seconds": 5})  # a body that happens to look like options is a body
+    async with App.from_manifest(smart, backend="memory://") as app:
+        session = (await app.env.AGENT_MEMORY.start_working_memory_session())["working_memory"]
+        with pytest.raises(
+            BindingError, match=r"put_memory\(\) takes its options.*put_memory\(content=\.\.\., session_id=\.\.\.\)"
+        ):
+            await session.put_memory({"content": "hello", "sessionId": "s1"})
+        assert await session.put_memory("hello")

@@ -177,3 +177,35 @@ async def test_sqlite_writes_are_committed_at_the_end_of_the_turn(tmp_path: Path
         assert await app.env.RESULTS.get("a") is None
     # Closing commits what was pending.
     assert other.execute("SELECT key FROM kv ORDER BY key").fetchall() == [("b",)]
+
+
+async def test_every_env_has_mem_a_kv_namespace_of_its_own(app: App, tmp_path: Path) -> None:
+    """The platform's generated Env has ``mem: KvCache`` on every module; here it is a namespace
+    of its own (no declared kv_cache shares its keys) and durable like any other."""
+    mem = app.env.mem
+    assert isinstance(mem, KvCache) and "mem" in dir(app.env)
+    await mem.put("session:1", "ada", expiration_ttl=120)
+    await app.env.RESULTS.put("session:1", "other")
+    assert await mem.get("session:1") == "ada"
+    assert [k["name"] for k in (await mem.list())["keys"]] == ["session:1"]
+
+
+def test_the_mem_namespace_survives_a_restart_and_the_cli_reads_it(tmp_path: Path) -> None:
+    import anyio
+
+    from runtime.cli import main
+
+    state = tmp_path / "state"
+
+    async def write() -> None:
+        async with App.from_manifest(MANIFEST, state_dir=state) as app:
+            await app.env.mem.put("greeting", "hello")
+
+    anyio.run(write)
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["kv", "_mem", "get", "greeting", "--manifest", str(MANIFEST), "--state", str(state)])
+    assert code == 0 and "hello" in out.getvalue()

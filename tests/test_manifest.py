@@ -131,7 +131,7 @@ def test_rendered_error_has_position_source_line_and_caret() -> None:
 
 
 def test_unknown_names_far_from_known_ones_are_warnings_and_strict_makes_them_errors() -> None:
-    text = 'application "a" {\n  vector_index "v" {}\n  queue "q" {\n    provider = "x"\n  }\n}\n'
+    text = 'application "a" {\n  hyperdrive "v" {}\n  queue "q" {\n    provider = "x"\n  }\n}\n'
     manifest, diagnostics = check_text(text, handlers="ignore")
     assert manifest is not None
     assert [(d.severity, d.line) for d in diagnostics] == [("warning", 2), ("warning", 4)]

@@ -93,7 +93,7 @@ def test_shop_ai_tools_through_the_sdk_client(project: Path) -> None:
         refused = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         assert refused.status_code == 401 and "protected" in refused.json()["error"]
         got = asyncio.run(session_calls(url, "test-token"))
-        assert got["server"].name == "shopping-agent" and got["server"].version
+        assert (got["server"].name, got["server"].version) == ("shopping-agent", "1.0.0")  # the module's
         assert {"add", "lookup_price", "count_search", "out_of_stock"} <= set(got["tools"])
         assert got["tools"]["add"].description == "Add two numbers"
         assert text(got["added"]) == "5.5" and not got["added"].isError
@@ -134,6 +134,17 @@ def test_in_process_calls_through_the_binding(project: Path) -> None:
             return str(content[0][0].text if isinstance(content, tuple) else content[0].text)
 
     assert asyncio.run(go()) == "3.0"
+
+
+def test_the_server_reports_the_modules_implementation_version(project: Path) -> None:
+    """What ``initialize`` answers as serverInfo: the module's name and version, not the SDK's."""
+
+    async def go() -> tuple[str, str]:
+        async with App.from_manifest(project / "raindrop.manifest", backend="memory://") as app:
+            options = app.env.SHOPPING_AGENT.server._mcp_server.create_initialization_options()
+            return options.server_name, options.server_version
+
+    assert asyncio.run(go()) == ("shopping-agent", "1.0.0")
 
 
 @pytest.mark.slow  # a `serve` process

@@ -156,8 +156,12 @@ def test_generate_types_every_kind(tmp_path: Path) -> None:
         "SESSIONS: runtime.types.KvCache",
         "MODE: str  # env",
         "AI: runtime.types.AI",
+        "mem: runtime.types.KvCache",
     ):
         assert line in text, text
+    assert run("validate", "--strict", str(tmp_path / "raindrop.manifest"))[0] == 2  # no db/app-db/ yet
+    assert run("scaffold", str(tmp_path / "raindrop.manifest"))[0] == 0  # writes db/app-db/0001_init.sql
+    assert (tmp_path / "db" / "app-db" / "0001_init.sql").is_file()
     assert run("validate", "--strict", str(tmp_path / "raindrop.manifest"))[0] == 0
     compile(text, "raindrop_gen.py", "exec")
 

@@ -139,11 +139,33 @@ async def test_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     db.close()
 
 
-async def test_handler_errors_are_500_json_and_the_server_lives(raindrop_http: httpx.AsyncClient) -> None:
-    response = await raindrop_http.get("/boom")
-    assert response.status_code == 500
-    assert response.json() == {"error": "internal error", "detail": "RuntimeError: handler exploded"}
+async def test_handler_errors_are_500_json_and_the_server_lives(raindrop_app: App) -> None:
+    transport = httpx.ASGITransport(app=raindrop_app.asgi("api"))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api.localhost") as http:
+        response = await http.get("/boom")
+        assert response.status_code == 500
+        assert response.json() == {"error": "internal error", "detail": "RuntimeError: handler exploded"}
+        assert (await http.get("/hello")).status_code == 200
+
+
+async def test_the_test_client_raises_the_handlers_exception(raindrop_http: httpx.AsyncClient) -> None:
+    """As Starlette's TestClient: the test fails where the handler failed, not later on a 500."""
+    with pytest.raises(RuntimeError, match="handler exploded"):
+        await raindrop_http.get("/boom")
     assert (await raindrop_http.get("/hello")).status_code == 200
+
+
+def test_the_test_client_can_answer_500_instead(pytester: pytest.Pytester) -> None:
+    pytester.makeini(
+        f"[pytest]\nraindrop_manifest = {APP / 'raindrop.manifest'}\nraindrop_http_raise_exceptions = false\n"
+    )
+    pytester.makepyfile(
+        """
+        async def test_boom(raindrop_http):
+            assert (await raindrop_http.get("/boom")).status_code == 500
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
 @pytest.mark.parametrize(

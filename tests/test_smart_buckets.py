@@ -85,7 +85,16 @@ async def test_search_pages_and_result_shapes(app: App) -> None:
     bucket = await put_corpus(app)
     found = await bucket.search(input="microchip factories in America", request_id="r1")
     first = found["results"][0]
-    assert set(first) == {"chunk_signature", "text", "source", "payload_signature", "score", "embed", "type"}
+    assert set(first) == {
+        "chunk_signature",
+        "text",
+        "source",
+        "payload_signature",
+        "score",
+        "similarity",
+        "embed",
+        "type",
+    }
     assert first["source"] == "s1133.txt" and first["type"] == "text/plain" and 0 < first["score"] <= 1
     assert first["payload_signature"] == (await bucket.head("s1133.txt")).etag  # type: ignore[union-attr]
     assert len({r["source"] for r in found["results"]}) == len(found["results"])  # a document once
@@ -214,3 +223,21 @@ async def test_the_index_and_pending_work_survive_a_restart(app: App, tmp_path: 
         assert (await reopened.chunk_search(input="monarch butterflies", request_id="b"))["results"][0][
             "source"
         ] == "pending.txt"
+
+
+async def test_similarity_can_be_thresholded_where_the_fused_score_cannot(app: App) -> None:
+    """A support desk's finding: a ticket whose body is "x" scored 0.477 against 0.5 for the
+    right ticket, since fused ranks say only the order. ``similarity`` is the cosine similarity
+    of the embeddings, the same scale for every query."""
+    bucket = app.env.BILLS
+    await bucket.put("t1.txt", "My invoice charged my credit card twice this month; I need a refund.")
+    await bucket.put("t2.txt", "x")
+    await bucket.put("t3.txt", "The app crashes when I open the settings page on Android.")
+    await app.drain()
+    found = (await bucket.chunk_search(input="refund for a double charge on my card"))["results"]
+    right = next(r for r in found if r["source"] == "t1.txt")
+    others = [r for r in found if r["source"] in ("t2.txt", "t3.txt")]
+    assert others and max(r["score"] for r in others) > 0.4  # fused ranks: noise near the middle
+    assert right["similarity"] > 0.4 > 0.2 > max(r["similarity"] for r in others)
+    lexical = (await bucket.chunk_search(input="refund"))["results"]
+    assert all(r["similarity"] is not None for r in lexical)

@@ -25,3 +25,22 @@ def test_lexer_mistakes_have_messages(char: str) -> None:
         text = 'application "a" {\n  x' + char + ' "v"\n}\n'
     _, diagnostics = check_text(text, handlers="ignore")
     assert diagnostics[0].message == CHARACTER_MESSAGES[char]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        # the queue's '}' is missing: the last '}' (at the application's indent) closed the queue
+        (
+            'application "a" {\n  queue "jobs" {\n  observer "r" {\n    source {\n      queue = "jobs"\n    }\n  }\n}\n',
+            2,
+            'queue "jobs"',
+        ),
+        ('application "a" {\n  service "s" {\n    visibility = "public"\n  }\n', 1, 'application "a"'),
+        ('application "a" {\n  service "s" {\n    source {\n  }\n}\n', 3, "source"),
+    ],
+)
+def test_a_missing_brace_is_reported_at_the_block_missing_it(text: str, line: int, what: str) -> None:
+    _, diagnostics = check_text(text, handlers="ignore")
+    (diagnostic,) = [d for d in diagnostics if "never closed" in d.message]
+    assert (diagnostic.line, what in diagnostic.message) == (line, True), diagnostic.render()

@@ -10,10 +10,11 @@ from typing import Any
 
 from runtime.ai.catalog import CATALOG, LOCAL_FAMILIES, family_of
 from runtime.ai.providers import PROVIDERS, AIError, Messages, Provider
+from runtime.ai.scripted import AICall, Script, Scripted
 from runtime.config import AiModelSettings, AiSettings
 from runtime.naming import platform_names
 
-__all__ = ["AI", "AIError"]
+__all__ = ["AI", "AICall", "AIError"]
 
 
 @platform_names
@@ -24,6 +25,20 @@ class AI:
         self.settings = settings
         self._fill = fill or (lambda text: text)
         self._providers: dict[str, Provider] = {}
+        self._scripted: Scripted | None = None
+
+    def script(self, script: Script | None) -> None:
+        """Answer text generation from ``script`` from now on (tests); ``None`` goes back to
+        the configured providers. See :mod:`runtime.ai.scripted` for what a script is.
+
+        :raises TypeError: for something that is not a script.
+        """
+        self._scripted = None if script is None else Scripted(script)
+
+    @property
+    def calls(self) -> list[AICall]:
+        """The text-generation calls the current script answered, oldest first."""
+        return list(self._scripted.calls) if self._scripted is not None else []
 
     def __repr__(self) -> str:
         return "<AI>"
@@ -80,7 +95,10 @@ class AI:
             texts = _texts(model, inputs)
             vectors = await provider.embed(model, texts) if texts else []
             return {"shape": [len(vectors), len(vectors[0]) if vectors else 0], "data": vectors}
-        return await provider.generate(model, _messages(model, inputs), options)
+        messages = _messages(model, inputs)
+        if self._scripted is not None:
+            return self._scripted.answer(model, messages)
+        return await provider.generate(model, messages, options)
 
 
 def _texts(model: str, inputs: Any) -> list[str]:

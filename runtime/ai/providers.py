@@ -19,6 +19,7 @@ import anyio
 import httpx
 import numpy as np
 
+from runtime.ai.classify import classify, labels_of
 from runtime.config import AiModelSettings
 from runtime.errors import AIError as AIError  # raised here; importable from here as before
 from runtime.smart.embeddings import shared as shared_embedder
@@ -64,6 +65,10 @@ class OfflineProvider(Provider):
     async def generate(self, model: str, messages: Messages, options: dict[str, Any]) -> dict[str, Any]:
         question = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         context = "\n\n".join(m["content"] for m in messages if m.get("content") != question)
+        instructions = "\n\n".join(m["content"] for m in messages)
+        labels = labels_of(instructions)
+        if labels:  # "classify ... as one of: a, b, c": the closest label, said to be so
+            return await classify(model, question or instructions, labels)
         note = OFFLINE_NOTE.format(model=model)
         paragraphs = [_sentences(part) for part in re.split(r"\n\s*\n", context)]
         paragraphs = [p for p in paragraphs if p]

@@ -257,6 +257,21 @@ class _Assembler:
             return Observer(**common, **self.handler(block, attrs), source=source)
         if kind == "task":
             return self.task(block, attrs, common)
+        if kind == "vector_index":
+            dimensions = values.get("dimensions")
+            if isinstance(dimensions, int) and not 1 <= dimensions <= 1536:
+                self.checker.report(
+                    "error",
+                    f'vector_index "{name}": dimensions is from 1 to 1536 (the platform\'s limit), not {dimensions}',
+                    attrs["dimensions"].value_span,
+                )
+            metric = values.get("metric")
+            return Store(
+                **common,
+                kind="vector_index",
+                dimensions=dimensions if isinstance(dimensions, int) else None,
+                metric=metric if isinstance(metric, str) else None,
+            )
         return Store(**common, kind=cast(Any, kind), visibility=_visibility(values, None))
 
     def env_values(self, block: RawBlock) -> dict[str, Value]:

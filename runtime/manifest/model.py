@@ -116,8 +116,20 @@ class Task(CodeResource):
 class Store(Resource):
     """A resource without code: queues, KV, buckets, databases and the smart* kinds."""
 
-    kind: Literal["queue", "kv_cache", "kv_store", "bucket", "smartbucket", "sql_database", "smartsql", "smartmemory"]
+    kind: Literal[
+        "queue",
+        "kv_cache",
+        "kv_store",
+        "bucket",
+        "smartbucket",
+        "sql_database",
+        "smartsql",
+        "smartmemory",
+        "vector_index",
+    ]
     visibility: Visibility | None = None
+    dimensions: int | None = None  # vector_index only
+    metric: str | None = None  # vector_index only
 
 
 class Schedule(BaseModel):

@@ -51,6 +51,9 @@ RESOURCE_KINDS: dict[str, BlockSpec] = {
     "sql_database": BlockSpec(1),
     "smartsql": BlockSpec(1),
     "smartmemory": BlockSpec(1),
+    "vector_index": BlockSpec(
+        1, {"dimensions": AttrSpec("int"), "metric": AttrSpec("string", ("cosine", "euclidean", "dot-product"))}
+    ),
     "mcp_service": BlockSpec(
         1, {"visibility": _VISIBILITY, "handler": _HANDLER, "authorization_server": _STRING}, {"domain": DOMAIN}
     ),

@@ -294,17 +294,31 @@ _BRACE_SCAN = re.compile(r'"(?:[^"\\\n]|\\.)*"|//[^\n]*|#[^\n]*|/\*.*?\*/|[{}]|[
 
 
 def _unclosed_brace(source: Source) -> tuple[Span, str] | None:
-    """The innermost '{' that is still open at the end of the file, and what it opened."""
+    """The '{' that is never closed, and what it opened: the innermost one still open at the end
+    of the file, unless indentation says otherwise. A '}' that closes a block indented deeper
+    than itself (the first '}' at the application's indent closing a queue's '{') means that
+    block is the one missing its '}', so it is named instead of the application."""
     stack: list[tuple[int, str]] = []
     words: list[str] = []
-    for match in _BRACE_SCAN.finditer(source.text):
+    misplaced: tuple[int, str] | None = None
+    text_ = source.text
+
+    def indent(offset: int) -> int:
+        start = text_.rfind("\n", 0, offset) + 1
+        return len(text_[start:offset]) - len(text_[start:offset].lstrip(" \t"))
+
+    for match in _BRACE_SCAN.finditer(text_):
         text = match.group()
         if text == "{":
             stack.append((match.start(), " ".join(words[-3:]) or "this block"))
             words.clear()
         elif text == "}":
             if stack:
-                stack.pop()
+                opened = stack.pop()
+                line_start = text_.rfind("\n", 0, match.start()) + 1
+                alone = not text_[line_start : match.start()].strip()  # the '}' starts its line
+                if misplaced is None and alone and indent(match.start()) < indent(opened[0]):
+                    misplaced = opened
             words.clear()
         elif text.startswith(("//", "#", "/*")):
             continue
@@ -314,7 +328,7 @@ def _unclosed_brace(source: Source) -> tuple[Span, str] | None:
                 words[:] = words[-1:]
     if not stack:
         return None
-    offset, what = stack[-1]
+    offset, what = misplaced or stack[-1]
     line = source.text.count("\n", 0, offset) + 1
     col = offset - (source.text.rfind("\n", 0, offset) + 1) + 1
     return Span.point(line, col), what

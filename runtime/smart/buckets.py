@@ -110,8 +110,10 @@ class SmartBucket:
     def __repr__(self) -> str:
         return f"<SmartBucket {self.name!r}>"
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._bucket, name)  # any other Bucket method, unchanged
+    if not TYPE_CHECKING:  # hidden from type checkers: a misspelt method (chunkSearch) is an error
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._bucket, name)  # any other Bucket method, unchanged
 
     # -- the Bucket API --------------------------------------------------------------------------
 
@@ -309,6 +311,7 @@ class SmartBucket:
                     "source": hit.key,
                     "payload_signature": etag,
                     "score": hit.score,
+                    "similarity": hit.similarity,
                     "embed": None,
                     "type": content_type,
                 }

@@ -249,6 +249,7 @@ class MemoryStore:
                     "source": hit.key,
                     "payload_signature": hit.key,
                     "score": hit.score,
+                    "similarity": hit.similarity,
                     "embed": None,
                     "type": "application/json",
                 }

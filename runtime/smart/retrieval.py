@@ -148,6 +148,19 @@ class Hit:
     seq: int
     text: str
     score: float
+    #: The cosine similarity of the chunk's embedding to the query's, clipped to 0..1: comparable
+    #: across queries and fit for a threshold, unlike ``score`` (the fused rank). None without a
+    #: query vector (lexical mode).
+    similarity: float | None = None
+
+
+def _similarity(blob: bytes, query: npt.NDArray[np.float32]) -> float:
+    """Cosine similarity of a stored chunk vector to the query's, clipped to 0..1."""
+    vector = np.frombuffer(blob, dtype=np.float32)
+    norms = float(np.linalg.norm(vector)) * float(np.linalg.norm(query))
+    if norms == 0:
+        return 0.0
+    return round(min(1.0, max(0.0, float(vector @ query) / norms)), 4)
 
 
 def query_terms(text: str) -> list[str]:
@@ -280,12 +293,21 @@ class RetrievalIndex:
         rows = {
             row[0]: row
             for row in self._conn.execute(
-                "SELECT id, key, partition, seq, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+                "SELECT id, key, partition, seq, text, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
                 (f"[{','.join(str(chunk_id) for chunk_id, _ in best)}]",),
             )
         }
+        wanted = None if query_vector is None else np.asarray(query_vector, dtype=np.float32).reshape(DIMENSIONS)
         return [
-            Hit(chunk_id, rows[chunk_id][1], rows[chunk_id][2], rows[chunk_id][3], rows[chunk_id][4], round(score, 6))
+            Hit(
+                chunk_id,
+                rows[chunk_id][1],
+                rows[chunk_id][2],
+                rows[chunk_id][3],
+                rows[chunk_id][4],
+                round(score, 6),
+                None if wanted is None else _similarity(rows[chunk_id][5], wanted),
+            )
             for chunk_id, score in best
             if chunk_id in rows
         ]

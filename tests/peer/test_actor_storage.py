@@ -196,3 +196,58 @@ async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock, kin
         clock.advance(seconds=600)
         await app.drain()
         assert len(await ticker.fired()) == 1
+
+
+def _two_actors(root: Any) -> Any:
+    from pathlib import Path
+
+    root = Path(str(root)) / "two"
+    (root / "workers").mkdir(parents=True)
+    (root / "raindrop.manifest").write_text('application "a" {\n  actor "ticker" {}\n  actor "plain" {}\n}\n')
+    (root / "workers" / "ticker.py").write_text(
+        "from runtime import Actor\n\n"
+        "class Ticker(Actor):\n"
+        "    async def arm(self, ms):\n"
+        "        await self.state.storage.set_alarm(ms)\n"
+        "    async def alarm(self):\n"
+        "        pass\n"
+    )
+    (root / "workers" / "plain.py").write_text(
+        "from runtime import Actor\n\n"
+        "class Plain(Actor):\n"
+        "    async def arm(self, ms):\n"
+        "        await self.state.storage.set_alarm(ms)\n"
+        "    async def alarm_time(self):\n"
+        "        return await self.state.storage.get_alarm()\n"
+    )
+    return root / "raindrop.manifest"
+
+
+async def test_set_alarm_needs_an_alarm_handler(tmp_path: object, clock: FakeClock, kind: str) -> None:
+    # "Alarms: setAlarm throws if no alarm handler" ("Your Durable Object class must have an
+    # alarm() handler in order to call setAlarm()")
+    manifest = _two_actors(tmp_path)
+    async with App.from_manifest(manifest, clock=clock, backend=backend_url(kind, manifest.parent)) as app:
+        plain = app.env.PLAIN.get(app.env.PLAIN.id_from_name("p"))
+        with pytest.raises(BindingError, match=r"set_alarm needs an alarm\(\) handler, and Plain has none"):
+            await plain.arm(int(clock.time() * 1000) + 1000)
+        assert await plain.alarm_time() is None  # nothing was set
+        ticker = app.env.TICKER.get(app.env.TICKER.id_from_name("t"))
+        await ticker.arm(int(clock.time() * 1000) + 1000)  # a class with alarm() may
+
+
+async def test_an_id_is_for_the_namespace_that_made_it(tmp_path: object, clock: FakeClock, kind: str) -> None:
+    # "DurableObjectNamespace: get: throws if ID for different namespace"
+    manifest = _two_actors(tmp_path)
+    async with App.from_manifest(manifest, clock=clock, backend=backend_url(kind, manifest.parent)) as app:
+        for made in (
+            app.env.TICKER.id_from_name("x"),
+            app.env.TICKER.new_unique_id(),
+            app.env.TICKER.id_from_string("b" * 64),
+        ):
+            with pytest.raises(BindingError, match=r'this id was made by actor "ticker"\'s namespace'):
+                app.env.PLAIN.get(made)
+            assert app.env.TICKER.get(made).id == made
+        # the same hex, asked of the right namespace, is that namespace's id
+        same = app.env.PLAIN.id_from_string(str(app.env.TICKER.id_from_name("x")))
+        assert app.env.PLAIN.get(same).id == same

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,104 @@ async def test_retries_with_delay(app: App, clock: FakeClock) -> None:  # "retri
     clock.advance(seconds=30)
     await app.drain(raise_errors=False)
     assert [m["attempts"] for m in failed] == [1, 2, 3]
+
+
+async def test_v8_bodies_keep_what_the_structured_clone_keeps(app: App) -> None:
+    # "supports message contentTypes" (its v8 body: Date, Uint8Array, Set, Map, BigInt, nested)
+    from datetime import UTC, date, datetime
+
+    batches = handler_module(app, "collector").BATCHES
+    batches.clear()
+    body = {
+        "when": datetime(2026, 1, 1, 9, 30, tzinfo=UTC),
+        "day": date(2026, 1, 2),
+        "bytes": b"\x00\xff",
+        "set": {"a", "b"},
+        "map": {1: "one", ("k", 2): [1, 2]},
+        "big": 2**100,
+        "nested": [{"deeper": [{"set": {3}}]}],
+    }
+    await app.env.QUEUE.send(body, content_type="v8")
+    await app.env.QUEUE.send_batch([{"body": {"s": {1}}, "content_type": "v8"}])
+    await app.drain(timeout=5)
+    assert [m["body"] for batch in batches for m in batch] == [body, {"s": {1}}]
+    with pytest.raises(BindingError, match=r"the v8 message body\['f'\] is a function"):
+        await app.env.QUEUE.send({"f": print}, content_type="v8")
+
+
+async def test_sends_all_structured_cloneable_types(app: App) -> None:
+    # "sends all structured cloneable types": each value through send_batch, compared on delivery.
+    # Python spellings: ArrayBuffer and typed arrays are bytes, Map a dict with non-str keys, Set
+    # a set, RegExp a re.Pattern, Date a datetime, BigInt an int; an Error keeps its type and
+    # message (not its cause: Python's __cause__ is not data).
+    import re
+    from datetime import UTC, datetime
+
+    cyclic: dict[str, Any] = {"a": 1}
+    cyclic["b"] = cyclic
+    raw = bytes([0, 1, 2, 3, 4, 5, 6, 7])
+    values: dict[str, Any] = {
+        "Object": {"w": 1, "x": 42, "y": True, "z": "string"},
+        "Cyclic": cyclic,
+        "Array": [0, 1, [2, 3]],
+        "Date": datetime.fromtimestamp(1, UTC),
+        "Map": {"a": 1, "b": 2, 3: "c"},
+        "Set": {"a", "b", "c"},
+        "RegExp": re.compile("ab?c", re.IGNORECASE),
+        "ArrayBuffer": raw,
+        "Uint8Array": raw[1:5],
+        "BigInt": 2**64 + 1,
+        "Error": Exception("message"),
+        "RangeError": ValueError("message"),
+        "TypeError": TypeError("message"),
+    }
+    batches = handler_module(app, "collector").BATCHES
+    batches.clear()
+    for name, value in values.items():
+        await app.env.QUEUE.send_batch([{"body": {"name": name, "value": value}, "content_type": "v8"}])
+    await app.drain(timeout=5)
+    got = {m["body"]["name"]: m["body"]["value"] for batch in batches for m in batch}
+    assert set(got) == set(values)
+    for name, value in values.items():
+        if isinstance(value, BaseException):
+            assert (type(got[name]), str(got[name])) == (type(value), str(value)), name
+        elif name == "Cyclic":
+            assert got[name]["a"] == 1 and got[name]["b"] is got[name], name
+        elif name == "RegExp":
+            assert (got[name].pattern, got[name].flags) == (value.pattern, value.flags), name
+        else:
+            assert got[name] == value, name
+
+
+async def test_retries_messages(app: App) -> None:  # "retries messages"
+    # Miniflare's consumer changes its mind between deliveries (a 1 s batch timeout apart); here a
+    # retried message comes back within the same drain, so the consumer decides by attempt.
+    module = handler_module(app, "retrier")
+    batches, plan = module.BATCHES, module.PLAN
+    batches.clear()
+
+    async def send(*bodies: str) -> None:
+        await app.env.RETRIED.send_batch([{"body": b} for b in bodies])
+        await app.drain(raise_errors=False)
+
+    # Check with explicit single retry
+    plan.update(retry_all=False, error_all=False, retry_once=["msg2"], retry=[])
+    await send("msg1", "msg2", "msg3")
+    assert batches == [["msg1", "msg2", "msg3"], ["msg2"]]
+    batches.clear()
+    plan["retry_once"] = []
+
+    # Check with explicit retry all, then implicit retry from an exception: all come again
+    for failing in ("retry_all", "error_all"):
+        plan[failing] = True
+        await send("msg1", "msg2", "msg3")
+        plan[failing] = False
+        assert batches == [["msg1", "msg2", "msg3"], ["msg1", "msg2", "msg3"]], failing
+        batches.clear()
+
+    # Check drops (here: dead-letters) messages after max retries (max_retries 2: three attempts)
+    plan.update(retry_all=True, retry=["msg3"])
+    await send("msg1", "msg2", "msg3")
+    assert batches == [["msg1", "msg2", "msg3"], ["msg1", "msg2", "msg3"], ["msg3"]]
+    (letter,) = await app.dead_letters("retried")
+    assert letter.body == b'"msg3"' and letter.attempts == 3  # never silently dropped
