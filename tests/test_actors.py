@@ -59,13 +59,12 @@ async def test_different_ids_run_in_parallel(app: App) -> None:
         now=0, max=0
     )
     ns = counters(app)
-    started = time.perf_counter()
     ids = await asyncio.gather(*(ns.get(ns.id_from_name(f"user-{i}")).slow(0.05) for i in range(100)))
-    elapsed = time.perf_counter() - started
     active = sys.modules[type(app._actors.instance("counter", ns.id_from_name("x"))).__module__].ACTIVE  # type: ignore[union-attr]
     assert len(set(ids)) == 100
-    assert active["max"] == 100  # all 100 were running at once
-    assert elapsed < 2.5  # 100 x 50 ms one after another would take 5 s
+    # all 100 were running at once (one after another, each would have found none beside it);
+    # counted, not timed, so a loaded machine cannot fail it
+    assert active["max"] == 100
 
 
 async def test_same_id_calls_do_not_overlap(app: App) -> None:
