@@ -1,4 +1,4 @@
-# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 96952961cd120280
+# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: a905af2346be174a
 """The typed ``env`` of application "hakivo": ``class Web(Service[Env])``."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["Env", "PodcastGeneratorStub"]
 class PodcastGeneratorStub(Protocol):
     """Calls to actor "podcast-generator" (PodcastGenerator): each awaited, run on its one instance."""
 
-    id: runtime.actors.ActorId
+    id: runtime.types.ActorId
     name: str | None
     async def update_status(self, record: dict[str, Any]) -> None: ...
     async def status(self) -> dict[str, Any] | None: ...

@@ -73,7 +73,7 @@ def _protocol(actor: Actor, cls: ast.ClassDef, own: set[str]) -> list[str]:
     lines = [
         f'    """Calls to actor "{actor.name}" ({actor.class_name}): each awaited, run on its one instance."""',
         "",
-        "    id: runtime.actors.ActorId",
+        "    id: runtime.types.ActorId",
         "    name: str | None",
     ]
     for node in cls.body:

@@ -73,6 +73,7 @@ TYPES_NAMES = {
     "Env",
     "ExecutionContext",
     "KvCache",
+    "McpBinding",
     "Message",
     "MessageBatch",
     "PreparedStatement",
@@ -86,6 +87,7 @@ TYPES_NAMES = {
     "SqlDatabase",
     "Storage",
     "Tracer",
+    "VectorIndex",
     "WorkingMemory",
 }
 
@@ -167,8 +169,13 @@ def test_generated_code_names_only_public_types() -> None:
     for cls in [*STORE_TYPES.values(), *(c for _, c, _ in ATTRIBUTES), "ActorNamespace", "ServiceStub", "AI"]:
         assert cls in runtime.types.__all__, cls
     text = render(load(ROOT / "raindrop.manifest"))
+    # top-level imports only: under TYPE_CHECKING are the actors' own imports, for their stubs
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["from __future__ import annotations", "from typing import Any, Protocol", "import runtime.types"]
+    assert imports == [
+        "from __future__ import annotations",
+        "from typing import TYPE_CHECKING, Any, Protocol",
+        "import runtime.types",
+    ]
     for line in text.splitlines():
         if ": runtime." in line:
             assert ": runtime.types." in line, line

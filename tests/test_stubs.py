@@ -95,8 +95,8 @@ def test_the_stub_protocol_follows_the_actor_class(tmp_path: Path) -> None:
     assert "async def peek(self, key: Any) -> Any: ..." in text
     assert "async def window(self) -> Any: ..." in text  # Window is the module's own: Any
     assert "_private" not in text and "def alarm" not in text
-    assert "RATE_COUNTER: runtime.actors.ActorNamespace[RateCounterStub]" in text
-    assert "TOOLS: runtime.bindings.McpBinding" in text
+    assert "RATE_COUNTER: runtime.types.ActorNamespace[RateCounterStub]" in text
+    assert "TOOLS: runtime.types.McpBinding" in text
     assert "from datetime import datetime" in text
 
 

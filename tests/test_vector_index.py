@@ -194,7 +194,7 @@ def test_generate_types_the_binding(manifest: Path) -> None:
     from runtime.manifest import load
 
     rows = {name: typed for name, typed, _ in bindings(load(manifest))}
-    assert rows["DOCS"] == "runtime.vector_index.VectorIndex"
+    assert rows["DOCS"] == "runtime.types.VectorIndex"
 
 
 @pytest.mark.skipif(not hnsw_available(), reason="usearch is not installed")
