@@ -107,7 +107,14 @@ class Dashboard:
             for r in app.resources()
             if r.kind not in ("observer", "task")
         ] + [{"kind": r.kind, "name": r.name, "binding": None} for r in (*app.observers, *app.tasks)]
-        return JSONResponse({"application": app.name, "services": self.urls, "resources": resources_})
+        return JSONResponse(
+            {
+                "application": app.name,
+                "services": self.urls,
+                "resources": resources_,
+                "loop_lag": self.app.loop_lag.snapshot(),
+            }
+        )
 
     async def queues(self, request: Request) -> Response:
         stats = await self.app.queue_stats()
