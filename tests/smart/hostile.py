@@ -33,7 +33,8 @@ def pdf_bomb(text_bytes: int = 5 * 1024 * 1024) -> bytes:
 
 
 def pii_bomb(size: int = 120_000) -> str:
-    """An e-mail-ish value that a backtracking address pattern takes quadratic time over:
-    one long run of local-part characters with dots, and no ``@`` where one would finish it."""
-    unit = "a.b-c_d+"
-    return (unit * (size // len(unit) + 1))[:size] + "@"
+    """An e-mail-ish value that an unbounded address pattern backtracks over for minutes: a
+    long dotted run (a local part that may start at every dot) and one ``@`` before a dotted
+    domain that never ends in a top-level label."""
+    half = "1." * (size // 4)
+    return half + "a@" + half
