@@ -30,9 +30,7 @@ from typing import Any
 # The local part starts where no local-part character precedes it (so a long run is tried from
 # its start only) and is at most 64 characters, as RFC 5321 allows; labels and dots alternate,
 # so the domain's repetition cannot backtrack into itself.
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}\b"
-)
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}\b")
 _TOKEN = re.compile(r"\S+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+[1-9]\d{7,14}|\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4})(?!\w)")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
