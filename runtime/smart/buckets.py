@@ -44,6 +44,8 @@ DEFAULT_PAGE_SIZE = 10
 MAX_RESULTS = 100  # a search keeps at most this many results across its pages
 CHUNK_RESULTS = 10
 CHAT_MODEL = "llama-3.3-70b"
+SEARCH_TTL = 30 * 60  # seconds a search's pages stay readable by its request_id
+MAX_SEARCHES = 200  # searches kept per bucket (the oldest go first)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS smartbucket_documents (
@@ -328,11 +330,19 @@ class SmartBucket:
                 best.append(hit)
         results = self._results(best[:MAX_RESULTS])
         request_id = request_id or uuid.uuid4().hex
+        now = self._now()
         with self._index.conn:
             self._index.conn.execute(
                 "INSERT OR REPLACE INTO smartbucket_searches (bucket, request_id, partition, input, results, page_size, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.name, request_id, partition or "", input, json.dumps(results), DEFAULT_PAGE_SIZE, self._now()),
+                (self.name, request_id, partition or "", input, json.dumps(results), DEFAULT_PAGE_SIZE, now),
+            )
+            # Searches expire: past SEARCH_TTL, and past the MAX_SEARCHES newest of the bucket.
+            self._index.conn.execute(
+                "DELETE FROM smartbucket_searches WHERE bucket = ?1 AND (created_at < ?2 OR (request_id, partition) "
+                "NOT IN (SELECT request_id, partition FROM smartbucket_searches WHERE bucket = ?1 "
+                "ORDER BY created_at DESC LIMIT ?3))",
+                (self.name, now - SEARCH_TTL, MAX_SEARCHES),
             )
         return _page(results, 1, DEFAULT_PAGE_SIZE)
 
@@ -352,11 +362,15 @@ class SmartBucket:
         :raises BindingError: for a request id no search used, or a page number below 1.
         """
         row = self._index.conn.execute(
-            "SELECT results, page_size FROM smartbucket_searches WHERE bucket = ? AND request_id = ? AND partition = ?",
-            (self.name, request_id, partition or ""),
+            "SELECT results, page_size FROM smartbucket_searches WHERE bucket = ? AND request_id = ? AND partition = ? "
+            "AND created_at >= ?",
+            (self.name, request_id, partition or "", self._now() - SEARCH_TTL),
         ).fetchone()
         if row is None:
-            raise BindingError(f"smartbucket {self.name!r}: no search was made with request_id {request_id!r}")
+            raise BindingError(
+                f"smartbucket {self.name!r}: no search with request_id {request_id!r} (or it is older than "
+                f"{SEARCH_TTL // 60} minutes: searches expire)"
+            )
         if not isinstance(page, int) or page < 1:
             raise BindingError(f"smartbucket {self.name!r}: page counts from 1, not {page!r}")
         size = page_size or int(row[1])

@@ -125,6 +125,21 @@ def _pdf_text(data: bytes, max_chars: int) -> str:
 
 
 _BREAKS = re.compile(r"\n\s*\n|(?<=[.!?])\s+|\n")
+_BLANKS = re.compile(r"[ \t\r\f\v]+")
+_SLICE = 64 * 1024  # characters folded per regex call: a call holds the GIL, the event loop waits
+
+
+def _fold(text: str) -> str:
+    """Whitespace runs folded to one space, a slice at a time (each cut where no run is)."""
+    parts = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + _SLICE)
+        run = _BLANKS.match(text, end) if end < len(text) else None
+        end = run.end() if run else end
+        parts.append(_BLANKS.sub(" ", text[start:end]))
+        start = end
+    return "".join(parts).strip()
 
 
 def chunk(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS, limit: int | None = None) -> list[str]:
@@ -134,7 +149,7 @@ def chunk(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS, limi
 
     :raises NotIndexable: when the text would be more than ``limit`` chunks (it stops there).
     """
-    text = re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    text = _fold(text)
     if not text:
         return []
     chunks: list[str] = []

@@ -3,7 +3,8 @@
 A document's path to the index, each step in a worker (never on the loop):
 
 1. extraction: text in a thread; a PDF in a worker *process* (``pypdf`` can spend tens of
-   seconds on one inflated content stream, and a process can be ended at stop, a thread not);
+   seconds on one inflated content stream, and a process can be ended at stop, a thread not),
+   given at most :data:`EXTRACT_SECONDS`;
 2. chunking, in a thread, stopping at :data:`MAX_CHUNKS`;
 3. embedding, in a thread, :data:`EMBED_BATCH` chunks per call;
 4. index writes, in a thread on a connection of the indexer's own, :data:`WRITE_BATCH` chunks
@@ -33,10 +34,11 @@ import numpy as np
 
 from runtime import checkpoint
 from runtime.smart.embeddings import Embedder, Vectors
-from runtime.smart.extract import MAX_CHUNKS, MAX_TEXT_CHARS, Extracted, chunk, extract
+from runtime.smart.extract import MAX_CHUNKS, MAX_TEXT_CHARS, Extracted, NotIndexable, chunk, extract
 
 PARALLEL = 4  # documents indexed at once
-EMBED_BATCH = 256  # chunks embedded per thread call
+EXTRACT_SECONDS = 60.0  # the most a PDF's extraction may take (its process is then ended)
+EMBED_BATCH = 128  # chunks embedded per thread call
 WRITE_BATCH = 200  # chunks written per transaction
 STAGING = "\x00staging:"  # collections no search reads: chunks being written, or retired
 
@@ -68,6 +70,7 @@ class Indexer:
         self._swept = False
         self.max_chars = MAX_TEXT_CHARS
         self.max_chunks = MAX_CHUNKS
+        self.extract_seconds = EXTRACT_SECONDS
 
     # -- the queue ------------------------------------------------------------------------------
 
@@ -130,10 +133,14 @@ class Indexer:
     async def extract(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> Extracted:
         """The document's text (see :func:`runtime.smart.extract.extract`), capped."""
         if content_type == "application/pdf":
-            result: Extracted = await anyio.to_process.run_sync(
-                extract, key, data, content_type, metadata, self.max_chars, cancellable=True
+            with anyio.move_on_after(self.extract_seconds):
+                result: Extracted = await anyio.to_process.run_sync(
+                    extract, key, data, content_type, metadata, self.max_chars, cancellable=True
+                )
+                return result
+            raise NotIndexable(
+                f"reading its text took more than {self.extract_seconds:g} s, the most spent on one document"
             )
-            return result
         return await anyio.to_thread.run_sync(
             extract, key, data, content_type, metadata, self.max_chars, abandon_on_cancel=True
         )

@@ -185,7 +185,7 @@ class PiiTracker:
             page = await anyio.to_thread.run_sync(self._page, table, last)
             if not page:
                 return
-            last = page[-1]
+            last = page[-1][0]
             await self._apply({(name, str(record)): (rid, 0) for rid, record in page})
 
     def _page(self, table: Table, after: Any) -> list[tuple[Any, Any]]:
