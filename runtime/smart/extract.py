@@ -175,3 +175,20 @@ def chunk(text: str, size: int = CHUNK_CHARS, overlap: int = OVERLAP_CHARS, limi
         space = text.find(" ", next_start, end)  # begin the overlap on a word
         start = space + 1 if 0 <= space < end else next_start
     return chunks
+
+
+def serve_one() -> None:
+    """The body of an extraction process: one pickled ``(key, data, content_type, metadata,
+    max_chars)`` on stdin, one pickled ``("ok", Extracted)`` or ``("not_indexable", reason)``
+    on stdout (see :mod:`runtime.smart.indexer`)."""
+    import os
+    import pickle
+    import sys
+
+    os.nice(10)  # background work: the server's own process comes first
+    key, data, content_type, metadata, max_chars = pickle.loads(sys.stdin.buffer.read())
+    try:
+        reply: tuple[str, object] = ("ok", extract(key, data, content_type, metadata, max_chars))
+    except NotIndexable as reason:
+        reply = ("not_indexable", str(reason))
+    sys.stdout.buffer.write(pickle.dumps(reply))

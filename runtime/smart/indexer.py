@@ -2,9 +2,9 @@
 
 A document's path to the index, each step in a worker (never on the loop):
 
-1. extraction: text in a thread; a PDF in a worker *process* (``pypdf`` can spend tens of
-   seconds on one inflated content stream, and a process can be ended at stop, a thread not),
-   given at most :data:`EXTRACT_SECONDS`;
+1. extraction: text in a thread; a PDF in a process started for it (``pypdf`` can spend tens
+   of seconds on one inflated content stream, and a process can be ended at stop, a thread
+   not), given at most :data:`EXTRACT_SECONDS`;
 2. chunking, in a thread, stopping at :data:`MAX_CHUNKS`;
 3. embedding, in a thread, :data:`EMBED_BATCH` chunks per call;
 4. index writes, in a thread on a connection of the indexer's own, :data:`WRITE_BATCH` chunks
@@ -22,7 +22,10 @@ grace period is abandoned; those documents stay ``pending`` and are indexed at t
 from __future__ import annotations
 
 import asyncio
+import pickle
 import sqlite3
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -134,10 +137,7 @@ class Indexer:
         """The document's text (see :func:`runtime.smart.extract.extract`), capped."""
         if content_type == "application/pdf":
             with anyio.move_on_after(self.extract_seconds):
-                result: Extracted = await anyio.to_process.run_sync(
-                    extract, key, data, content_type, metadata, self.max_chars, cancellable=True
-                )
-                return result
+                return await _in_process((key, data, content_type, metadata, self.max_chars))
             raise NotIndexable(
                 f"reading its text took more than {self.extract_seconds:g} s, the most spent on one document"
             )
@@ -229,6 +229,35 @@ class Indexer:
                 return conn.execute(
                     f"DELETE FROM chunks WHERE id IN (SELECT id FROM chunks WHERE {where} LIMIT {WRITE_BATCH})", params
                 ).rowcount
+
+
+_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the runtime package
+
+
+async def _in_process(job: tuple[Any, ...]) -> Extracted:
+    """:func:`extract` in a process of its own, ended if this is cancelled (at stop, past the
+    time allowed). The process is started and waited for from worker threads (starting one
+    from a large process takes tens of milliseconds), and nothing of the parent runs in it."""
+    command = [
+        sys.executable,
+        "-c",
+        f"import sys; sys.path.insert(0, {_ROOT!r}); from runtime.smart.extract import serve_one; serve_one()",
+    ]
+    pipe = subprocess.PIPE
+    process = await anyio.to_thread.run_sync(lambda: subprocess.Popen(command, stdin=pipe, stdout=pipe, stderr=pipe))
+    try:
+        out, err = await anyio.to_thread.run_sync(process.communicate, pickle.dumps(job), abandon_on_cancel=True)
+    except BaseException:
+        process.kill()  # the thread waiting on it returns, and reaps it
+        raise
+    if process.returncode != 0 or not out:
+        last = err.decode(errors="replace").strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+        raise NotIndexable(f"its text could not be read: {last[0][:300]}")
+    kind, value = pickle.loads(out)  # written by the process started above
+    if kind == "not_indexable":
+        raise NotIndexable(str(value))
+    assert isinstance(value, Extracted)
+    return value
 
 
 class Staged:

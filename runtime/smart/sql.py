@@ -38,6 +38,7 @@ from runtime.smart.sql_readonly import (
     DeadlineExceeded,
     ReadPool,
     Refused,
+    TooLarge,
     check_allowed,
     format_rows,
     quote,
@@ -188,6 +189,8 @@ class SmartSql:
                 return _reply(403, str(exc), statement, reasoning=reasoning)
             except DeadlineExceeded as exc:
                 return _reply(408, str(exc), statement, reasoning=reasoning)
+            except TooLarge as exc:
+                return _reply(413, str(exc), statement, reasoning=reasoning)
             except sqlite3.Error as exc:
                 if untrusted or "no such table" not in str(exc):
                     return _reply(400, f"SQL error: {exc}", statement, reasoning=reasoning)

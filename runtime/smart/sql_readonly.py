@@ -11,7 +11,8 @@ A ``text_query``'s statement (written by a model, so untrusted) also passes an a
 - SQLite compiles it under an authorizer that allows reading tables and calling functions
   only (a ``WITH … DELETE`` is refused);
 - it must finish within :data:`TEXT_QUERY_DEADLINE` seconds (a progress handler interrupts
-  it: a recursive CTE without a ``LIMIT`` ends there).
+  it: a recursive CTE without a ``LIMIT`` ends there) and return at most
+  :data:`TEXT_QUERY_ROWS` rows.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 TEXT_QUERY_DEADLINE = 5.0  # seconds a text_query's statement may run
+TEXT_QUERY_ROWS = 100_000  # rows a text_query's statement may return
+BATCH_ROWS = 500  # rows fetched or encoded per call (each call holds the GIL)
 SMALL = 20  # rows of a SELECT encoded in Python; more are encoded by SQLite
 POOL = 4  # idle read connections kept per database
 _PROGRESS_STEPS = 10_000  # SQLite VM steps between deadline checks
@@ -47,6 +50,10 @@ class Refused(Exception):
 
 class DeadlineExceeded(Exception):
     """The statement ran past its deadline and was interrupted."""
+
+
+class TooLarge(Exception):
+    """The statement's result is over what a text query returns."""
 
 
 def first_word(statement: str) -> str:
@@ -137,7 +144,7 @@ class ReadPool:
                 conn.set_authorizer(_authorize)
                 conn.set_progress_handler(past_deadline, _PROGRESS_STEPS)
             try:
-                return _encode(conn, statement, format)
+                return _encode(conn, statement, format, TEXT_QUERY_ROWS if untrusted else None)
             except sqlite3.DatabaseError as exc:
                 if late:
                     raise DeadlineExceeded(
@@ -150,14 +157,21 @@ class ReadPool:
             self._give(conn)
 
 
-def _encode(conn: sqlite3.Connection, statement: str, format: str) -> tuple[str, int]:
+def _encode(conn: sqlite3.Connection, statement: str, format: str, max_rows: int | None = None) -> tuple[str, int]:
     if format == "json" and _SELECT.match(statement):
         built = json_in_sqlite(conn, statement)
         if built is not None:
             return built
     cursor = conn.execute(statement)
     columns = [c[0] for c in cursor.description or []]
-    rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    rows: list[dict[str, Any]] = []
+    while batch := cursor.fetchmany(BATCH_ROWS):  # a few rows at a time: other threads get the GIL between
+        rows += [dict(zip(columns, row, strict=True)) for row in batch]
+        if max_rows is not None and len(rows) > max_rows:
+            raise TooLarge(
+                f"the statement gives more than {max_rows:,} rows, the most a text query returns; ask for fewer "
+                "(a LIMIT, an aggregate)"
+            )
     return format_rows(rows, format), len(rows)
 
 
@@ -210,11 +224,17 @@ JSON = json.JSONEncoder(
 
 
 def format_rows(rows: list[dict[str, Any]], format: str) -> str:
+    """The rows as JSON or CSV, :data:`BATCH_ROWS` at a time (one encoder call over a large
+    result would hold the GIL, and so the event loop, for its whole length)."""
     if format == "json":
-        return JSON.encode(rows)
+        if len(rows) <= BATCH_ROWS:
+            return JSON.encode(rows)
+        parts = [JSON.encode(rows[i : i + BATCH_ROWS])[1:-1] for i in range(0, len(rows), BATCH_ROWS)]
+        return "[" + ",".join(parts) + "]"
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        for i in range(0, len(rows), BATCH_ROWS):
+            writer.writerows(rows[i : i + BATCH_ROWS])
     return out.getvalue()
