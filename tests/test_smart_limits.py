@@ -73,6 +73,7 @@ async def test_too_many_chunks_is_not_indexed(smart: App) -> None:
     assert status["state"] == "not_indexed" and "more than 3 chunks" in status["detail"]
 
 
+@pytest.mark.slow  # a process per PDF, or a 5 s deadline
 async def test_a_pdf_that_inflates_past_the_cap_is_not_indexed(smart: App) -> None:
     bucket = smart.env.BILLS
     smart.smart.indexer.max_chars = 50_000  # type: ignore[union-attr]
@@ -84,6 +85,7 @@ async def test_a_pdf_that_inflates_past_the_cap_is_not_indexed(smart: App) -> No
     assert status["state"] == "not_indexed" and "over the limit of 50,000 characters" in status["detail"]
 
 
+@pytest.mark.slow  # a process per PDF, or a 5 s deadline
 async def test_small_documents_are_not_held_behind_a_big_one_and_stop_leaves_it_pending(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -169,6 +171,7 @@ async def test_text_query_runs_only_select_with_and_values(callmeback: Path) -> 
             assert not (callmeback / "x.db").exists()
 
 
+@pytest.mark.slow  # a process per PDF, or a 5 s deadline
 async def test_text_query_has_a_deadline(callmeback: Path) -> None:
     with FakeLlm() as llm:
         local_model(callmeback, llm)
@@ -190,12 +193,12 @@ async def test_personal_data_goes_with_its_rows_and_tables_and_is_stored_as_posi
         "('u2', 'bob@example.org', 'Card 4111 1111 1111 1111')"
     )
     assert {d["record_id"] for d in (await db.get_pii_data(table_name="users"))["pii_detections"]} == {"u1", "u2"}
-    stored = db._db._conn.execute("SELECT group_concat(entities) FROM _smartsql_pii").fetchone()[0]
-    assert "ann@example.org" not in stored and "4111" not in stored  # positions, not the text
-    (u2,) = (await db.get_pii_data(table_name="users", record_id="u2"))["pii_detections"]
-    assert [e["detected_text"] for e in u2["entities"]] == ["bob@example.org", "4111 1111 1111 1111"]
     await db.execute_query(sql_query="DELETE FROM users WHERE id = 'u1'")
     assert [d["record_id"] for d in (await db.get_pii_data(table_name="users"))["pii_detections"]] == ["u2"]
+    stored = db._db._conn.execute("SELECT group_concat(entities) FROM _smartsql_pii").fetchone()[0]
+    assert "ann@example.org" not in stored and "bob@example.org" not in stored and "4111" not in stored
+    (u2,) = (await db.get_pii_data(table_name="users", record_id="u2"))["pii_detections"]
+    assert [e["detected_text"] for e in u2["entities"]] == ["bob@example.org", "4111 1111 1111 1111"]  # from the row
     await db.execute_query(sql_query="CREATE TABLE contacts AS SELECT id, email FROM users")
     assert len((await db.get_pii_data(table_name="contacts"))["pii_detections"]) == 1  # made by the statement
     await db.execute_query(sql_query="DROP TABLE contacts")
