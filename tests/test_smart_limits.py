@@ -118,7 +118,7 @@ async def test_stored_searches_expire(smart: App) -> None:
     bucket._now = lambda: clock[0]
     await bucket.search(input="harbour", request_id="old")
     clock[0] += 31 * 60
-    with pytest.raises(BindingError, match="searches expire"):
+    with pytest.raises(BindingError, match="it expired: searches are kept 30 minutes"):
         await bucket.get_paginated_results(request_id="old")
     for n in range(205):
         await bucket.search(input="bridge", request_id=f"r{n}")

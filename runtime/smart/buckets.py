@@ -368,8 +368,8 @@ class SmartBucket:
         ).fetchone()
         if row is None:
             raise BindingError(
-                f"smartbucket {self.name!r}: no search with request_id {request_id!r} (or it is older than "
-                f"{SEARCH_TTL // 60} minutes: searches expire)"
+                f"smartbucket {self.name!r}: no search was made with request_id {request_id!r} (or it expired: "
+                f"searches are kept {SEARCH_TTL // 60} minutes)"
             )
         if not isinstance(page, int) or page < 1:
             raise BindingError(f"smartbucket {self.name!r}: page counts from 1, not {page!r}")
