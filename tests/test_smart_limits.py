@@ -245,3 +245,15 @@ async def test_a_table_named_with_a_bracket_is_described_and_queried(callmeback:
             llm.chat_reply = '```sql\nSELECT count(*) AS n FROM "odd]name"\n```'
             reply = await db.execute_query(text_query="how many odd rows?")
             assert reply["status"] == 200 and json.loads(reply["results"]) == [{"n": 1}]
+
+
+async def test_personal_data_in_a_without_rowid_table(sql_app: App) -> None:
+    db = sql_app.env.CALL_ME_BACK_DB
+    await db.execute_query(sql_query="CREATE TABLE notes (slug TEXT PRIMARY KEY, body TEXT) WITHOUT ROWID")
+    await db.execute_query(sql_query="INSERT INTO notes VALUES ('a', 'write to ann@example.org'), ('b', 'nothing')")
+    (found,) = (await db.get_pii_data(table_name="notes"))["pii_detections"]
+    assert found["record_id"] == "a" and found["entities"][0]["detected_text"] == "ann@example.org"
+    await db.execute_query(sql_query="UPDATE notes SET slug = 'a2' WHERE slug = 'a'")  # the key itself changes
+    assert [d["record_id"] for d in (await db.get_pii_data(table_name="notes"))["pii_detections"]] == ["a2"]
+    await db.execute_query(sql_query="DELETE FROM notes")
+    assert (await db.get_pii_data(table_name="notes"))["pii_detections"] == []

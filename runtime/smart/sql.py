@@ -266,7 +266,7 @@ class SmartSql:
         conn = self._db._conn
         names = [
             row[0]
-            for row in conn.execute("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")
+            for row in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")
             if not row[0].startswith(_INTERNAL)
         ]
         stored = {

@@ -61,10 +61,15 @@ def tables(conn: sqlite3.Connection) -> dict[str, Table | None]:
     """The user tables, each with how to track it (None: a WITHOUT ROWID table without a
     single-column primary key, which is not tracked)."""
     found: dict[str, Table | None] = {}
-    listed = conn.execute("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table'").fetchall()
-    for name, without_rowid in listed:
+    listed = conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'").fetchall()
+    for (name,) in listed:
         if name.startswith(INTERNAL):
             continue
+        try:
+            conn.execute(f"SELECT rowid FROM main.{quote(name)} LIMIT 0")
+            without_rowid = False
+        except sqlite3.OperationalError:
+            without_rowid = True
         keys = [row[0] for row in conn.execute("SELECT name FROM pragma_table_info(?) WHERE pk > 0", (name,))]
         single = quote(keys[0]) if len(keys) == 1 else None
         if without_rowid:
@@ -202,7 +207,7 @@ class PiiTracker:
             [
                 self._db.prepare(
                     "DELETE FROM _smartsql_pii WHERE table_name NOT IN "
-                    "(SELECT name FROM pragma_table_list WHERE schema = 'main')"
+                    "(SELECT name FROM main.sqlite_master WHERE type = 'table')"
                 )
             ]
         )
