@@ -316,7 +316,7 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "raindrop-runtime dashboard API", "version": "1"},
     "paths": {
-        f"{PREFIX}/api/overview": _path("The app, its services' URLs and its resources"),
+        f"{PREFIX}/api/overview": _path("The app, its services' URLs, its resources and the event loop's lag"),
         f"{PREFIX}/api/queues": _path("Depth, ready, in flight, delayed and dead-lettered per queue"),
         f"{PREFIX}/api/queues/{{queue}}/dead": _path(
             "Dead letters of a queue, with their last error", params=("queue",)
