@@ -1,32 +1,23 @@
-# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: f0f0d38359174f55
+# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: 2e1f57745286c512
 """The typed ``env`` of application "hakivo": ``class Web(Service[Env])``."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-import runtime.actors
-import runtime.ai
-import runtime.applog
-import runtime.buckets
-import runtime.clock
-import runtime.kv
-import runtime.queue
-import runtime.services
-import runtime.sql
-import runtime.tracing
+import runtime.types
 
 __all__ = ["Env"]
 
 
 class Env(Protocol):
-    PODCAST_GENERATION_QUEUE: runtime.queue.Queue  # queue "podcast-generation-queue"
-    KV_CACHE: runtime.kv.KvCache  # kv_cache "kv-cache"
-    PODCAST_AUDIO: runtime.buckets.Bucket  # bucket "podcast-audio"
-    HAKIVO_DB: runtime.sql.SqlDatabase  # sql_database "hakivo-db"
-    USER_NOTIFICATIONS: runtime.queue.Queue  # queue "user-notifications"
-    PODCAST_GENERATOR: runtime.actors.ActorNamespace  # actor "podcast-generator"
-    WEB: runtime.services.ServiceStub  # service "web"
+    PODCAST_GENERATION_QUEUE: runtime.types.Queue  # queue "podcast-generation-queue"
+    KV_CACHE: runtime.types.KvCache  # kv_cache "kv-cache"
+    PODCAST_AUDIO: runtime.types.Bucket  # bucket "podcast-audio"
+    HAKIVO_DB: runtime.types.SqlDatabase  # sql_database "hakivo-db"
+    USER_NOTIFICATIONS: runtime.types.Queue  # queue "user-notifications"
+    PODCAST_GENERATOR: runtime.types.ActorNamespace  # actor "podcast-generator"
+    WEB: runtime.types.ServiceStub  # service "web"
     ANTHROPIC_API_KEY: str | None  # secret "ANTHROPIC_API_KEY", None when unset
     ELEVENLABS_API_KEY: str | None  # secret "ELEVENLABS_API_KEY", None when unset
     ELEVENLABS_SARAH_VOICE_ID: str | None  # secret "ELEVENLABS_SARAH_VOICE_ID", None when unset
@@ -44,10 +35,10 @@ class Env(Protocol):
     ELEVENLABS_BASE_URL: str | None  # env "ELEVENLABS_BASE_URL", None when unset
     CONGRESS_API_BASE_URL: str | None  # env "CONGRESS_API_BASE_URL", None when unset
     BRAVE_BASE_URL: str | None  # env "BRAVE_BASE_URL", None when unset
-    AI: runtime.ai.AI  # built in: models
-    logger: runtime.applog.AppLogger  # structured logs
-    clock: runtime.clock.Clock  # the runtime's clock (the fake clock under test)
-    tracer: runtime.tracing.Tracer  # spans
-    annotation: runtime.tracing.Annotation  # annotations
+    AI: runtime.types.AI  # built in: models
+    logger: runtime.types.AppLogger  # structured logs
+    clock: runtime.types.Clock  # the runtime's clock (the fake clock under test)
+    tracer: runtime.types.Tracer  # spans
+    annotation: runtime.types.Annotation  # annotations
 
     def bindings(self) -> dict[str, Any]: ...

@@ -37,7 +37,7 @@ import time
 from common import new_loop, peak_rss_mb
 
 from runtime import App
-from runtime.backends.sqlite import _KV_UPSERT, SCHEMA, connect
+from runtime.backends.sqlite import _KV_UPSERT, SCHEMA, configure
 
 APP = Path(__file__).parent / "apps" / "noop" / "raindrop.manifest"
 KEYS = 10_000
@@ -52,7 +52,8 @@ async def one_round(folder: Path, ops: int) -> dict[str, float]:
     """Rates of one round. Raw sqlite3 and the runtime take turns in slices of ``ops / SLICES``
     operations, so both sides see the same machine: a noisy neighbour's slow second slows a
     slice of each, not one whole side."""
-    conn = connect(folder / "raw.db")
+    conn = sqlite3.connect(str(folder / "raw.db"), isolation_level=None, check_same_thread=False)
+    configure(conn)  # the pragmas the runtime's own connection uses
     conn.executescript(SCHEMA)
     keys = [f"user:{i:06d}" for i in range(KEYS)]
     spent = dict.fromkeys(("raw get", "raw put", "raw batched", "get", "put", "concurrent"), 0.0)

@@ -101,7 +101,7 @@ def raw_sqlite_end_to_end(n: int, folder: Path) -> float:
 async def idle_latency(folder: Path, samples: int = 300) -> list[float]:
     app = App.from_manifest(APP, state_dir=folder)
     async with app:
-        handler = app._consumers["noop"].handler
+        handler = app.queues.consumers["noop"].handler
         starts: list[float] = sys.modules[type(handler).__module__].STARTS  # the module the app loaded
         latencies = []
         for i in range(samples):

@@ -3,7 +3,9 @@
 ``env.PODCAST_GENERATOR.id_from_name("user-1")`` gives a deterministic :class:`ActorId`;
 ``get(id)`` a stub whose awaited methods run on the one instance of that id in this process,
 serialized by a per-id lock. Arguments and results are structured clones (see
-:mod:`runtime.structured`), as on the platform.
+:mod:`runtime.structured`), as on the platform. On a backend other processes share, an instance
+runs only under the actor's lease (:mod:`runtime.ownership`) and its storage and alarm writes
+carry that lease's fence: once the lease is lost they raise :class:`LeaseLostError`, unwritten.
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ import asyncio
 import hashlib
 import inspect
 import logging
-import math
 import os
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from runtime import structured
-from runtime.arguments import checked_arguments, utf8
+from runtime.actor_storage import Storage as Storage
+from runtime.arguments import utf8
 from runtime.backends.base import Alarm, StateStore
 from runtime.clock import Clock
-from runtime.errors import BackendError, BindingError, LimitError, StorageError
+from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
 from runtime.handlers import Actor
 from runtime.naming import platform_names
 from runtime.observers import RunRecord, describe_error
@@ -30,9 +32,14 @@ from runtime.ownership import RENEW, Ownership
 
 log = logging.getLogger("raindrop.actor")
 
-MAX_VALUE_BYTES = 2 * 1024 * 1024
 ALARM_RETRIES = 6  # retried from 2 s, doubling, up to 6 times (as the platform)
 ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm being fired
+#: On a shared backend, seconds between looks for alarms another process set (one that died
+#: before announcing it, or a backend that announces nothing): a due alarm fires within this.
+ALARM_RECHECK = 0.5
+#: Seconds without a call after which an actor's instance is let go (its in-memory fields with it),
+#: as the platform evicts idle actors: memory follows the actors in use, not every id ever called.
+IDLE_EVICT = 120.0
 
 
 def names_namespace(namespace: str) -> str:
@@ -66,120 +73,6 @@ class ActorId:
 
     def to_string(self) -> str:
         return self._hex
-
-
-MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform
-MAX_KEY_BYTES = 2048
-
-
-def _check_key(key: object) -> None:
-    if not isinstance(key, str):
-        raise BindingError(f"actor storage keys are str, not {type(key).__name__}")
-    size = len(utf8(key, f"actor storage key {key[:40]!r}"))
-    if size > MAX_KEY_BYTES:
-        raise LimitError(f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {size})")
-
-
-def _check_keys(keys: list[Any]) -> list[str]:
-    if len(keys) > MAX_PAIRS:
-        raise LimitError(f"actor storage takes at most {MAX_PAIRS} keys at once, not {len(keys)}")
-    for key in keys:
-        _check_key(key)
-    return keys
-
-
-@platform_names
-@checked_arguments
-class Storage:
-    """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
-
-    def __init__(self, store: StateStore, namespace: str, actor: ActorId, wake_alarms: Callable[[], None]) -> None:
-        self._store = store
-        self._ns = namespace
-        self._id = str(actor)
-        self._name = actor.name
-        self._wake = wake_alarms
-
-    async def get(self, key: str | Sequence[str]) -> Any:
-        """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
-        those present, in key order."""
-        if isinstance(key, str) or not isinstance(key, list | tuple):
-            _check_key(key)  # a str, or refused naming what it is
-            assert isinstance(key, str)
-            found = await self._store.get(self._ns, self._id, [key])
-            return structured.loads(found[key]) if key in found else None
-        keys = _check_keys([k for k in key if k is not None])
-        found = await self._store.get(self._ns, self._id, keys)
-        return {k: structured.loads(found[k]) for k in sorted(found)}
-
-    async def put(self, key: str | dict[str, Any], value: Any = None) -> None:
-        """Store ``value`` under ``key``, or every item of a dict, atomically.
-
-        :raises StorageValueError: for a value that is not storable (its type and key are named).
-        """
-        items = key if isinstance(key, dict) else {key: value}
-        if len(items) > MAX_PAIRS:
-            raise LimitError(f"actor storage put takes at most {MAX_PAIRS} pairs at once, not {len(items)}")
-        encoded = {}
-        for k, v in items.items():
-            _check_key(k)
-            text = structured.dumps(v, f"actor storage value for key {k!r}")
-            if len(text) > MAX_VALUE_BYTES:
-                raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
-            encoded[k] = text
-        await self._store.put(self._ns, self._id, encoded)
-
-    async def delete(self, key: str | Sequence[str]) -> bool | int:
-        """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
-        if isinstance(key, str):
-            _check_key(key)
-            return await self._store.delete(self._ns, self._id, [key]) == 1
-        return await self._store.delete(self._ns, self._id, _check_keys([k for k in key if k is not None]))
-
-    async def delete_all(self) -> None:
-        """Delete every key and the alarm."""
-        await self._store.delete_all(self._ns, self._id)
-
-    async def list(
-        self,
-        *,
-        prefix: str | None = None,
-        start: str | None = None,
-        start_after: str | None = None,
-        end: str | None = None,
-        reverse: bool = False,
-        limit: int | None = None,
-    ) -> dict[str, Any]:
-        """Keys in order (``start`` inclusive or ``start_after`` exclusive, ``end`` exclusive)
-        with their values, as a dict."""
-        if start is not None and start_after is not None:
-            raise BindingError("list() cannot be called with both start and start_after values")
-        if start_after is not None:
-            start = start_after + "\x00"  # the first key after start_after
-        rows = await self._store.list(
-            self._ns, self._id, prefix=prefix or "", start=start, end=end, reverse=reverse, limit=limit
-        )
-        return {k: structured.loads(v) for k, v in rows}
-
-    async def get_alarm(self) -> int | None:
-        """The alarm's time in epoch milliseconds, or None."""
-        at = await self._store.get_alarm(self._ns, self._id)
-        return round(at * 1000) if at is not None else None
-
-    async def set_alarm(self, when: int | float | datetime) -> None:
-        """Set (replace) the alarm: epoch milliseconds or a datetime. ``alarm()`` is called then."""
-        if isinstance(when, datetime):
-            at = when.timestamp()
-        elif isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when) and when < 2**53:
-            at = when / 1000
-        else:
-            raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
-        await self._store.set_alarm(self._ns, self._id, self._name, at)
-        self._wake()
-
-    async def delete_alarm(self) -> None:
-        """Cancel the actor's alarm, if one is set."""
-        await self._store.delete_alarm(self._ns, self._id)
 
 
 class ActorState:
@@ -221,6 +114,7 @@ class ActorHost:
         self._env = env
         self._spawn = spawn
         self._instances: dict[tuple[str, str], Actor] = {}
+        self._last_used: dict[tuple[str, str], float] = {}  # monotonic time of each instance's last call
         self.names: dict[tuple[str, str], str] = {}  # (namespace, id) -> the name it came from, for the dashboard
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._alarm_signal = asyncio.Event()
@@ -242,11 +136,36 @@ class ActorHost:
         """This process took the actor's lease anew: the next call makes a fresh instance."""
         self._instances.pop(key, None)
 
+    def evict_idle(self, idle: float = IDLE_EVICT) -> int:
+        """Let go of every instance without a call for ``idle`` seconds and none running now;
+        returns how many. The next call to one of them makes a fresh instance, as on the platform."""
+        cutoff = time.monotonic() - idle
+        stale = [key for key, used in self._last_used.items() if used <= cutoff]
+        evicted = 0
+        for key in stale:
+            lock = self._locks.get(key)
+            if lock is not None and lock.locked():
+                continue
+            self._instances.pop(key, None)
+            self._locks.pop(key, None)
+            del self._last_used[key]
+            evicted += 1
+        return evicted
+
+    async def evict_idle_loop(self) -> None:
+        """Evict idle instances every quarter of :data:`IDLE_EVICT` (a loop the app runs)."""
+        while not self._stopping:
+            await asyncio.sleep(IDLE_EVICT / 4)
+            evicted = self.evict_idle()
+            if evicted:
+                log.debug("let go of %d idle actor instances", evicted)
+
     def instance(self, namespace: str, actor: ActorId) -> Actor:
         key = (namespace, str(actor))
         instance = self._instances.get(key)
         if instance is None:
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set)
+            fence = self.ownership.fence(key) if self.ownership is not None else None
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence)
             cls = self.classes.get(namespace)
             if cls is None:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
@@ -280,6 +199,7 @@ class ActorHost:
         key = (namespace, str(actor))
         if namespace not in self.classes:
             raise BindingError(f'actor "{namespace}" has no handler class loaded')
+        self._last_used[key] = time.monotonic()
         ownership = self.ownership
         if ownership is None:
             async with self._lock(key):
@@ -288,7 +208,11 @@ class ActorHost:
         try:
             async with self._lock(key):
                 await ownership.enter(key)
-                return await work(self.instance(namespace, actor))
+                try:
+                    return await work(self.instance(namespace, actor))
+                except LeaseLostError:
+                    ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
+                    raise
         finally:
             await ownership.leave(key)
 
@@ -360,6 +284,8 @@ class ActorHost:
                 tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
             elif due is not None and not self._running_alarms:
                 tasks.add(asyncio.create_task(asyncio.sleep(0.05)))  # due but leased elsewhere: look again soon
+            if self.ownership is not None:  # shared: another process may set one without telling us
+                tasks.add(asyncio.create_task(asyncio.sleep(ALARM_RECHECK)))
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:

@@ -17,28 +17,26 @@ import logging
 import os
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from runtime.actors import ActorHost
 from runtime.backends import default_url, open_backend
-from runtime.backends.base import Backend, Handover, QueueStats, StoredMessage
+from runtime.backends.base import Backend, QueueStats, StoredMessage
 from runtime.bindings import Bindings
-from runtime.buckets import event_body
 from runtime.clock import Clock, SystemClock
 from runtime.config import LocalSettings, load_settings
+from runtime.consumers import QueueHost, bucket_queue, dead_queue, dead_queue_named
 from runtime.env import Env
 from runtime.errors import AppStateError
-from runtime.handlers import Actor, Batch, Each, ExecutionContext, Service, Task
+from runtime.handlers import Actor, ExecutionContext, Service, Task
 from runtime.loader import handler_class, instantiate
 from runtime.looplag import LoopLag
 from runtime.manifest import Manifest, load
-from runtime.manifest.model import BucketSource, QueueSource
 from runtime.manifest.schema import closest
-from runtime.observers import QueueConsumer, RunRecord
-from runtime.scheduler import ScheduleRunner
+from runtime.observers import RunRecord
+from runtime.scheduler import Scheduler, ScheduleRunner
 from runtime.services import ServiceApp
 from runtime.smart import SmartComponents
 from runtime.sql import SqlDatabase
@@ -46,14 +44,9 @@ from runtime.sql import SqlDatabase
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
 
+__all__ = ["App", "bucket_queue"]
+
 log = logging.getLogger("raindrop.app")
-
-WATCH_INTERVAL = 0.25  # seconds between checks for writes by other processes, when idle
-
-
-def bucket_queue(observer: str) -> str:
-    """The internal queue carrying a bucket observer's events."""
-    return f"$bucket:{observer}"
 
 
 class App:
@@ -82,8 +75,9 @@ class App:
         #: Writes that failed to commit (each raised StorageError in its caller); set when the app stops.
         self.backend_failed_writes = 0
         self._env: Env | None = None
-        self._consumers: dict[str, QueueConsumer] = {}
+        self._queues: QueueHost | None = None
         self._schedules: dict[str, ScheduleRunner] = {}
+        self._scheduler: Scheduler | None = None
         self._services: dict[str, Service] = {}
         self._bindings: Bindings | None = None  # this run's, built at start and closed at stop
         self._failures: list[BaseException] = []  # handler exceptions since the last drain()
@@ -153,6 +147,16 @@ class App:
         )
         await backend.open()
         self._backend = backend
+        queues = QueueHost(
+            self.manifest,
+            self.settings,
+            backend,
+            self.clock,
+            on_run=self._record_run,
+            on_failure=self._failed,
+            spawn=self.spawn,
+        )
+        self._queues = queues
         try:
             self._actors = ActorHost(
                 self._load_actor_classes() if load_handlers else {},
@@ -170,8 +174,8 @@ class App:
                 self.state_dir,
                 self._environ,
                 spawn=self.spawn,
-                notify=self._notify,
-                bucket_event=self._bucket_event,
+                notify=queues.notify,
+                bucket_event=queues.bucket_event,
                 record_run=self._record_run,
             )
             self._env = self._bindings.build(backend, self._actors, self._service_handler, self.mcp)
@@ -181,7 +185,7 @@ class App:
                 self._build_services()
                 await self._build_mcp(backend)
             if consume:
-                self._build_consumers(backend)
+                queues.build(self.env, ExecutionContext(self.spawn))
             if load_handlers:
                 self._build_schedules(backend)
         except BaseException:
@@ -190,31 +194,31 @@ class App:
         self._started = True
         if not consume:
             return
-        for consumer in self._consumers.values():
-            consumer.on_failure = self._failed
-            self._tasks.append(asyncio.create_task(consumer.run(), name=f"observer {consumer.name}"))
+        self._tasks += queues.start()
         for runner in self._schedules.values():
             runner.on_failure = self._failed
-            self._tasks.append(asyncio.create_task(runner.run(), name=f"schedule {runner.name}"))
+        self._scheduler = Scheduler(list(self._schedules.values()), backend.state, self.clock)
+        self._tasks.append(asyncio.create_task(self._scheduler.run(), name="schedules"))
         assert self._actors is not None
         self._actors.on_failure = self._failed
         self._tasks.append(asyncio.create_task(self._actors.run_alarms(), name="actor alarms"))
         self._tasks.append(asyncio.create_task(self._actors.renew_leases(), name="actor leases"))
+        self._tasks.append(asyncio.create_task(self._actors.evict_idle_loop(), name="actor eviction"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
         self.loop_lag.start()
         if self.smart is not None:
             self.smart.start()
         if backend.shared:
-            self._tasks.append(asyncio.create_task(self._watch(backend), name="backend watcher"))
+            self._tasks.append(asyncio.create_task(queues.watch(self._actors.wake), name="backend watcher"))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop taking work, let running handlers finish within ``grace`` seconds, hand back the rest."""
         if not self._started:
             return
-        for consumer in self._consumers.values():
-            consumer.stop()
-        for runner in self._schedules.values():
-            runner.stop()
+        if self._queues is not None:
+            self._queues.stop()
+        if self._scheduler is not None:
+            self._scheduler.stop()
         if self._actors is not None:
             self._actors.stop()
         await self.loop_lag.stop()
@@ -260,6 +264,13 @@ class App:
         return MappingProxyType(self._bindings.databases if self._bindings is not None else {})
 
     @property
+    def queues(self) -> QueueHost:
+        """The queue consumers of this run and what tools ask about queues (stats, dead letters)."""
+        if self._queues is None:
+            raise AppStateError("the app is not running: use `async with app:` first")
+        return self._queues
+
+    @property
     def backend(self) -> Backend:
         if self._backend is None:
             raise AppStateError("the app is not running: use `async with app:` first")
@@ -287,8 +298,7 @@ class App:
     async def _drain(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        for consumer in self._consumers.values():
-            consumer.draining(True)
+        self.queues.draining(True)
         try:
             quiet_rounds = 0
             while True:
@@ -299,12 +309,11 @@ class App:
                 else:
                     quiet_rounds = 0
                 if loop.time() > deadline:
-                    busy = [c.name for c in self._consumers.values() if not c.idle]
+                    busy = self.queues.busy
                     raise TimeoutError(f"drain: still busy after {timeout} s (observers at work: {busy or 'none'})")
                 await asyncio.sleep(0.0005 if quiet_rounds == 0 else 0)
         finally:
-            for consumer in self._consumers.values():
-                consumer.draining(False)
+            self.queues.draining(False)
 
     async def fire(self, name: str) -> None:
         """Run the scheduled handler ``name`` (a task or cron-sourced observer) now, and wait for it.
@@ -341,44 +350,27 @@ class App:
         return dict(self._schedules)
 
     async def queue_stats(self) -> dict[str, QueueStats]:
-        """Depth, in flight, delayed and dead-lettered counts for every declared queue."""
-        now = self.clock.time()
-        stats = {}
-        for queue in self.manifest.application.queues:
-            stats[queue.name] = await self.backend.queues.stats(queue.name, now, self.dead_queue(queue.name))
-        return stats
+        """Depth, in flight, delayed and dead-lettered counts for every declared queue
+        (``app.queues.stats()``)."""
+        return await self.queues.stats()
 
     async def dead_letters(self, queue: str, limit: int = 100) -> list[StoredMessage]:
-        """The messages ``queue`` dead-lettered (oldest first), with ``last_error`` and ``origin``;
-        each one's ``attempts`` is how many deliveries failed on ``queue`` before it died.
-        ``queue`` may also name the dead-letter queue itself (``jobs-dlq``).
+        """The messages ``queue`` dead-lettered, oldest first (``app.queues.dead_letters()``).
 
         :raises KeyError: for a name that is neither a declared queue nor one's dead-letter queue.
         """
-        letters = await self.backend.queues.peek(self.dead_queue_named(queue), limit)
-        return [m if m.failed_attempts is None else replace(m, attempts=m.failed_attempts) for m in letters]
+        return await self.queues.dead_letters(queue, limit)
 
     def dead_queue_named(self, name: str) -> str:
-        """The dead-letter queue ``name`` means: a declared queue's (see :meth:`dead_queue`), or,
-        for a name that is not declared, the dead-letter queue of that name of a declared queue.
+        """The dead-letter queue ``name`` means (a declared queue's, or one of them by name).
 
         :raises KeyError: for any other name, with the closest declared queue as a hint.
         """
-        names = [q.name for q in self.manifest.application.queues]
-        if name in names:
-            return self.dead_queue(name)
-        dead = [self.dead_queue(queue) for queue in names]
-        if name in dead:
-            return name
-        guess = closest(name, names + dead)
-        raise KeyError(f"no queue named {name!r}" + (f"; did you mean {guess!r}?" if guess else ""))
+        return dead_queue_named(self.manifest, self.settings, name)
 
     def dead_queue(self, queue: str) -> str:
         """Where ``queue``'s dead letters go (its observer's ``dead_letter_queue``, else ``<queue>-dlq``)."""
-        for observer in self.manifest.application.observers:
-            if isinstance(observer.source, QueueSource) and observer.source.queue == queue:
-                return self.settings.observer(observer.name).dead_queue(queue)
-        return self.settings.observer("").dead_queue(queue)
+        return dead_queue(self.manifest, self.settings, queue)
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run ``work`` in the background; ``drain()`` waits for it and ``stop()`` cancels it."""
@@ -393,58 +385,19 @@ class App:
         if any(not t.done() for t in self._background):
             return False
         now = self.clock.time()
-        if any(r.pending(now) for r in self._schedules.values()):
+        if self._scheduler is not None and self._scheduler.pending(now):
             return False
         if self._actors is not None:
             self._actors.wake()
             if await self._actors.pending(now):
                 return False
-        for consumer in self._consumers.values():
-            consumer.wake()
-        await asyncio.sleep(0)
-        if not all(c.idle for c in self._consumers.values()):
-            return False
-        now = self.clock.time()
-        for consumer in self._consumers.values():
-            stats = await self.backend.queues.stats(consumer.queue, now)
-            if stats.ready:
-                return False
-        return True
+        return await self.queues.settled()
 
     def _record_run(self, record: RunRecord) -> None:
         self.runs.append(record)
         self.runs_total += 1
         if self.runs_hook is not None:
             self.runs_hook(record)
-
-    def _notify(self, queue: str, visible_at: float) -> None:
-        for consumer in self._consumers.values():
-            if consumer.queue == queue:
-                consumer.wake()
-
-    def _build_consumers(self, backend: Backend) -> None:
-        root = self.manifest.root
-        ctx = ExecutionContext(self.spawn)
-        for observer in self.manifest.application.observers:
-            if isinstance(observer.source, QueueSource):
-                queue = observer.source.queue
-            elif isinstance(observer.source, BucketSource):
-                queue = bucket_queue(observer.name)
-            else:
-                continue
-            handler = instantiate(observer, root, self.env, ctx)
-            assert isinstance(handler, Each | Batch)
-            self._consumers[observer.name] = QueueConsumer(
-                observer.name,
-                queue,
-                handler,
-                backend.queues,
-                self.clock,
-                self.settings.observer(observer.name),
-                on_run=self._record_run,
-                recheck=backend.recheck_idle,
-                on_dead_letter=lambda queue: self._notify(queue, self.clock.time()),
-            )
 
     @property
     def _run_bindings(self) -> Bindings:
@@ -505,26 +458,6 @@ class App:
                 hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
                 log.warning("db/%s/ holds migrations for no database of the manifest%s", stray, hint)
 
-    async def _bucket_event(self, bucket: str, action: str, key: str, size: int | None, etag: str | None) -> None:
-        """Deliver a bucket change to every observer of that bucket whose rules match."""
-        from runtime.backends.base import NewMessage
-        from runtime.queue import encode, new_id
-
-        now = self.clock.time()
-        for observer in self.manifest.application.observers:
-            source = observer.source
-            if not isinstance(source, BucketSource) or source.bucket != bucket:
-                continue
-            if source.rules and not any(
-                (not rule.actions or action in rule.actions) and (rule.prefix is None or key.startswith(rule.prefix))
-                for rule in source.rules
-            ):
-                continue
-            queue = bucket_queue(observer.name)
-            body, kind = encode(queue, event_body(bucket, action, key, size, etag, now), "json")
-            await self.backend.queues.send(queue, [NewMessage(new_id(now), body, kind, now, now)])
-            self._notify(queue, now)
-
     def _load_actor_classes(self) -> dict[str, type[Actor]]:
         return {a.name: handler_class(a, self.manifest.root) for a in self.manifest.application.actors}
 
@@ -547,33 +480,3 @@ class App:
                 removed = await self.backend.kv.sweep(self.clock.time())
                 if removed:
                     log.debug("swept %d expired KV entries", removed)
-
-    def _hand_over(self, event: Handover) -> None:
-        """Give a consumer loop what a send claimed for it; hand it back if that loop is gone."""
-        name = event.waiter.rpartition(":")[0]
-        consumer = self._consumers.get(name)
-        if consumer is not None and consumer.take(event.waiter, event.messages):
-            return
-        if event.messages:
-            ids = [m.id for m in event.messages]
-            self.spawn(self.backend.queues.release(event.queue, ids, self.clock.time()))
-
-    async def _watch(self, backend: Backend) -> None:
-        """Wake consumers when another process (a CLI `send`, a worker) wrote to the backend."""
-        events = getattr(backend, "events", None)
-        if events is not None:  # the backend pushes changes: no polling
-            async for event in events():
-                if isinstance(event, Handover):
-                    self._hand_over(event)
-                    continue
-                for consumer in self._consumers.values():
-                    if event in ("*", consumer.queue):
-                        consumer.wake()
-                if event == "$alarms" and self._actors is not None:
-                    self._actors.wake()
-            return
-        while True:
-            await asyncio.sleep(WATCH_INTERVAL)
-            if await backend.changed():
-                for consumer in self._consumers.values():
-                    consumer.wake()

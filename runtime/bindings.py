@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +25,10 @@ from runtime.config import LocalSettings, read_dotenv, resolve_env
 from runtime.env import Env
 from runtime.errors import AppStateError
 from runtime.handlers import Service
+from runtime.kinds import STORE_KINDS
 from runtime.kv import KvCache
 from runtime.manifest import Manifest
-from runtime.manifest.model import EnvVar
+from runtime.manifest.model import EnvVar, Store
 from runtime.observers import RunRecord
 from runtime.private import private_dir
 from runtime.queue import Queue
@@ -39,8 +41,14 @@ from runtime.tracing import Annotation, Tracer
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
 
-#: Store kinds whose data lives in files under the state folder.
-_ON_DISK = frozenset({"bucket", "smartbucket", "smartmemory", "smartsql", "sql_database"})
+
+@dataclass(frozen=True, slots=True)
+class _Build:
+    """What every store binding of one run is built from."""
+
+    backend: Backend
+    files: Path  # the state folder (or the scratch folder of a backend that keeps nothing)
+    values: dict[str, str | None]  # the app's env values, for ${NAME} in local settings
 
 
 class McpBinding:
@@ -62,19 +70,6 @@ class McpBinding:
                 f"mcp_service {self._name!r} is not loaded in this process (start the app with handlers)"
             )
         return host.server
-
-
-class Unavailable:
-    """A declared binding whose kind this runtime version does not emulate yet; any use says so."""
-
-    def __init__(self, kind: str, name: str) -> None:
-        self._what = f'{kind} "{name}"'
-
-    def __getattr__(self, attribute: str) -> Any:
-        raise AppStateError(
-            f"{self._what}: this kind of binding is not emulated by this runtime version yet "
-            "(validate, inspect and serve list such bindings)"
-        )
 
 
 class Bindings:
@@ -131,42 +126,18 @@ class Bindings:
         """
         app = self.manifest.application
         bindings: dict[str, Any] = {}
-        limits = self.settings.kv.enforce_limits
         values = self.env_values(app.env)
-        if backend.url.startswith("memory:"):
+        if not backend.persistent:  # nothing is kept: neither are its files
             self._scratch = tempfile.TemporaryDirectory(prefix="raindrop-")
         files = Path(self._scratch.name) if self._scratch is not None else self.state_dir
-        if any(store.kind in _ON_DISK for store in app.stores):
+        if any(STORE_KINDS[store.kind].on_disk for store in app.stores):
             private_dir(files)  # before the buckets', databases' and indexes' own folders (0700)
+        build = _Build(backend, files, values)
         for store in app.stores:
-            if store.kind == "queue":
-                bindings[store.binding] = Queue(store.name, backend.queues, self.clock, self._notify)
-            elif store.kind in ("kv_cache", "kv_store"):
-                bindings[store.binding] = KvCache(store.name, backend.kv, self.clock, enforce_limits=limits)
-            elif store.kind == "bucket":
-                bindings[store.binding] = self._bucket(store.name, files, values)
-            elif store.kind == "smartbucket":
-                bindings[store.binding] = self._smart_components(files, values).bucket(
-                    store.name, self._bucket(store.name, files, values)
-                )
-            elif store.kind == "smartmemory":
-                bindings[store.binding] = self._smart_components(files, values).memory(store.name)
-            elif store.kind == "smartsql":
-                database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
-                self.databases[store.name] = database  # migrated from db/<name>/ like sql_database
-                bindings[store.binding] = SmartSql(
-                    store.name,
-                    database,
-                    self._ai_binding(values),
-                    self.clock.time,
-                    text_query_writes=self.settings.smartsql_settings(store.name).text_query_writes,
-                )
-            elif store.kind == "sql_database":
-                database = SqlDatabase(store.name, files / "sql" / f"{store.name}.sqlite")
-                self.databases[store.name] = database
-                bindings[store.binding] = database
-            else:
-                bindings[store.binding] = Unavailable(store.kind, store.name)
+            builder = BUILDERS.get(store.kind)
+            if builder is None:  # the manifest's model admits no other kind; a new one needs a builder
+                raise NotImplementedError(f'{store.kind} "{store.name}": no binding class for this kind')
+            bindings[store.binding] = builder(self, store, build)
         for actor in app.actors:
             bindings[actor.binding] = actors.namespace(actor.name)
         for service in app.services:
@@ -204,6 +175,38 @@ class Bindings:
             self._scratch.cleanup()
             self._scratch = None
 
+    # -- one builder per store kind (BUILDERS) ----------------------------------------------------
+
+    def _queue(self, store: Store, build: _Build) -> Queue:
+        return Queue(store.name, build.backend.queues, self.clock, self._notify)
+
+    def _kv(self, store: Store, build: _Build) -> KvCache:
+        return KvCache(store.name, build.backend.kv, self.clock, enforce_limits=self.settings.kv.enforce_limits)
+
+    def _plain_bucket(self, store: Store, build: _Build) -> Bucket:
+        return self._bucket(store.name, build.files, build.values)
+
+    def _smartbucket(self, store: Store, build: _Build) -> Any:
+        components = self._smart_components(build.files, build.values)
+        return components.bucket(store.name, self._bucket(store.name, build.files, build.values))
+
+    def _smartmemory(self, store: Store, build: _Build) -> Any:
+        return self._smart_components(build.files, build.values).memory(store.name)
+
+    def _database(self, store: Store, build: _Build) -> SqlDatabase:
+        database = SqlDatabase(store.name, build.files / "sql" / f"{store.name}.sqlite")
+        self.databases[store.name] = database  # migrated from db/<name>/ (smartsql too)
+        return database
+
+    def _smartsql(self, store: Store, build: _Build) -> SmartSql:
+        return SmartSql(
+            store.name,
+            self._database(store, build),
+            self._ai_binding(build.values),
+            self.clock.time,
+            text_query_writes=self.settings.smartsql_settings(store.name).text_query_writes,
+        )
+
     def _fill(self, values: dict[str, str | None]) -> Callable[[str | None], str | None]:
         """Replaces ``${NAME}`` in a local setting with the app's env value (else the process's)."""
 
@@ -231,7 +234,9 @@ class Bindings:
     def _bucket(self, name: str, files: Path, values: dict[str, str | None]) -> Bucket:
         remote = self.settings.buckets.get(name)
         if remote is None:
-            return Bucket(name, files / "buckets" / name, self._bucket_event, now=self.clock.time)
+            bucket = Bucket(name, files / "buckets" / name, self._bucket_event, now=self.clock.time)
+            self._pending_setup.append(bucket.store.open())  # moves a folder of the old layout over
+            return bucket
         from runtime.s3 import S3Bucket
 
         fill = self._fill(values)
@@ -247,3 +252,17 @@ class Bindings:
         if remote.create:
             self._pending_setup.append(bucket.ensure())
         return bucket
+
+
+#: The builder of each store kind's binding; every kind of :data:`runtime.kinds.STORE_KINDS`
+#: has one (``tests/test_kinds.py``).
+BUILDERS: dict[str, Callable[[Bindings, Store, _Build], Any]] = {
+    "queue": Bindings._queue,
+    "kv_cache": Bindings._kv,
+    "kv_store": Bindings._kv,
+    "bucket": Bindings._plain_bucket,
+    "smartbucket": Bindings._smartbucket,
+    "smartmemory": Bindings._smartmemory,
+    "smartsql": Bindings._smartsql,
+    "sql_database": Bindings._database,
+}

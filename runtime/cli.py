@@ -18,7 +18,7 @@ from runtime import cli_state
 from runtime.clock import SystemClock
 from runtime.config import LocalSettings, load_settings
 from runtime.errors import BackendURLError, ManifestError, RaindropError
-from runtime.inspection import describe, not_emulated, render_text
+from runtime.inspection import describe, render_text
 from runtime.manifest import Diagnostic, HandlerCheck, Manifest, check
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -191,9 +191,6 @@ def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
         print(f"{path}: warning: {stale}", file=err)
         if strict:
             return EXIT_USAGE
-    missing = not_emulated(manifest)
-    if missing:
-        print(f"note: not emulated by this runtime yet (their calls raise): {', '.join(missing)}", file=out)
     return EXIT_OK
 
 

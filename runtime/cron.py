@@ -8,6 +8,7 @@ here reads the clock: the caller passes the moment to start from.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 
@@ -93,3 +94,41 @@ def fires_between(expression: str, start: datetime, end: datetime, tz: tzinfo | 
             break
         found.append(moment)
     return found
+
+
+# Cached float forms for the scheduler: thousands of schedules sharing an expression (and, once
+# they have fired together, the same last time) cost one croniter walk between them. Fire times
+# are whole seconds, so "after x" and "up to x" read the same with x floored: more cache hits.
+
+
+def next_time(expression: str, after: float, tz: tzinfo = UTC) -> float:
+    """The first fire time strictly after ``after`` (epoch seconds), as epoch seconds."""
+    return _next_time(expression, math.floor(after), tz)
+
+
+def times_between(expression: str, start: float, end: float, tz: tzinfo = UTC) -> tuple[float, ...]:
+    """:func:`fires_between` in epoch seconds (cached when short: one wake-up of the scheduler
+    asks it with the same ``start`` and ``end`` for every schedule that fired together)."""
+    key = (expression, math.floor(start), math.floor(end), tz)
+    found = _between.get(key)
+    if found is None:
+        if _next_time(expression, key[1], tz) > key[2]:
+            found = ()
+        else:
+            moments = fires_between(
+                expression, datetime.fromtimestamp(key[1], UTC), datetime.fromtimestamp(key[2], UTC), tz
+            )
+            found = tuple(t.timestamp() for t in moments)
+        if len(found) <= 64:  # a long catch-up is asked once; keep the cache small
+            if len(_between) >= 1024:
+                _between.clear()
+            _between[key] = found
+    return found
+
+
+_between: dict[tuple[str, int, int, tzinfo], tuple[float, ...]] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _next_time(expression: str, after: int, tz: tzinfo) -> float:
+    return next(_iterate(expression, datetime.fromtimestamp(after, UTC), tz)).timestamp()

@@ -27,6 +27,7 @@ from runtime.app import App
 from runtime.buckets import Bucket
 from runtime.clock import iso
 from runtime.dashboard_sql import MAX_ROWS, QUERY_SECONDS, QueryRefused, read_only, run_query
+from runtime.kinds import kinds_where
 from runtime.services import loads_json
 from runtime.smart.buckets import SmartBucket
 
@@ -61,13 +62,13 @@ class Browse:
 
     def _buckets(self) -> dict[str, Bucket]:
         found: dict[str, Bucket] = {}
-        for store in self.app.manifest.application.stores_of("bucket", "smartbucket"):
+        for store in self.app.manifest.application.stores_of(*kinds_where(browse="buckets")):
             binding = getattr(self.app.env, store.binding)
             found[store.name] = binding.bucket if isinstance(binding, SmartBucket) else binding
         return found
 
     async def buckets(self, request: Request) -> Response:
-        kinds = {s.name: s.kind for s in self.app.manifest.application.stores_of("bucket", "smartbucket")}
+        kinds = {s.name: s.kind for s in self.app.manifest.application.stores_of(*kinds_where(browse="buckets"))}
         return JSONResponse([{"name": name, "kind": kinds[name]} for name in self._buckets()])
 
     async def bucket_objects(self, request: Request) -> Response:
@@ -78,6 +79,7 @@ class Browse:
             prefix=request.query_params.get("prefix") or None,
             cursor=request.query_params.get("cursor") or None,
             limit=200,
+            include=["http_metadata", "custom_metadata"],
         )
         objects = [o.as_dict() if hasattr(o, "as_dict") else o for o in page["objects"]]
         return JSONResponse({"objects": objects, "truncated": page["truncated"], "cursor": page.get("cursor")})

@@ -6,13 +6,23 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     RaindropError
     ├── ManifestError          the manifest or raindrop.local.yaml is wrong (carries diagnostics)
     ├── HandlerLoadError       a handler module is missing, fails to import, or has no handler class
+    ├── MigrationError         a file of an SQL database's migrations failed to apply
+    ├── EmbeddingModelError    the offline embedding model (smart components) is missing or unreadable
     ├── BindingError           a binding was used wrongly (bad argument, value of the wrong type)
     │   ├── LimitError         a platform limit was exceeded (KV key size, TTL, message size...)
-    │   └── StorageValueError  an actor storage value cannot be stored
+    │   ├── StorageValueError  an actor storage value cannot be stored
+    │   ├── AIError            env.AI was given a model or inputs it cannot run, or its provider failed
+    │   └── SqlError           an SQL statement failed (SQLite's reason and the statement)
+    │       └── SqlCommitError   (also a StorageError) the transaction of a write was not committed
     ├── BackendError           the backend cannot be used (unreachable, unwritable)
     │   ├── BackendURLError    a backend URL the runtime does not understand (a usage error)
     │   └── StorageError       a write was not committed (disk full, I/O error): nothing of it was kept
+    │       └── SqlCommitError
+    ├── LeaseLostError         an actor call's process no longer holds that actor's lease: its write was refused
     └── AppStateError          the App was used in the wrong state (not started, already closed)
+
+Each is importable from ``runtime`` and from here; the modules that raise them re-export theirs
+(``runtime.sql.SqlError``, ``runtime.ai.AIError``...) so older imports keep working.
 """
 
 from __future__ import annotations
@@ -58,6 +68,22 @@ class StorageValueError(BindingError):
     """A value given to actor storage is not storable (not JSON-like data, bytes or datetime)."""
 
 
+class AIError(BindingError):
+    """``env.AI.run`` was given a model or inputs it cannot run, or its provider failed."""
+
+
+class SqlError(BindingError):
+    """A statement failed; the message carries SQLite's reason and the statement."""
+
+
+class MigrationError(RaindropError):
+    """A migration file failed to apply; the message names the file."""
+
+
+class EmbeddingModelError(RaindropError):
+    """The offline embedding model is not installed, or its files cannot be read."""
+
+
 class BackendError(RaindropError):
     """A backend URL is not understood, or the backend it names cannot be used."""
 
@@ -69,6 +95,27 @@ class BackendURLError(BackendError):
 class StorageError(BackendError):
     """A write could not be committed (the disk is full, an I/O error, the file is locked too
     long). The call that wrote raises it; nothing of that write was kept, and reads go on working."""
+
+
+class SqlCommitError(SqlError, StorageError):
+    """The transaction holding a write could not be committed (a full disk, an I/O error):
+    the runtime's storage error, raised in every writer of that group."""
+
+
+class LeaseLostError(RaindropError):
+    """An actor call's process no longer holds the lease of that actor id (it was paused or cut
+    off past the lease, and another process took the actor over). The call's write (storage or
+    alarm) was refused and nothing of it was kept; the call fails with this error, so its caller
+    never hears of a write that was not stored. Calls made afterwards run on the new owner's
+    instance, with the state it stored."""
+
+    @classmethod
+    def refused(cls, namespace: str, actor: str) -> LeaseLostError:
+        """The error for a write to ``actor`` (an id) of the actor class ``namespace``."""
+        return cls(
+            f'actor "{namespace}" {actor[:12]}: this process no longer holds its lease (another process '
+            "took it over while this call ran); the write was refused and nothing of it was stored"
+        )
 
 
 class AppStateError(RaindropError):

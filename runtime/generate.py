@@ -13,7 +13,9 @@ bucket; this is the Python spelling. Handlers name it as their base class's type
 A service with env blocks of its own (visible to it alone) gets its own protocol, named after
 it: ``class Api(Service[ApiEnv])``.
 
-The module is only types: at run time ``self.env`` is the runtime's ``Env``. Its first lines
+The module is only types: at run time ``self.env`` is the runtime's ``Env``. It imports nothing
+of the runtime but :mod:`runtime.types` (cheap: names load on first use), so an app does not
+depend on where the runtime keeps a class. Its first lines
 carry a fingerprint of the bindings it was written from, which ``validate`` compares with the
 manifest to say when it is stale.
 """
@@ -23,29 +25,24 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from runtime.kinds import STORE_KINDS
 from runtime.manifest import Manifest
 from runtime.manifest.model import EnvVar, Service
 
 FILENAME = "raindrop_gen.py"
 
-#: The class each store kind is bound to, as ``(module, class)``: every kind the manifest allows.
-STORE_TYPES: dict[str, tuple[str, str]] = {
-    "queue": ("runtime.queue", "Queue"),
-    "kv_cache": ("runtime.kv", "KvCache"),
-    "kv_store": ("runtime.kv", "KvCache"),
-    "bucket": ("runtime.buckets", "Bucket"),
-    "smartbucket": ("runtime.smart.buckets", "SmartBucket"),
-    "smartmemory": ("runtime.smart.memory", "SmartMemory"),
-    "smartsql": ("runtime.smart.sql", "SmartSql"),
-    "sql_database": ("runtime.sql", "SqlDatabase"),
-}
+#: The module generated code imports, the one public home of every binding type.
+TYPES = "runtime.types"
 
-#: What every ``env`` has beside its bindings: ``(attribute, module, class, what it is)``.
-ATTRIBUTES: list[tuple[str, str, str, str]] = [
-    ("logger", "runtime.applog", "AppLogger", "structured logs"),
-    ("clock", "runtime.clock", "Clock", "the runtime's clock (the fake clock under test)"),
-    ("tracer", "runtime.tracing", "Tracer", "spans"),
-    ("annotation", "runtime.tracing", "Annotation", "annotations"),
+#: The class of :mod:`runtime.types` each store kind is bound to: every kind the manifest allows.
+STORE_TYPES: dict[str, str] = {name: kind.type_name for name, kind in STORE_KINDS.items()}
+
+#: What every ``env`` has beside its bindings: ``(attribute, class of runtime.types, what it is)``.
+ATTRIBUTES: list[tuple[str, str, str]] = [
+    ("logger", "AppLogger", "structured logs"),
+    ("clock", "Clock", "the runtime's clock (the fake clock under test)"),
+    ("tracer", "Tracer", "spans"),
+    ("annotation", "Annotation", "annotations"),
 ]
 
 
@@ -57,16 +54,15 @@ def bindings(manifest: Manifest, service: str | None = None) -> list[tuple[str, 
     app = manifest.application
     rows: dict[str, tuple[str, str]] = {}
     for store in app.stores:
-        module, cls = STORE_TYPES[store.kind]
-        rows[store.binding] = (f"{module}.{cls}", f'{store.kind} "{store.name}"')
+        rows[store.binding] = (f"{TYPES}.{STORE_TYPES[store.kind]}", f'{store.kind} "{store.name}"')
     for actor in app.actors:
-        rows[actor.binding] = ("runtime.actors.ActorNamespace", f'actor "{actor.name}"')
+        rows[actor.binding] = (f"{TYPES}.ActorNamespace", f'actor "{actor.name}"')
     for declared in app.services:
-        rows[declared.binding] = ("runtime.services.ServiceStub", f'service "{declared.name}"')
+        rows[declared.binding] = (f"{TYPES}.ServiceStub", f'service "{declared.name}"')
     for mcp in app.mcp_services:
         rows[mcp.binding] = ("Any", f'mcp_service "{mcp.name}"')
     _variables(rows, app.env, "")
-    rows.setdefault("AI", ("runtime.ai.AI", "built in: models"))
+    rows.setdefault("AI", (f"{TYPES}.AI", "built in: models"))
     if service is not None:
         own = next(s for s in app.services if s.name == service)
         _variables(rows, own.env, f' of service "{service}"')
@@ -117,10 +113,6 @@ def _fingerprint(found: dict[str, list[tuple[str, str, str]]]) -> str:
 
 def render(manifest: Manifest) -> str:
     found = protocols(manifest)
-    modules = sorted(
-        {typed.rsplit(".", 1)[0] for rows in found.values() for _, typed, _ in rows if "." in typed}
-        | {m for _, m, _, _ in ATTRIBUTES}
-    )
     lines = [
         f"# Written by `python -m runtime generate` from raindrop.manifest; do not edit. fingerprint: {_fingerprint(found)}",
         f'"""The typed ``env`` of application "{manifest.application.name}": ``class Web(Service[Env])``."""',
@@ -129,7 +121,7 @@ def render(manifest: Manifest) -> str:
         "",
         "from typing import Any, Protocol",
         "",
-        *(f"import {module}" for module in modules),
+        f"import {TYPES}",
         "",
         f"__all__ = [{', '.join(repr(cls) for cls in found)}]".replace("'", '"'),
     ]
@@ -140,8 +132,8 @@ def render(manifest: Manifest) -> str:
             lines += [f'    """``env`` of service "{services[cls]}": the app\'s, and its own env vars."""', ""]
         for name, typed, comment in rows:
             lines.append(f"    {name}: {typed}  # {comment}")
-        for name, module, attr_cls, comment in ATTRIBUTES:
-            lines.append(f"    {name}: {module}.{attr_cls}  # {comment}")
+        for name, attr_cls, comment in ATTRIBUTES:
+            lines.append(f"    {name}: {TYPES}.{attr_cls}  # {comment}")
         lines += ["", "    def bindings(self) -> dict[str, Any]: ..."]
     lines.append("")
     return "\n".join(lines)

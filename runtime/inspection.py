@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from runtime.clock import iso
 from runtime.config import LocalSettings
 from runtime.cron import next_fires
+from runtime.kinds import STORE_KINDS, kinds_where
 from runtime.manifest.model import (
     Actor,
     BucketSource,
@@ -21,17 +22,7 @@ from runtime.manifest.model import (
     Task,
 )
 
-#: Kinds of resource this runtime version does not emulate yet: their bindings raise on use, and
-#: ``validate``, ``inspect`` and ``serve`` say so up front.
-NOT_EMULATED: tuple[str, ...] = ()
-SMART_KINDS = ("smartbucket", "smartmemory", "smartsql")
-
-
-def not_emulated(manifest: Manifest) -> list[str]:
-    """``kind "name" (env.BINDING)`` of every declared resource that is not emulated yet."""
-    return [
-        f'{r.kind} "{r.name}" (env.{r.binding})' for r in manifest.application.resources() if r.kind in NOT_EMULATED
-    ]
+SMART_KINDS = kinds_where(smart=True)
 
 
 def ai_description(settings: LocalSettings) -> str:
@@ -73,12 +64,9 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
                 entry["source"] = {"schedule": source.schedule}
         if isinstance(resource, Task):
             entry["cron"] = resource.cron
-        if resource.kind in NOT_EMULATED:
-            entry["emulated"] = False
-        if resource.kind in ("smartbucket", "smartmemory"):
-            entry["provider"] = "local retrieval index (SQLite FTS5 + wordllama vectors); answers through env.AI"
-        if resource.kind == "smartsql":
-            entry["provider"] = "SQLite file; text_query through env.AI"
+        store_kind = STORE_KINDS.get(resource.kind)
+        if store_kind is not None and store_kind.provider is not None:
+            entry["provider"] = store_kind.provider
         if resource.kind == "env":
             entry["secret"] = getattr(resource, "secret", False)
             if getattr(resource, "service", None):
@@ -101,7 +89,6 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
         "application": app.name,
         "manifest": str(manifest.path),
         "ai": {"binding": "env.AI", "providers": ai_description(settings)},
-        "not_emulated": not_emulated(manifest),
         "resources": resources,
         "schedules": schedules,
         "warnings": [d.as_dict() for d in manifest.warnings],
@@ -128,8 +115,6 @@ def render_text(report: dict[str, Any]) -> str:
             parts.append("secret")
         if "handler" in r:
             parts.append(r["handler"] + ("" if r["handler_exists"] else " (missing)"))
-        if r.get("emulated") is False:
-            parts.append("(not emulated yet: calls raise)")
         if "provider" in r:
             parts.append(f"[{r['provider']}]")
         lines.append(f"  {head}  " + "  ".join(parts))

@@ -7,6 +7,7 @@ import binascii
 import builtins
 import json
 import math
+from collections.abc import Callable
 from typing import Any, Literal, Never
 
 from runtime.arguments import not_text, utf8
@@ -43,6 +44,10 @@ class KvCache:
         self._store = store
         self._clock = clock
         self._enforce = enforce_limits
+        # A store that reads without waiting (SQLite) offers get_now: no coroutine frames on the hot read.
+        self._get_now: Callable[[str, str, float], tuple[bytes, str | None, float | None] | None] | None = getattr(
+            store, "get_now", None
+        )
 
     def __repr__(self) -> str:
         return f"<KvCache {self.name!r}>"
@@ -59,15 +64,23 @@ class KvCache:
         :raises BindingError: for a bad key or type, or a value that is not valid JSON when
             ``type="json"``.
         """
-        self._check_cache_ttl(cache_ttl)
+        if cache_ttl is not None:
+            self._check_cache_ttl(cache_ttl)
         if isinstance(key, builtins.list):
             found = await self._bulk(key, type)
             return {k: (v["value"] if v is not None else None) for k, v in found.items()}
         self._check_key(key)
-        entry = await self._store.get(self.name, key, self._clock.time())
-        if entry is None:
+        if self._get_now is not None:
+            row = self._get_now(self.name, key, self._clock.time())
+            value = row[0] if row is not None else None
+        else:
+            entry = await self._store.get(self.name, key, self._clock.time())
+            value = entry.value if entry is not None else None
+        if value is None:
             return None
-        return self._decode(key, entry.value, type)
+        if type == "text":
+            return value.decode("utf-8", errors="replace")
+        return self._decode(key, value, type)
 
     async def get_with_metadata(
         self, key: str | builtins.list[str], type: ValueType = "text", *, cache_ttl: float | None = None
@@ -211,13 +224,18 @@ class KvCache:
     # -- helpers ----------------------------------------------------------------------------
 
     def _check_key(self, key: object) -> None:
+        if type(key) is str and key.isascii() and 0 < len(key) <= MAX_KEY_BYTES and key not in _DOTS:
+            return  # the usual key, checked without encoding it: ASCII is one byte a character
         if not isinstance(key, str):
             raise BindingError(f"KV {self.name!r}: keys are strings, not {type(key).__name__}")
         if not key:
             raise BindingError(f"KV {self.name!r}: Key name cannot be empty.")
         if key in _DOTS:
             raise BindingError(f'KV {self.name!r}: "{key}" is not allowed as a key name.')
-        size = len(utf8(key, f"KV {self.name!r}: key {key[:40]!r}"))
+        try:  # inline rather than utf8(): the message is built only when it is needed
+            size = len(key.encode())
+        except UnicodeEncodeError:
+            raise not_text(f"KV {self.name!r}: key {key[:40]!r}") from None
         if self._enforce and size > MAX_KEY_BYTES:
             raise LimitError(f"KV {self.name!r}: key {key[:40]!r}... is {size} bytes; the limit is 512 ({_LIFT})")
 

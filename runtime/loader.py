@@ -16,13 +16,19 @@ from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource, Observer, ScheduleSource
 
 _loaded: dict[Path, ModuleType] = {}
+#: The handler class found (and its signature checked) in a module, per expected base classes.
+_found: dict[tuple[ModuleType, tuple[type, ...]], type] = {}
 
 
 def import_file(path: Path, root: Path) -> ModuleType:
     """Import the module at ``path``; ``root`` goes on ``sys.path`` so handlers can import their
     sibling modules (``from lib.x import y``) as they would on the platform's bundler."""
+    given = path
+    if given in _loaded:  # many resources naming one file: no filesystem call after the first
+        return _loaded[given]
     path = path.resolve()
     if path in _loaded:
+        _loaded[given] = _loaded[path]
         return _loaded[path]
     if not path.is_file():
         raise HandlerLoadError(f"handler file {str(path)!r} does not exist")
@@ -46,7 +52,7 @@ def import_file(path: Path, root: Path) -> ModuleType:
         raise HandlerLoadError(
             f"importing handler file {str(path)!r} failed: {type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"
         ) from exc
-    _loaded[path] = module
+    _loaded[path] = _loaded[given] = module
     return module
 
 
@@ -74,6 +80,9 @@ def handler_class(resource: CodeResource, root: Path) -> type:
         )
     module = import_file(path, root)
     bases = expected_base(resource)
+    known = _found.get((module, bases))  # many schedules or observers sharing one file: checked once
+    if known is not None and not isinstance(resource, ActorBlock):
+        return known
     names = " or ".join(b.__name__ for b in bases)
     if isinstance(resource, ActorBlock):
         found = getattr(module, resource.class_name, None)
@@ -100,6 +109,7 @@ def handler_class(resource: CodeResource, root: Path) -> type:
             "keep one"
         )
     check_signature(resource, candidates[0])
+    _found[(module, bases)] = candidates[0]
     return candidates[0]
 
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.backends.base import QueueStore, Retry, StoredMessage
+from runtime.backends.base import QueueStore, Retry, StoredMessage, Waiter
 from runtime.clock import Clock
 from runtime.config import ObserverSettings
 from runtime.handlers import Batch, Each
@@ -98,12 +98,10 @@ class QueueConsumer:
         self._stopping = True
         self.wake()
 
-    def take(self, waiter: str, messages: list[StoredMessage]) -> bool:
-        """Messages a send in another process claimed for the idle loop named ``waiter`` (see
-        ``Handover``); none: that loop is to look again. False when this consumer takes no more
-        work (the caller then hands the messages back)."""
-        index_text = waiter.rpartition(":")[2]  # the loop's name is "<observer>:<index>" (see _loop)
-        index = int(index_text) if index_text.isdigit() else -1
+    def take(self, index: int, messages: list[StoredMessage]) -> bool:
+        """Messages a send in another process claimed for this consumer's idle loop ``index``
+        (see ``Handover``); none: that loop is to look again. False when this consumer takes no
+        more work (the caller then hands the messages back)."""
         if not 0 <= index < len(self._inbox) or self._stopping:
             return False
         if messages:
@@ -139,7 +137,7 @@ class QueueConsumer:
         # The outcome of a batch is settled together with the next claim: one step, not two.
         acks: list[str] = []
         retries: list[Retry] = []
-        waiter = f"{self.name}:{index}"
+        waiter = Waiter(self.name, index)
         try:
             while not self._stopping:
                 signal.clear()
@@ -191,7 +189,7 @@ class QueueConsumer:
         self._working.pop(-1 - index, None)
         return taken
 
-    async def _fill(self, index: int, have: int, size: int, waiter: str) -> list[StoredMessage]:
+    async def _fill(self, index: int, have: int, size: int, waiter: Waiter) -> list[StoredMessage]:
         """For Batch handlers: wait up to max_batch_timeout for the batch to fill, as the platform
         does. Waiting, the loop is idle for what is missing (a send may hand that over)."""
         signal = self._signals[index]
@@ -263,8 +261,8 @@ class QueueConsumer:
         now = self.clock.time()
         retries: list[Retry] = []
         for message in messages:
-            decision, delay = message._decision or ("ack", None)
-            if decision == "ack":
+            outcome = message.outcome
+            if outcome is None or outcome.action == "ack":
                 acks.append(message.id)
                 continue
             error = errors.get(message.id) or "retried by the handler"
@@ -279,6 +277,7 @@ class QueueConsumer:
                     error.splitlines()[-1],
                 )
             else:
+                delay = outcome.delay_seconds
                 wait = self.settings.retry_delay if delay is None else delay
                 retries.append(Retry(message.id, now + wait, error))
         if dead:
@@ -296,8 +295,8 @@ class QueueConsumer:
         except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
             self.on_failure(exc)
             errors[message.id] = describe_error(exc)
-            if message._decision is None:
-                message._decision = ("retry", None)
+            if message.outcome is None:
+                message.retry()
             self._record(wall, started, "error", f"message {message.id} attempt {message.attempts}", errors[message.id])
             return
         self._record(wall, started, "ok", f"message {message.id}")
@@ -314,8 +313,8 @@ class QueueConsumer:
             error = describe_error(exc)
             for message in messages:
                 errors[message.id] = error
-                if message._decision is None:
-                    message._decision = ("retry", None)
+                if message.outcome is None:
+                    message.retry()
             self._record(wall, started, "error", f"batch of {len(messages)}", error)
             return
         self._record(wall, started, "ok", f"batch of {len(messages)}")

@@ -10,8 +10,16 @@ keep that promise with a lease per actor id in the backend:
 - it keeps the lease while calls keep coming, renewing it every second, and lets it go 5 ms
   after its queue of calls for the actor empties, or after holding it 100 ms while busy, so
   that other processes' callers get their turn (it then waits 4 ms before taking it again);
-- a process that stops lets go of every lease; one that is killed holds them until they run
-  out (3 s), after which others take over.
+- a process that stops lets go of every lease; one that is killed (or paused) holds them
+  until they run out (3 s), after which others take over.
+
+Fencing. Each take of a lease anew gives it a higher epoch; the instance made under it writes
+with that epoch (a :class:`~runtime.backends.base.Fence`), and the backend refuses, atomically
+with the write, a write whose epoch is no longer the actor's lease. So an owner paused past its
+lease (SIGSTOP, a stalled event loop) that wakes up in the middle of a call cannot overwrite
+what the new owner stored: that call fails with :class:`~runtime.errors.LeaseLostError`, and
+its caller never gets an acknowledgement for a write that was not stored. Whether a lease ran
+out is never decided by comparing wall clocks (see ``StateStore.own_actor``).
 
 Storage and alarms then live in one place at a time. The instance itself does too: a process
 that takes a lease it did not hold makes a fresh instance (as the platform does when it evicts
@@ -34,7 +42,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runtime.backends.base import StateStore
+from runtime.backends.base import Fence, StateStore
 
 LEASE = 3.0  # seconds a lease lasts without renewal (a killed owner's actors wait this long)
 RENEW = 1.0  # seconds between renewals of held leases
@@ -56,6 +64,7 @@ def process_id() -> str:
 class _Held:
     since: float  # monotonic: when this process took the lease
     renewed: float  # monotonic: when it last took or extended it
+    epoch: int  # the backend's epoch of this holding: writes carry it
 
 
 class Ownership:
@@ -100,14 +109,26 @@ class Ownership:
             await asyncio.sleep(delay)
             delay = min(delay * 2, POLL_MAX)
 
+    def fence(self, key: Key) -> Fence | None:
+        """What the writes of an instance made now under ``key``'s lease carry (None: not held)."""
+        held = self._held.get(key)
+        return Fence(self.owner, held.epoch) if held is not None else None
+
+    def lost(self, key: Key) -> None:
+        """A write under ``key``'s lease was refused: the lease is another process's now."""
+        if self._held.pop(key, None) is not None:
+            self._on_taken(key)  # whatever runs next here makes a fresh instance
+
     async def _take(self, key: Key, held: _Held | None) -> bool:
-        now_wall = time.time()
-        if not await self.store.own_actor(key[0], key[1], self.owner, now_wall, now_wall + LEASE):
+        """Take or extend ``key``'s lease. An extension that finds the lease taken anew (it had
+        run out, another process may have held it meanwhile) counts as a new take."""
+        epoch = await self.store.own_actor(key[0], key[1], self.owner, time.time(), LEASE)
+        if not epoch:
             self._held.pop(key, None)
             return False
         now = time.monotonic()
-        if held is None:
-            self._held[key] = _Held(now, now)
+        if held is None or held.epoch != epoch or self._held.get(key) is not held:
+            self._held[key] = _Held(now, now, epoch)
             self._on_taken(key)
         else:
             held.renewed = now
@@ -142,8 +163,11 @@ class Ownership:
         """Extend every held lease that is due for it (called every ``RENEW`` seconds)."""
         now = time.monotonic()
         for key, held in list(self._held.items()):
-            if now - held.renewed >= RENEW / 2:
+            if now - held.renewed >= RENEW / 2 and self._held.get(key) is held:
                 await self._take(key, held)
+                renewed = self._held.get(key)
+                if renewed is not None and renewed.epoch != held.epoch and not self._pending.get(key):
+                    await self._let_go(key)  # it had run out and nothing here wants it now
 
     async def release_all(self) -> None:
         """Hand every actor over (a process that stops); nothing of this runs afterwards."""

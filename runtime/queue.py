@@ -139,6 +139,18 @@ class Queue:
         return NewMessage(new_id(now), data, kind, now, visible_at)
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a handler decided for a message: ``ack``, or ``retry`` (after ``delay_seconds``,
+    None for the observer's retry delay)."""
+
+    action: Literal["ack", "retry"]
+    delay_seconds: float | None = None
+
+
+_ACK = Outcome("ack")
+
+
 @dataclass(eq=False)
 class Message:
     """One delivered message. Return from ``process`` to ack it, raise to retry it; an explicit
@@ -149,7 +161,7 @@ class Message:
     body: Any
     attempts: int
     queue: str = ""
-    _decision: tuple[str, float | None] | None = field(default=None, repr=False)
+    _outcome: Outcome | None = field(default=None, repr=False)
 
     @classmethod
     def from_stored(cls, stored: StoredMessage) -> Message:
@@ -162,15 +174,21 @@ class Message:
             queue=stored.queue,
         )
 
+    @property
+    def outcome(self) -> Outcome | None:
+        """The handler's explicit decision, if it made one (the last ``ack()``/``retry()`` wins).
+        None: the consumer decides by how ``process`` ended (returned: ack; raised: retry)."""
+        return self._outcome
+
     def ack(self) -> None:
         """Mark the message done: it will not be delivered again."""
-        self._decision = ("ack", None)
+        self._outcome = _ACK
 
     def retry(self, *, delay_seconds: float | None = None) -> None:
         """Deliver the message again, after ``delay_seconds`` (default: the observer's retry delay)."""
         if delay_seconds is not None and (not isinstance(delay_seconds, int | float) or delay_seconds < 0):
             raise BindingError(f"retry delay_seconds must be a number >= 0, not {delay_seconds!r}")
-        self._decision = ("retry", delay_seconds)
+        self._outcome = Outcome("retry", delay_seconds)
 
 
 @dataclass(eq=False)

@@ -62,8 +62,7 @@ import json
 
 from raindrop_gen import Env
 
-from runtime import Each
-from runtime.queue import Message
+from runtime import Each, Message
 
 
 class JobRunner(Each[Env]):
@@ -167,7 +166,7 @@ def stub(resource: CodeResource) -> str:
             f'        self.env.logger.info("{resource.name} ran", {{"cron": event.cron}})\n'
         )
     return head + (
-        "from raindrop_gen import Env\n\nfrom runtime import Each\nfrom runtime.queue import Message\n\n\n"
+        "from raindrop_gen import Env\n\nfrom runtime import Each, Message\n\n\n"
         f"class {name}(Each[Env]):\n"
         "    async def process(self, message: Message) -> None:\n"
         f'        self.env.logger.info("{resource.name} got a message", {{"id": message.id}})\n'

@@ -1,5 +1,9 @@
 """Cron schedules: ``task`` blocks and cron-sourced observers.
 
+One :class:`Scheduler` loop serves every schedule of the app: a heap of next fire times, one
+sleep until the earliest, and at each wake-up one backend call that claims every fire due then
+(so 10,000 schedules firing together cost one statement or script, and an idle app one timer).
+
 Each scheduled time fires once across every process sharing a backend: before running, a
 process records ``(schedule, scheduled time)`` in the backend, and only the process whose
 record is new runs the handler; the record outlives restarts, so a time never fires twice.
@@ -16,17 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from runtime.backends.base import StateStore
-from runtime.clock import Clock, iso, utc
+from runtime.clock import Clock, iso
 from runtime.config import ScheduleSettings
-from runtime.cron import fires_between, next_fires
+from runtime.cron import next_fires, next_time, times_between
+from runtime.errors import StorageError
 from runtime.handlers import Task
 from runtime.manifest.model import Schedule
 from runtime.observers import RunRecord, describe_error
@@ -45,6 +51,8 @@ class ScheduledEvent:
 
 
 class ScheduleRunner:
+    """One schedule: its handler, policy and the latest time it handled; :class:`Scheduler` wakes it."""
+
     def __init__(
         self,
         schedule: Schedule,
@@ -66,58 +74,34 @@ class ScheduleRunner:
         self.last: float | None = None  # the latest scheduled time handled (fired or skipped)
         self.started_at = clock.time()  # a schedule never seen before counts from here
         self._running: asyncio.Task[Any] | None = None
-        self._signal = asyncio.Event()
-        self._stopping = False
-        self._busy = False
 
     def next_times(self, count: int = 3) -> list[float]:
         return [t.timestamp() for t in next_fires(self.schedule.cron, self.clock.now(), count, self.zone)]
 
-    def stop(self) -> None:
-        self._stopping = True
-        self._signal.set()
+    def running(self) -> bool:
+        return self._running is not None and not self._running.done()
+
+    def upcoming(self, now: float | None = None) -> float:
+        """The next time to wake for: the first fire after the latest handled (and after ``now``)."""
+        assert self.last is not None
+        return next_time(self.schedule.cron, self.last if now is None else max(self.last, now), self.zone)
 
     def pending(self, now: float) -> bool:
         """Whether a run is going on or a scheduled time has come and not been handled."""
-        if self._busy or (self._running is not None and not self._running.done()):
-            return True
-        if self.last is None:
-            return True  # not started yet
-        upcoming = next_fires(self.schedule.cron, utc(self.last), 1, self.zone)[0].timestamp()
-        return upcoming <= now
+        return self.running() or self.last is None or self.upcoming() <= now
 
-    async def run(self) -> None:
-        recorded = await self.state.last_fire(self.name)
-        self.last = recorded if recorded is not None else self.started_at
-        while not self._stopping:
-            self._busy = True
-            try:
-                await self._due(self.clock.time())
-            finally:
-                self._busy = False
-            upcoming = next_fires(self.schedule.cron, utc(max(self.last, self.clock.time())), 1, self.zone)[
-                0
-            ].timestamp()
-            self._signal.clear()
-            waiter = asyncio.create_task(self._signal.wait())
-            sleeper = asyncio.create_task(self.clock.sleep_until(upcoming))
-            try:
-                await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                waiter.cancel()
-                sleeper.cancel()
-        if self._running is not None:
-            self._running.cancel()
-
-    async def _due(self, now: float) -> None:
+    def plan(self, now: float) -> list[float]:
+        """The scheduled times to fire at ``now`` under the ``catch_up`` policy (logging what is
+        missed or skipped); every time up to ``now`` counts as handled afterwards."""
         assert self.last is not None
-        times = [t.timestamp() for t in fires_between(self.schedule.cron, utc(self.last), utc(now), self.zone)]
+        times = list(times_between(self.schedule.cron, self.last, now, self.zone))
         quiet = getattr(self.clock, "quiet_until", None)  # a fake clock set with catch_up=False
         if quiet is not None and times and times[0] <= quiet:
             self.last = max(t for t in times if t <= quiet)
             times = [t for t in times if t > quiet]
         if not times:
-            return
+            return []
+        self.last = times[-1]
         policy = self.settings.catch_up
         if len(times) > 1 or (policy == "skip" and now - times[-1] >= ON_TIME):
             missed = len(times) - 1
@@ -142,22 +126,26 @@ class ScheduleRunner:
             chosen = [t for t in times[-1:] if now - t < ON_TIME]
         else:
             chosen = times[-1:]
-        for moment in chosen:
-            await self._fire(moment, wait=policy == "all")
-        self.last = times[-1]
-
-    async def _fire(self, moment: float, *, wait: bool) -> None:
-        if self._running is not None and not self._running.done():
+        if chosen and self.running():
             log.warning(
-                "schedule %s: the run for an earlier time is still going; not starting %s", self.name, iso(moment)
+                "schedule %s: the run for an earlier time is still going; not starting %s", self.name, iso(chosen[0])
             )
-            return
-        if not await self.state.claim_fire(self.name, moment, self.clock.time()):
-            return  # another process (or this one before a restart) has it
-        self._running = asyncio.create_task(self.execute(moment))
-        if wait:
+            return []
+        return chosen
+
+    def start(self, moments: Sequence[float]) -> asyncio.Task[Any]:
+        """Run the handler for each of ``moments`` (claimed), one after the other."""
+        self._running = asyncio.create_task(self._run_in_order(list(moments)), name=f"schedule {self.name}")
+        return self._running
+
+    async def _run_in_order(self, moments: list[float]) -> None:
+        for moment in moments:
             with contextlib.suppress(Exception):
-                await self._running
+                await self.execute(moment)
+
+    def cancel(self) -> None:
+        if self._running is not None:
+            self._running.cancel()
 
     async def execute(self, moment: float, *, raise_errors: bool = False) -> None:
         """Run the handler for the scheduled time ``moment``; errors are logged (or raised)."""
@@ -182,3 +170,88 @@ class ScheduleRunner:
             self.on_run(
                 RunRecord(self.name, self.schedule.kind, wall, duration, outcome, f"scheduled {iso(moment)}", error)
             )
+
+
+class Scheduler:
+    """Every schedule of an app in one loop: a heap of (next fire time, schedule), one sleep until
+    the earliest, and per wake-up one ``claim_fires`` for all that are due. The cost of a wake-up
+    follows the schedules due then, not how many there are."""
+
+    def __init__(self, runners: Sequence[ScheduleRunner], state: StateStore, clock: Clock) -> None:
+        self.runners = {r.name: r for r in runners}
+        self.state = state
+        self.clock = clock
+        self._heap: list[tuple[float, str]] = []
+        self._signal = asyncio.Event()
+        self._stopping = False
+        self._started = False
+        self._busy = False
+        self._active: set[asyncio.Task[Any]] = set()  # runs going on
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._signal.set()
+
+    def pending(self, now: float) -> bool:
+        """Whether a run is going on, or a schedule's time has come and not been handled."""
+        if not self.runners:
+            return False
+        if not self._started or self._busy or (self._heap and self._heap[0][0] <= now):
+            return True
+        return bool(self._active)
+
+    async def run(self) -> None:
+        if not self.runners:
+            return
+        last = await self.state.last_fires(list(self.runners))
+        for runner in self.runners.values():
+            runner.last = last.get(runner.name, runner.started_at)
+            self._heap.append((runner.upcoming(), runner.name))
+        heapq.heapify(self._heap)
+        self._started = True
+        try:
+            while not self._stopping:
+                now = self.clock.time()
+                if self._heap and self._heap[0][0] <= now:
+                    self._busy = True
+                    try:
+                        await self._wake(now)
+                    finally:
+                        self._busy = False
+                    continue
+                await self._sleep(self._heap[0][0] if self._heap else None)
+        finally:
+            for runner in self.runners.values():
+                runner.cancel()
+
+    async def _wake(self, now: float) -> None:
+        due: list[ScheduleRunner] = []
+        while self._heap and self._heap[0][0] <= now:
+            due.append(self.runners[heapq.heappop(self._heap)[1]])
+        planned = [(runner, runner.plan(now)) for runner in due]
+        claims = [(runner.name, moment) for runner, moments in planned for moment in moments]
+        try:
+            won = await self.state.claim_fires(claims, self.clock.time()) if claims else []
+        except StorageError as exc:  # the backend is down: these times are not fired, the next ones are tried
+            log.error("schedules: cannot record %d fire(s), not starting them: %s", len(claims), exc)
+            won = [False] * len(claims)
+        granted = iter(won)
+        for runner, moments in planned:
+            mine = [moment for moment in moments if next(granted)]  # another process has the rest
+            if mine:
+                task = runner.start(mine)
+                self._active.add(task)
+                task.add_done_callback(self._active.discard)
+            heapq.heappush(self._heap, (runner.upcoming(now), runner.name))
+
+    async def _sleep(self, until: float | None) -> None:
+        self._signal.clear()
+        waiter = asyncio.create_task(self._signal.wait())
+        waits: set[asyncio.Task[Any]] = {waiter}
+        if until is not None:
+            waits.add(asyncio.create_task(self.clock.sleep_until(until)))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()

@@ -28,11 +28,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runtime.app import App
+from runtime.backends import open_backend
 from runtime.clock import utc
 from runtime.dashboard import PREFIX, Dashboard
 from runtime.guard import BearerGuard, Guard, is_loopback_host
 from runtime.http_timeouts import protocol_class
-from runtime.inspection import SMART_KINDS, ai_description, not_emulated
+from runtime.inspection import SMART_KINDS, ai_description
 from runtime.logs import held_back, log_run, request_writer
 from runtime.manifest import load
 from runtime.mcp import PATH as MCP_PATH
@@ -352,9 +353,6 @@ def banner(
     smart = [f"env.{r.binding}" for r in manifest.application.resources() if r.kind in SMART_KINDS]
     if smart:
         lines.append(f"  smart      {', '.join(smart)}   (local index: SQLite FTS5 + wordllama vectors)")
-    missing = not_emulated(manifest)
-    if missing:
-        lines.append(f"  warning    not emulated yet (calls raise): {', '.join(missing)}")
     unset = [var.name for var in manifest.application.env if var.secret and getattr(app.env, var.name) is None]
     if unset:
         lines.append(f"  warning    secrets not set: {', '.join(unset)}")
@@ -379,9 +377,9 @@ async def work(
             file=sys.stderr,
         )
         return 2
-    if app.backend_url.startswith("memory:"):
+    if not open_backend(app.backend_url, base=app.manifest.root).shared:  # not opened: what it declares
         print(
-            "error: the memory backend is one process's own and cannot be shared with a worker; "
+            f"error: the {app.backend_url.partition(':')[0]} backend is one process's own and cannot be shared with a worker; "
             "use --backend sqlite:///PATH/state.db or redis://HOST:PORT/DB",
             file=sys.stderr,
         )
@@ -391,7 +389,7 @@ async def work(
     for warning in app.manifest.warnings:  # what validate would say, said where it is run
         print(f"  warning    {warning.headline()}", file=out)
     stop = stop_on_signals()
-    observers = ", ".join(app._consumers) or "none"
+    observers = ", ".join(app.queues.consumers) or "none"
     schedules = ", ".join(app.schedules()) or "none"
     print(f'raindrop-runtime worker: application "{app.manifest.application.name}" on {app.backend_url}', file=out)
     print(f"  observers  {observers}\n  schedules  {schedules}\nready", file=out, flush=True)

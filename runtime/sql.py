@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from runtime import checkpoint
-from runtime.errors import BindingError, RaindropError, StorageError
+from runtime.errors import MigrationError as MigrationError  # raised here; importable from here as before
+from runtime.errors import SqlCommitError as SqlCommitError
+from runtime.errors import SqlError as SqlError
 from runtime.naming import platform_names
 
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
@@ -36,19 +38,6 @@ _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)
 #: What running a statement can raise: SQLite's errors, and sqlite3's for values it cannot bind
 #: (text with a lone surrogate, an int past 64 bits).
 _STATEMENT_ERRORS = (sqlite3.Error, ValueError, OverflowError)
-
-
-class SqlError(BindingError):
-    """A statement failed; the message carries SQLite's reason and the statement."""
-
-
-class SqlCommitError(SqlError, StorageError):
-    """The transaction holding a write could not be committed (a full disk, an I/O error):
-    the runtime's storage error, raised in every writer of that group."""
-
-
-class MigrationError(RaindropError):
-    """A migration file failed to apply; the message names the file."""
 
 
 def _meta(cursor: sqlite3.Cursor, conn: sqlite3.Connection, started: float, rows_read: int) -> dict[str, Any]:

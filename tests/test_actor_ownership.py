@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -26,7 +27,9 @@ def backend_for(kind: str, tmp_path: Path) -> str:
 
 
 class Child:
-    def __init__(self, backend: str, tmp_path: Path, index: int, calls: int, ids: int = 1) -> None:
+    def __init__(
+        self, backend: str, tmp_path: Path, index: int, calls: int, ids: int = 1, clock_skew: float = 0
+    ) -> None:
         self.acks = tmp_path / f"acks-{index}.txt"
         self.process = subprocess.Popen(
             [
@@ -43,6 +46,7 @@ class Child:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            env={**os.environ, "CHILD_CLOCK_SKEW": str(clock_skew)},
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
@@ -50,6 +54,11 @@ class Child:
 
     def acked(self) -> int:
         return len(self.acks.read_text().splitlines()) if self.acks.exists() else 0
+
+    def lost(self) -> int:
+        """Calls refused with LeaseLostError (never acknowledged)."""
+        lost = self.acks.with_name(self.acks.name + ".lost")
+        return len(lost.read_text().splitlines()) if lost.exists() else 0
 
     def wait_done(self, timeout: float = 60) -> str:
         assert self.process.stdout is not None

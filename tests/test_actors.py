@@ -162,3 +162,19 @@ def test_alarm_set_while_down_fires_once_after_restart(tmp_path: Path) -> None:
         [sys.executable, str(child), "wait", str(state)], check=True, capture_output=True, text=True, timeout=60
     )
     assert json.loads(result.stdout) == ["after-restart"]
+
+
+async def test_idle_instances_are_let_go_and_come_back_with_their_storage(app: App) -> None:
+    host = app._actors
+    assert host is not None
+    ns = counters(app)
+    idle, busy = ns.get(ns.id_from_name("idle")), ns.get(ns.id_from_name("busy"))
+    await idle.increment()
+    first = host.instance("counter", ns.id_from_name("idle"))
+    running = asyncio.ensure_future(busy.slow(0.3))
+    await asyncio.sleep(0.05)
+    assert host.evict_idle(idle=0) == 1  # the idle one; the one in a call stays
+    assert await idle.increment() == 2  # storage survives; the instance is a fresh one
+    assert host.instance("counter", ns.id_from_name("idle")) is not first
+    await running
+    assert host.evict_idle(idle=3600) == 0  # nothing has been idle that long

@@ -175,28 +175,21 @@ def test_settings_name_unknown_models_and_missing_base_urls(tmp_path: Path) -> N
     assert "did you mean 'llama-3.3-70b'" in text and "needs base_url" in text
 
 
-def test_validate_and_inspect_say_what_is_not_emulated_and_who_answers_ai(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_validate_and_inspect_say_who_answers_ai(tmp_path: Path) -> None:
     import io
     import json
 
-    import runtime.inspection
     from runtime.cli import main
 
     manifest = tmp_path / "raindrop.manifest"
     manifest.write_text('application "a" {\n  mcp_service "tools" {}\n  smartbucket "docs" {}\n}\n')
     out = io.StringIO()
     assert main(["validate", str(manifest)], stdout=out, stderr=io.StringIO()) == 0
-    assert "not emulated" not in out.getvalue()  # every kind of the manifest language is emulated now
-    monkeypatch.setattr(runtime.inspection, "NOT_EMULATED", ("mcp_service",))  # as a future kind would be
-    out = io.StringIO()
-    assert main(["validate", str(manifest)], stdout=out, stderr=io.StringIO()) == 0
-    assert 'not emulated by this runtime yet (their calls raise): mcp_service "tools" (env.TOOLS)' in out.getvalue()
+    assert "not emulated" not in out.getvalue()  # every kind of the manifest language is emulated
     out = io.StringIO()
     assert main(["inspect", str(manifest), "--json"], stdout=out, stderr=io.StringIO()) == 0
     report = json.loads(out.getvalue())
-    assert report["not_emulated"] == ['mcp_service "tools" (env.TOOLS)']
+    assert "not_emulated" not in report
     assert report["ai"] == {"binding": "env.AI", "providers": "default offline"}
     docs = next(r for r in report["resources"] if r["name"] == "docs")
     assert "FTS5" in docs["provider"]

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from runtime import App
-from runtime.backends.base import Handover
+from runtime.backends.base import Handover, Waiter
 from tests.backends import REDIS, REDIS_UP, SKIP_REDIS
 
 pytestmark = [pytest.mark.skipif(not REDIS_UP, reason=SKIP_REDIS), pytest.mark.anyio, pytest.mark.redis]
@@ -82,7 +82,7 @@ def idle_members(url: str, queue: str) -> Callable[[], Any]:
 
 
 def seen(app: App) -> list[tuple[float, int]]:
-    handler: Any = app._consumers["each"].handler
+    handler: Any = app.queues.consumers["each"].handler
     return handler.seen  # type: ignore[no-any-return]
 
 
@@ -154,7 +154,7 @@ async def test_a_batch_fills_from_sends_of_another_process(url: str, pair: tuple
     for n in range(3):
         await producer.env.BATCHED.send({"n": n})
         await asyncio.sleep(0.1)
-    handler: Any = consumer._consumers["batcher"].handler
+    handler: Any = consumer.queues.consumers["batcher"].handler
     await until(lambda: handler.batches, timeout=4.0)
     assert handler.batches == [[0, 1, 2]]  # one full batch, long before max_batch_timeout (5 s)
     assert time.monotonic() - started_at < 1.5
@@ -176,7 +176,7 @@ async def test_messages_handed_to_a_loop_that_is_gone_are_handed_back(url: str, 
         queues = app.backend.queues
         await queues.send("other", [_new("m1", app.clock.time())])
         claimed = await queues.claim("other", 10, app.clock.time(), app.clock.time() + 30)
-        app._hand_over(Handover("other", "nobody:0", claimed))  # no such observer here
+        app.queues.hand_over(Handover("other", Waiter("nobody", 0), claimed))  # no such observer here
         await until(lambda: _ready(app, "other"))
         (message,) = await queues.peek("other")
         assert message.attempts == 0  # handed back as if never claimed

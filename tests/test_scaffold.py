@@ -125,8 +125,8 @@ def test_the_podcast_apps_generated_env_is_fresh_and_typed() -> None:
     assert staleness(manifest) is None, "run python -m runtime generate and commit raindrop_gen.py"
     assert (ROOT / FILENAME).read_text() == render(manifest)
     text = render(manifest)
-    assert "PODCAST_GENERATION_QUEUE: runtime.queue.Queue" in text
-    assert "PODCAST_AUDIO: runtime.buckets.Bucket" in text
+    assert "PODCAST_GENERATION_QUEUE: runtime.types.Queue" in text
+    assert "PODCAST_AUDIO: runtime.types.Bucket" in text
     assert "ANTHROPIC_API_KEY: str | None" in text and "AUTH: str " in text
 
 
@@ -149,13 +149,13 @@ def test_generate_types_every_kind(tmp_path: Path) -> None:
     assert "raindrop_gen.py" in out
     text = (tmp_path / "raindrop_gen.py").read_text()
     for line in (
-        "DOCS: runtime.smart.buckets.SmartBucket",
-        "MEM: runtime.smart.memory.SmartMemory",
-        "ANALYTICS: runtime.smart.sql.SmartSql",
-        "APP_DB: runtime.sql.SqlDatabase",
-        "SESSIONS: runtime.kv.KvCache",
+        "DOCS: runtime.types.SmartBucket",
+        "MEM: runtime.types.SmartMemory",
+        "ANALYTICS: runtime.types.SmartSql",
+        "APP_DB: runtime.types.SqlDatabase",
+        "SESSIONS: runtime.types.KvCache",
         "MODE: str  # env",
-        "AI: runtime.ai.AI",
+        "AI: runtime.types.AI",
     ):
         assert line in text, text
     assert run("validate", "--strict", str(tmp_path / "raindrop.manifest"))[0] == 0
@@ -187,9 +187,9 @@ def test_generate_gives_a_service_with_env_vars_of_its_own_a_protocol(tmp_path: 
     generated = (tmp_path / "raindrop_gen.py").read_text()
     assert '__all__ = ["Env", "AuthApiEnv"]' in generated
     env, auth = generated.split("class AuthApiEnv(Protocol):")
-    assert "CLIENT_ID" not in env and "CACHE: runtime.kv.KvCache" in env
+    assert "CLIENT_ID" not in env and "CACHE: runtime.types.KvCache" in env
     assert 'CLIENT_ID: str | None  # env "CLIENT_ID" of service "auth-api", None when unset' in auth
-    assert "CACHE: runtime.kv.KvCache" in auth and 'MODE: str  # env "MODE" of service "auth-api"' in auth
+    assert "CACHE: runtime.types.KvCache" in auth and 'MODE: str  # env "MODE" of service "auth-api"' in auth
     compile(generated, "raindrop_gen.py", "exec")
     assert staleness(load(manifest, handlers="ignore")) is None
     code, out, err = run("scaffold", str(manifest))  # the service's stub is typed with its protocol

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import anyio
 import pytest
 
 from runtime.backends import open_backend
@@ -56,3 +57,41 @@ async def test_a_messages_table_without_failed_attempts_gets_the_column(tmp_path
 )
 def test_prefix_end_is_the_least_text_above_the_prefix(prefix: str, end: str | None) -> None:
     assert prefix_end(prefix) == end
+
+
+async def test_a_version_2_file_gets_lease_epochs_and_its_old_leases_are_fenced(tmp_path: Path) -> None:
+    """A state file from before fenced leases (schema version 2: actor_owners has no epoch or
+    heartbeat) gains both columns and version 3; a lease it holds is taken over only once its
+    holder stood still a lease long, with epoch 1, and writes under that lease are fenced."""
+    from runtime.backends.base import Fence
+    from runtime.backends.sqlite import APPLICATION_ID
+    from runtime.errors import LeaseLostError
+
+    old = sqlite3.connect(tmp_path / "state.db")
+    old.executescript(
+        f"""
+        CREATE TABLE actor_owners (ns TEXT NOT NULL, actor TEXT NOT NULL, owner TEXT NOT NULL,
+            lease_until REAL NOT NULL, PRIMARY KEY (ns, actor)) WITHOUT ROWID;
+        INSERT INTO actor_owners VALUES ('ns', 'actor', 'old-process', 1e12);
+        PRAGMA application_id = {APPLICATION_ID};
+        PRAGMA user_version = 2;
+        """
+    )
+    old.close()
+    backend = open_backend(f"sqlite:///{tmp_path / 'state.db'}")
+    await backend.open()
+    try:
+        s = backend.state
+        assert await s.own_actor("ns", "actor", "new", 0, 0.2) == 0  # held (its far lease_until is not read)
+        await anyio.sleep(0.3)
+        assert await s.own_actor("ns", "actor", "new", 0, 0.2) == 1
+        with pytest.raises(LeaseLostError):
+            await s.put("ns", "actor", {"k": "1"}, Fence("old-process", 0))
+        await s.put("ns", "actor", {"k": "2"}, Fence("new", 1))
+        assert await s.get("ns", "actor", ["k"]) == {"k": "2"}
+    finally:
+        await backend.close()
+    check = sqlite3.connect(tmp_path / "state.db")
+    assert check.execute("PRAGMA user_version").fetchone() == (3,)
+    assert {"epoch", "beat"} <= {row[1] for row in check.execute("PRAGMA table_info(actor_owners)")}
+    check.close()

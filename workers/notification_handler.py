@@ -6,8 +6,7 @@ import json
 
 from hakivo.podcast import now
 from raindrop_gen import Env
-from runtime import Each
-from runtime.queue import Message
+from runtime import Each, Message
 
 
 class NotificationHandler(Each[Env]):

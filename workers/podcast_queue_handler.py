@@ -26,8 +26,7 @@ from hakivo.podcast import (
 )
 from hakivo.store import record, user_by_id
 from raindrop_gen import Env
-from runtime import Each
-from runtime.queue import Message
+from runtime import Each, Message
 
 MAX_ATTEMPTS = 4
 

@@ -20,14 +20,10 @@ import httpx
 import numpy as np
 
 from runtime.config import AiModelSettings
-from runtime.errors import BindingError
+from runtime.errors import AIError as AIError  # raised here; importable from here as before
 from runtime.smart.embeddings import shared as shared_embedder
 
 Messages = list[dict[str, str]]
-
-
-class AIError(BindingError):
-    """``env.AI.run`` was given a model or inputs it cannot run, or its provider failed."""
 
 
 class Provider(ABC):

@@ -1,7 +1,9 @@
 """The storage interfaces every backend implements: queues, KV and (for actors) state.
 
-Stores never read the clock: every method that depends on time takes ``now`` (epoch seconds)
-or an absolute moment such as ``visible_at`` or ``expires_at``. One contract suite per store
+Stores never read the wall clock: every method that depends on time takes ``now`` (epoch
+seconds) or an absolute moment such as ``visible_at`` or ``expires_at``. (The one exception is
+not a wall clock: SQLite judges another process's actor lease by its heartbeat, watched on the
+store's own monotonic clock; see ``StateStore.own_actor``.) One contract suite per store
 (``tests/contract/``) runs every method against every implementation, with an error contract:
 a store that fails raises :class:`~runtime.errors.StorageError`.
 
@@ -17,9 +19,13 @@ from __future__ import annotations
 
 import builtins
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
+
+#: How long (seconds) the record of a cron fire is kept after the fire: long enough that every
+#: process sharing the backend has moved past that time; each schedule's latest record stays.
+FIRE_RECORDS_KEPT = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +106,7 @@ class QueueStore(ABC):
         limit: int,
         now: float,
         lease_until: float,
-        waiter: str | None = None,
+        waiter: Waiter | None = None,
     ) -> tuple[list[StoredMessage], float | None]:
         """``settle`` then ``claim``, as one step where the backend can (a consumer's loop does
         both between two batches: one commit or one round trip instead of two). Returns the
@@ -116,7 +122,7 @@ class QueueStore(ABC):
         claimed = await self.claim(queue, limit, now, lease_until)
         return claimed, None if claimed else await self.next_visible(queue)
 
-    async def leave_idle(self, queue: str, waiter: str) -> None:  # noqa: B027 - optional hook
+    async def leave_idle(self, queue: str, waiter: Waiter) -> None:  # noqa: B027 - optional hook
         """``waiter``'s last ``settle_and_claim`` found nothing, but it stopped waiting anyway (a
         Batch loop filling its batch, at the deadline): no send should hand it messages now."""
 
@@ -205,6 +211,16 @@ class KvStore(ABC):
 
 
 @dataclass(frozen=True, slots=True)
+class Fence:
+    """The lease an actor call runs under. A state store write that carries one happens only
+    while ``owner`` still holds the actor's lease taken at ``epoch``: checked atomically with the
+    write, else nothing is written and :class:`~runtime.errors.LeaseLostError` is raised."""
+
+    owner: str
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
 class Alarm:
     namespace: str
     actor: str  # the actor id (hex)
@@ -214,11 +230,18 @@ class Alarm:
 
 
 class StateStore(ABC):
-    """Durable actor storage and alarms, and the cron fire ledger. Failures: as for :class:`QueueStore`."""
+    """Durable actor storage and alarms, the cron fire ledger and actor leases. Failures: as for
+    :class:`QueueStore`.
+
+    Fencing: the writes an actor call makes (``put``, ``delete``, ``delete_all``, ``set_alarm``,
+    ``delete_alarm``) take the call's :class:`Fence`; a write whose fence is no longer the
+    actor's current lease raises :class:`~runtime.errors.LeaseLostError` and writes nothing.
+    Without a fence (the memory backend, the runtime's own bookkeeping) a write is unconditional.
+    """
 
     #: The methods that only read: their failure loses nothing.
     READS: ClassVar[frozenset[str]] = frozenset(
-        {"get", "list", "get_alarm", "next_alarm", "last_fire", "actors", "actor_owners"}
+        {"get", "list", "get_alarm", "next_alarm", "last_fire", "last_fires", "actors", "actor_owners"}
     )
 
     @abstractmethod
@@ -226,15 +249,15 @@ class StateStore(ABC):
         """Encoded values of the ``keys`` that exist."""
 
     @abstractmethod
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+    async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
         """Store encoded values, atomically."""
 
     @abstractmethod
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
         """Delete keys; returns how many existed."""
 
     @abstractmethod
-    async def delete_all(self, namespace: str, actor: str) -> None:
+    async def delete_all(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
         """Delete every key of the actor (and its alarm)."""
 
     @abstractmethod
@@ -256,11 +279,13 @@ class StateStore(ABC):
         """The actor's alarm time (epoch seconds), or None."""
 
     @abstractmethod
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+    async def set_alarm(
+        self, namespace: str, actor: str, name: str | None, at: float, fence: Fence | None = None
+    ) -> None:
         """Set (replace) the actor's one alarm."""
 
     @abstractmethod
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
+    async def delete_alarm(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
         """Remove the actor's alarm, if any."""
 
     @abstractmethod
@@ -285,14 +310,38 @@ class StateStore(ABC):
     async def last_fire(self, schedule: str) -> float | None:
         """The latest ``scheduled_at`` recorded for ``schedule``, or None."""
 
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        """:meth:`claim_fire` for many ``(schedule, scheduled_at)`` pairs at once, in order: the
+        scheduler claims every fire of one wake-up in one call (backends make it one statement or
+        one script). A fire's record is kept at least :data:`FIRE_RECORDS_KEPT` seconds after
+        ``now``, and each schedule's latest one for good; older ones may be pruned."""
+        return [await self.claim_fire(schedule, at, now) for schedule, at in claims]
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        """:meth:`last_fire` of each of ``schedules`` that has fired, in one call."""
+        found = {}
+        for schedule in schedules:
+            at = await self.last_fire(schedule)
+            if at is not None:
+                found[schedule] = at
+        return found
+
     @abstractmethod
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         """Ids of actors of ``namespace`` that hold storage (for inspection)."""
 
     @abstractmethod
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
-        """Make ``owner`` the process that runs ``actor`` until ``lease_until`` (wall-clock epoch
-        seconds), or extend its lease; False when another owner's lease runs past ``now``."""
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
+        """Make ``owner`` the process that runs ``actor`` for the next ``lease`` seconds, or extend
+        its lease; returns the lease's epoch, or 0 when another owner's lease is live.
+
+        The epoch grows by one each time the lease is taken anew (never when it is extended), so
+        a :class:`Fence` of an earlier holding is stale for good. Whether another owner's lease
+        is live is never decided by comparing processes' wall clocks: Redis ends it by the key's
+        TTL (the server's one clock); SQLite takes it over only once this process has seen the
+        holder's heartbeat (each extension bumps it) unchanged for ``lease`` seconds of its own
+        monotonic clock. ``now`` (wall-clock epoch seconds) is recorded for inspection only
+        (``actor_owners``); the memory backend, one process, judges by it."""
 
     @abstractmethod
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
@@ -304,25 +353,59 @@ class StateStore(ABC):
 
 
 @dataclass(frozen=True, slots=True)
+class Waiter:
+    """One consumer loop of this process: the observer it serves and its index among that
+    observer's loops. Backends that hand work to idle loops store it as ``str(waiter)``."""
+
+    observer: str
+    loop: int
+
+    def __str__(self) -> str:
+        return f"{self.observer}:{self.loop}"
+
+    @classmethod
+    def parse(cls, text: str) -> Waiter | None:
+        """The waiter ``str(waiter)`` wrote; None for text no waiter writes."""
+        observer, _, loop = text.rpartition(":")
+        if not observer or not loop.isdigit():
+            return None
+        return cls(observer, int(loop))
+
+
+@dataclass(frozen=True, slots=True)
 class Handover:
     """Messages a send in another process claimed for one of this process's idle consumer loops
     (``waiter``, as it named itself to ``settle_and_claim``); none: wake it to look again."""
 
     queue: str
-    waiter: str
+    waiter: Waiter
     messages: list[StoredMessage]
 
 
 class Backend(ABC):
-    """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``)."""
+    """A place for all runtime state, opened from a URL (``sqlite:///…``, ``memory://``, ``redis://…``).
+
+    What a backend can do is declared by its class, never guessed from its URL or probed with
+    ``hasattr``: ``persistent``, ``shared``, ``pushes_changes`` (with :meth:`events`) and
+    ``recheck_idle``. The app, ``serve`` and ``worker`` read these alone, so a new backend is
+    told apart by what it says it does.
+    """
 
     url: str
     queues: QueueStore
     kv: KvStore
     state: StateStore
 
-    #: True when other processes may write to this backend, so consumers must also poll.
+    #: True when what is written outlives the process. A backend that keeps nothing
+    #: (``memory://``) also gets its app's bucket and database files in a temporary folder.
+    persistent: bool = True
+    #: True when other processes may write to this backend (a ``worker``, the CLI's ``send``), so
+    #: the app watches it for their writes and actors take leases; ``worker`` refuses a backend
+    #: that is not shared.
     shared: bool = False
+    #: True when :meth:`events` announces other processes' writes as they happen; otherwise a
+    #: shared backend is polled with :meth:`changed`.
+    pushes_changes: bool = False
     #: For a backend whose wake-ups can be lost (a process killed just after being woken, a
     #: dropped subscription): seconds after which an idle consumer claims again unprompted.
     recheck_idle: float | None = None
@@ -336,6 +419,20 @@ class Backend(ABC):
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. The backend may not be used afterwards."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.pushes_changes and cls.events is Backend.events:
+            raise TypeError(f"{cls.__name__} declares pushes_changes but does not implement events()")
+        if cls.pushes_changes and not cls.shared:
+            raise TypeError(f"{cls.__name__} declares pushes_changes but not shared: nothing else writes to it")
+
     async def changed(self) -> bool:
-        """Whether another process may have written since the last call (cheap; used when idle)."""
+        """Whether another process may have written since the last call (cheap; used when idle by
+        a shared backend that does not push changes)."""
         return False
+
+    def events(self) -> AsyncIterator[str | Handover]:
+        """For a backend that ``pushes_changes``: as they happen, names of queues other processes
+        wrote to (``"*"``: any queue; ``"$alarms"``: actor alarms) and the messages sends handed
+        to this process's idle consumer loops. Runs until cancelled."""
+        raise NotImplementedError(f"{type(self).__name__} does not push changes (pushes_changes is False)")

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from runtime.backends.base import (
+    FIRE_RECORDS_KEPT,
     Alarm,
     Backend,
+    Fence,
     KvEntry,
     KvKey,
     KvStore,
@@ -22,6 +24,7 @@ from runtime.backends.base import (
     StateStore,
     StoredMessage,
 )
+from runtime.errors import LeaseLostError
 
 
 @dataclass(slots=True)
@@ -264,21 +267,32 @@ class MemoryStateStore(StateStore):
         self._data: dict[tuple[str, str], dict[str, str]] = {}
         self._alarms: dict[tuple[str, str], Alarm] = {}
         self._leases: dict[tuple[str, str], float] = {}
-        self._fires: dict[str, set[float]] = {}
+        self._fires: dict[str, dict[float, float]] = {}  # schedule -> {scheduled_at: fired_at}
         self._owners: dict[tuple[str, str], tuple[str, float]] = {}  # (ns, actor) -> (owner, lease end)
+        self._epochs: dict[tuple[str, str], int] = {}  # (ns, actor) -> epoch of its latest lease
+
+    def _check(self, namespace: str, actor: str, fence: Fence | None) -> None:
+        if fence is None:
+            return
+        owner = self._owners.get((namespace, actor), ("",))[0]
+        if owner != fence.owner or self._epochs.get((namespace, actor)) != fence.epoch:
+            raise LeaseLostError.refused(namespace, actor)
 
     async def get(self, namespace: str, actor: str, keys: Sequence[str]) -> dict[str, str]:
         data = self._data.get((namespace, actor), {})
         return {k: data[k] for k in keys if k in data}
 
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
+    async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
+        self._check(namespace, actor, fence)
         self._data.setdefault((namespace, actor), {}).update(items)
 
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
+        self._check(namespace, actor, fence)
         data = self._data.get((namespace, actor), {})
         return sum(1 for k in keys if data.pop(k, None) is not None)
 
-    async def delete_all(self, namespace: str, actor: str) -> None:
+    async def delete_all(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        self._check(namespace, actor, fence)
         self._data.pop((namespace, actor), None)
         self._alarms.pop((namespace, actor), None)
 
@@ -307,11 +321,15 @@ class MemoryStateStore(StateStore):
         alarm = self._alarms.get((namespace, actor))
         return alarm.at if alarm else None
 
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
+    async def set_alarm(
+        self, namespace: str, actor: str, name: str | None, at: float, fence: Fence | None = None
+    ) -> None:
+        self._check(namespace, actor, fence)
         self._alarms[(namespace, actor)] = Alarm(namespace, actor, name, at)
         self._leases.pop((namespace, actor), None)
 
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
+    async def delete_alarm(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        self._check(namespace, actor, fence)
         self._alarms.pop((namespace, actor), None)
 
     async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
@@ -338,24 +356,40 @@ class MemoryStateStore(StateStore):
         return min((max(a.at, self._leases.get(k, 0.0)) for k, a in self._alarms.items()), default=None)
 
     async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
-        fired = self._fires.setdefault(schedule, set())
+        return self._claim(schedule, scheduled_at, now)
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        return [self._claim(schedule, at, now) for schedule, at in claims]
+
+    def _claim(self, schedule: str, scheduled_at: float, now: float) -> bool:
+        fired = self._fires.setdefault(schedule, {})
         if scheduled_at in fired:
             return False
-        fired.add(scheduled_at)
+        if len(fired) > 64:  # prune: records older than FIRE_RECORDS_KEPT, except the latest
+            latest = max(fired)
+            for at in [a for a, when in fired.items() if when < now - FIRE_RECORDS_KEPT and a != latest]:
+                del fired[at]
+        fired[scheduled_at] = now
         return True
 
     async def last_fire(self, schedule: str) -> float | None:
         return max(self._fires.get(schedule, ()), default=None)
 
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        return {name: max(self._fires[name]) for name in schedules if self._fires.get(name)}
+
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         return sorted(a for (ns, a), data in self._data.items() if ns == namespace and data)[:limit]
 
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
-        held = self._owners.get((namespace, actor))
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
+        key = (namespace, actor)
+        held = self._owners.get(key)
         if held is not None and held[0] != owner and held[1] > now:
-            return False
-        self._owners[(namespace, actor)] = (owner, lease_until)
-        return True
+            return 0
+        if held is None or held[0] != owner or held[1] <= now:  # taken anew
+            self._epochs[key] = self._epochs.get(key, 0) + 1
+        self._owners[key] = (owner, now + lease)
+        return self._epochs[key]
 
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
         if self._owners.get((namespace, actor), ("",))[0] == owner:
@@ -366,6 +400,9 @@ class MemoryStateStore(StateStore):
 
 
 class MemoryBackend(Backend):
+    persistent = False  # one process's own, gone when it closes
+    shared = False
+
     def __init__(self, url: str = "memory://") -> None:
         self.url = url
         self.queues = MemoryQueueStore()

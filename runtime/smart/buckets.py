@@ -116,7 +116,7 @@ class SmartBucket:
 
     # -- the Bucket API --------------------------------------------------------------------------
 
-    async def put(self, key: str, value: Any, **options: Any) -> BucketObject:
+    async def put(self, key: str, value: Any, **options: Any) -> BucketObject | None:
         """Store an object as a bucket does, then index it in the background.
 
         :raises LimitError: for a document over the 50 MiB the platform indexes (nothing is stored).
@@ -135,7 +135,9 @@ class SmartBucket:
                 f"smartbucket {self.name!r}: {key!r} is {size} bytes; a SmartBucket document is at most "
                 f"{MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB"
             )
-        stored = await self._bucket.put(key, value, **options)
+        stored: BucketObject | None = await self._bucket.put(key, value, **options)
+        if stored is None:  # only_if refused the object stored now: nothing changed
+            return None
         partition = stored.custom_metadata.get("partition", DEFAULT_PARTITION)
         with self._index.conn:
             self._index.conn.execute(

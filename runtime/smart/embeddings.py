@@ -18,17 +18,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from runtime.errors import RaindropError
+from runtime.errors import EmbeddingModelError as EmbeddingModelError  # importable from here as before
 
 MODEL = "l2_supercat"
 DIMENSIONS = 256
 NAME = f"wordllama/{MODEL}-{DIMENSIONS}"
 
 Vectors = npt.NDArray[np.float32]
-
-
-class EmbeddingModelError(RaindropError):
-    """The offline embedding model is not installed, or its files cannot be read."""
 
 
 class Embedder:

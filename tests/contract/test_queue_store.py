@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.backends.base import Backend, NewMessage, QueueStats, Retry
+from runtime.backends.base import Backend, NewMessage, QueueStats, Retry, Waiter
 from tests.contract.conftest import ODD_KEYS
+
+LOOP = Waiter("loop-é", 0)  # a consumer loop, named as consumers name theirs
 
 pytestmark = pytest.mark.anyio
 
@@ -87,16 +89,16 @@ async def test_settle_and_claim_is_settle_then_claim(backend: Backend) -> None:
     got, due = await q.settle_and_claim("jobs", ["m0001"], [Retry("m0002", 100, "again")], 10, 100, 130)
     assert [(m.id, m.attempts, m.last_error) for m in got] == [("m0002", 2, "again"), ("m0003", 1, None)]
     assert due is None
-    assert await q.settle_and_claim("jobs", ["m0002", "m0003"], [], 10, 100, 130, waiter="loop-é") == ([], 200)
+    assert await q.settle_and_claim("jobs", ["m0002", "m0003"], [], 10, 100, 130, waiter=LOOP) == ([], 200)
     await q.purge("jobs")
-    assert await q.settle_and_claim("jobs", [], [], 10, 100, 130, waiter="loop-é") == ([], None)
+    assert await q.settle_and_claim("jobs", [], [], 10, 100, 130, waiter=LOOP) == ([], None)
 
 
 async def test_a_loop_that_left_idle_is_handed_nothing(backend: Backend) -> None:
     q = backend.queues
-    assert await q.settle_and_claim("jobs", [], [], 10, 100, 130, waiter="loop-é") == ([], None)
-    await q.leave_idle("jobs", "loop-é")
-    await q.leave_idle("jobs", "never-idle")
+    assert await q.settle_and_claim("jobs", [], [], 10, 100, 130, waiter=LOOP) == ([], None)
+    await q.leave_idle("jobs", LOOP)
+    await q.leave_idle("jobs", Waiter("never-idle", 3))
     await q.send("jobs", [msg(1)])
     assert counts(await q.stats("jobs", 100)) == (1, 0, 0, 0)  # not claimed for the loop that left
 
@@ -223,3 +225,13 @@ async def test_queues_names_every_queue_holding_messages(backend: Backend) -> No
     await q.dead_letter("a", "a-dlq", ["m0000"], [None])
     await q.purge("b")
     assert await q.queues() == sorted(set(ODD_KEYS) - {"a", "b"} | {"a-dlq"})
+
+
+@pytest.mark.parametrize("waiter", [Waiter("jobs", 0), Waiter("a:b", 12), Waiter("ünï😀", 3)])
+def test_a_waiter_is_read_back_as_written(waiter: Waiter) -> None:
+    assert Waiter.parse(str(waiter)) == waiter
+
+
+@pytest.mark.parametrize("text", ["", "jobs", "jobs:", ":0", "jobs:x", "jobs:-1"])
+def test_text_no_waiter_writes_is_no_waiter(text: str) -> None:
+    assert Waiter.parse(text) is None

@@ -3,9 +3,13 @@ every backend."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
-from runtime.backends.base import Alarm, Backend
+from runtime.backends.base import Alarm, Backend, Fence
+from runtime.errors import LeaseLostError
 from tests.contract.conftest import ODD_KEYS
 
 pytestmark = pytest.mark.anyio
@@ -136,6 +140,18 @@ async def test_claim_fire_records_each_fire_once(backend: Backend) -> None:
     assert await s.last_fire("other") is None
 
 
+async def test_claim_fires_claims_many_at_once_and_last_fires_reads_them(backend: Backend) -> None:
+    s = backend.state
+    assert await s.claim_fires([], 3601) == []
+    assert await s.claim_fire("b", 3600, 3601) is True
+    claims = [("a-é", 3600.0), ("b", 3600.0), ("c", 3600.0), ("a-é", 7200.0), ("c", 3600.0)]
+    assert await s.claim_fires(claims, 7201) == [True, False, True, True, False]
+    assert await s.claim_fires(claims[:2], 7202) == [False, False]
+    assert await s.last_fires(["a-é", "b", "c", "none"]) == {"a-é": 7200.0, "b": 3600.0, "c": 3600.0}
+    assert await s.last_fires([]) == {}
+    assert await s.last_fire("a-é") == 7200.0
+
+
 async def test_actors_lists_the_actors_holding_storage(backend: Backend) -> None:
     s = backend.state
     for actor in ["b", "a😀", "a", "é"]:
@@ -152,24 +168,82 @@ async def test_actors_lists_the_actors_holding_storage(backend: Backend) -> None
 
 async def test_own_actor_is_exclusive_until_the_lease_is_given_up(backend: Backend) -> None:
     s = backend.state
-    assert await s.own_actor("ns", "actor-é", "p1", 100, 130) is True
-    assert await s.own_actor("ns", "actor-é", "p2", 110, 140) is False
-    assert await s.own_actor("ns", "actor-é", "p1", 120, 150) is True  # extended
-    assert await s.own_actor("ns", "other", "p2", 110, 140) is True
-    assert await s.actor_owners("ns", 120) == {"actor-é": "p1", "other": "p2"}
+    now = time.time()
+    first = await s.own_actor("ns", "actor-é", "p1", now, 30)
+    assert first >= 1
+    assert await s.own_actor("ns", "actor-é", "p2", now, 30) == 0
+    assert await s.own_actor("ns", "actor-é", "p1", now, 30) == first  # extended: the same epoch
+    assert await s.own_actor("ns", "other", "p2", now, 30) >= 1
+    assert await s.actor_owners("ns", now) == {"actor-é": "p1", "other": "p2"}
     await s.disown_actor("ns", "actor-é", "p2")  # not p2's: nothing happens
-    assert await s.own_actor("ns", "actor-é", "p2", 121, 150) is False
+    assert await s.own_actor("ns", "actor-é", "p2", now, 30) == 0
     await s.disown_actor("ns", "actor-é", "p1")
-    assert await s.own_actor("ns", "actor-é", "p2", 122, 150) is True
-    assert await s.actor_owners("ns", 122) == {"actor-é": "p2", "other": "p2"}
-    assert await s.actor_owners("nobody", 122) == {}
+    assert await s.actor_owners("ns", now) == {"other": "p2"}
+    assert await s.own_actor("ns", "actor-é", "p2", now, 30) == first + 1  # taken anew: the next epoch
+    assert await s.actor_owners("ns", now) == {"actor-é": "p2", "other": "p2"}
+    assert await s.actor_owners("nobody", now) == {}
 
 
-async def test_a_lease_past_its_end_can_be_taken(backend: Backend) -> None:
-    if backend.url.startswith("redis"):
-        pytest.skip("Redis ends a lease by its own clock (the key's TTL), not by the `now` passed in")
+async def test_a_lease_nobody_extends_is_taken_over_with_a_higher_epoch(backend: Backend) -> None:
     s = backend.state
-    assert await s.own_actor("ns", "actor", "p1", 100, 130) is True
-    assert await s.actor_owners("ns", 130) == {}
-    assert await s.own_actor("ns", "actor", "p2", 130, 160) is True
-    assert await s.actor_owners("ns", 131) == {"actor": "p2"}
+    first = await s.own_actor("ns", "actor", "p1", time.time(), 0.2)
+    assert await s.own_actor("ns", "actor", "p2", time.time(), 0.2) == 0
+    await asyncio.sleep(0.35)  # p1 was paused: it extended nothing for longer than its lease
+    assert await s.own_actor("ns", "actor", "p2", time.time(), 0.2) == first + 1
+    assert await s.own_actor("ns", "actor", "p1", time.time(), 0.2) == 0  # p1 wakes up: it is p2's
+
+
+async def test_a_lease_extended_in_time_is_never_taken_over(backend: Backend) -> None:
+    s = backend.state
+    epoch = await s.own_actor("ns", "actor", "p1", time.time(), 0.3)
+    for _ in range(8):  # 0.8 s: more than two leases, with an extension every 0.1 s
+        assert await s.own_actor("ns", "actor", "p2", time.time(), 0.3) == 0
+        await asyncio.sleep(0.1)
+        assert await s.own_actor("ns", "actor", "p1", time.time(), 0.3) == epoch
+
+
+async def test_a_contender_whose_wall_clock_runs_ahead_cannot_take_a_live_lease(backend: Backend) -> None:
+    if backend.url.startswith("memory"):
+        pytest.skip("one process, one clock: the memory backend judges leases by the `now` passed in")
+    s = backend.state
+    epoch = await s.own_actor("ns", "actor", "p1", time.time(), 3)
+    assert await s.own_actor("ns", "actor", "p2", time.time() + 5, 3) == 0  # 5 s ahead: still p1's
+    assert await s.own_actor("ns", "actor", "p2", time.time() + 3600, 3) == 0
+    assert await s.own_actor("ns", "actor", "p1", time.time() - 3600, 3) == epoch  # nor one behind
+
+
+FENCED_WRITES = {
+    "put": lambda s, f: s.put("ns", "actor", {"k": '"late"'}, f),
+    "delete": lambda s, f: s.delete("ns", "actor", ["k"], f),
+    "delete_all": lambda s, f: s.delete_all("ns", "actor", f),
+    "set_alarm": lambda s, f: s.set_alarm("ns", "actor", None, 999, f),
+    "delete_alarm": lambda s, f: s.delete_alarm("ns", "actor", f),
+}
+
+
+@pytest.mark.parametrize("write", list(FENCED_WRITES))
+async def test_a_write_under_a_lost_lease_is_refused_and_writes_nothing(backend: Backend, write: str) -> None:
+    s = backend.state
+    old = Fence("p1", await s.own_actor("ns", "actor", "p1", time.time(), 30))
+    await s.put("ns", "actor", {"k": '"p1"'}, old)
+    await s.set_alarm("ns", "actor", None, 100, old)
+    await s.disown_actor("ns", "actor", "p1")
+    new = Fence("p2", await s.own_actor("ns", "actor", "p2", time.time(), 30))
+    await s.put("ns", "actor", {"k": '"p2"'}, new)
+    await s.set_alarm("ns", "actor", None, 200, new)
+    with pytest.raises(LeaseLostError, match='actor "ns"'):
+        await FENCED_WRITES[write](s, old)
+    assert await s.get("ns", "actor", ["k"]) == {"k": '"p2"'}
+    assert await s.get_alarm("ns", "actor") == 200
+    await FENCED_WRITES[write](s, new)  # the holder's own writes go through
+    await s.disown_actor("ns", "actor", "p2")
+    with pytest.raises(LeaseLostError):  # a released lease fences its holder out too
+        await FENCED_WRITES[write](s, new)
+    assert backend.failed_writes == 0  # a refusal is not a failure of the store
+
+
+async def test_a_fence_of_a_free_or_unknown_lease_is_refused(backend: Backend) -> None:
+    s = backend.state
+    with pytest.raises(LeaseLostError):
+        await s.put("ns", "never-owned", {"k": "1"}, Fence("p1", 1))
+    assert await s.get("ns", "never-owned", ["k"]) == {}

@@ -25,7 +25,7 @@ ALARM = Alarm("ns", "actor", None, 100)
 READS = {
     "queues": {"stats", "next_visible", "peek", "queues"},
     "kv": {"get", "list", "count"},
-    "state": {"get", "list", "get_alarm", "next_alarm", "last_fire", "actors", "actor_owners"},
+    "state": {"get", "list", "get_alarm", "next_alarm", "last_fire", "last_fires", "actors", "actor_owners"},
 }
 #: (store, method, a call of it on a backend); every method of every store interface.
 CALLS: list[tuple[str, str, Callable[[Backend], Awaitable[Any]]]] = [
@@ -61,8 +61,10 @@ CALLS: list[tuple[str, str, Callable[[Backend], Awaitable[Any]]]] = [
     ("state", "next_alarm", lambda b: b.state.next_alarm()),
     ("state", "claim_fire", lambda b: b.state.claim_fire("nightly", 3600, 3601)),
     ("state", "last_fire", lambda b: b.state.last_fire("nightly")),
+    ("state", "claim_fires", lambda b: b.state.claim_fires([("nightly", 3600), ("hourly", 3600)], 3601)),
+    ("state", "last_fires", lambda b: b.state.last_fires(["nightly", "hourly"])),
     ("state", "actors", lambda b: b.state.actors("ns")),
-    ("state", "own_actor", lambda b: b.state.own_actor("ns", "actor", "p1", 100, 130)),
+    ("state", "own_actor", lambda b: b.state.own_actor("ns", "actor", "p1", 100, 30)),
     ("state", "disown_actor", lambda b: b.state.disown_actor("ns", "actor", "p1")),
     ("state", "actor_owners", lambda b: b.state.actor_owners("ns", 100)),
 ]

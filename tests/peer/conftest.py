@@ -46,12 +46,12 @@ async def app(tmp_path: Path, clock: FakeClock, kind: str) -> AsyncIterator[App]
 
 def reopened(app: App) -> App:
     """The same app again on the same state, as after a restart (a memory backend starts empty)."""
-    if app.backend.url.startswith("memory:"):
+    if not app.backend.persistent:
         pytest.skip("the memory backend keeps nothing after its process")
     return App.from_manifest(app.manifest.path, state_dir=app.state_dir, backend=app.backend.url)
 
 
 def handler_module(app: App, observer: str) -> Any:
     """The module of an observer's handler (where the test workers record what they got)."""
-    handler = app._consumers[observer].handler
+    handler = app.queues.consumers[observer].handler
     return sys.modules[type(handler).__module__]

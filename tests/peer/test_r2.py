@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import timedelta
 
 import pytest
 
 from runtime import App, BindingError, FakeClock, LimitError
+from runtime.buckets import BucketObjectBody
 from tests.peer.conftest import reopened
 
 pytestmark = pytest.mark.anyio
@@ -86,11 +88,83 @@ async def test_put_empty_and_overrides(app: App) -> None:  # "put: puts empty va
     assert await (await r2.get("key")).text() == "value2"
 
 
+def digest(text: str, algorithm: str = "md5") -> str:
+    return hashlib.new(algorithm, text.encode()).hexdigest()
+
+
 async def test_put_validates_checksums(app: App) -> None:  # "put: validates checksums"
     r2 = app.env.BUCKET
-    await r2.put("key", "value", md5=MD5)
-    with pytest.raises(BindingError, match="does not match the body"):
-        await r2.put("key", "value", md5="0" * 32)
+    md5 = digest("value")
+    for algorithm, label in [("md5", "MD5"), ("sha1", "SHA-1"), ("sha256", "SHA-256"), ("sha384", "SHA-384"),
+                             ("sha512", "SHA-512")]:  # fmt: skip
+        good = digest("value", algorithm)
+        stored = await r2.put("key", "value", **{algorithm: good.upper() if algorithm == "sha256" else good})
+        bad = good.replace("0", "1", 1)
+        expected = (
+            f"put: The {label} checksum you specified did not match what we received.\n"
+            f"You provided a {label} checksum with value: {bad}\nActual {label} was: {good} (10037)"
+        )
+        with pytest.raises(BindingError, match=re.escape(expected)):
+            await r2.put("key", "value", **{algorithm: bad})
+        wanted = {"md5": md5} if algorithm == "md5" else {"md5": md5, algorithm: good}  # always lowercase
+        assert stored.checksums == wanted
+        assert (await r2.head("key")).checksums == wanted and (await r2.get("key")).checksums == wanted
+    with pytest.raises(BindingError, match="one checksum besides md5"):
+        await r2.put("key", "value", sha1=digest("value", "sha1"), sha256=digest("value", "sha256"))
+    with pytest.raises(BindingError, match="sha1 is a checksum in hex or bytes"):
+        await r2.put("key", "value", sha1="not hex")
+    assert (await r2.put("key", "value", sha1=bytes.fromhex(digest("value", "sha1")))).checksums["sha1"]
+
+
+async def test_get_returns_body_only_if_passes_only_if(app: App, clock: FakeClock) -> None:
+    # "get: returns body only if passes onlyIf"
+    r2 = app.env.BUCKET
+    past = clock.now() - timedelta(minutes=1)
+    await r2.put("key", "value")
+    future = clock.now() + timedelta(minutes=1)
+    etag, bad = digest("value"), digest("👻")
+
+    async def passes(cond: dict[str, object]) -> bool:
+        found = await r2.get("key", only_if=cond)
+        assert found is not None
+        return isinstance(found, BucketObjectBody)
+
+    assert await passes({"etag_matches": etag}) and not await passes({"etag_matches": bad})
+    assert not await passes({"etag_does_not_match": etag}) and await passes({"etag_does_not_match": bad})
+    assert await passes({"uploaded_before": future}) and not await passes({"uploaded_before": past})
+    assert not await passes({"uploaded_after": future}) and await passes({"uploaded_after": past})
+    assert await passes({"etag_matches": "*"}) and await passes({"etag_matches": [bad, f'"{etag}"']})
+    with pytest.raises(BindingError, match="did you mean `etag_matches`"):
+        await r2.get("key", only_if={"etagMatches": etag})
+    with pytest.raises(BindingError, match="did you mean `only_if`"):
+        await r2.get("key", onlyIf={"etag_matches": etag})
+
+
+async def test_put_stores_only_if_passes_only_if(app: App, clock: FakeClock) -> None:
+    # "put: stores only if passes onlyIf"
+    r2 = app.env.BUCKET
+    past, future = clock.now() - timedelta(minutes=1), clock.now() + timedelta(minutes=5)
+    etag, bad = digest("1"), digest("👻")
+    await r2.put("key", "1")
+
+    async def passes(cond: dict[str, object]) -> bool:
+        stored = await r2.put("key", "2", only_if=cond)
+        text = await (await r2.get("key")).text()
+        if stored is None:
+            assert text == "1"
+            return False
+        assert text == "2"
+        await r2.put("key", "1")
+        return True
+
+    assert await passes({"etag_matches": etag}) and not await passes({"etag_matches": bad})
+    assert not await passes({"etag_does_not_match": etag}) and await passes({"etag_does_not_match": bad})
+    assert await passes({"uploaded_before": future}) and not await passes({"uploaded_before": past})
+    assert not await passes({"uploaded_after": future}) and await passes({"uploaded_after": past})
+    assert await r2.put("no-key", "2", only_if={"etag_matches": etag}) is None
+    assert await r2.head("no-key") is None
+    with pytest.raises(BindingError, match="timezone-aware datetime"):
+        await r2.put("key", "2", only_if={"uploaded_before": "yesterday"})
 
 
 async def test_put_validates_metadata_size(app: App) -> None:  # "put: validates metadata size"
@@ -176,18 +250,43 @@ async def test_list_start_after(app: App) -> None:
     assert await pages(app, [], start_after="key", limit=2) == [(["key1", "key2"], True), (["key3", "key4"], False)]
 
 
-async def test_list_metadata_and_variable_limit(app: App) -> None:
+async def test_list_metadata_and_variable_limit(app: App, clock: FakeClock) -> None:
     # "list: returns metadata with objects" / "paginates with variable limit"
     r2 = app.env.BUCKET
     await r2.put("key", "value", custom_metadata={"foo": "bar"})
     (obj,) = (await r2.list())["objects"]
-    assert obj.key == "key" and obj.size == 5 and obj.etag == MD5 and obj.custom_metadata == {"foo": "bar"}
+    assert obj.key == "key" and obj.size == 5 and obj.etag == MD5 and obj.http_etag == f'"{MD5}"'
+    assert re.fullmatch(r"[0-9a-f]{32}", obj.version) and obj.checksums == {"md5": MD5}
+    assert obj.http_metadata == {} and obj.custom_metadata == {} and obj.range is None
+    assert obj.uploaded == clock.now()
     for key in ("key1", "key2", "key3"):
         await r2.put(key, "v")
     first = await r2.list(prefix="key", limit=1)
     assert [o.key for o in first["objects"]] == ["key"]
     second = await r2.list(prefix="key", limit=2, cursor=first["cursor"])
     assert [o.key for o in second["objects"]] == ["key1", "key2"]
+
+
+async def test_list_includes_metadata_if_specified(app: App) -> None:
+    # "list: includes httpMetadata and customMetadata if specified"
+    r2 = app.env.BUCKET
+    await r2.put("key1", "value1", http_metadata={"contentEncoding": "gzip"}, custom_metadata={"foo": "bar"})
+    await r2.put("key2", "value2", http_metadata={"contentType": "dinosaur"}, custom_metadata={"bar": "fiz"})
+    await r2.put("key3", "value3", http_metadata={"contentLanguage": "en"}, custom_metadata={"fiz": "bang"})
+    http = [{"contentEncoding": "gzip"}, {"contentType": "dinosaur"}, {"contentLanguage": "en"}]
+    custom = [{"foo": "bar"}, {"bar": "fiz"}, {"fiz": "bang"}]
+    none = [{}, {}, {}]
+    for include, want_http, want_custom in [
+        (None, none, none),
+        (["http_metadata"], http, none),
+        (["customMetadata"], none, custom),  # the platform's spelling of the value names the same
+        (["http_metadata", "custom_metadata"], http, custom),
+    ]:
+        objects = (await r2.list(include=include))["objects"]
+        assert [o.http_metadata for o in objects] == want_http, include
+        assert [o.custom_metadata for o in objects] == want_custom, include
+    with pytest.raises(BindingError, match="list include is a list of"):
+        await r2.list(include=["everything"])
 
 
 async def test_list_returns_keys_inserted_whilst_paginating(
@@ -257,3 +356,36 @@ async def test_operations_persist_stored_data(app: App) -> None:  # "operations 
     await app.stop()
     async with reopened(app) as again:
         assert await (await again.env.BUCKET.get("key")).text() == "value"
+
+
+async def test_put_can_copy_values(app: App) -> None:  # "put: can copy values"
+    r2 = app.env.BUCKET
+    await r2.put("key", "0123456789")
+    copies = {
+        "key-copy": None,
+        "key-copy-range-1": {"offset": 1, "length": 4},
+        "key-copy-range-2": {"length": 3},
+        "key-copy-range-3": {"suffix": 5},
+    }
+    for key, wanted in copies.items():
+        await r2.put(key, (await r2.get("key", range=wanted)).body)
+    texts = [await (await r2.get(key)).text() for key in copies]
+    assert texts == ["0123456789", "1234", "012", "56789"]
+
+
+async def test_delete_validates_keys(app: App) -> None:  # "delete: validates key" / "validates keys"
+    r2 = app.env.BUCKET
+    await r2.put("valid key", "v")
+    with pytest.raises(LimitError, match="the limit is 1024"):
+        await r2.delete(["valid key", "x" * 1025])
+    assert await r2.head("valid key") is not None  # nothing was deleted: the list was refused whole
+    with pytest.raises(BindingError, match="delete takes a key or a list of keys"):
+        await r2.delete(5)
+
+
+async def test_list_accepts_long_prefix(app: App) -> None:  # "list: accepts long prefix"
+    r2 = app.env.BUCKET
+    long_key = "x" * 1024
+    await r2.put(long_key, "value")
+    (obj,) = (await r2.list(prefix=long_key))["objects"]
+    assert obj.key == long_key

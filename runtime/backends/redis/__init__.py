@@ -51,6 +51,7 @@ def _fast_connection(client: aioredis.Redis) -> RespConnection | None:
 
 class RedisBackend(Backend):
     shared = True
+    pushes_changes = True  # keyspace news and hand-overs arrive on pub/sub: no process polls
     recheck_idle = 2.0  # a wake-up lost to a process killed as it was woken delays a message by 2 s at most
 
     def __init__(self, url: str, app: str, clock_now: Any) -> None:
@@ -102,7 +103,9 @@ class RedisBackend(Backend):
                     if message["channel"] == broadcast:
                         yield message["data"].decode()
                     else:
-                        yield handover(message["data"])
+                        event = handover(message["data"])
+                        if event is not None:
+                            yield event
             except (aioredis.RedisError, OSError) as exc:
                 # Meanwhile no send hands this process anything (its channel has no subscriber)
                 # and idle loops look again every recheck_idle seconds.

@@ -13,7 +13,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub
 
-from runtime.backends.base import Handover, NewMessage, QueueStats, QueueStore, Retry, StoredMessage
+from runtime.backends.base import Handover, NewMessage, QueueStats, QueueStore, Retry, StoredMessage, Waiter
 from runtime.backends.failures import Counted
 from runtime.backends.redis.failures import redis_errors
 from runtime.backends.redis.scripts import (
@@ -40,7 +40,7 @@ class Wakeups:
         self._r = client
         self.token = secrets.token_hex(8)
         self.channels = (f"{prefix}events", f"{prefix}wake:{self.token}")
-        self.members: dict[tuple[str, str], str] = {}  # (idle set, waiter) -> member, for this process's loops
+        self.members: dict[tuple[str, Waiter], str] = {}  # (idle set, waiter) -> member, for this process's loops
         self._pubsub: PubSub | None = None
         self._subscribing = asyncio.Lock()
 
@@ -149,7 +149,7 @@ class RedisQueueStore(QueueStore):
         limit: int,
         now: float,
         lease_until: float,
-        waiter: str | None = None,
+        waiter: Waiter | None = None,
     ) -> tuple[list[StoredMessage], float | None]:
         member = ""
         idle = self._idle(queue)
@@ -166,7 +166,7 @@ class RedisQueueStore(QueueStore):
             return [], float(out[0]) if out else None
         return self._claimed(queue, out), None
 
-    async def leave_idle(self, queue: str, waiter: str) -> None:
+    async def leave_idle(self, queue: str, waiter: Waiter) -> None:
         member = self._wakeups.members.get((self._idle(queue), waiter))
         if member is not None:
             await self._r.zrem(self._idle(queue), member)
@@ -237,7 +237,7 @@ class RedisQueueStore(QueueStore):
         return [n for n in names if await self._r.zcard(self._keys(n)[0])]
 
 
-def handover(payload: bytes) -> Handover:
+def handover(payload: bytes) -> Handover | None:
     """Parse what SEND published for an idle loop: netstrings queue, member, then id, body, meta."""
     fields: list[bytes] = []
     at = 0
@@ -248,7 +248,9 @@ def handover(payload: bytes) -> Handover:
         fields.append(payload[start:end])
         at = end
     queue = fields[0].decode()
-    waiter = fields[1].decode().split(" ", 2)[2]
+    waiter = Waiter.parse(fields[1].decode().split(" ", 2)[2])
+    if waiter is None:  # not a member a loop of ours wrote: nothing to hand to
+        return None
     messages = [
         stored(fields[i].decode(), queue, fields[i + 1], json.loads(fields[i + 2])) for i in range(2, len(fields), 3)
     ]

@@ -122,13 +122,77 @@ return out
 """
 )
 
-# KEYS: owner key. ARGV: owner, lease ms. Take or extend the lease unless another owner holds it.
+# KEYS: owner key, epoch key. ARGV: owner, lease ms. Take or extend the lease unless another
+# owner holds it; returns its epoch (INCR'd when taken anew; the epoch key never expires), or 0.
 OWN_ACTOR = """
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
+if held then
+  local epoch = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if epoch > 0 then return epoch end
+end
+return redis.call('INCR', KEYS[2])
 """
+
+# The fence every write of an actor call passes, checked in the script that writes (atomic with
+# it): KEYS[1] owner key, KEYS[2] epoch key; ARGV[1] owner ('' for no fence), ARGV[2] epoch.
+# A script returns -1, having written nothing, when the lease is no longer that one.
+_FENCE = """
+if ARGV[1] ~= '' and (redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2]) then
+  return -1
+end
+"""
+
+# KEYS: fence keys, actor hash. ARGV: fence, then field, value, ...
+STATE_PUT = (
+    _FENCE
+    + """
+if #ARGV > 2 then redis.call('HSET', KEYS[3], unpack(ARGV, 3)) end
+return 0
+"""
+)
+
+# KEYS: fence keys, actor hash. ARGV: fence, then fields. Returns how many existed.
+STATE_DELETE = (
+    _FENCE
+    + """
+if #ARGV > 2 then return redis.call('HDEL', KEYS[3], unpack(ARGV, 3)) end
+return 0
+"""
+)
+
+# KEYS: fence keys, actor hash, alarms zset, alarm info hash. ARGV: fence, alarm member.
+STATE_DELETE_ALL = (
+    _FENCE
+    + """
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[3])
+redis.call('HDEL', KEYS[5], ARGV[3])
+return 0
+"""
+)
+
+# KEYS: fence keys, alarms zset, alarm info hash. ARGV: fence, member, info json, at, events channel.
+SET_ALARM = (
+    _FENCE
+    + """
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+redis.call('PUBLISH', ARGV[6], '$alarms')
+return 0
+"""
+)
+
+# KEYS: fence keys, alarms zset, alarm info hash. ARGV: fence, member.
+DELETE_ALARM = (
+    _FENCE
+    + """
+redis.call('ZREM', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[3])
+return 0
+"""
+)
 
 # KEYS: owner key. ARGV: owner. End the lease if it is still this owner's.
 DISOWN_ACTOR = """
@@ -262,6 +326,23 @@ if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', tonumber(ARGV[3])) then
   return 1
 end
 return 0
+"""
+
+# Many fires in one call: KEYS are each claim's (last, fire) key pair, ARGV[1] now, ARGV[2] the
+# fire keys' TTL, then each claim's scheduled time. Returns 1 or 0 per claim, in order.
+CLAIM_FIRES = """
+local won = {}
+for i = 3, #ARGV do
+  local last_key, fire_key = KEYS[2 * (i - 2) - 1], KEYS[2 * (i - 2)]
+  if redis.call('SET', fire_key, ARGV[1], 'NX', 'EX', tonumber(ARGV[2])) then
+    local last = redis.call('GET', last_key)
+    if (not last) or tonumber(last) < tonumber(ARGV[i]) then redis.call('SET', last_key, ARGV[i]) end
+    won[#won + 1] = 1
+  else
+    won[#won + 1] = 0
+  end
+end
+return won
 """
 
 

@@ -1,4 +1,9 @@
-"""Actor storage, alarms, ownership and cron fires on Redis."""
+"""Actor storage, alarms, ownership and cron fires on Redis.
+
+An actor's lease is a key holding its owner, with a TTL (the server's one clock ends it), and
+an epoch key (never expiring) that the take of a free lease increments. Every write of an actor
+call is a script that first checks the call's fence (owner key and epoch unchanged), so a write
+after the lease was lost is refused atomically and raises LeaseLostError."""
 
 from __future__ import annotations
 
@@ -8,10 +13,24 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from runtime.backends.base import Alarm, StateStore
+from runtime.backends.base import FIRE_RECORDS_KEPT, Alarm, Fence, StateStore
 from runtime.backends.failures import Counted
 from runtime.backends.redis.failures import redis_errors
-from runtime.backends.redis.scripts import CLAIM_ALARMS, CLAIM_FIRE, DISOWN_ACTOR, FINISH_ALARM, OWN_ACTOR, number
+from runtime.backends.redis.scripts import (
+    CLAIM_ALARMS,
+    CLAIM_FIRE,
+    CLAIM_FIRES,
+    DELETE_ALARM,
+    DISOWN_ACTOR,
+    FINISH_ALARM,
+    OWN_ACTOR,
+    SET_ALARM,
+    STATE_DELETE,
+    STATE_DELETE_ALL,
+    STATE_PUT,
+    number,
+)
+from runtime.errors import LeaseLostError
 
 
 @redis_errors
@@ -23,8 +42,26 @@ class RedisStateStore(StateStore):
         self._claim_alarms = client.register_script(CLAIM_ALARMS)
         self._finish = client.register_script(FINISH_ALARM)
         self._claim_fire = client.register_script(CLAIM_FIRE)
+        self._claim_fires = client.register_script(CLAIM_FIRES)
         self._own = client.register_script(OWN_ACTOR)
         self._disown = client.register_script(DISOWN_ACTOR)
+        self._put = client.register_script(STATE_PUT)
+        self._delete = client.register_script(STATE_DELETE)
+        self._delete_all = client.register_script(STATE_DELETE_ALL)
+        self._set_alarm = client.register_script(SET_ALARM)
+        self._delete_alarm = client.register_script(DELETE_ALARM)
+
+    def _fenced(self, namespace: str, actor: str, fence: Fence | None) -> tuple[list[str], list[str]]:
+        """The keys and arguments a fenced script starts with."""
+        keys = [self._owner(namespace, actor), self._epoch(namespace, actor)]
+        return keys, ["", ""] if fence is None else [fence.owner, str(fence.epoch)]
+
+    @staticmethod
+    def _check(result: object, namespace: str, actor: str) -> int:
+        assert isinstance(result, int), result
+        if result == -1:
+            raise LeaseLostError.refused(namespace, actor)
+        return result
 
     def _actor(self, namespace: str, actor: str) -> str:
         return f"{self._p}actor:{namespace}:{actor}"
@@ -38,15 +75,22 @@ class RedisStateStore(StateStore):
         values = await self._r.hmget(self._actor(namespace, actor), list(keys))
         return {k: v.decode() for k, v in zip(keys, values, strict=True) if v is not None}
 
-    async def put(self, namespace: str, actor: str, items: dict[str, str]) -> None:
-        await self._r.hset(self._actor(namespace, actor), mapping=items)
+    async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
+        keys, args = self._fenced(namespace, actor, fence)
+        pairs = [part for item in items.items() for part in item]
+        self._check(await self._put(keys=[*keys, self._actor(namespace, actor)], args=args + pairs), namespace, actor)
 
-    async def delete(self, namespace: str, actor: str, keys: Sequence[str]) -> int:
-        return int(await self._r.hdel(self._actor(namespace, actor), *keys)) if keys else 0
+    async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
+        fence_keys, args = self._fenced(namespace, actor, fence)
+        found = await self._delete(keys=[*fence_keys, self._actor(namespace, actor)], args=args + list(keys))
+        return self._check(found, namespace, actor)
 
-    async def delete_all(self, namespace: str, actor: str) -> None:
-        await self._r.delete(self._actor(namespace, actor))
-        await self.delete_alarm(namespace, actor)
+    async def delete_all(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        keys, args = self._fenced(namespace, actor, fence)
+        found = await self._delete_all(
+            keys=[*keys, self._actor(namespace, actor), *self._alarms()], args=[*args, f"{namespace}\x00{actor}"]
+        )
+        self._check(found, namespace, actor)
 
     async def list(
         self,
@@ -71,20 +115,21 @@ class RedisStateStore(StateStore):
         score = await self._r.zscore(self._alarms()[0], f"{namespace}\x00{actor}")
         return float(score) if score is not None else None
 
-    async def set_alarm(self, namespace: str, actor: str, name: str | None, at: float) -> None:
-        zset, info = self._alarms()
+    async def set_alarm(
+        self, namespace: str, actor: str, name: str | None, at: float, fence: Fence | None = None
+    ) -> None:
+        keys, args = self._fenced(namespace, actor, fence)
+        info = json.dumps({"name": name, "at": at, "retries": 0, "leased_until": 0})
         member = f"{namespace}\x00{actor}"
-        pipe = self._r.pipeline(transaction=True)
-        pipe.hset(info, member, json.dumps({"name": name, "at": at, "retries": 0, "leased_until": 0}))
-        pipe.zadd(zset, {member: at})
-        pipe.publish(f"{self._p}events", "$alarms")
-        await pipe.execute()
+        found = await self._set_alarm(
+            keys=[*keys, *self._alarms()], args=[*args, member, info, number(at), f"{self._p}events"]
+        )
+        self._check(found, namespace, actor)
 
-    async def delete_alarm(self, namespace: str, actor: str) -> None:
-        zset, info = self._alarms()
-        member = f"{namespace}\x00{actor}"
-        await self._r.zrem(zset, member)
-        await self._r.hdel(info, member)
+    async def delete_alarm(self, namespace: str, actor: str, fence: Fence | None = None) -> None:
+        keys, args = self._fenced(namespace, actor, fence)
+        found = await self._delete_alarm(keys=[*keys, *self._alarms()], args=[*args, f"{namespace}\x00{actor}"])
+        self._check(found, namespace, actor)
 
     async def claim_alarms(self, now: float, lease_until: float, limit: int = 100) -> builtins.list[Alarm]:
         out = await self._claim_alarms(keys=list(self._alarms()), args=[number(now), number(lease_until), limit])
@@ -121,11 +166,26 @@ class RedisStateStore(StateStore):
 
     async def claim_fire(self, schedule: str, scheduled_at: float, now: float) -> bool:
         keys = [f"{self._p}cron:{schedule}:last", f"{self._p}cron:{schedule}:{number(scheduled_at)}"]
-        return bool(await self._claim_fire(keys=keys, args=[number(scheduled_at), number(now), 30 * 86_400]))
+        return bool(await self._claim_fire(keys=keys, args=[number(scheduled_at), number(now), int(FIRE_RECORDS_KEPT)]))
 
     async def last_fire(self, schedule: str) -> float | None:
         value = await self._r.get(f"{self._p}cron:{schedule}:last")
         return float(value) if value is not None else None
+
+    async def claim_fires(self, claims: Sequence[tuple[str, float]], now: float) -> builtins.list[bool]:
+        if not claims:
+            return []
+        keys = []
+        for schedule, at in claims:
+            keys += [f"{self._p}cron:{schedule}:last", f"{self._p}cron:{schedule}:{number(at)}"]
+        args: list[str | int] = [number(now), int(FIRE_RECORDS_KEPT), *(number(at) for _, at in claims)]
+        return [bool(won) for won in await self._claim_fires(keys=keys, args=args)]
+
+    async def last_fires(self, schedules: Sequence[str]) -> dict[str, float]:
+        if not schedules:
+            return {}
+        values = await self._r.mget([f"{self._p}cron:{schedule}:last" for schedule in schedules])
+        return {s: float(v) for s, v in zip(schedules, values, strict=True) if v is not None}
 
     async def actors(self, namespace: str, limit: int = 100) -> builtins.list[str]:
         found = []
@@ -137,10 +197,14 @@ class RedisStateStore(StateStore):
     def _owner(self, namespace: str, actor: str) -> str:
         return f"{self._p}owner:{namespace}:{actor}"
 
-    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease_until: float) -> bool:
+    def _epoch(self, namespace: str, actor: str) -> str:
+        return f"{self._p}epoch:{namespace}:{actor}"
+
+    async def own_actor(self, namespace: str, actor: str, owner: str, now: float, lease: float) -> int:
         # Redis's own expiry ends a dead owner's lease: the lease is a key with a TTL.
-        milliseconds = max(1, int((lease_until - now) * 1000))
-        return bool(await self._own(keys=[self._owner(namespace, actor)], args=[owner, milliseconds]))
+        milliseconds = max(1, int(lease * 1000))
+        keys = [self._owner(namespace, actor), self._epoch(namespace, actor)]
+        return int(await self._own(keys=keys, args=[owner, milliseconds]))
 
     async def disown_actor(self, namespace: str, actor: str, owner: str) -> None:
         await self._disown(keys=[self._owner(namespace, actor)], args=[owner])

@@ -3,8 +3,12 @@
 python child.py BACKEND STATE GO_FILE CALLS ACK_FILE [ID_COUNT]
 
 Waits for GO_FILE to exist, then makes CALLS concurrent increments (spread over ID_COUNT ids,
-default 1), appending each acknowledged result to ACK_FILE; prints "done" at the end and stays
-up until killed or stdin closes ("stay" mode lets another process's actors move here).
+default 1), appending each acknowledged result to ACK_FILE (and each call refused because this
+process lost the actor's lease to ACK_FILE.lost); prints "done" at the end and stays up until
+killed or stdin closes ("stay" mode lets another process's actors move here).
+
+CHILD_CLOCK_SKEW=SECONDS in the environment runs this process's wall clock (``time.time``) that
+many seconds ahead of the machine's, as a host with a badly set clock would.
 """
 
 from __future__ import annotations
@@ -15,9 +19,17 @@ import sys
 import time
 from pathlib import Path
 
-from runtime import App
+SKEW = float(os.environ.get("CHILD_CLOCK_SKEW", "0"))
+if SKEW:
+    _machine_time = time.time
+    time.time = lambda: _machine_time() + SKEW  # before the runtime reads it
+
+import runtime  # noqa: E402 - after the clock is skewed
+from runtime import App  # noqa: E402
 
 HERE = Path(__file__).parent
+#: A refused call (LeaseLostError) is never acknowledged: counted apart. (An older runtime lacks it.)
+LOST: type[BaseException] | tuple[()] = getattr(runtime, "LeaseLostError", ())
 
 
 async def main(backend: str, state: str, go: str, calls: int, acks: str, ids: int) -> None:
@@ -29,7 +41,12 @@ async def main(backend: str, state: str, go: str, calls: int, acks: str, ids: in
         fd = os.open(acks, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
         async def one(i: int) -> None:
-            await ns.get(ns.id_from_name(f"id-{i % ids}")).increment()
+            try:
+                await ns.get(ns.id_from_name(f"id-{i % ids}")).increment()
+            except LOST:
+                with open(acks + ".lost", "a") as lost:
+                    lost.write("1\n")
+                return
             os.write(fd, b"1\n")
 
         started = time.perf_counter()

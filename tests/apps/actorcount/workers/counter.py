@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 
 from runtime import Actor
 
@@ -15,6 +16,16 @@ class Counter(Actor):
         await self.state.storage.put("n", n + 1)
         return int(n + 1)
 
+    async def slow_increment(self, marker: str, seconds: float) -> int:
+        """An increment that says (by appending to ``marker``) it has read, then takes ``seconds``
+        before it writes: a process paused then is paused in the middle of a call."""
+        n = (await self.state.storage.get("n")) or 0
+        with Path(marker).open("a") as f:
+            f.write(f"{n}\n")
+        await asyncio.sleep(seconds)
+        await self.state.storage.put("n", n + 1)
+        return int(n + 1)
+
     async def value(self) -> int:
         return int((await self.state.storage.get("n")) or 0)
 
@@ -23,4 +34,5 @@ class Counter(Actor):
 
     async def alarm(self) -> None:
         fired = (await self.state.storage.get("fired")) or []
-        await self.state.storage.put("fired", [*fired, os.getpid()])
+        late = self.env.clock.time() * 1000 - (await self.state.storage.get_alarm() or 0)
+        await self.state.storage.put({"fired": [*fired, os.getpid()], "late_ms": late})

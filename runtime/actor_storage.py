@@ -1,0 +1,143 @@
+"""``self.state.storage``: one actor's durable key-value storage and its one alarm, with the
+platform's limits (128 keys at once, 2 KiB keys, 2 MiB values). Values are structured clones
+(:mod:`runtime.structured`). On a shared backend every write carries the fence of the lease the
+instance runs under (see :mod:`runtime.ownership`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from runtime import structured
+from runtime.arguments import checked_arguments, utf8
+from runtime.backends.base import Fence, StateStore
+from runtime.errors import BindingError, LimitError
+from runtime.naming import platform_names
+
+if TYPE_CHECKING:
+    from runtime.actors import ActorId
+
+MAX_VALUE_BYTES = 2 * 1024 * 1024
+MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform
+MAX_KEY_BYTES = 2048
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str):
+        raise BindingError(f"actor storage keys are str, not {type(key).__name__}")
+    size = len(utf8(key, f"actor storage key {key[:40]!r}"))
+    if size > MAX_KEY_BYTES:
+        raise LimitError(f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {size})")
+
+
+def _check_keys(keys: list[Any]) -> list[str]:
+    if len(keys) > MAX_PAIRS:
+        raise LimitError(f"actor storage takes at most {MAX_PAIRS} keys at once, not {len(keys)}")
+    for key in keys:
+        _check_key(key)
+    return keys
+
+
+@platform_names
+@checked_arguments
+class Storage:
+    """``self.state.storage``: durable key-value storage of one actor, plus its one alarm."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        namespace: str,
+        actor: ActorId,
+        wake_alarms: Callable[[], None],
+        fence: Fence | None = None,
+    ) -> None:
+        self._store = store
+        self._ns = namespace
+        self._id = str(actor)
+        self._name = actor.name
+        self._wake = wake_alarms
+        self._fence = fence  # the lease this instance runs under: every write carries it
+
+    async def get(self, key: str | Sequence[str]) -> Any:
+        """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
+        those present, in key order."""
+        if isinstance(key, str) or not isinstance(key, list | tuple):
+            _check_key(key)  # a str, or refused naming what it is
+            assert isinstance(key, str)
+            found = await self._store.get(self._ns, self._id, [key])
+            return structured.loads(found[key]) if key in found else None
+        keys = _check_keys([k for k in key if k is not None])
+        found = await self._store.get(self._ns, self._id, keys)
+        return {k: structured.loads(found[k]) for k in sorted(found)}
+
+    async def put(self, key: str | dict[str, Any], value: Any = None) -> None:
+        """Store ``value`` under ``key``, or every item of a dict, atomically.
+
+        :raises StorageValueError: for a value that is not storable (its type and key are named).
+        """
+        items = key if isinstance(key, dict) else {key: value}
+        if len(items) > MAX_PAIRS:
+            raise LimitError(f"actor storage put takes at most {MAX_PAIRS} pairs at once, not {len(items)}")
+        encoded = {}
+        for k, v in items.items():
+            _check_key(k)
+            text = structured.dumps(v, f"actor storage value for key {k!r}")
+            if len(text) > MAX_VALUE_BYTES:
+                raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
+            encoded[k] = text
+        await self._store.put(self._ns, self._id, encoded, self._fence)
+
+    async def delete(self, key: str | Sequence[str]) -> bool | int:
+        """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
+        if isinstance(key, str):
+            _check_key(key)
+            return await self._store.delete(self._ns, self._id, [key], self._fence) == 1
+        keys = _check_keys([k for k in key if k is not None])
+        return await self._store.delete(self._ns, self._id, keys, self._fence)
+
+    async def delete_all(self) -> None:
+        """Delete every key and the alarm."""
+        await self._store.delete_all(self._ns, self._id, self._fence)
+
+    async def list(
+        self,
+        *,
+        prefix: str | None = None,
+        start: str | None = None,
+        start_after: str | None = None,
+        end: str | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """Keys in order (``start`` inclusive or ``start_after`` exclusive, ``end`` exclusive)
+        with their values, as a dict."""
+        if start is not None and start_after is not None:
+            raise BindingError("list() cannot be called with both start and start_after values")
+        if start_after is not None:
+            start = start_after + "\x00"  # the first key after start_after
+        rows = await self._store.list(
+            self._ns, self._id, prefix=prefix or "", start=start, end=end, reverse=reverse, limit=limit
+        )
+        return {k: structured.loads(v) for k, v in rows}
+
+    async def get_alarm(self) -> int | None:
+        """The alarm's time in epoch milliseconds, or None."""
+        at = await self._store.get_alarm(self._ns, self._id)
+        return round(at * 1000) if at is not None else None
+
+    async def set_alarm(self, when: int | float | datetime) -> None:
+        """Set (replace) the alarm: epoch milliseconds or a datetime. ``alarm()`` is called then."""
+        if isinstance(when, datetime):
+            at = when.timestamp()
+        elif isinstance(when, int | float) and not isinstance(when, bool) and math.isfinite(when) and when < 2**53:
+            at = when / 1000
+        else:
+            raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
+        await self._store.set_alarm(self._ns, self._id, self._name, at, self._fence)
+        self._wake()
+
+    async def delete_alarm(self) -> None:
+        """Cancel the actor's alarm, if one is set."""
+        await self._store.delete_alarm(self._ns, self._id, self._fence)
