@@ -32,6 +32,7 @@ from runtime.env import Env
 from runtime.errors import AppStateError
 from runtime.handlers import Actor, ExecutionContext, Service, Task
 from runtime.loader import handler_class, instantiate
+from runtime.looplag import LoopLag
 from runtime.manifest import Manifest, load
 from runtime.manifest.schema import closest
 from runtime.observers import RunRecord
@@ -84,6 +85,7 @@ class App:
         self.mcp: dict[str, McpHost] = {}
         self._actors: ActorHost | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self.loop_lag = LoopLag()  # the event loop's own lag, probed while the app runs
         self._background: set[asyncio.Task[Any]] = set()
         self._started = False
 
@@ -203,6 +205,7 @@ class App:
         self._tasks.append(asyncio.create_task(self._actors.renew_leases(), name="actor leases"))
         self._tasks.append(asyncio.create_task(self._actors.evict_idle_loop(), name="actor eviction"))
         self._tasks.append(asyncio.create_task(self._sweep_kv(), name="kv sweeper"))
+        self.loop_lag.start()
         if self.smart is not None:
             self.smart.start()
         if backend.shared:
@@ -218,11 +221,15 @@ class App:
             self._scheduler.stop()
         if self._actors is not None:
             self._actors.stop()
+        await self.loop_lag.stop()
+        deadline = asyncio.get_running_loop().time() + grace
         consumers = [t for t in self._tasks if t.get_name().startswith("observer ")]
         if consumers:
             _, pending = await asyncio.wait(consumers, timeout=grace)
             for task in pending:
                 task.cancel()
+        if self.smart is not None:  # indexing gets what is left of the grace period
+            await self.smart.settle(deadline - asyncio.get_running_loop().time())
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._background, return_exceptions=True)

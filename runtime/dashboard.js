@@ -40,6 +40,8 @@ async function showDead(queue) {
 async function refresh() {
   try {
     if (!overviewDone) await overview();
+    const lag = (await api("/overview")).loop_lag;
+    document.getElementById("looplag").textContent = lag.max_ms === null ? "–" : `${lag.max_ms} ms (p99 ${lag.p99_ms})`;
     const [queues, schedules, runs, actors, owned] = await Promise.all([api("/queues"), api("/schedules"), api("/runs"), api("/actors"), api("/actors/owners")]);
     rows("queues", Object.entries(queues).map(([q, s]) => `<tr data-queue="${esc(q)}"><td>${esc(q)}</td><td class="n depth">${esc(s.depth)}</td><td class=n>${esc(s.ready)}</td><td class=n>${esc(s.in_flight)}</td><td class=n>${esc(s.delayed)}</td><td class="n dead ${s.dead_lettered ? "bad" : ""}">${esc(s.dead_lettered)}</td><td><button class=msgs data-q="${esc(q)}">messages</button> ${s.dead_lettered ? `<button class=show data-q="${esc(q)}">show</button> <button class=redrive data-q="${esc(q)}">re-drive</button> <button class=purge data-q="${esc(q)}">purge</button>` : ""}</td></tr>`).join("") || `<tr><td colspan=7 class=muted>no queues</td></tr>`);
     rows("schedules", schedules.map(s => `<tr data-schedule="${esc(s.name)}"><td>${esc(s.name)} <span class=muted>${esc(s.kind)}</span></td><td><code>${esc(s.cron)}</code></td><td>${s.next.map(esc).join("<br>")}</td><td><button class=run data-s="${esc(s.name)}">run now</button></td></tr>`).join("") || `<tr><td colspan=4 class=muted>no schedules</td></tr>`);

@@ -130,7 +130,14 @@ class Dashboard:
                 resource["detail"] = (
                     f"{info['vector_count']} vectors, {info['dimensions'] or '?'} dimensions, {info['metric']}"
                 )
-        return JSONResponse({"application": app.name, "services": self.urls, "resources": resources_})
+        return JSONResponse(
+            {
+                "application": app.name,
+                "services": self.urls,
+                "resources": resources_,
+                "loop_lag": self.app.loop_lag.snapshot(),
+            }
+        )
 
     async def queues(self, request: Request) -> Response:
         stats = await self.app.queue_stats()
@@ -347,7 +354,9 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "raindrop-runtime dashboard API", "version": "1"},
     "paths": {
-        f"{PREFIX}/api/overview": _path("The app, its services' URLs and its resources (a vector index's size)"),
+        f"{PREFIX}/api/overview": _path(
+            "The app, its services' URLs, its resources (a vector index's size) and the event loop's lag"
+        ),
         f"{PREFIX}/api/queues": _path("Depth, ready, in flight, delayed and dead-lettered per queue"),
         f"{PREFIX}/api/queues/{{queue}}/dead": _path(
             "Dead letters of a queue, with their last error", params=("queue",)

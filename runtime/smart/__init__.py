@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.buckets import Bucket
 from runtime.smart.buckets import SmartBucket, Spawn
 from runtime.smart.embeddings import shared
+from runtime.smart.indexer import Indexer
 from runtime.smart.memory import SmartMemory
 from runtime.smart.retrieval import RetrievalIndex
 
@@ -36,6 +37,7 @@ class SmartComponents:
         self._spawn = spawn
         self._now = now
         self._index: RetrievalIndex | None = None
+        self._indexer: Indexer | None = None
         self.buckets: dict[str, SmartBucket] = {}
         self.memories: dict[str, SmartMemory] = {}
 
@@ -45,8 +47,15 @@ class SmartComponents:
             self._index = RetrievalIndex(self.folder / INDEX_FILE)
         return self._index
 
+    @property
+    def indexer(self) -> Indexer:
+        """The SmartBuckets' indexing queue and workers (off the event loop)."""
+        if self._indexer is None:
+            self._indexer = Indexer(self.folder / INDEX_FILE, shared(), self._spawn)
+        return self._indexer
+
     def bucket(self, name: str, inner: Bucket) -> SmartBucket:
-        bucket = self.buckets[name] = SmartBucket(name, inner, self.index, shared(), self.ai, self._spawn, self._now)
+        bucket = self.buckets[name] = SmartBucket(name, inner, self.index, shared(), self.ai, self.indexer, self._now)
         return bucket
 
     def memory(self, name: str) -> SmartMemory:
@@ -63,7 +72,15 @@ class SmartComponents:
         for bucket in self.buckets.values():
             bucket.resume()
 
+    async def settle(self, grace: float) -> bool:
+        """At stop: let indexing finish within ``grace`` seconds, then abandon the rest (it stays
+        pending and is indexed at the next start). True when nothing was abandoned."""
+        return await self._indexer.settle(grace) if self._indexer is not None else True
+
     def close(self) -> None:
+        if self._indexer is not None:
+            self._indexer.close()
+            self._indexer = None
         if self._index is not None:
             self._index.close()
             self._index = None

@@ -30,7 +30,8 @@ from runtime.buckets import Bucket, BucketObject
 from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
 from runtime.smart.embeddings import Embedder
-from runtime.smart.extract import MAX_DOCUMENT_BYTES, NotIndexable, chunk, content_type_of, extract
+from runtime.smart.extract import MAX_DOCUMENT_BYTES, NotIndexable, content_type_of
+from runtime.smart.indexer import Indexer
 from runtime.smart.retrieval import Hit, RetrievalIndex
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ DEFAULT_PAGE_SIZE = 10
 MAX_RESULTS = 100  # a search keeps at most this many results across its pages
 CHUNK_RESULTS = 10
 CHAT_MODEL = "llama-3.3-70b"
+SEARCH_TTL = 30 * 60  # seconds a search's pages stay readable by its request_id
+MAX_SEARCHES = 200  # searches kept per bucket (the oldest go first)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS smartbucket_documents (
@@ -87,7 +90,7 @@ class SmartBucket:
         index: RetrievalIndex,
         embedder: Embedder,
         ai: AI,
-        spawn: Spawn,
+        indexer: Indexer,
         now: Callable[[], float],
     ) -> None:
         self.name = name
@@ -95,11 +98,9 @@ class SmartBucket:
         self._index = index
         self._embedder = embedder
         self._ai = ai
-        self._spawn = spawn
+        self._indexer = indexer
         self._now = now
         self._collection = f"bucket:{name}"
-        self._queue: dict[str, None] = {}  # keys waiting to be indexed, in order
-        self._worker: asyncio.Task[Any] | None = None
         index.conn.executescript(SCHEMA)
 
     @property
@@ -173,14 +174,14 @@ class SmartBucket:
         """Delete objects and drop them from the index."""
         await self._bucket.delete(keys)
         for key in [keys] if isinstance(keys, str) else list(keys):
-            self._queue.pop(key, None)
-            self._index.remove(self._collection, None, key)
+            self._indexer.discard(self.name, key)
             with self._index.conn:
                 self._index.conn.execute(
                     "DELETE FROM smartbucket_documents WHERE bucket = ? AND key = ?", (self.name, key)
                 )
+            await self._indexer.drop(self._collection, key)
 
-    # -- indexing ---------------------------------------------------------------------------------
+    # -- indexing (the work runs off the loop: runtime.smart.indexer) -----------------------------
 
     def resume(self) -> None:
         """Queue the objects a previous process left pending (called when the app starts)."""
@@ -192,22 +193,18 @@ class SmartBucket:
             self._enqueue(key)
 
     def _enqueue(self, key: str) -> None:
-        self._queue.pop(key, None)
-        self._queue[key] = None  # a later put of the same key moves it to the end, once
-        if self._worker is None or self._worker.done():
-            self._worker = self._spawn(self._work())
+        self._indexer.enqueue(self, key)
 
-    async def _work(self) -> None:
-        while self._queue:
-            key = next(iter(self._queue))
-            del self._queue[key]
-            try:
-                await self._index_one(key)
-            except Exception as exc:  # noqa: BLE001 - one object's failure must not stop the others
-                log.warning("smartbucket %s: indexing %r failed: %s", self.name, key, exc)
-                self._set_state(key, "failed", f"{type(exc).__name__}: {exc}", 0)
+    async def index_one(self, key: str, indexer: Indexer) -> None:
+        """Index one object (the indexer calls this from one of its workers); a failure is
+        recorded as the object's state, never raised."""
+        try:
+            await self._index_one(key, indexer)
+        except Exception as exc:  # noqa: BLE001 - one object's failure must not stop the others
+            log.warning("smartbucket %s: indexing %r failed: %s", self.name, key, exc)
+            self._set_state(key, "failed", f"{type(exc).__name__}: {exc}", 0)
 
-    async def _index_one(self, key: str) -> None:
+    async def _index_one(self, key: str, indexer: Indexer) -> None:
         found = await self._bucket.get(key)
         if found is None:  # deleted meanwhile
             return
@@ -216,31 +213,35 @@ class SmartBucket:
         ).fetchone()
         partition, content_type = row if row else (DEFAULT_PARTITION, content_type_of(key, None))
         try:
-            extracted = await anyio.to_thread.run_sync(
-                extract, key, found.body, content_type, dict(found.custom_metadata)
-            )
+            extracted = await indexer.extract(key, found.body, content_type, dict(found.custom_metadata))
+            texts = await indexer.chunk(extracted.text)
         except NotIndexable as reason:
-            self._index.remove(self._collection, None, key)
+            await indexer.drop(self._collection, key)
             self._set_state(key, "not_indexed", str(reason), 0)
             return
-        texts = chunk(extracted.text)
-        vectors = await anyio.to_thread.run_sync(self._embedder.embed, texts)
+        vectors = await indexer.embed(texts)
+        staged = await indexer.write(self._collection, partition, key, texts, vectors)
         current = await self._bucket.head(key)
         if current is None or current.etag != found.etag:
-            return  # replaced or deleted while this ran: the newer put is queued
-        self._index.remove(self._collection, None, key)
-        self._index.replace(self._collection, partition, key, texts, vectors)
+            await staged.drop()  # replaced or deleted while this ran: the newer put is queued
+            return
+        await staged.commit()
         detail = (
             "indexed by name and metadata only (images are not read locally)" if extracted.kind == "image" else None
         )
-        self._set_state(key, "indexed", detail, len(texts))
+        if not self._set_state(key, "indexed", detail, len(texts)):
+            await indexer.drop(self._collection, key)  # deleted while the chunks were swapped in
 
-    def _set_state(self, key: str, state: str, detail: str | None, chunks: int) -> None:
+    def _set_state(self, key: str, state: str, detail: str | None, chunks: int) -> bool:
+        """Record an object's indexing state; False when the object is no longer known."""
         with self._index.conn:
-            self._index.conn.execute(
-                "UPDATE smartbucket_documents SET state = ?, detail = ?, chunks = ?, updated_at = ? "
-                "WHERE bucket = ? AND key = ?",
-                (state, detail, chunks, self._now(), self.name, key),
+            return (
+                self._index.conn.execute(
+                    "UPDATE smartbucket_documents SET state = ?, detail = ?, chunks = ?, updated_at = ? "
+                    "WHERE bucket = ? AND key = ?",
+                    (state, detail, chunks, self._now(), self.name, key),
+                ).rowcount
+                > 0
             )
 
     def index_status(self, key: str | None = None) -> Any:
@@ -334,11 +335,19 @@ class SmartBucket:
                 best.append(hit)
         results = self._results(best[:MAX_RESULTS])
         request_id = request_id or uuid.uuid4().hex
+        now = self._now()
         with self._index.conn:
             self._index.conn.execute(
                 "INSERT OR REPLACE INTO smartbucket_searches (bucket, request_id, partition, input, results, page_size, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.name, request_id, partition or "", input, json.dumps(results), DEFAULT_PAGE_SIZE, self._now()),
+                (self.name, request_id, partition or "", input, json.dumps(results), DEFAULT_PAGE_SIZE, now),
+            )
+            # Searches expire: past SEARCH_TTL, and past the MAX_SEARCHES newest of the bucket.
+            self._index.conn.execute(
+                "DELETE FROM smartbucket_searches WHERE bucket = ?1 AND (created_at < ?2 OR (request_id, partition) "
+                "NOT IN (SELECT request_id, partition FROM smartbucket_searches WHERE bucket = ?1 "
+                "ORDER BY created_at DESC LIMIT ?3))",
+                (self.name, now - SEARCH_TTL, MAX_SEARCHES),
             )
         return _page(results, 1, DEFAULT_PAGE_SIZE)
 
@@ -358,11 +367,15 @@ class SmartBucket:
         :raises BindingError: for a request id no search used, or a page number below 1.
         """
         row = self._index.conn.execute(
-            "SELECT results, page_size FROM smartbucket_searches WHERE bucket = ? AND request_id = ? AND partition = ?",
-            (self.name, request_id, partition or ""),
+            "SELECT results, page_size FROM smartbucket_searches WHERE bucket = ? AND request_id = ? AND partition = ? "
+            "AND created_at >= ?",
+            (self.name, request_id, partition or "", self._now() - SEARCH_TTL),
         ).fetchone()
         if row is None:
-            raise BindingError(f"smartbucket {self.name!r}: no search was made with request_id {request_id!r}")
+            raise BindingError(
+                f"smartbucket {self.name!r}: no search was made with request_id {request_id!r} (or it expired: "
+                f"searches are kept {SEARCH_TTL // 60} minutes)"
+            )
         if not isinstance(page, int) or page < 1:
             raise BindingError(f"smartbucket {self.name!r}: page counts from 1, not {page!r}")
         size = page_size or int(row[1])

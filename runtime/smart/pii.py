@@ -14,15 +14,24 @@ Entities found, each with a confidence that says how sure the check is:
 
 Positions are character offsets into the scanned value (end exclusive); ``token_index`` is the
 index of the whitespace-separated token where the entity starts.
+
+The scan is linear in the value's length: every pattern is bounded (an address's local part is
+at most 64 characters, its domain at most 8 labels of 63), so no input makes a pattern
+backtrack over the whole value, and overlaps and token indexes are found by bisection.
 """
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from typing import Any
 
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# The local part starts where no local-part character precedes it (so a long run is tried from
+# its start only) and is at most 64 characters, as RFC 5321 allows; labels and dots alternate,
+# so the domain's repetition cannot backtrack into itself.
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,63}\b")
+_TOKEN = re.compile(r"\S+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+[1-9]\d{7,14}|\(?\d{3}\)?[-. ]\d{3}[-. ]\d{4})(?!\w)")
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
@@ -57,12 +66,15 @@ def _ssn_valid(area: str, group: str, serial: str) -> bool:
 def detect(text: str) -> list[dict[str, Any]]:
     """Every entity found in ``text``, in order of position."""
     found: list[tuple[int, int, str, float]] = []
-    taken: list[tuple[int, int]] = []
+    starts: list[int] = []  # the entities found so far, which never overlap, by start
+    ends: list[int] = []
 
     def add(start: int, end: int, kind: str, confidence: float) -> None:
-        if any(start < e and s < end for s, e in taken):  # an entity already covers this text
+        at = bisect.bisect_left(starts, end)  # entities starting before this one ends
+        if at and ends[at - 1] > start:  # the last of them reaches into this text
             return
-        taken.append((start, end))
+        starts.insert(at, start)
+        ends.insert(at, end)
         found.append((start, end, kind, confidence))
 
     for match in _EMAIL.finditer(text):
@@ -92,8 +104,9 @@ def detect(text: str) -> list[dict[str, Any]]:
     for match in _PHONE.finditer(text):
         add(match.start(), match.end(), "PHONE_NUMBER", 0.85)
     entities = []
+    tokens = [match.start() for match in _TOKEN.finditer(text)] if found else []
     for start, end, kind, confidence in sorted(found):
-        before = len(text[:start].split())
+        before = bisect.bisect_left(tokens, start)  # tokens that begin before the entity
         token = before - 1 if start and not text[start - 1].isspace() and before else before
         entities.append(
             {

@@ -20,8 +20,9 @@ outrank a paraphrase's true match; and k = 20 rather than the customary 60, whic
 ranks so much that such words still won (hybrid recall 0.94 with k = 60, 1.0 with 20, 10 or 5;
 vector alone 0.98, lexical alone 0.5).
 
-Writes happen on the event loop's thread (the embedding, the slow part, runs in a worker thread
-before); every write commits before it returns, like the rest of the runtime's state.
+SmartMemory's writes happen on the event loop's thread (the embedding, the slow part, runs in a
+worker thread before); SmartBucket documents are written off the loop, in batches, by
+:mod:`runtime.smart.indexer`. Every write commits before it returns.
 """
 
 from __future__ import annotations
@@ -342,8 +343,8 @@ class RetrievalIndex:
         rows = {
             row[0]: row
             for row in self._conn.execute(
-                "SELECT id, partition, key, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
-                (f"[{','.join(map(str, ids))}]",),
+                "SELECT id, partition, key, text FROM chunks WHERE collection = ? AND id IN (SELECT value FROM json_each(?))",
+                (collection, f"[{','.join(map(str, ids))}]"),
             )
         }
         # Which terms a chunk holds: a word starting with the term's stem, looked for as a
@@ -352,6 +353,8 @@ class RetrievalIndex:
         stems = [" " + stem for stem in {_stem(term) for term in terms}]
         ranked = []
         for chunk_id in ids:
+            if chunk_id not in rows:  # chunks being written (staged under another collection)
+                continue
             _, partition, key, text = rows[chunk_id]
             if (partitions is not None and partition not in partitions) or (keys is not None and key not in keys):
                 continue

@@ -19,38 +19,40 @@ Migrations come from ``db/<name>/*.sql`` beside the manifest, as for ``sql_datab
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 import sqlite3
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import sqlite_utils
+import anyio
 
 from runtime.arguments import checked_arguments
 from runtime.errors import BindingError
 from runtime.naming import platform_names
-from runtime.smart.pii import detect
+from runtime.smart.sql_pii import PiiTracker
+from runtime.smart.sql_readonly import (
+    SMALL,
+    DeadlineExceeded,
+    ReadPool,
+    Refused,
+    TooLarge,
+    check_allowed,
+    format_rows,
+    quote,
+)
 from runtime.sql import SqlDatabase, SqlError
 
 if TYPE_CHECKING:
     from runtime.ai import AI
 
 TEXT_MODEL = "llama-3.3-70b"
-SMALL = 20  # rows of a SELECT encoded in Python; more are encoded by SQLite
 SAMPLE_ROWS = 3
-PII_SCAN_LIMIT = 10_000  # rows re-scanned after an UPDATE at most
 _INTERNAL = ("_raindrop_", "_smartsql_", "sqlite_")
 _SELECT = re.compile(r"^\s*select\b", re.IGNORECASE)
 _WRITE = re.compile(r"^\s*(insert|replace|update|delete|upsert)\b", re.IGNORECASE)
-_TARGET = re.compile(
-    r"^\s*(?:insert(?:\s+or\s+\w+)?\s+into|replace\s+into|update(?:\s+or\s+\w+)?)\s+[\"`\[]?(\w+)", re.IGNORECASE
-)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS _smartsql_metadata (
@@ -106,6 +108,8 @@ class SmartSql:
         self._now = now
         self._text_writes = text_query_writes
         self._db._conn.executescript(SCHEMA)
+        self._reads = ReadPool(database.path)
+        self._pii = PiiTracker(database, self._reads, now)
 
     def __repr__(self) -> str:
         return f"<SmartSql {self.name!r}>"
@@ -149,14 +153,24 @@ class SmartSql:
         statement, reasoning = await self._write_sql(text_query)
         if statement is None:
             return _reply(422, "the model's answer held no SQL statement", None, reasoning=reasoning)
-        return await self._run(statement, format, reasoning, writes=self._text_writes)
+        return await self._run(statement, format, reasoning, writes=self._text_writes, untrusted=True)
 
-    async def _run(self, statement: str, format: str, reasoning: str | None, *, writes: bool) -> dict[str, Any]:
+    async def _run(
+        self, statement: str, format: str, reasoning: str | None, *, writes: bool, untrusted: bool = False
+    ) -> dict[str, Any]:
+        """Run one statement. ``untrusted`` (a model wrote it): reads pass the allow-list and the
+        deadline of :mod:`runtime.smart.sql_readonly`, and, unless ``writes``, so must the
+        statement's first word."""
         statement = statement.strip()
         if not sqlite3.complete_statement(statement if statement.endswith(";") else statement + ";") or _several(
             statement
         ):
             return _reply(400, "one SQL statement at a time, please", statement, reasoning=reasoning)
+        if untrusted and not writes:
+            try:
+                check_allowed(statement)
+            except Refused as exc:
+                return _reply(403, f"{exc} (text queries are read-only here)", statement, reasoning=reasoning)
         is_write = not _readonly(self._db._conn, statement)
         if is_write and not writes:
             return _reply(
@@ -166,58 +180,44 @@ class SmartSql:
                 statement,
                 reasoning=reasoning,
             )
-        if not is_write and format == "json" and _SELECT.match(statement):
-            built = self._json_in_sqlite(statement)
-            if built is not None:
-                text, count = built
+        if not is_write:
+            try:  # off the loop, on a read-only connection: a large result never holds the loop
+                text, count = await anyio.to_thread.run_sync(
+                    lambda: self._reads.run(statement, format, untrusted=untrusted), abandon_on_cancel=True
+                )
+            except Refused as exc:
+                return _reply(403, str(exc), statement, reasoning=reasoning)
+            except DeadlineExceeded as exc:
+                return _reply(408, str(exc), statement, reasoning=reasoning)
+            except TooLarge as exc:
+                return _reply(413, str(exc), statement, reasoning=reasoning)
+            except sqlite3.Error as exc:
+                if untrusted or "no such table" not in str(exc):
+                    return _reply(400, f"SQL error: {exc}", statement, reasoning=reasoning)
+                # a TEMP table of this resource's own connection: read it there
+            else:
                 return _reply(200, f"Query executed successfully; {count} row(s)", statement, text, reasoning)
-        before = self._max_rowid(statement) if is_write else None
+        self._pii.track()
         try:
             result = await self._db.prepare(statement).all()
         except SqlError as exc:
             reason = str(exc).split(": ", 1)[-1].split(" in '")[0]
             return _reply(400, f"SQL error: {reason}", statement, reasoning=reasoning)
+        finally:
+            await self._pii.catch_up()
         rows: list[dict[str, Any]] = result["results"]
-        if is_write:
-            self._scan_writes(statement, before)
         meta = result["meta"]
         message = (
             f"Query executed successfully; {meta['changes']} row(s) changed"
             if is_write
             else f"Query executed successfully; {len(rows)} row(s)"
         )
-        return _reply(200, message, statement, _format(rows, format), reasoning)
-
-    def _json_in_sqlite(self, statement: str) -> tuple[str, int] | None:
-        """A SELECT's rows as the reply's JSON text. A few rows are encoded here; past
-        ``SMALL`` rows SQLite builds the text itself (``json_object`` per row, ``json_group_array``
-        over them: a third of the time of rows turned into dicts and then into JSON). None when
-        neither can (a BLOB, repeated column names, an error the ordinary path then reports)."""
-        conn = self._db._conn
-        try:
-            cursor = conn.execute(statement)
-            columns = [c[0] for c in cursor.description or []]
-            if not columns or len(set(columns)) != len(columns):
-                return None
-            first = cursor.fetchmany(SMALL + 1)
-            if len(first) <= SMALL:
-                rows = [dict(zip(columns, row, strict=True)) for row in first]
-                return _JSON.encode(rows), len(rows)
-            cursor.close()
-            # REALs through printf('%!.17g'): json_object writes 15 digits, which loses the last
-            # bits of a double (0.6000000000000001 would read back as 0.6).
-            pairs = ", ".join(
-                "'{label}', CASE typeof({col}) WHEN 'real' THEN json(printf('%!.17g', {col})) ELSE {col} END".format(
-                    label=name.replace("'", "''"), col='"' + name.replace('"', '""') + '"'
-                )
-                for name in columns
-            )
-            text, count = conn.execute(
-                f"SELECT json_group_array(json_object({pairs})), count(*) FROM ({statement})"
-            ).fetchone()
-        except sqlite3.Error:
-            return None
-        return str(text), int(count)
+        text = (
+            await anyio.to_thread.run_sync(format_rows, rows, format)
+            if len(rows) > SMALL
+            else format_rows(rows, format)
+        )
+        return _reply(200, message, statement, text, reasoning)
 
     async def _write_sql(self, question: str) -> tuple[str | None, str | None]:
         tables = (await self.get_metadata())["tables"]
@@ -263,19 +263,21 @@ class SmartSql:
     async def get_metadata(self, table_name: str | None = None) -> dict[str, Any]:
         """The live schema (every table, or ``table_name``) with a sample value per column,
         overlaid with what :meth:`update_metadata` stored."""
-        db = sqlite_utils.Database(self._db._conn)
-        names = [n for n in db.table_names() if not n.startswith(_INTERNAL)]
+        conn = self._db._conn
+        names = [
+            row[0]
+            for row in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")
+            if not row[0].startswith(_INTERNAL)
+        ]
         stored = {
             row[0]: (json.loads(row[1]), row[2], row[3])
-            for row in self._db._conn.execute(
-                "SELECT table_name, description, created_at, updated_at FROM _smartsql_metadata"
-            )
+            for row in conn.execute("SELECT table_name, description, created_at, updated_at FROM _smartsql_metadata")
         }
         tables = []
         for name in sorted(set(names) | set(stored)):
             if table_name is not None and name != table_name:
                 continue
-            live = self._live_table(db, name) if name in names else None
+            live = self._live_table(name) if name in names else None
             described, created, updated = stored.get(name, ({}, None, None))
             entry = live or {"table_name": name, "columns": [], "created_at": None, "updated_at": None}
             if described:
@@ -292,19 +294,22 @@ class SmartSql:
         moments = [row[2] for row in stored.values()]
         return {"tables": tables, "last_updated": _iso(max(moments)) if moments else _iso(self._now())}
 
-    def _live_table(self, db: sqlite_utils.Database, name: str) -> dict[str, Any]:
-        table = db[name]
-        samples = list(self._db._conn.execute(f"SELECT * FROM [{name}] LIMIT {SAMPLE_ROWS}"))
+    def _live_table(self, name: str) -> dict[str, Any]:
+        conn = self._db._conn
+        info = conn.execute(
+            'SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid', (name,)
+        ).fetchall()
+        samples = list(conn.execute(f"SELECT * FROM {quote(name)} LIMIT {SAMPLE_ROWS}"))
         columns = []
-        for index, column in enumerate(table.columns):
-            sample = next((row[index] for row in samples if row[index] is not None), None)
+        for index, (column, kind, notnull, pk) in enumerate(info):
+            sample = next((row[index] for row in samples if index < len(row) and row[index] is not None), None)
             columns.append(
                 {
-                    "column_name": column.name,
-                    "data_type": column.type or "ANY",
+                    "column_name": column,
+                    "data_type": kind or "ANY",
                     "sample_data": None if sample is None else str(sample)[:100],
-                    "nullable": not column.notnull,
-                    "is_primary_key": bool(column.is_pk),
+                    "nullable": not notnull,
+                    "is_primary_key": bool(pk),
                 }
             )
         return {"table_name": name, "columns": columns, "created_at": None, "updated_at": None}
@@ -353,74 +358,12 @@ class SmartSql:
 
     # -- personal data ----------------------------------------------------------------------------
 
-    def _max_rowid(self, statement: str) -> int | None:
-        target = _TARGET.match(statement)
-        if target is None:
-            return None
-        try:
-            (value,) = self._db._conn.execute(f"SELECT max(rowid) FROM [{target.group(1)}]").fetchone()
-        except sqlite3.Error:
-            return None  # WITHOUT ROWID, or not a table
-        return int(value or 0)
-
-    def _scan_writes(self, statement: str, before: int | None) -> None:
-        target = _TARGET.match(statement)
-        if target is None:
-            return
-        table = target.group(1)
-        is_insert = statement.lstrip().lower().startswith(("insert", "replace"))
-        where = "rowid > ?" if is_insert and before is not None else "1"
-        params = (before,) if is_insert and before is not None else ()
-        try:
-            cursor = self._db._conn.execute(
-                f"SELECT rowid, * FROM [{table}] WHERE {where} LIMIT {PII_SCAN_LIMIT}", params
-            )
-        except sqlite3.Error:
-            return
-        columns = [c[0] for c in cursor.description][1:]
-        pk = self._primary_key(table)
-        now = self._now()
-        with self._db._conn:
-            for row in cursor.fetchall():
-                rowid, values = row[0], dict(zip(columns, row[1:], strict=True))
-                record = str(values[pk]) if pk and values.get(pk) is not None else str(rowid)
-                entities = []
-                for column, value in values.items():
-                    if isinstance(value, str):
-                        entities += [{**entity, "column": column} for entity in detect(value)]
-                self._db._conn.execute(
-                    "DELETE FROM _smartsql_pii WHERE table_name = ? AND record_id = ?", (table, record)
-                )
-                if entities:
-                    self._db._conn.execute(
-                        "INSERT INTO _smartsql_pii (detection_id, table_name, record_id, entities, detected_at) VALUES (?, ?, ?, ?, ?)",
-                        (uuid.uuid4().hex, table, record, json.dumps(entities), now),
-                    )
-
-    def _primary_key(self, table: str) -> str | None:
-        keys = [row[1] for row in self._db._conn.execute(f"PRAGMA table_info([{table}])") if row[5]]
-        return keys[0] if len(keys) == 1 else None
-
     async def get_pii_data(self, table_name: str, record_id: str | None = None) -> dict[str, Any]:
         """Personal data found in ``table_name`` (one record's, with ``record_id``):
         ``{"pii_detections": [{"detection_id", "table_name", "record_id", "entities", "detected_at"}]}``."""
-        rows = self._db._conn.execute(
-            "SELECT detection_id, table_name, record_id, entities, detected_at FROM _smartsql_pii "
-            "WHERE table_name = ?1 AND (?2 IS NULL OR record_id = ?2) ORDER BY detected_at, record_id",
-            (table_name, None if record_id is None else str(record_id)),
-        ).fetchall()
-        return {
-            "pii_detections": [
-                {
-                    "detection_id": r[0],
-                    "table_name": r[1],
-                    "record_id": r[2],
-                    "entities": json.loads(r[3]),
-                    "detected_at": _iso(r[4]),
-                }
-                for r in rows
-            ]
-        }
+        await self._pii.catch_up()
+        found = await self._pii.report(table_name, None if record_id is None else str(record_id))
+        return {"pii_detections": [{**d, "detected_at": _iso(d["detected_at"])} for d in found]}
 
 
 def _several(statement: str) -> bool:
@@ -470,27 +413,6 @@ def _readonly(conn: sqlite3.Connection, statement: str) -> bool:
     finally:
         conn.set_authorizer(None)
     return not writes
-
-
-# Compact, as the platform's JSON.stringify writes it; one encoder for every reply (no cycle
-# check: rows are flat), bytes as hex.
-_JSON = json.JSONEncoder(
-    separators=(",", ":"),
-    check_circular=False,
-    ensure_ascii=False,
-    default=lambda v: v.hex() if isinstance(v, bytes) else str(v),
-)
-
-
-def _format(rows: list[dict[str, Any]], format: str) -> str:
-    if format == "json":
-        return _JSON.encode(rows)
-    out = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return out.getvalue()
 
 
 __all__ = ["SmartSql"]

@@ -1,0 +1,89 @@
+"""The event loop's own lag, measured from inside: how late a periodic probe wakes up.
+
+A probe task sleeps ``interval`` seconds, again and again; each time it wakes, the time past
+the due moment is the lag: how long something held the loop (a handler that computes without
+awaiting, a blocking call). The recent samples (a ring of ``window``) give the maximum and the
+99th percentile that the dashboard's overview shows; :attr:`LoopLag.worst` is the largest lag
+seen since the probe started.
+
+A late wake-up has two causes: the loop was held (by a callback that did not await, or by a
+worker thread holding the GIL), or the machine gave the loop's thread no CPU (other
+processes). On Linux the kernel counts the time a thread waited for a CPU
+(``/proc/thread-self/schedstat``); :attr:`LoopLag.held` is the worst lag with that time taken
+out: what this process did to its own loop (the figure a test can assert on a busy machine).
+Elsewhere ``held`` equals the plain lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+_SCHEDSTAT = Path("/proc/thread-self/schedstat")
+
+
+def _waited() -> float | None:
+    """Seconds this thread has spent runnable but waiting for a CPU (None where unknown)."""
+    try:
+        return int(_SCHEDSTAT.read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+INTERVAL = 0.02  # seconds between probes: fine enough to see a 100 ms stall several times over
+WINDOW = 1500  # samples kept: the last 30 s at the default interval
+
+
+class LoopLag:
+    """Samples the running loop's lag. :meth:`start` from inside the loop, :meth:`stop` to end."""
+
+    def __init__(self, interval: float = INTERVAL, window: int = WINDOW) -> None:
+        self.interval = interval
+        self._samples: deque[float] = deque(maxlen=window)
+        self._task: asyncio.Task[None] | None = None
+        self.worst = 0.0  # seconds, since start (or the last reset)
+        self.held = 0.0  # the worst lag less the time the thread waited for a CPU
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._probe(), name="loop lag probe")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def reset(self) -> None:
+        self._samples.clear()
+        self.worst = 0.0
+        self.held = 0.0
+
+    async def _probe(self) -> None:
+        while True:
+            waited = _waited()
+            due = time.perf_counter() + self.interval
+            await asyncio.sleep(self.interval)
+            late = max(0.0, time.perf_counter() - due)
+            after = _waited()
+            self._samples.append(late)
+            self.worst = max(self.worst, late)
+            queued = after - waited if after is not None and waited is not None else 0.0
+            self.held = max(self.held, late - queued)
+
+    def snapshot(self) -> dict[str, Any]:
+        """``{"max_ms", "p99_ms", "samples", "interval_ms"}`` over the recent samples (the plain
+        lag, as a user of the loop sees it)."""
+        samples = sorted(self._samples)
+        if not samples:
+            return {"max_ms": None, "p99_ms": None, "samples": 0, "interval_ms": self.interval * 1000}
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        return {
+            "max_ms": round(samples[-1] * 1000, 1),
+            "p99_ms": round(p99 * 1000, 1),
+            "samples": len(samples),
+            "interval_ms": self.interval * 1000,
+        }
