@@ -44,6 +44,7 @@ from runtime.sql import SqlDatabase
 
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
+    from runtime.typescript.runner import TypeScriptApp
 
 log = logging.getLogger("raindrop.app")
 
@@ -92,6 +93,7 @@ class App:
         self._tasks: list[asyncio.Task[Any]] = []
         self._background: set[asyncio.Task[Any]] = set()
         self._started = False
+        self._typescript: TypeScriptApp | None = None  # the Node child, when handlers are TypeScript
 
     @classmethod
     def from_manifest(
@@ -152,6 +154,8 @@ class App:
         await backend.open()
         self._backend = backend
         try:
+            if load_handlers:
+                await self._start_typescript()
             self._actors = ActorHost(
                 self._load_actor_classes() if load_handlers else {},
                 backend.state,
@@ -174,6 +178,8 @@ class App:
             )
             self._env = self._bindings.build(backend, self._actors, self._service_handler, self.mcp)
             await self._bindings.setup()
+            if self._typescript is not None:
+                await self._typescript.bind(self._env)
             self._migrate()
             if load_handlers:
                 self._build_services()
@@ -183,6 +189,9 @@ class App:
             if load_handlers:
                 self._build_schedules(backend)
         except BaseException:
+            if self._typescript is not None:
+                await self._typescript.stop()
+                self._typescript = None
             await backend.close()
             raise
         self._started = True
@@ -226,6 +235,9 @@ class App:
             await self._actors.release()  # a process that stops hands its actors over
         self._tasks.clear()
         self._background.clear()
+        if self._typescript is not None:
+            await self._typescript.stop()
+            self._typescript = None
         if self._backend is not None:
             await self._backend.close()
             self.backend_failed_writes = self._backend.failed_writes
@@ -517,6 +529,14 @@ class App:
             body, kind = encode(queue, event_body(bucket, action, key, size, etag, now), "json")
             await self.backend.queues.send(queue, [NewMessage(new_id(now), body, kind, now, now)])
             self._notify(queue, now)
+
+    async def _start_typescript(self) -> None:
+        from runtime.typescript.runner import TypeScriptApp, typescript_resources
+
+        resources = typescript_resources(self.manifest)
+        if resources:  # a Python-only app never starts (or looks for) Node
+            self._typescript = TypeScriptApp(self.manifest, resources, self.clock, self.spawn)
+            await self._typescript.start()
 
     def _load_actor_classes(self) -> dict[str, type[Actor]]:
         return {a.name: handler_class(a, self.manifest.root) for a in self.manifest.application.actors}

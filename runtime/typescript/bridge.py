@@ -1,0 +1,120 @@
+"""Answering the binding calls of TypeScript handlers with the app's Python bindings."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from starlette.responses import Response, StreamingResponse
+
+from runtime.actors import ActorId, ActorNamespace
+from runtime.buckets import Bucket
+from runtime.env import Env
+from runtime.errors import BindingError
+from runtime.kv import KvCache
+from runtime.naming import snake
+from runtime.queue import Queue
+from runtime.services import ServiceStub, build_request
+from runtime.sql import SqlDatabase
+
+
+def binding_spec(env: Env) -> dict[str, Any]:
+    """What the Node side needs to build ``env``: each binding's kind, and the env values."""
+    bindings: dict[str, Any] = {}
+    values: dict[str, str] = {}
+    for name, value in env.bindings().items():
+        if isinstance(value, str):
+            values[name] = value
+        elif isinstance(value, KvCache):
+            bindings[name] = {"k": "kv"}
+        elif isinstance(value, Queue):
+            bindings[name] = {"k": "queue"}
+        elif isinstance(value, SqlDatabase):
+            bindings[name] = {"k": "sql"}
+        elif isinstance(value, Bucket):
+            bindings[name] = {"k": "bucket"}
+        elif isinstance(value, ActorNamespace):
+            bindings[name] = {"k": "actor", "ns": value.name}
+        elif isinstance(value, ServiceStub):
+            bindings[name] = {"k": "service"}
+        else:
+            bindings[name] = {"k": "generic"}
+    return {"bindings": bindings, "vars": values}
+
+
+async def wire_response(response: Response) -> dict[str, Any]:
+    """A Python ``Response`` as the Node side rebuilds it: status, headers, body."""
+    if isinstance(response, StreamingResponse):
+        parts = [chunk if isinstance(chunk, bytes) else str(chunk).encode() async for chunk in response.body_iterator]
+        body = b"".join(parts)
+    else:
+        body = bytes(response.body)
+    headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response.raw_headers if k != b"content-length"]
+    return {"s": response.status_code, "h": headers, "b": body}
+
+
+class Bridge:
+    """Resolves ``{"b": binding, "m": method, "a": args, "k": kwargs}`` against ``env``."""
+
+    def __init__(self) -> None:
+        self.env: Env | None = None
+        self._handles: dict[int, Any] = {}
+        self._next = 0
+
+    def register(self, target: Any) -> int:
+        """A handle Node may call methods of (an actor's storage)."""
+        self._next += 1
+        self._handles[self._next] = target
+        return self._next
+
+    def _target(self, name: str) -> Any:
+        env = self.env
+        if env is None:
+            raise BindingError("the app's env is not ready yet")
+        if name.startswith("$h"):
+            return self._handles[int(name[2:])]
+        if name == "$logger":
+            return env.logger
+        if name == "$annotation":
+            return env.annotation
+        return getattr(env, name)
+
+    async def answer(self, message: dict[str, Any]) -> Any:
+        target = self._target(message["b"])
+        method: str = message["m"]
+        args: list[Any] = message.get("a") or []
+        if method == "$sql":
+            text, params, kind, extra = args
+            statement = target.prepare(text).bind(*params)
+            if kind == "first":
+                return await statement.first(extra)
+            if kind == "raw":
+                return await statement.raw(column_names=bool(extra))
+            return await (statement.all() if kind == "all" else statement.run())
+        if method == "$batch":
+            return await target.batch([target.prepare(text).bind(*params) for text, params in args[0]])
+        if method == "$actor":
+            actor, name, called, arguments = args
+            return await getattr(target.get(ActorId(actor, name)), called)(*arguments)
+        if method == "$actorFetch":
+            actor, name, request = args
+            response = await target.get(ActorId(actor, name)).fetch(_request(request))
+            return await wire_response(response)
+        if method == "$fetch":
+            return await wire_response(await target.fetch(_request(args)))
+        if method.startswith("_"):
+            raise BindingError(f"{message['b']} has no public method {method!r}")
+        function = getattr(target, method, None) or getattr(target, snake(method), None)
+        if function is None or not callable(function):
+            raise BindingError(f"env.{message['b']} has no method {method!r}")
+        result = function(*args, **(message.get("k") or {}))
+        if inspect.isawaitable(result):
+            result = await result
+        if isinstance(result, ActorId):
+            return str(result)
+        return result
+
+
+def _request(parts: list[Any]) -> Any:
+    method, url, headers, body = parts
+    return build_request(url, method=method, headers=dict(headers), body=body)

@@ -1,0 +1,257 @@
+// The Node side of TypeScript handlers: runs the app's bundled modules, answers the runtime's
+// requests (fetch, RPC, messages, scheduled events, actor calls) and sends every binding call
+// back to the runtime. Delivery, retries, leases and durability all stay in the runtime.
+import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+import { encode, decode, Reader } from './wire.mjs';
+import { buildEnv, stateOf, requestOf, responseOf } from './env.mjs';
+
+const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
+let root = process.cwd();
+let corked = false;
+
+function send(message) {
+  if (!corked) {
+    corked = true;
+    socket.cork();
+    process.nextTick(() => { corked = false; socket.uncork(); });
+  }
+  socket.write(encode(message));
+}
+
+// -- the app's clock: under a fake clock, Date follows the moment every frame carries ----------
+const RealDate = Date;
+let fakeNow = null;
+class AppDate extends RealDate {
+  constructor(...args) { if (args.length === 0 && fakeNow !== null) super(fakeNow); else super(...args); }
+  static now() { return fakeNow ?? RealDate.now(); }
+}
+globalThis.Date = AppDate;
+
+// -- calls to the runtime -----------------------------------------------------------------------
+const waiting = new Map();
+let nextId = 1;
+class BindingError extends Error {}
+
+const host = {
+  call(binding, method, args, kwargs) {
+    const i = nextId++;
+    send({ t: 'c', i, b: binding, m: method, a: args, k: kwargs });
+    return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
+  },
+  notify(binding, method, args) { send({ t: 'c', i: 0, b: binding, m: method, a: args }); },
+  waitUntil(promise) {
+    const i = nextId++;
+    send({ t: 'w', i });
+    Promise.resolve(promise).then(() => send({ t: 'wd', i }), (e) => send({ t: 'wd', i, e: errorOf(e) }));
+  },
+};
+
+function settle(message) {
+  const pending = waiting.get(message.i);
+  if (!pending) return;
+  waiting.delete(message.i);
+  if (message.e) {
+    const error = new BindingError(message.e.message);
+    error.name = message.e.name;
+    const here = pending.where.stack.split('\n').slice(2).join('\n');
+    error.stack = `${error.name}: ${error.message}\n${here}`;
+    pending.reject(error);
+  } else pending.resolve(message.v ?? null);
+}
+
+function errorOf(error) {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: '' };
+  const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('node:internal')));
+  return { name: error.name, message: error.message, stack: lines.join('\n').split(root + path.sep).join('') };
+}
+
+// -- the app's modules --------------------------------------------------------------------------
+let modules = {};
+let appCors = null;
+let env = null;
+const handlers = new Map();
+const actors = new Map();
+const ctx = { waitUntil: (p) => host.waitUntil(p), passThroughOnException() {} };
+
+function methodsOf(value) {
+  const names = new Set();
+  for (let proto = value && value.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && !name.startsWith('_') && typeof Object.getOwnPropertyDescriptor(proto, name).value === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function describe(resource) {
+  const module = modules[resource.name] || {};
+  const found = resource.kind === 'actor' ? module[resource.className] ?? module.default : module.default;
+  if (found === undefined) return { error: resource.kind === 'actor' ? `exports no class ${resource.className} (the PascalCase of the actor's name) and no default` : 'has no default export' };
+  const chain = [];
+  for (let proto = found.prototype ? Object.getPrototypeOf(found.prototype) : null; proto; proto = Object.getPrototypeOf(proto)) chain.push(proto.constructor && proto.constructor.name);
+  const base = ['Batch', 'Each', 'Task', 'Service', 'Actor'].find((b) => chain.includes(b)) || null;
+  const methods = typeof found === 'function' ? methodsOf(found) : Object.keys(found).filter((k) => typeof found[k] === 'function');
+  return { base, methods };
+}
+
+function handlerOf(name) {
+  let handler = handlers.get(name);
+  if (!handler) {
+    const found = modules[name].default;
+    handler = typeof found === 'function' ? new found(ctx, env) : found;
+    handlers.set(name, handler);
+  }
+  return handler;
+}
+
+async function serve(message) {
+  const [method, url, headers, body] = message.q;
+  let request = new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
+  const handler = handlerOf(message.r);
+  let response;
+  if (appCors && method === 'OPTIONS' && request.headers.has('access-control-request-method')) response = appCors(request, env);
+  else {
+    response = typeof handler.fetch === 'function' && typeof modules[message.r].default !== 'function'
+      ? await handler.fetch(request, env, ctx)
+      : await handler.fetch(request);
+    if (!(response instanceof Response)) throw new TypeError(`fetch returned ${response === null ? 'null' : typeof response}, not a Response`);
+    if (appCors) response = appCors(request, env, response);
+  }
+  return reply(message.i, response);
+}
+
+// A body read in one go when it is already there; otherwise the head and first chunk now and
+// the rest as it is written (server-sent events arrive as the handler writes them).
+async function reply(i, response) {
+  const h = [...response.headers];
+  if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } });
+  const reader = response.body.getReader();
+  const chunks = [];
+  let next = null;
+  for (;;) {
+    next = reader.read();
+    const ready = await Promise.race([next, new Promise((r) => setImmediate(() => r(null)))]);
+    if (ready === null) break;
+    next = null;
+    if (ready.done) return send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks) } });
+    chunks.push(ready.value);
+    if (chunks.length > 64) break;
+  }
+  send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks), more: true } });
+  for (;;) {
+    const { done, value } = await (next ?? reader.read());
+    next = null;
+    if (done) break;
+    send({ t: 'chunk', i, b: typeof value === 'string' ? Buffer.from(value) : value });
+  }
+  send({ t: 'end', i });
+}
+
+function join(chunks) {
+  if (chunks.length === 0) return null;
+  if (chunks.length === 1) return typeof chunks[0] === 'string' ? Buffer.from(chunks[0]) : chunks[0];
+  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+}
+
+async function deliver(message) {
+  const handler = handlerOf(message.r);
+  const decisions = message.ms.map(() => null);
+  const messages = message.ms.map((m, index) => ({
+    id: m.id, timestamp: new Date(m.ts), body: m.body, attempts: m.attempts,
+    ack() { decisions[index] = ['ack', null]; },
+    retry(options = {}) { decisions[index] = ['retry', options.delaySeconds ?? null]; },
+  }));
+  let failure = null;
+  try {
+    if (message.batch) {
+      await handler.process({
+        queue: message.queue, messages,
+        ackAll() { messages.forEach((m) => m.ack()); },
+        retryAll(options) { messages.forEach((m) => m.retry(options)); },
+      });
+    } else {
+      const m = messages[0];
+      const process = handler.process || handler.queue || handler.bucket;
+      await process.call(handler, m, env, ctx);
+    }
+  } catch (e) { failure = errorOf(e); }
+  send({ t: 'ok', i: message.i, v: { d: decisions, e: failure } });
+}
+
+async function actorCall(message) {
+  const key = `${message.r}/${message.id}`;
+  let instance = actors.get(key);
+  if (!instance || message.fresh) {
+    const resource = message.r;
+    const cls = modules[resource][message.cls] ?? modules[resource].default;
+    instance = new cls(stateOf(message.h, message.id, message.nm, host), env);
+    actors.set(key, instance);
+  }
+  if (message.m === 'fetch') return reply(message.i, await instance.fetch(new Request(message.a[1], { method: message.a[0], headers: message.a[2], body: message.a[3] ?? undefined })));
+  const fn = instance[message.m];
+  if (typeof fn !== 'function') throw new BindingError(`actor "${message.r}" (${instance.constructor.name}) has no public method ${JSON.stringify(message.m)}`);
+  send({ t: 'ok', i: message.i, v: await fn.apply(instance, message.a) });
+}
+
+async function init(message) {
+  root = message.root;
+  globalThis.__raindropModelCatalog = message.catalog;
+  const loaded = await import(pathToFileURL(message.bundle).href);
+  modules = loaded.modules;
+  const resources = {};
+  for (const resource of message.resources) resources[resource.name] = describe(resource);
+  send({ t: 'ok', i: message.i, v: resources });
+  if (loaded.cors) appCors = loaded.cors;
+}
+
+async function run(message, work) {
+  try {
+    const value = await work(message);
+    if (value !== undefined) send({ t: 'ok', i: message.i, v: value });
+  } catch (error) {
+    send({ t: 'err', i: message.i, e: errorOf(error) });
+  }
+}
+
+const dispatch = {
+  r: settle,
+  init: (m) => run(m, init),
+  env: (m) => { env = buildEnv(m.spec, host); send({ t: 'ok', i: m.i, v: true }); },
+  fetch: (m) => run(m, serve),
+  rpc: (m) => run(m, async () => {
+    const handler = handlerOf(m.r);
+    if (typeof handler[m.m] !== 'function' || m.m === 'fetch') throw new BindingError(`service "${m.r}" has no public method ${JSON.stringify(m.m)}`);
+    return { v: await handler[m.m](...m.a) };
+  }).then(() => {}),
+  msgs: (m) => run(m, deliver),
+  task: (m) => run(m, async () => { await handlerOf(m.r).handle({ ...m.ev, scheduledTime: m.ev.scheduledTime }, env, ctx); return null; }),
+  actor: (m) => run(m, actorCall),
+};
+
+const reader = new Reader((frame) => {
+  const message = decode(frame);
+  if (message.n !== undefined) fakeNow = message.n;
+  dispatch[message.t](message);
+});
+socket.on('data', (chunk) => reader.push(chunk));
+socket.on('close', () => process.exit(0));
+socket.on('error', () => process.exit(0));
+
+const original = dispatch.init;
+dispatch.init = async (m) => {
+  if (m.build) {
+    try {
+      const { build } = await import('./build.mjs');
+      await build(m.build);
+    } catch (error) {
+      const text = (error.errors || []).map((e) => `${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`).join('\n');
+      send({ t: 'err', i: m.i, e: { name: 'BundleError', message: text || String(error.message || error), stack: '' } });
+      return;
+    }
+  }
+  original(m);
+};

@@ -1,0 +1,16 @@
+import { Service } from '@liquidmetal-ai/raindrop-framework';
+
+export default class Helper extends Service<any> {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    return new Response(`${request.method} ${url.pathname}?${url.searchParams.get('x')} ${await request.text()}`);
+  }
+
+  async add(a: number, b: number): Promise<number> {
+    return a + b;
+  }
+
+  async greet(who: { name: string }): Promise<string> {
+    return `${this.env.GREETING}, ${who.name}`;
+  }
+}
