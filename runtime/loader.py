@@ -75,7 +75,7 @@ def handler_class(resource: CodeResource, root: Path) -> type:
             return typescript.handler_class(resource)
         raise HandlerLoadError(
             f'{resource.kind} "{resource.name}": handler file {resource.handler} does not exist '
-            f'(write {resource.handler} in Python or src/{resource.name}/index.ts in TypeScript, '
+            f"(write {resource.handler} in Python or src/{resource.name}/index.ts in TypeScript, "
             'or set handler = "..." in the manifest to use another file)'
         )
     module = import_file(path, root)

@@ -89,7 +89,11 @@ def adapter_class(ts: TypeScriptApp, resource: CodeResource, info: dict[str, Any
         class TypeScriptTask(Task):
             async def handle(self, event: ScheduledEvent) -> None:
                 await ts.host.request(
-                    {"t": "task", "r": name, "ev": {"cron": event.cron, "type": event.type, "scheduledTime": event.scheduled_time}}
+                    {
+                        "t": "task",
+                        "r": name,
+                        "ev": {"cron": event.cron, "type": event.type, "scheduledTime": event.scheduled_time},
+                    }
                 )
 
         return TypeScriptTask
@@ -99,7 +103,13 @@ def adapter_class(ts: TypeScriptApp, resource: CodeResource, info: dict[str, Any
             class TypeScriptBatch(Batch):
                 async def process(self, batch: MessageBatch) -> None:
                     outcome = await ts.host.request(
-                        {"t": "msgs", "r": name, "batch": True, "queue": batch.queue, "ms": [_message(m) for m in batch.messages]}
+                        {
+                            "t": "msgs",
+                            "r": name,
+                            "batch": True,
+                            "queue": batch.queue,
+                            "ms": [_message(m) for m in batch.messages],
+                        }
                     )
                     _settle(batch.messages, outcome)
 

@@ -86,7 +86,9 @@ def find_esbuild(root: Path) -> Path:
         timeout=300,
     )
     if done.returncode != 0 or not (installed / "package.json").is_file():
-        raise NodeError(f"`npm install esbuild@{ESBUILD_VERSION}` failed: {(done.stderr or done.stdout).strip()[-400:]}")
+        raise NodeError(
+            f"`npm install esbuild@{ESBUILD_VERSION}` failed: {(done.stderr or done.stdout).strip()[-400:]}"
+        )
     return installed
 
 

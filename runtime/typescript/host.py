@@ -35,9 +35,9 @@ class TypeScriptError(Exception):
         self.js_message = message
         self.stack = stack
         where = next((line.strip()[3:] for line in stack.splitlines() if line.strip().startswith("at ")), "")
+        # One line (the last line of a traceback is what a dead letter's last_error keeps),
+        # ending with the handler's own frame: the full source-mapped stack is in ``stack``.
         super().__init__(f"{name}: {message}" + (f" (at {where})" if where else ""))
-        if stack:
-            self.add_note(stack)
 
 
 class NodeError(RaindropError):
@@ -122,7 +122,7 @@ class NodeHost:
             theirs.close()
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_connection(lambda: _Connection(self), sock=ours)
-        self._transport = transport  # type: ignore[assignment]
+        self._transport = transport
 
     async def setup(self, message: dict[str, Any]) -> Any:
         """Send ``message`` now and again to every restarted child; its answer."""
@@ -170,10 +170,10 @@ class NodeHost:
         elif kind == "ok":
             future = self._pending.get(message["i"])
             if future is not None and not future.done():
-                value = message["v"]
+                value = message.get("v")
                 if value.__class__ is dict and value.get("more"):
                     value["queue"] = self.stream(message["i"])
-                future.set_result(message["v"])
+                future.set_result(value)
         elif kind == "err":
             future = self._pending.get(message["i"])
             error = message["e"]

@@ -65,7 +65,7 @@ function settle(message) {
 
 function errorOf(error) {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: '' };
-  const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('node:internal')));
+  const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('(node:')));
   return { name: error.name, message: error.message, stack: lines.join('\n').split(root + path.sep).join('') };
 }
 
