@@ -20,6 +20,7 @@ from runtime.manifest.model import (
     Service,
     Task,
 )
+from runtime.typescript import typescript_file
 
 #: Kinds of resource this runtime version does not emulate yet: their bindings raise on use, and
 #: ``validate``, ``inspect`` and ``serve`` say so up front.
@@ -56,6 +57,11 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
         if isinstance(resource, CodeResource):
             entry["handler"] = resource.handler
             entry["handler_exists"] = (manifest.root / resource.handler).is_file()
+            entry["language"] = "python" if entry["handler_exists"] else None
+            typescript = None if entry["handler_exists"] else typescript_file(resource, manifest.root)
+            if typescript is not None:
+                entry.update(handler=typescript.relative_to(manifest.root).as_posix(), handler_exists=True)
+                entry["language"] = "typescript"
         if isinstance(resource, Service):
             entry["visibility"] = resource.visibility
         if isinstance(resource, Actor):
@@ -127,7 +133,7 @@ def render_text(report: dict[str, Any]) -> str:
         if r.get("secret"):
             parts.append("secret")
         if "handler" in r:
-            parts.append(r["handler"] + ("" if r["handler_exists"] else " (missing)"))
+            parts.append(r["handler"] + (f" ({r['language']})" if r["handler_exists"] else " (missing)"))
         if r.get("emulated") is False:
             parts.append("(not emulated yet: calls raise)")
         if "provider" in r:
