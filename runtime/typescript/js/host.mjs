@@ -31,6 +31,23 @@ class AppDate extends RealDate {
 }
 globalThis.Date = AppDate;
 
+// -- responses: one built from a string or bytes keeps them, so its body is sent in one frame
+// without reading it through a stream (the common case, and the costly part of a small reply)
+const SOURCE = Symbol('raindrop.body');
+const BaseResponse = Response;
+class AppResponse extends BaseResponse {
+  constructor(body, init) {
+    super(body, init);
+    if (body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) this[SOURCE] = body ?? null;
+  }
+  static json(data, init = {}) {
+    const headers = new Headers(init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return new AppResponse(JSON.stringify(data), { ...init, headers });
+  }
+}
+globalThis.Response = AppResponse;
+
 // -- calls to the runtime -----------------------------------------------------------------------
 const waiting = new Map();
 let nextId = 1;
@@ -118,7 +135,7 @@ async function serve(message) {
     response = typeof handler.fetch === 'function' && typeof modules[message.r].default !== 'function'
       ? await handler.fetch(request, env, ctx)
       : await handler.fetch(request);
-    if (!(response instanceof Response)) throw new TypeError(`fetch returned ${response === null ? 'null' : typeof response}, not a Response`);
+    if (!(response instanceof BaseResponse)) throw new TypeError(`fetch returned ${response === null ? 'null' : typeof response}, not a Response`);
     if (appCors) response = appCors(request, env, response);
   }
   return reply(message.i, response);
@@ -128,6 +145,8 @@ async function serve(message) {
 // the rest as it is written (server-sent events arrive as the handler writes them).
 async function reply(i, response) {
   const h = [...response.headers];
+  const source = response[SOURCE];
+  if (source !== undefined && !response.bodyUsed) return send({ t: 'ok', i, v: { s: response.status, h, b: source } });
   if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } });
   const reader = response.body.getReader();
   const chunks = [];
@@ -219,6 +238,7 @@ async function run(message, work) {
 
 const dispatch = {
   r: settle,
+  ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   init: (m) => run(m, init),
   env: (m) => { env = buildEnv(m.spec, host); send({ t: 'ok', i: m.i, v: true }); },
   fetch: (m) => run(m, serve),
