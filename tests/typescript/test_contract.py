@@ -158,7 +158,7 @@ async def test_a_cron_task_gets_the_platforms_event(raindrop_app: App) -> None:
 
 async def test_service_rpc_and_fetch_between_typescript_services(raindrop_http: httpx.AsyncClient) -> None:
     assert (await raindrop_http.get("/rpc")).json() == {"sum": 5, "greeting": "hello, ts"}
-    assert (await raindrop_http.get("/rpc-fetch")).json() == {"status": 200, "text": "POST /echo?1 ping"}
+    assert (await raindrop_http.get("/rpc-fetch")).json() == {"status": 200, "text": "hello POST /echo?1 ping"}
     missing = await raindrop_http.get("/rpc-missing")
     assert missing.status_code == 500
     assert "has no public method 'nothingHere'" in missing.json()["detail"]

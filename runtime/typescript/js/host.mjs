@@ -132,9 +132,8 @@ async function serve(message) {
   let response;
   if (appCors && method === 'OPTIONS' && request.headers.has('access-control-request-method')) response = appCors(request, env);
   else {
-    response = typeof handler.fetch === 'function' && typeof modules[message.r].default !== 'function'
-      ? await handler.fetch(request, env, ctx)
-      : await handler.fetch(request);
+    // As the platform's wrapper: a class's fetch also gets (env, ctx), which some apps read.
+    response = await handler.fetch(request, env, ctx);
     if (!(response instanceof BaseResponse)) throw new TypeError(`fetch returned ${response === null ? 'null' : typeof response}, not a Response`);
     if (appCors) response = appCors(request, env, response);
   }
