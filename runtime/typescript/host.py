@@ -146,6 +146,10 @@ class NodeHost:
         self.send(message)
         try:
             return await future
+        except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal
+            if self._transport is not None:
+                self.send({"t": "cancel", "i": message["i"]})
+            raise
         finally:
             self._pending.pop(message["i"], None)
 

@@ -54,3 +54,19 @@ def test_validate_names_both_conventions_when_neither_exists(tmp_path: Path) -> 
     (tmp_path / "raindrop.manifest").write_text('application "none" {\n  service "web" {}\n}\n')
     with pytest.raises(ManifestError, match=r"handlers/web\.py.*src/web/index\.ts"):
         load(tmp_path / "raindrop.manifest", handlers="error")
+
+
+def test_reload_watches_typescript_sources_and_package_json(tmp_path: Path) -> None:
+    from runtime.reload import changed, snapshot
+
+    (tmp_path / "src" / "web").mkdir(parents=True)
+    (tmp_path / "src" / "web" / "index.ts").write_text("export default {};")
+    (tmp_path / "package.json").write_text("{}")
+    (tmp_path / "node_modules" / "x").mkdir(parents=True)
+    (tmp_path / "node_modules" / "x" / "index.js").write_text("")
+    before = snapshot(tmp_path)
+    assert set(before) == {tmp_path / "src" / "web" / "index.ts", tmp_path / "package.json"}
+    import os
+
+    os.utime(tmp_path / "src" / "web" / "index.ts", (1, 1))
+    assert changed(before, snapshot(tmp_path)) == [tmp_path / "src" / "web" / "index.ts"]

@@ -127,7 +127,22 @@ function handlerOf(name) {
 
 async function serve(message) {
   const [method, url, headers, body] = message.q;
-  let request = new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
+  const controller = new AbortController();
+  aborts.set(message.i, controller);
+  try {
+    return await answer(message, new Request(url, {
+      method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined, signal: controller.signal,
+    }));
+  } finally {
+    aborts.delete(message.i);
+  }
+}
+
+// The runtime gave up on a request (its timeout): the handler sees request.signal abort.
+const aborts = new Map();
+
+async function answer(message, request) {
+  const method = request.method;
   const handler = handlerOf(message.r);
   let response;
   if (appCors && method === 'OPTIONS' && request.headers.has('access-control-request-method')) response = appCors(request, env);
@@ -238,6 +253,7 @@ async function run(message, work) {
 const dispatch = {
   r: settle,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
+  cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
   init: (m) => run(m, init),
   env: (m) => { env = buildEnv(m.spec, host); send({ t: 'ok', i: m.i, v: true }); },
   fetch: (m) => run(m, serve),

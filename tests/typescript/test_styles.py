@@ -1,0 +1,63 @@
+"""Handler styles of the platform's public apps (router objects, fetch(request, env), actors
+driven through fetch with waitUntil, RPC to private services) and request cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runtime.app import App
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def styles_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.typescript.conftest import copy_app
+
+    return copy_app("styles_app", tmp_path_factory)
+
+
+@pytest.fixture
+def raindrop_manifest(styles_manifest: Path) -> Path:
+    return styles_manifest
+
+
+async def test_an_actor_driven_through_fetch_finishes_its_wait_until_work(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App
+) -> None:
+    accepted = await raindrop_http.post("/jobs", json={"id": "j1", "user": "ann"})
+    assert accepted.status_code == 202
+    assert accepted.json() == {"accepted": "j1"}
+    await raindrop_app.drain()  # waits for the actor's waitUntil work
+    status = (await raindrop_http.get("/jobs/ann/j1")).json()
+    assert status == {"id": "j1", "user": "ann", "status": "done", "steps": 3}
+    assert (await raindrop_http.get("/jobs/bob/j1")).json() is None  # another user's actor
+
+
+async def test_rpc_to_a_private_typescript_service(raindrop_http: httpx.AsyncClient) -> None:
+    first = (await raindrop_http.post("/remember", json={"text": "a"})).json()
+    second = (await raindrop_http.post("/remember", json={"text": "b"})).json()
+    assert first == {"stored": "memory:1", "count": 1}
+    assert second == {"stored": "memory:2", "count": 2}
+
+
+async def test_a_router_object_answers_404_for_unknown_routes(raindrop_http: httpx.AsyncClient) -> None:
+    response = await raindrop_http.get("/nowhere")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not found"}
+
+
+async def test_a_timed_out_request_is_504_and_aborts_the_handlers_signal(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App
+) -> None:
+    response = await raindrop_http.get("/slow")
+    assert response.status_code == 504
+    for _ in range(100):
+        if await raindrop_app.env.STATE.get("aborted") is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert await raindrop_app.env.STATE.get("aborted") == "true"
