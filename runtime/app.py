@@ -469,7 +469,6 @@ class App:
     async def _build_mcp(self, backend: Backend) -> None:
         from runtime.actors import ActorId, ActorState, Storage
         from runtime.mcp import McpHost, load_module
-
         from runtime.typescript import typescript_file
 
         for resource in self.manifest.application.mcp_services:
