@@ -535,10 +535,12 @@ class App:
             self._notify(queue, now)
 
     async def _start_typescript(self) -> None:
-        from runtime.typescript.runner import TypeScriptApp, typescript_resources
+        from runtime.typescript import typescript_resources
 
         resources = typescript_resources(self.manifest)
         if resources:  # a Python-only app never starts (or looks for) Node
+            from runtime.typescript.runner import TypeScriptApp
+
             self._typescript = TypeScriptApp(self.manifest, resources, self.clock, self.spawn)
             await self._typescript.start()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from runtime.manifest import Manifest
 from runtime.manifest.model import CodeResource
 
 SUFFIXES = (".ts", ".js", ".mts")
@@ -34,3 +35,15 @@ def typescript_file(resource: CodeResource, root: Path) -> Path | None:
 def conventions(resource: CodeResource) -> str:
     """Both places a handler may live, for the error when neither exists."""
     return f"{resource.handler} (Python) or src/{resource.name}/index.ts (TypeScript)"
+
+
+def typescript_resources(manifest: Manifest) -> dict[str, tuple[CodeResource, Path]]:
+    """The app's TypeScript handlers by resource name (empty for a Python-only app, which then
+    never imports the rest of this package)."""
+    app = manifest.application
+    found = {}
+    for resource in (*app.services, *app.observers, *app.tasks, *app.actors):
+        path = typescript_file(resource, manifest.root)
+        if path is not None:
+            found[resource.name] = (resource, path)
+    return found

@@ -13,7 +13,7 @@ from runtime.errors import HandlerLoadError
 from runtime.manifest import Manifest
 from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource
-from runtime.typescript import typescript_file
+from runtime.typescript import typescript_resources  # noqa: F401 - re-exported
 from runtime.typescript.adapters import adapter_class
 from runtime.typescript.bridge import Bridge, binding_spec
 from runtime.typescript.bundle import bundle_path, find_esbuild, find_node
@@ -21,21 +21,6 @@ from runtime.typescript.host import NodeHost, TypeScriptError
 
 #: The running TypeScript apps by manifest folder, for the loader.
 running: dict[Path, TypeScriptApp] = {}
-
-
-def code_resources(manifest: Manifest) -> list[CodeResource]:
-    app = manifest.application
-    return [*app.services, *app.observers, *app.tasks, *app.actors]
-
-
-def typescript_resources(manifest: Manifest) -> dict[str, tuple[CodeResource, Path]]:
-    """The app's TypeScript handlers by resource name (empty for a Python-only app)."""
-    found = {}
-    for resource in code_resources(manifest):
-        path = typescript_file(resource, manifest.root)
-        if path is not None:
-            found[resource.name] = (resource, path)
-    return found
 
 
 class TypeScriptApp:
