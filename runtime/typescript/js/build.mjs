@@ -1,5 +1,6 @@
 // Bundles an app's TypeScript handlers into one ES module with inline source maps, resolving
 // every import of @liquidmetal-ai/raindrop-framework to the runtime's stand-in.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
@@ -33,10 +34,12 @@ export async function build({ esbuild, root, entries, cors, out }) {
     platform: 'node',
     target: 'node20',
     sourcemap: 'inline',
-    outfile: out,
+    outfile: `${out}.${process.pid}.tmp`,
     logLevel: 'silent',
     plugins: [framework],
     banner: { js: `import { createRequire as __raindropRequire } from 'node:module'; const require = __raindropRequire(${JSON.stringify(pathToFileURL(path.join(root, 'package.json')).href)});` },
     nodePaths: [path.join(root, 'node_modules')],
   });
+  // Whole or not at all: a serve and a worker starting together may both build it.
+  fs.renameSync(`${out}.${process.pid}.tmp`, out);
 }
