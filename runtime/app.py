@@ -469,13 +469,12 @@ class App:
     async def _build_mcp(self, backend: Backend) -> None:
         from runtime.actors import ActorId, ActorState, Storage
         from runtime.mcp import McpHost, load_module
-        from runtime.typescript import typescript_file
 
         for resource in self.manifest.application.mcp_services:
-            if typescript_file(resource, self.manifest.root) is not None:
-                log.warning('mcp_service "%s" is TypeScript, which is not run yet: it is left out', resource.name)
-                continue
-            module = load_module(resource, self.manifest.root)
+            if self._typescript is not None and resource.name in self._typescript.resources:
+                module = self._typescript.mcp_module(resource)
+            else:
+                module = load_module(resource, self.manifest.root)
             namespace = f"mcp:{resource.name}"
             actor = ActorId(hashlib.sha256(namespace.encode()).hexdigest(), resource.name)
             assert self._actors is not None

@@ -42,7 +42,7 @@ def typescript_resources(manifest: Manifest) -> dict[str, tuple[CodeResource, Pa
     never imports the rest of this package)."""
     app = manifest.application
     found = {}
-    for resource in (*app.services, *app.observers, *app.tasks, *app.actors):
+    for resource in (*app.services, *app.observers, *app.tasks, *app.actors, *app.mcp_services):
         path = typescript_file(resource, manifest.root)
         if path is not None:
             found[resource.name] = (resource, path)

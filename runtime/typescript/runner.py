@@ -12,7 +12,7 @@ from runtime.env import Env
 from runtime.errors import HandlerLoadError
 from runtime.manifest import Manifest
 from runtime.manifest.model import Actor as ActorBlock
-from runtime.manifest.model import CodeResource
+from runtime.manifest.model import CodeResource, McpService
 from runtime.typescript import typescript_resources  # noqa: F401 - re-exported
 from runtime.typescript.adapters import adapter_class
 from runtime.typescript.bridge import Bridge, binding_spec
@@ -110,6 +110,12 @@ class TypeScriptApp:
         """Give Node the app's ``env`` (after the bindings are built)."""
         self.bridge.env = env
         await self.host.setup({"t": "env", "spec": binding_spec(env)})
+
+    def mcp_module(self, resource: McpService) -> Any:
+        """The TypeScript MCP service ``resource``, as ``McpHost`` takes a Python module."""
+        from runtime.typescript.mcp import TypeScriptMcpModule
+
+        return TypeScriptMcpModule(self, resource, self._info[resource.name]["implementation"])
 
     def handler_class(self, resource: CodeResource) -> type:
         cls = self._classes.get(resource.name)

@@ -8,6 +8,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
 import { buildEnv, stateOf, requestOf, responseOf } from './env.mjs';
+import { recordingServer } from './mcp.mjs';
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
@@ -106,6 +107,11 @@ function methodsOf(value) {
 
 function describe(resource) {
   const module = modules[resource.name] || {};
+  if (resource.kind === 'mcp_service') {
+    if (typeof module.default !== 'function') return { error: 'has no default export (server, env, state) => {...}' };
+    if (!module.implementation || typeof module.implementation.name !== 'string') return { error: 'exports no implementation = { name, version }' };
+    return { base: 'mcp', methods: [], implementation: module.implementation };
+  }
   const found = resource.kind === 'actor' ? module[resource.className] ?? module.default : module.default;
   if (found === undefined) return { error: resource.kind === 'actor' ? `exports no class ${resource.className} (the PascalCase of the actor's name) and no default` : 'has no default export' };
   const chain = [];
@@ -250,7 +256,24 @@ async function run(message, work) {
   }
 }
 
+const mcpServers = new Map();
+
+async function mcpSetup(message) {
+  const server = recordingServer(message.r);
+  await modules[message.r].default(server, env, stateOf(message.h, message.id, message.r, host));
+  mcpServers.set(message.r, server);
+  return [...server.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
+}
+
+async function mcpCall(message) {
+  const tool = mcpServers.get(message.r)?.tools.get(message.name);
+  if (!tool) throw new BindingError(`mcp_service "${message.r}" has no tool ${JSON.stringify(message.name)}`);
+  return await tool.callback(message.args ?? {}, {});
+}
+
 const dispatch = {
+  mcpSetup: (m) => run(m, mcpSetup),
+  mcpCall: (m) => run(m, mcpCall),
   r: settle,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
