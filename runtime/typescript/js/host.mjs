@@ -268,7 +268,13 @@ async function mcpSetup(message) {
 async function mcpCall(message) {
   const tool = mcpServers.get(message.r)?.tools.get(message.name);
   if (!tool) throw new BindingError(`mcp_service "${message.r}" has no tool ${JSON.stringify(message.name)}`);
-  return await tool.callback(message.args ?? {}, {});
+  // The SDK's `extra`: notifications sent from a tool are accepted and dropped locally.
+  const extra = {
+    signal: new AbortController().signal, requestId: message.i, _meta: {},
+    sendNotification: async () => {},
+    sendRequest: async () => { throw new BindingError('requests from a tool to the client are not supported locally'); },
+  };
+  return await tool.callback(message.args ?? {}, extra);
 }
 
 const dispatch = {

@@ -6,7 +6,10 @@ export default (server: any, env: any, state: any) => {
   server.registerTool(
     'add',
     { title: 'Add', description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number().describe('the second') } },
-    async ({ a, b }: { a: number; b: number }) => ({ content: [{ type: 'text', text: String(a + b) }] }),
+    async ({ a, b }: { a: number; b: number }, { sendNotification }: any) => {
+      await sendNotification({ method: 'notifications/message', params: { level: 'info', data: 'adding' } });
+      return { content: [{ type: 'text', text: String(a + b) }] };
+    },
   );
   server.tool('price', 'Look a price up', { sku: z.string(), currency: z.string().optional() }, async ({ sku }: { sku: string }) => {
     const price = await env.PRICES.get(sku);
