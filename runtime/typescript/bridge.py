@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
+from datetime import datetime
 from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
-from runtime.actors import ActorId, ActorNamespace
+from runtime.actors import ActorId, ActorNamespace, Storage
+from runtime.applog import AppLogger
 from runtime.buckets import Bucket
 from runtime.env import Env
 from runtime.errors import BindingError
@@ -107,12 +109,55 @@ class Bridge:
         function = getattr(target, method, None) or getattr(target, snake(method), None)
         if function is None or not callable(function):
             raise BindingError(f"env.{message['b']} has no method {method!r}")
-        result = function(*args, **(message.get("k") or {}))
+        kwargs = message.get("k") or {}
+        if not isinstance(target, _USER_DATA):  # RPC arguments and stored values are never options
+            args, kwargs = _options(function, args, kwargs)
+        result = function(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, ActorId):
             return str(result)
-        return result
+        if isinstance(target, _USER_DATA):
+            return result
+        return self._platform(result, 0)
+
+    def _platform(self, value: Any, depth: int) -> Any:
+        """A smart binding's result as the platform spells it: camelCase keys in its outer two
+        levels (deeper dicts are the user's documents, left alone), and an object the runtime
+        keeps (a working-memory session, a procedural store) as a handle Node calls methods of."""
+        if not isinstance(value, _PLAIN) and not hasattr(value, "as_dict"):
+            return {"$handle": self.register(value)}
+        if depth >= 2:
+            return value
+        if isinstance(value, dict):
+            return {_camel(k) if isinstance(k, str) else k: self._platform(v, depth + 1) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._platform(v, depth) for v in value]
+        return value
+
+
+_PLAIN = (dict, list, tuple, str, int, float, bool, type(None), bytes, datetime)
+_USER_DATA = (KvCache, Queue, SqlDatabase, Bucket, ActorNamespace, ServiceStub, Storage, AppLogger)
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest) if rest and head else key
+
+
+def _options(function: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The platform's one options object (``search({input, requestId})``) as the Python
+    method's keywords, when every key names one of its parameters; else the arguments as given."""
+    if kwargs or len(args) != 1 or not isinstance(args[0], dict) or not args[0]:
+        return args, kwargs
+    try:
+        parameters = set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return args, kwargs
+    spelled = {snake(key): value for key, value in args[0].items()}
+    if set(spelled) <= parameters:
+        return [], spelled
+    return args, kwargs
 
 
 def _request(parts: list[Any]) -> Any:

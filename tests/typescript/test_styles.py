@@ -61,3 +61,16 @@ async def test_a_timed_out_request_is_504_and_aborts_the_handlers_signal(
             break
         await asyncio.sleep(0.02)
     assert await raindrop_app.env.STATE.get("aborted") == "true"
+
+
+async def test_smart_memory_sessions_from_typescript(raindrop_http: httpx.AsyncClient) -> None:
+    answer = (await raindrop_http.post("/memory", json={"text": "likes short episodes"})).json()
+    assert isinstance(answer["sessionId"], str) and answer["sessionId"]
+    assert isinstance(answer["id"], str) and answer["id"]
+    assert answer["entries"] == [{"content": "likes short episodes", "agent": "ts", "timeline": "notes"}]
+
+
+async def test_ai_run_from_typescript(raindrop_http: httpx.AsyncClient) -> None:
+    response = await raindrop_http.post("/ai", json={"prompt": "Say hi"})
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json()["response"], str)

@@ -181,7 +181,7 @@ function service(name, host) {
 }
 
 // Any other binding (AI, smart buckets, memories, SmartSQL, vector indexes): methods by name.
-function generic(name, host) {
+export function generic(name, host) {
   return new Proxy({}, {
     get(target, method) {
       if (typeof method !== 'string' || method === 'then') return undefined;

@@ -7,7 +7,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
-import { buildEnv, stateOf, requestOf, responseOf } from './env.mjs';
+import { buildEnv, stateOf, requestOf, responseOf, generic } from './env.mjs';
 import { recordingServer } from './mcp.mjs';
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
@@ -78,7 +78,19 @@ function settle(message) {
     const here = pending.where.stack.split('\n').slice(2).join('\n');
     error.stack = `${error.name}: ${error.message}\n${here}`;
     pending.reject(error);
-  } else pending.resolve(message.v ?? null);
+  } else {
+    const value = message.v ?? null;
+    // An object the runtime keeps (a working-memory session): its methods, by handle.
+    pending.resolve(handles(value, 0));
+  }
+}
+
+function handles(value, depth) {
+  if (value === null || typeof value !== 'object' || depth > 3 || value instanceof Uint8Array) return value;
+  if (typeof value.$handle === 'number' && Object.keys(value).length === 1) return generic(`$h${value.$handle}`, host);
+  if (Array.isArray(value)) return value.map((v) => handles(v, depth + 1));
+  for (const key of Object.keys(value)) value[key] = handles(value[key], depth + 1);
+  return value;
 }
 
 function errorOf(error) {

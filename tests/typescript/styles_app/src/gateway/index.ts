@@ -30,6 +30,19 @@ route('GET', '/slow', async (request, env) => {
   return new Response('too late');
 });
 
+route('POST', '/memory', async (request, env) => {
+  const { text } = (await request.json()) as { text: string };
+  const { sessionId, workingMemory } = await env.AGENT_MEMORY.startWorkingMemorySession();
+  const id = await workingMemory.putMemory({ content: text, timeline: 'notes', agent: 'ts' });
+  const entries = await workingMemory.getMemory({ timeline: 'notes' });
+  return Response.json({ sessionId, id, entries: entries.map((e: any) => ({ content: e.content, agent: e.agent, timeline: e.timeline })) });
+});
+
+route('POST', '/ai', async (request, env) => {
+  const { prompt } = (await request.json()) as { prompt: string };
+  return Response.json(await env.AI.run('llama-3.1-8b-instruct-fast', { messages: [{ role: 'user', content: prompt }] }));
+});
+
 export default {
   async fetch(request: Request, env: any): Promise<Response> {
     const url = new URL(request.url);
