@@ -224,3 +224,24 @@ async def test_a_killed_node_child_is_restarted(raindrop_http: httpx.AsyncClient
     assert host.restarts == 1
     assert host.pid != pid
     assert (await raindrop_http.get("/hello")).text == "hello from TypeScript"
+
+
+async def test_typescript_and_python_services_call_each_other(raindrop_http: httpx.AsyncClient) -> None:
+    answer = (await raindrop_http.get("/python")).json()
+    assert answer == {"rpc": {"doubled": 42, "via_typescript": 42}, "fetched": "python saw POST /hi"}
+
+
+async def test_an_actor_alarm_set_before_a_restart_fires_after_it(
+    contract_manifest: Path, raindrop_clock: FakeClock, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    first = App.from_manifest(contract_manifest, clock=raindrop_clock, state_dir=state)
+    async with first:
+        transport = httpx.ASGITransport(app=first.asgi("web"))
+        async with httpx.AsyncClient(transport=transport, base_url="http://web") as client:
+            assert (await client.get("/alarm", params={"in": "120"})).json() == {"armed": True}
+    raindrop_clock.advance(seconds=300)  # the alarm came due while nothing ran
+    second = App.from_manifest(contract_manifest, clock=raindrop_clock, state_dir=state)
+    async with second:
+        await second.drain()
+        assert await second.env.CACHE.get("alarm-fired") == str(1735689600000 + 300_000)

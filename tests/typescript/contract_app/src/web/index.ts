@@ -9,6 +9,7 @@ interface Env {
   FILES: any;
   COUNTER: any;
   HELPER: any;
+  PYHELPER: any;
   logger: any;
 }
 
@@ -97,6 +98,10 @@ export default class extends Service<Env> {
       case '/rpc-fetch': {
         const response = await env.HELPER.fetch('http://helper/echo?x=1', { method: 'POST', body: 'ping' });
         return json({ status: response.status, text: await response.text() });
+      }
+      case '/python': {
+        const answer = await env.PYHELPER.fetch('http://pyhelper/hi', { method: 'POST', body: 'x' });
+        return json({ rpc: await env.PYHELPER.double(21), fetched: await answer.text() });
       }
       case '/time':
         return json({ now: Date.now(), date: new Date().toISOString(), started: this.started });
