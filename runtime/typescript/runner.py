@@ -60,7 +60,7 @@ class TypeScriptApp:
         if not bundle.is_file():
             esbuild = await asyncio.to_thread(find_esbuild, root)
             bundle.parent.mkdir(parents=True, exist_ok=True)
-            for old in bundle.parent.glob("handlers-*.mjs"):
+            for old in bundle.parent.glob("handlers-*"):
                 old.unlink(missing_ok=True)
             cors = next((p for p in (root / "src" / "_app").glob("cors.*") if p.suffix in (".ts", ".js")), None)
             build = {

@@ -33,13 +33,14 @@ export async function build({ esbuild, root, entries, cors, out }) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    sourcemap: 'inline',
+    sourcemap: 'linked',
     outfile: `${out}.${process.pid}.tmp`,
     logLevel: 'silent',
     plugins: [framework],
     banner: { js: `import { createRequire as __raindropRequire } from 'node:module'; const require = __raindropRequire(${JSON.stringify(pathToFileURL(path.join(root, 'package.json')).href)});` },
     nodePaths: [path.join(root, 'node_modules')],
   });
-  // Whole or not at all: a serve and a worker starting together may both build it.
+  // Whole or not at all: a serve and a worker starting together may both build it. The
+  // source map (linked: Node reads it only when it maps a stack) keeps the name it was built with.
   fs.renameSync(`${out}.${process.pid}.tmp`, out);
 }
