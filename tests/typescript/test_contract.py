@@ -245,3 +245,41 @@ async def test_an_actor_alarm_set_before_a_restart_fires_after_it(
     async with second:
         await second.drain()
         assert await second.env.CACHE.get("alarm-fired") == str(1735689600000 + 300_000)
+
+
+async def test_more_kv_stream_put_and_get_and_bulk_reads(raindrop_http: httpx.AsyncClient) -> None:
+    answer = (await raindrop_http.get("/more-kv")).json()
+    assert answer == {
+        "back": "streamed value",
+        "bulk": {"s": "streamed value", "t": "two", "missing": None},
+        "isMap": True,
+        "bulkMeta": {"t": {"value": "two", "metadata": None}},
+    }
+
+
+async def test_queue_content_types_from_typescript(raindrop_http: httpx.AsyncClient, raindrop_app: App) -> None:
+    await raindrop_http.get("/more-queue")
+    await raindrop_app.drain()  # the observer gets a string and a Uint8Array back
+    assert await raindrop_app.env.CACHE.get("raw:string") == "plain text"
+    assert await raindrop_app.env.CACHE.get("raw:bytes") == "1,2,3"
+
+
+async def test_sql_exec_and_run_meta(raindrop_http: httpx.AsyncClient) -> None:
+    assert (await raindrop_http.get("/more-sql")).json() == {"execCount": 1, "changes": 2, "success": True}
+
+
+async def test_bucket_ranges_and_deletes(raindrop_http: httpx.AsyncClient) -> None:
+    assert (await raindrop_http.get("/more-bucket")).json() == {"partText": "cde", "gone": None}
+
+
+async def test_actor_ids_and_storage_methods(raindrop_http: httpx.AsyncClient) -> None:
+    answer = (await raindrop_http.get("/more-actor")).json()
+    assert answer["same"] is True and answer["value"] == 5
+    assert answer["inspect"] == {
+        "keys": ["a", "b", "value"],
+        "many": {"a": 1, "b": 2},
+        "alarmIn": 1000,
+        "alarmAfter": None,
+        "deleted": True,
+        "id": 64,
+    }

@@ -15,6 +15,20 @@ export class Counter extends Actor<any> {
     await this.state.storage.setAlarm(Date.now() + seconds * 1000);
   }
 
+  async inspect(): Promise<unknown> {
+    await this.state.storage.put({ a: 1, b: 2 });
+    const listed = await this.state.storage.list({ prefix: '' });
+    const many = await this.state.storage.get(['a', 'b']);
+    await this.state.storage.setAlarm(Date.now() + 1000);
+    const alarm = await this.state.storage.getAlarm();
+    await this.state.storage.deleteAlarm();
+    const deleted = await this.state.storage.delete('a');
+    return {
+      keys: [...listed.keys()], many: Object.fromEntries(many), alarmIn: alarm - Date.now(),
+      alarmAfter: await this.state.storage.getAlarm(), deleted, id: this.state.id.toString().length,
+    };
+  }
+
   async alarm(): Promise<void> {
     await this.env.CACHE.put('alarm-fired', String(Date.now()));
   }

@@ -8,6 +8,9 @@ export interface Body {
 
 export default class extends Each<Body, any> {
   async process(message: Message<Body>): Promise<void> {
+    const raw: unknown = message.body;
+    if (raw instanceof Uint8Array) return void (await this.env.CACHE.put('raw:bytes', [...raw].join(',')));
+    if (typeof raw === 'string') return void (await this.env.CACHE.put('raw:string', raw));
     const body = message.body;
     if (body.mode === 'throw') throw new Error(`job ${body.id} failed on attempt ${message.attempts}`);
     if (body.mode === 'retry' && message.attempts < 2) {

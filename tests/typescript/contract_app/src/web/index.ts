@@ -103,6 +103,39 @@ export default class extends Service<Env> {
         const answer = await env.PYHELPER.fetch('http://pyhelper/hi', { method: 'POST', body: 'x' });
         return json({ rpc: await env.PYHELPER.double(21), fetched: await answer.text() });
       }
+      case '/more-kv': {
+        const encoder = new TextEncoder();
+        const stream = new ReadableStream({ start(c) { c.enqueue(encoder.encode('streamed ')); c.enqueue(encoder.encode('value')); c.close(); } });
+        await env.CACHE.put('s', stream);
+        const back = await new Response(await env.CACHE.get('s', 'stream')).text();
+        await env.CACHE.put('t', 'two');
+        const bulk = await env.CACHE.get(['s', 't', 'missing']);
+        const bulkMeta = await env.CACHE.getWithMetadata(['t']);
+        return json({ back, bulk: Object.fromEntries(bulk), isMap: bulk instanceof Map, bulkMeta: Object.fromEntries(bulkMeta) });
+      }
+      case '/more-queue': {
+        await env.JOBS.send('plain text', { contentType: 'text' });
+        await env.JOBS.send(new Uint8Array([1, 2, 3]), { contentType: 'bytes' });
+        return json({ sent: 2 });
+      }
+      case '/more-sql': {
+        const done = await env.APP_DB.exec('CREATE TABLE IF NOT EXISTS extra (x INTEGER)');
+        const run = await env.APP_DB.prepare('INSERT INTO extra (x) VALUES (?), (?)').bind(1, 2).run();
+        return json({ execCount: done.count, changes: run.meta.changes, success: run.success });
+      }
+      case '/more-bucket': {
+        await env.FILES.put('r.txt', 'abcdefghij');
+        const part = await env.FILES.get('r.txt', { range: { offset: 2, length: 3 } });
+        const partText = await part.text();
+        await env.FILES.delete('r.txt');
+        return json({ partText, gone: await env.FILES.head('r.txt') });
+      }
+      case '/more-actor': {
+        const unique = env.COUNTER.newUniqueId();
+        const again = env.COUNTER.idFromString(unique.toString());
+        const stub = env.COUNTER.get(again);
+        return json({ same: unique.equals(again), value: await stub.increment(5), inspect: await stub.inspect() });
+      }
       case '/time':
         return json({ now: Date.now(), date: new Date().toISOString(), started: this.started });
       case '/log':
