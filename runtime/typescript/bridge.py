@@ -81,7 +81,18 @@ class Bridge:
             return env.annotation
         return getattr(env, name)
 
+    def release(self, handle: int) -> None:
+        self._handles.pop(handle, None)
+
+    @property
+    def handles(self) -> int:
+        """How many objects Node holds handles to (sessions, stores, actor storages)."""
+        return len(self._handles)
+
     async def answer(self, message: dict[str, Any]) -> Any:
+        if message["b"] == "$release":
+            self.release(message["a"][0])
+            return None
         target = self._target(message["b"])
         method: str = message["m"]
         args: list[Any] = message.get("a") or []

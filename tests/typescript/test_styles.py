@@ -22,7 +22,8 @@ def styles_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def raindrop_manifest(styles_manifest: Path) -> Path:
+def raindrop_manifest(styles_manifest: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("NODE_OPTIONS", "--expose-gc")  # the handle test collects garbage on purpose
     return styles_manifest
 
 
@@ -74,3 +75,21 @@ async def test_ai_run_from_typescript(raindrop_http: httpx.AsyncClient) -> None:
     response = await raindrop_http.post("/ai", json={"prompt": "Say hi"})
     assert response.status_code == 200, response.text
     assert isinstance(response.json()["response"], str)
+
+
+async def test_a_session_handle_is_released_once_typescript_drops_it(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App
+) -> None:
+    typescript = raindrop_app._typescript
+    assert typescript is not None
+    await raindrop_http.post("/memory", json={"text": "one"})
+    await raindrop_http.post("/memory", json={"text": "two"})
+    held = typescript.bridge.handles
+    assert held >= 2  # the two working-memory sessions
+    assert (await raindrop_http.post("/gc")).json() == {"collected": True}
+    for _ in range(100):
+        if typescript.bridge.handles <= held - 2:
+            break
+        await raindrop_http.post("/gc")
+        await asyncio.sleep(0.02)
+    assert typescript.bridge.handles <= held - 2

@@ -85,9 +85,16 @@ function settle(message) {
   }
 }
 
+// A handle's object is let go in Python once its proxy here is garbage collected.
+const released = new FinalizationRegistry((handle) => host.notify('$release', 'release', [handle]));
+
 function handles(value, depth) {
   if (value === null || typeof value !== 'object' || depth > 3 || value instanceof Uint8Array) return value;
-  if (typeof value.$handle === 'number' && Object.keys(value).length === 1) return generic(`$h${value.$handle}`, host);
+  if (typeof value.$handle === 'number' && Object.keys(value).length === 1) {
+    const proxy = generic(`$h${value.$handle}`, host);
+    released.register(proxy, value.$handle);
+    return proxy;
+  }
   if (Array.isArray(value)) return value.map((v) => handles(v, depth + 1));
   for (const key of Object.keys(value)) value[key] = handles(value[key], depth + 1);
   return value;

@@ -43,6 +43,12 @@ route('POST', '/ai', async (request, env) => {
   return Response.json(await env.AI.run('llama-3.1-8b-instruct-fast', { messages: [{ role: 'user', content: prompt }] }));
 });
 
+route('POST', '/gc', async () => {
+  (globalThis as any).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return Response.json({ collected: typeof (globalThis as any).gc === 'function' });
+});
+
 export default {
   async fetch(request: Request, env: any): Promise<Response> {
     const url = new URL(request.url);
