@@ -70,3 +70,24 @@ def test_reload_watches_typescript_sources_and_package_json(tmp_path: Path) -> N
 
     os.utime(tmp_path / "src" / "web" / "index.ts", (1, 1))
     assert changed(before, snapshot(tmp_path)) == [tmp_path / "src" / "web" / "index.ts"]
+
+
+@pytest.mark.anyio
+async def test_a_python_only_app_never_looks_for_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runtime.app import App
+
+    (tmp_path / "raindrop.manifest").write_text('application "py" {\n  service "web" {}\n}\n')
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "handlers" / "web.py").write_text(
+        "from runtime import Service\n\n\nclass Web(Service):\n    async def fetch(self, request):\n        return None\n"
+    )
+
+    def no_node() -> str:
+        raise AssertionError("a Python-only app looked for Node")
+
+    from runtime.typescript import runner
+
+    monkeypatch.setattr(bundle, "find_node", no_node)
+    monkeypatch.setattr(runner, "find_node", no_node)
+    async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://") as app:
+        assert app._typescript is None
