@@ -48,7 +48,10 @@ def find_node() -> str:
         if not candidate or not Path(candidate).exists():
             continue
         try:
-            version = subprocess.run([candidate, "--version"], capture_output=True, text=True, timeout=10).stdout
+            quiet = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}  # the user's flags are for handlers
+            version = subprocess.run(
+                [candidate, "--version"], capture_output=True, text=True, timeout=10, env=quiet
+            ).stdout
             major = int(version.strip().lstrip("v").split(".")[0])
         except (OSError, ValueError, subprocess.SubprocessError):
             continue

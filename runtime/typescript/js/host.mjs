@@ -152,13 +152,23 @@ function handlerOf(name) {
 
 async function serve(message) {
   const [method, url, headers, body] = message.q;
-  const controller = new AbortController();
-  aborts.set(message.i, controller);
+  const request = new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
+  // request.signal, made on first read (a signal on every Request costs more than a small handler)
+  let controller = null;
+  let finished = false;
+  Object.defineProperty(request, 'signal', {
+    get() {
+      if (!controller) {
+        controller = new AbortController();
+        if (!finished) aborts.set(message.i, controller);
+      }
+      return controller.signal;
+    },
+  });
   try {
-    return await answer(message, new Request(url, {
-      method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined, signal: controller.signal,
-    }));
+    return await answer(message, request);
   } finally {
+    finished = true;
     aborts.delete(message.i);
   }
 }
