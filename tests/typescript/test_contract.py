@@ -283,3 +283,17 @@ async def test_actor_ids_and_storage_methods(raindrop_http: httpx.AsyncClient) -
         "deleted": True,
         "id": 64,
     }
+
+
+async def test_responses_keep_the_fetch_semantics(raindrop_http: httpx.AsyncClient) -> None:
+    assert (await raindrop_http.get("/response-semantics")).json() == {
+        "first": "abc",
+        "second": "threw",
+        "copy": "abc",
+        "used": True,
+        "viaStream": "xyz",
+        "bytes": [104, 105],
+        "type": "text/plain;charset=UTF-8",
+        "parsed": {"a": 1},
+        "empty": None,
+    }

@@ -35,11 +35,49 @@ globalThis.Date = AppDate;
 // -- responses: one built from a string or bytes keeps them, so its body is sent in one frame
 // without reading it through a stream (the common case, and the costly part of a small reply)
 const SOURCE = Symbol('raindrop.body');
+const USED = Symbol('raindrop.used');
+const STREAM = Symbol('raindrop.stream');
 const BaseResponse = Response;
+const plainBody = (body) => body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
 class AppResponse extends BaseResponse {
   constructor(body, init) {
-    super(body, init);
-    if (body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer) this[SOURCE] = body ?? null;
+    if (!plainBody(body)) {
+      super(body, init);
+      return;
+    }
+    // No stream is made for a body the response already holds; it is made if something reads
+    // `body` (a middleware wrapping the response), and the read helpers use the value itself.
+    super(null, init);
+    this[SOURCE] = body ?? null;
+    this[USED] = false;
+    if (typeof body === 'string' && !this.headers.has('content-type')) this.headers.set('content-type', 'text/plain;charset=UTF-8');
+  }
+  get body() {
+    if (this[SOURCE] === undefined) return super.body;
+    if (this[SOURCE] === null) return null;
+    if (!this[STREAM]) this[STREAM] = new BaseResponse(this[SOURCE]).body;
+    return this[STREAM];
+  }
+  get bodyUsed() {
+    if (this[SOURCE] === undefined) return super.bodyUsed;
+    return this[USED] || (this[STREAM] !== undefined && this[STREAM].locked);
+  }
+  #take() {
+    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
+    this[USED] = true;
+    return new BaseResponse(this[STREAM] ?? this[SOURCE]);
+  }
+  text() { return this[SOURCE] === undefined ? super.text() : (typeof this[SOURCE] === 'string' && !this.bodyUsed ? (this[USED] = true, Promise.resolve(this[SOURCE])) : this.#take().text()); }
+  json() { return this[SOURCE] === undefined ? super.json() : this.text().then(JSON.parse); }
+  arrayBuffer() { return this[SOURCE] === undefined ? super.arrayBuffer() : this.#take().arrayBuffer(); }
+  blob() { return this[SOURCE] === undefined ? super.blob() : this.#take().blob(); }
+  formData() { return this[SOURCE] === undefined ? super.formData() : this.#take().formData(); }
+  bytes() { return this[SOURCE] === undefined ? super.bytes() : this.#take().arrayBuffer().then((b) => new Uint8Array(b)); }
+  clone() {
+    if (this[SOURCE] === undefined) return super.clone();
+    if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
+    if (this[STREAM]) return super.clone();
+    return new AppResponse(this[SOURCE], { status: this.status, statusText: this.statusText, headers: this.headers });
   }
   static json(data, init = {}) {
     const headers = new Headers(init.headers);
@@ -195,7 +233,7 @@ async function answer(message, request) {
 async function reply(i, response) {
   const h = [...response.headers];
   const source = response[SOURCE];
-  if (source !== undefined && !response.bodyUsed) return send({ t: 'ok', i, v: { s: response.status, h, b: source } });
+  if (source !== undefined && response[STREAM] === undefined) return send({ t: 'ok', i, v: { s: response.status, h, b: source } });
   if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } });
   const reader = response.body.getReader();
   const chunks = [];

@@ -136,6 +136,20 @@ export default class extends Service<Env> {
         const stub = env.COUNTER.get(again);
         return json({ same: unique.equals(again), value: await stub.increment(5), inspect: await stub.inspect() });
       }
+      case '/response-semantics': {
+        const r = new Response('abc');
+        const copy = r.clone();
+        const first = await r.text();
+        let second = 'read again';
+        try { await r.text(); } catch { second = 'threw'; }
+        const viaStream = await new Response(new Response('xyz').body).text();
+        const bytes = new Uint8Array(await new Response(new Uint8Array([104, 105])).arrayBuffer());
+        return json({
+          first, second, copy: await copy.text(), used: r.bodyUsed, viaStream, bytes: [...bytes],
+          type: new Response('x').headers.get('content-type'), parsed: await Response.json({ a: 1 }).json(),
+          empty: new Response(null, { status: 204 }).body,
+        });
+      }
       case '/time':
         return json({ now: Date.now(), date: new Date().toISOString(), started: this.started });
       case '/log':
