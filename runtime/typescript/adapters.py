@@ -26,9 +26,18 @@ if TYPE_CHECKING:
 
 
 async def request_parts(request: Request) -> list[Any]:
+    """Method, URL (as Starlette spells it), headers as one NUL-separated text (one decode here
+    and one split in Node, not a JSON pair per header), body."""
     body = await request.body()
-    headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in request.headers.raw]
-    return [request.method, str(request.url), headers, body or None]
+    scope = request.scope
+    raw = scope["headers"]
+    flat = b"\0".join(part for pair in raw for part in pair).decode("latin-1")
+    host = next((v.decode("latin-1") for k, v in raw if k == b"host"), None)
+    if host is None:
+        return [request.method, str(request.url), flat, body or None]
+    query = scope.get("query_string", b"")
+    url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
+    return [request.method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body or None]
 
 
 def python_response(value: dict[str, Any]) -> Response:

@@ -188,8 +188,18 @@ function handlerOf(name) {
   return handler;
 }
 
+// Headers arrive as one text, name and value NUL-separated.
+function headerPairs(text) {
+  if (typeof text !== 'string') return text;
+  const parts = text ? text.split('\0') : [];
+  const pairs = [];
+  for (let at = 0; at + 1 < parts.length; at += 2) pairs.push([parts[at], parts[at + 1]]);
+  return pairs;
+}
+
 async function serve(message) {
-  const [method, url, headers, body] = message.q;
+  const [method, url, flat, body] = message.q;
+  const headers = headerPairs(flat);
   const request = new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
   // request.signal, made on first read (a signal on every Request costs more than a small handler)
   let controller = null;
@@ -297,7 +307,7 @@ async function actorCall(message) {
     instance = new cls(stateOf(message.h, message.id, message.nm, host), env);
     actors.set(key, instance);
   }
-  if (message.m === 'fetch') return reply(message.i, await instance.fetch(new Request(message.a[1], { method: message.a[0], headers: message.a[2], body: message.a[3] ?? undefined })));
+  if (message.m === 'fetch') return reply(message.i, await instance.fetch(new Request(message.a[1], { method: message.a[0], headers: headerPairs(message.a[2]), body: message.a[3] ?? undefined })));
   const fn = instance[message.m];
   if (typeof fn !== 'function') throw new BindingError(`actor "${message.r}" (${instance.constructor.name}) has no public method ${JSON.stringify(message.m)}`);
   send({ t: 'ok', i: message.i, v: await fn.apply(instance, message.a) });
