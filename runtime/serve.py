@@ -186,9 +186,7 @@ async def serve(
     mcp_urls: dict[str, str] = {}
     lifespans = contextlib.AsyncExitStack()
     for name, p in mcp_ports(app, max([base_port - 1, *routers])).items():
-        mcp_host = app.mcp.get(name)
-        if mcp_host is None:  # a TypeScript mcp_service, not run yet (logged at start)
-            continue
+        mcp_host = app.mcp[name]
         routers[p] = Router(mcp_host.asgi(), {}, None)
         mcp_urls[name] = f"http://{display_host}:{p}{MCP_PATH}"
         await lifespans.enter_async_context(mcp_host.lifespan())
