@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import time
 from datetime import datetime
 from typing import Any
 
@@ -93,6 +94,9 @@ class Bridge:
         if message["b"] == "$release":
             self.release(message["a"][0])
             return None
+        if message["b"] == "$tracer":
+            self._span(*message["a"])
+            return None
         target = self._target(message["b"])
         method: str = message["m"]
         args: list[Any] = message.get("a") or []
@@ -131,6 +135,26 @@ class Bridge:
         if isinstance(target, _USER_DATA):
             return result
         return self._platform(result, 0)
+
+    def _span(
+        self,
+        name: str,
+        attributes: dict[str, Any],
+        events: list[dict[str, Any]],
+        status: list[Any],
+        error: str | None,
+        wall: float,
+        duration_ms: float,
+    ) -> None:
+        """A span that ended in TypeScript, recorded as the Python tracer records its own."""
+        assert self.env is not None
+        span = self.env.tracer.start_span(str(name), attributes)
+        span.events = list(events)
+        span.status = (str(status[0]), status[1])
+        span.error = error
+        span._wall = wall
+        span._started = time.perf_counter() - duration_ms / 1000
+        span.end()
 
     def _platform(self, value: Any, depth: int) -> Any:
         """A smart binding's result as the platform spells it: camelCase keys in its outer two

@@ -297,3 +297,16 @@ async def test_responses_keep_the_fetch_semantics(raindrop_http: httpx.AsyncClie
         "parsed": {"a": 1},
         "empty": None,
     }
+
+
+async def test_spans_from_typescript_are_recorded_by_the_runtimes_tracer(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App
+) -> None:
+    assert (await raindrop_http.get("/span")).json() == {"total": 6}
+    await raindrop_http.get("/hello")  # the span records are sent without an answer: let them land
+    spans = {r.module: r for r in raindrop_app.runs if r.kind == "span"}
+    assert spans["ts-work"].outcome == "ok"
+    assert '"items":3' in spans["ts-work"].detail and "event halfway" in spans["ts-work"].detail
+    assert spans["ts-failed"].outcome == "error"
+    assert spans["ts-failed"].error == "Error: span broke"
+    assert spans["ts-work"].started_at == raindrop_app.clock.time()  # the fake clock's moment

@@ -195,9 +195,54 @@ function logger(host) {
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), log: log('info') };
 }
 
-function tracer() {
-  const span = { setAttribute() { return span; }, setAttributes() { return span; }, addEvent() { return span; }, setStatus() { return span; }, recordException() {}, end() {} };
-  return { startSpan: () => span, startActiveSpan: (name, ...rest) => rest[rest.length - 1](span) };
+// Spans are timed here and recorded by the runtime's tracer when they end (one message, no answer).
+function tracer(host) {
+  const startSpan = (name, options = {}) => {
+    const began = performance.now();
+    const wall = Date.now() / 1000;
+    const attributes = { ...(options.attributes || options || {}) };
+    delete attributes.attributes;
+    const events = [];
+    let status = ['unset', null];
+    let error = null;
+    let ended = false;
+    const span = {
+      setAttribute(key, value) { attributes[key] = value; return span; },
+      setAttributes(values) { Object.assign(attributes, values); return span; },
+      addEvent(name, values) { events.push({ name, attributes: values || {} }); return span; },
+      setStatus(value) {
+        const code = typeof value === 'object' ? value.code : value;
+        status = [code === 2 || code === 'error' ? 'error' : code === 1 || code === 'ok' ? 'ok' : 'unset', value?.message ?? null];
+        return span;
+      },
+      recordException(exception) { error = exception instanceof Error ? `${exception.name}: ${exception.message}` : String(exception); },
+      isRecording: () => !ended,
+      end() {
+        if (ended) return;
+        ended = true;
+        host.notify('$tracer', 'record', [name, attributes, events, status, error, wall, performance.now() - began]);
+      },
+    };
+    return span;
+  };
+  const startActiveSpan = (name, ...rest) => {
+    const fn = rest[rest.length - 1];
+    const span = startSpan(name, typeof rest[0] === 'object' ? rest[0] : {});
+    const finish = (value) => { span.end(); return value; };
+    try {
+      const result = fn(span);
+      if (result && typeof result.then === 'function') {
+        return result.then(finish, (e) => { span.recordException(e); span.setStatus({ code: 2, message: String(e?.message ?? e) }); span.end(); throw e; });
+      }
+      return finish(result);
+    } catch (e) {
+      span.recordException(e);
+      span.setStatus({ code: 2, message: String(e?.message ?? e) });
+      span.end();
+      throw e;
+    }
+  };
+  return { startSpan, startActiveSpan };
 }
 
 export function buildEnv(spec, host) {
@@ -208,7 +253,7 @@ export function buildEnv(spec, host) {
   }
   Object.assign(env, spec.vars);
   env.logger = logger(host);
-  env.tracer = tracer();
+  env.tracer = tracer(host);
   env.annotation = generic('$annotation', host);
   return env;
 }

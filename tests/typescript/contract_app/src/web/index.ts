@@ -150,6 +150,19 @@ export default class extends Service<Env> {
           empty: new Response(null, { status: 204 }).body,
         });
       }
+      case '/span': {
+        const env2: any = this.env;
+        const total = await env2.tracer.startActiveSpan('ts-work', async (span: any) => {
+          span.setAttribute('items', 3);
+          span.addEvent('halfway', { n: 1 });
+          return 6;
+        });
+        const failed = env2.tracer.startSpan('ts-failed', { attributes: { step: 'x' } });
+        failed.recordException(new Error('span broke'));
+        failed.setStatus({ code: 2, message: 'span broke' });
+        failed.end();
+        return json({ total });
+      }
       case '/time':
         return json({ now: Date.now(), date: new Date().toISOString(), started: this.started });
       case '/log':
