@@ -43,6 +43,7 @@ from runtime.sql import SqlDatabase
 
 if TYPE_CHECKING:
     from runtime.mcp import McpHost
+    from runtime.typescript.runner import TypeScriptApp
 
 __all__ = ["App", "bucket_queue"]
 
@@ -88,6 +89,7 @@ class App:
         self.loop_lag = LoopLag()  # the event loop's own lag, probed while the app runs
         self._background: set[asyncio.Task[Any]] = set()
         self._started = False
+        self._typescript: TypeScriptApp | None = None  # the Node child, when handlers are TypeScript
 
     @classmethod
     def from_manifest(
@@ -158,6 +160,8 @@ class App:
         )
         self._queues = queues
         try:
+            if load_handlers:
+                await self._start_typescript()
             self._actors = ActorHost(
                 self._load_actor_classes() if load_handlers else {},
                 backend.state,
@@ -180,6 +184,8 @@ class App:
             )
             self._env = self._bindings.build(backend, self._actors, self._service_handler, self.mcp)
             await self._bindings.setup()
+            if self._typescript is not None:
+                await self._typescript.bind(self._env)
             self._migrate()
             if load_handlers:
                 self._build_services()
@@ -189,6 +195,9 @@ class App:
             if load_handlers:
                 self._build_schedules(backend)
         except BaseException:
+            if self._typescript is not None:
+                await self._typescript.stop()
+                self._typescript = None
             await backend.close()
             raise
         self._started = True
@@ -237,6 +246,9 @@ class App:
             await self._actors.release()  # a process that stops hands its actors over
         self._tasks.clear()
         self._background.clear()
+        if self._typescript is not None:
+            await self._typescript.stop()
+            self._typescript = None
         if self._backend is not None:
             await self._backend.close()
             self.backend_failed_writes = self._backend.failed_writes
@@ -424,7 +436,10 @@ class App:
         from runtime.mcp import McpHost, load_module
 
         for resource in self.manifest.application.mcp_services:
-            module = load_module(resource, self.manifest.root)
+            if self._typescript is not None and resource.name in self._typescript.resources:
+                module = self._typescript.mcp_module(resource)
+            else:
+                module = load_module(resource, self.manifest.root)
             namespace = f"mcp:{resource.name}"
             actor = ActorId(hashlib.sha256(namespace.encode()).hexdigest(), resource.name)
             assert self._actors is not None
@@ -462,6 +477,16 @@ class App:
                 guess = closest(stray, list(databases))
                 hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
                 log.warning("db/%s/ holds migrations for no database of the manifest%s", stray, hint)
+
+    async def _start_typescript(self) -> None:
+        from runtime.typescript import typescript_resources
+
+        resources = typescript_resources(self.manifest)
+        if resources:  # a Python-only app never starts (or looks for) Node
+            from runtime.typescript.runner import TypeScriptApp
+
+            self._typescript = TypeScriptApp(self.manifest, resources, self.clock, self.spawn)
+            await self._typescript.start()
 
     def _load_actor_classes(self) -> dict[str, type[Actor]]:
         return {a.name: handler_class(a, self.manifest.root) for a in self.manifest.application.actors}

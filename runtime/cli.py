@@ -67,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     new = commands.add_parser("new", help="create a small app that runs and whose tests pass")
     new.add_argument("name", help="the application's name, also its folder")
     new.add_argument("--dir", default=".", help="the folder to create it in (default: here)")
+    new.add_argument("--typescript", action="store_true", help="write its handlers in TypeScript (src/*/index.ts)")
     stubs = commands.add_parser(
         "scaffold", help="write a typed stub for every handler file the manifest names and lacks"
     )
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
         if args.command == "inspect":
             return _inspect(Path(args.manifest), args.json, out, err)
         if args.command == "new":
-            return _new(args.name, Path(args.dir), out, err)
+            return _new(args.name, Path(args.dir), out, err, typescript=args.typescript)
         if args.command == "scaffold":
             return _scaffold(Path(args.manifest), out, err)
         if args.command == "generate":
@@ -203,19 +204,21 @@ def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _new(name: str, parent: Path, out: TextIO, err: TextIO) -> int:
+def _new(name: str, parent: Path, out: TextIO, err: TextIO, *, typescript: bool = False) -> int:
     from runtime.scaffold import new
+    from runtime.typescript.scaffold import new_typescript
 
     if not name or "/" in name or name.startswith("."):
         print(f"error: {name!r} is not an application name: use letters, digits and dashes", file=err)
         return EXIT_USAGE
     try:
-        manifest = new(name, parent)
+        manifest = (new_typescript if typescript else new)(name, parent)
     except FileExistsError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_USAGE
     root = manifest.parent
-    print(f"created {root}/ (raindrop.manifest, handlers/, workers/, tests/)", file=out)
+    made = "src/, package.json" if typescript else "handlers/, workers/"
+    print(f"created {root}/ (raindrop.manifest, {made}, tests/)", file=out)
     print(f"  cd {root} && python -m runtime serve     # runs it on http://127.0.0.1:8787", file=out)
     print(f"  cd {root} && python -m pytest            # runs its test on the fake clock", file=out)
     return EXIT_OK

@@ -21,6 +21,7 @@ from runtime.manifest.model import (
     Service,
     Task,
 )
+from runtime.typescript import typescript_file
 
 SMART_KINDS = kinds_where(smart=True)
 
@@ -47,6 +48,11 @@ def describe(manifest: Manifest, settings: LocalSettings, now: datetime, fires: 
         if isinstance(resource, CodeResource):
             entry["handler"] = resource.handler
             entry["handler_exists"] = (manifest.root / resource.handler).is_file()
+            entry["language"] = "python" if entry["handler_exists"] else None
+            typescript = None if entry["handler_exists"] else typescript_file(resource, manifest.root)
+            if typescript is not None:
+                entry.update(handler=typescript.relative_to(manifest.root).as_posix(), handler_exists=True)
+                entry["language"] = "typescript"
         if isinstance(resource, Service):
             entry["visibility"] = resource.visibility
         if isinstance(resource, Actor):
@@ -114,7 +120,7 @@ def render_text(report: dict[str, Any]) -> str:
         if r.get("secret"):
             parts.append("secret")
         if "handler" in r:
-            parts.append(r["handler"] + ("" if r["handler_exists"] else " (missing)"))
+            parts.append(r["handler"] + (f" ({r['language']})" if r["handler_exists"] else " (missing)"))
         if "provider" in r:
             parts.append(f"[{r['provider']}]")
         lines.append(f"  {head}  " + "  ".join(parts))

@@ -73,10 +73,16 @@ def handler_class(resource: CodeResource, root: Path) -> type:
     :raises HandlerLoadError: naming the file and the class that was expected.
     """
     path = root / resource.handler
-    if not path.is_file():
+    if not path.is_file() or path.suffix != ".py":
+        from runtime.typescript.runner import running
+
+        typescript = running.get(root.resolve()) or running.get(root)
+        if typescript is not None and resource.name in typescript.resources:
+            return typescript.handler_class(resource)
         raise HandlerLoadError(
             f'{resource.kind} "{resource.name}": handler file {resource.handler} does not exist '
-            f'(set handler = "..." in the manifest to use another file)'
+            f"(write {resource.handler} in Python or src/{resource.name}/index.ts in TypeScript, "
+            'or set handler = "..." in the manifest to use another file)'
         )
     module = import_file(path, root)
     bases = expected_base(resource)

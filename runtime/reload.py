@@ -1,6 +1,6 @@
 """``serve --reload``: run ``serve`` in a child process and restart it when the app changes.
 
-Watched: ``*.py``, ``*.sql``, the manifest, ``raindrop.local.yaml`` and ``.env`` under the
+Watched: ``*.py``, ``*.sql``, TypeScript and JavaScript sources, ``package.json``, the manifest, ``raindrop.local.yaml`` and ``.env`` under the
 manifest's folder (the state directory and virtualenvs are ignored). Changes are found by
 polling modification times twice a second, which needs no extra package and no inotify limits.
 """
@@ -26,7 +26,7 @@ IGNORED = {
     ".ruff_cache",
     ".pytest_cache",
 }
-WATCHED_SUFFIXES = {".py", ".sql", ".manifest", ".yaml", ".yml", ".env", ".html"}
+WATCHED_SUFFIXES = {".py", ".sql", ".manifest", ".yaml", ".yml", ".env", ".html", ".ts", ".mts", ".js", ".mjs"}
 
 
 def snapshot(root: Path) -> dict[Path, float]:
@@ -35,7 +35,7 @@ def snapshot(root: Path) -> dict[Path, float]:
         dirs[:] = [d for d in dirs if d not in IGNORED and not d.startswith(".raindrop")]
         for name in files:
             path = Path(folder) / name
-            if path.suffix in WATCHED_SUFFIXES or name in (".env", "raindrop.manifest"):
+            if path.suffix in WATCHED_SUFFIXES or name in (".env", "raindrop.manifest", "package.json"):
                 try:
                     found[path] = path.stat().st_mtime
                 except FileNotFoundError:

@@ -443,11 +443,14 @@ def _attribute_span(app: RawBlock, kind: str, name: str, attribute: str) -> Span
 
 
 def handler_diagnostics(source: Source, app: Application, root: Path, severity: Severity) -> list[Diagnostic]:
-    """A diagnostic for each code-bearing block whose handler file does not exist."""
+    """A diagnostic for each code-bearing block with neither a Python handler file nor a
+    TypeScript module (``src/<name>/index.ts``)."""
+    from runtime.typescript import typescript_file
+
     found: list[Diagnostic] = []
     for resource in app.code_resources():
         path = root / resource.handler
-        if not path.is_file():
+        if not path.is_file() and typescript_file(resource, root) is None:
             found.append(make(source, severity, _missing_handler(resource), resource.span))
     return found
 
@@ -473,5 +476,5 @@ def _missing_handler(resource: CodeResource) -> str:
     )
     return (
         f'{resource.kind} "{resource.name}": handler file {resource.handler} does not exist{how}; '
-        f"it should hold {detail}"
+        f"it should hold {detail}, or write the handler in TypeScript as src/{resource.name}/index.ts"
     )

@@ -1,0 +1,197 @@
+"""TypeScript handlers against Python handlers, in the same run.
+
+    python bench/typescript.py [--requests 8000] [--concurrency 64] [--calls 2000]
+
+One app with the same routes in a Python service and a TypeScript service (run by the Node
+child): a no-op request (throughput and p99 at ``--concurrency`` requests in flight, through
+``serve``, over keep-alive HTTP), one awaited KV get from TypeScript (p50, timed inside JavaScript) and a
+1 MB KV get from TypeScript. Targets: binding call p50 <= 0.1 ms, 1 MB get <= 2 ms, no-op
+throughput >= 0.6x Python's with p99 <= 2x.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/http.py and bench/queue.py would shadow the standard library's modules (see actors.py).
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+import httpx
+from common import free_port, http_request, keep_alive_client, median, percentile, run_load, wait_until_up
+
+from runtime.app import App
+
+MANIFEST = """
+application "ts-bench" {
+  service "py" { visibility = "public" }
+  service "ts" { visibility = "public" }
+  kv_cache "cache" {}
+}
+"""
+
+PYTHON = """
+from starlette.responses import Response
+from runtime import Service
+
+
+class Py(Service):
+    async def fetch(self, request):
+        return Response("ok")
+"""
+
+TYPESCRIPT = """
+import { Service } from '@liquidmetal-ai/raindrop-framework';
+
+export default class extends Service<any> {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (url.pathname === '/calls') {
+      const n = Number(url.searchParams.get('n'));
+      await this.env.CACHE.put('small', 'value');
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const started = performance.now();
+        await this.env.CACHE.get('small');
+        times.push(performance.now() - started);
+      }
+      return Response.json(times);
+    }
+    if (url.pathname === '/big') {
+      await this.env.CACHE.put('big', new Uint8Array(1 << 20).fill(1));
+      const times: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const started = performance.now();
+        await this.env.CACHE.get('big', 'arrayBuffer');
+        times.push(performance.now() - started);
+      }
+      return Response.json(times);
+    }
+    return new Response('ok');
+  }
+}
+"""
+
+
+def write_app(folder: Path) -> Path:
+    (folder / "raindrop.manifest").write_text(MANIFEST)
+    (folder / "handlers").mkdir()
+    (folder / "handlers" / "py.py").write_text(PYTHON)
+    (folder / "src" / "ts").mkdir(parents=True)
+    (folder / "src" / "ts" / "index.ts").write_text(TYPESCRIPT)
+    return folder / "raindrop.manifest"
+
+
+async def load(app: App, service: str, requests: int, concurrency: int) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) of ``requests`` no-op GETs, ``concurrency`` at a time."""
+    transport = httpx.ASGITransport(app=app.asgi(service))
+    latencies: list[float] = []
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        for _ in range(200):  # warm up
+            await client.get("/")
+        left = requests
+
+        async def worker() -> None:
+            nonlocal left
+            while left > 0:
+                left -= 1
+                started = time.perf_counter()
+                response = await client.get("/")
+                latencies.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return requests / elapsed, latencies[int(len(latencies) * 0.99) - 1]
+
+
+async def serve_load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
+    latencies: list[float] = []
+    statuses: list[int] = []
+    hello = http_request("GET", "/")
+    per = requests // concurrency
+    await asyncio.gather(*(keep_alive_client(port, [hello] * 50, latencies, statuses) for _ in range(concurrency)))
+    latencies.clear()
+    started = time.perf_counter()
+    await asyncio.gather(*(keep_alive_client(port, [hello] * per, latencies, statuses) for _ in range(concurrency)))
+    if set(statuses) != {200}:
+        raise RuntimeError(f"unexpected statuses {set(statuses)}")
+    return per * concurrency / (time.perf_counter() - started), latencies
+
+
+def through_serve(folder: Path, requests: int, concurrency: int, rounds: int) -> None:
+    """The no-op route of both services through ``serve`` over keep-alive HTTP, best of ``rounds``."""
+    py_port, ts_port = free_port(), free_port()
+    (folder / "raindrop.local.yaml").write_text(f"services:\n  py: {{port: {py_port}}}\n  ts: {{port: {ts_port}}}\n")
+    served = subprocess.Popen(
+        [sys.executable, "-m", "runtime", "serve", str(folder / "raindrop.manifest"), "--no-request-log", "--state", str(folder / "served")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        wait_until_up(py_port)
+        wait_until_up(ts_port)
+        py_runs, ts_runs = [], []
+        for _ in range(rounds):  # alternate: this machine's speed drifts from second to second
+            py_runs.append(run_load(serve_load(py_port, requests, concurrency)))
+            ts_runs.append(run_load(serve_load(ts_port, requests, concurrency)))
+    finally:
+        served.terminate()
+        served.wait()
+    py_rate, py_lat = max(py_runs, key=lambda run: run[0])
+    ts_rate, ts_lat = max(ts_runs, key=lambda run: run[0])
+    py_p99, ts_p99 = percentile(py_lat, 0.99), percentile(ts_lat, 0.99)
+    print(f"no-op request through serve, {concurrency} keep-alive connections, best of {rounds} rounds:")
+    print(f"  Python handler:     {py_rate:8.0f} req/s  p50 {median(py_lat):.2f} ms  p99 {py_p99:.2f} ms")
+    print(f"  TypeScript handler: {ts_rate:8.0f} req/s  p50 {median(ts_lat):.2f} ms  p99 {ts_p99:.2f} ms")
+    print(f"  ratios: throughput {ts_rate / py_rate:.2f}x (target >= 0.6x), p99 {ts_p99 / py_p99:.2f}x (target <= 2x)")
+
+
+async def main() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=8000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        manifest = write_app(Path(folder))
+        started = time.perf_counter()
+        app = App.from_manifest(manifest, backend="memory://", state_dir=Path(folder) / "state")
+        async with app:
+            print(f"start with Node and bundling: {time.perf_counter() - started:.2f} s")
+            transport = httpx.ASGITransport(app=app.asgi("ts"))
+            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+                call_p50s, big_p50s = [], []
+                for _ in range(options.rounds):  # the first round also warms up V8's JIT
+                    calls = (await client.get("/calls", params={"n": options.calls})).json()
+                    big = (await client.get("/big")).json()
+                    call_p50s.append(statistics.median(calls[100:]))
+                    big_p50s.append(statistics.median(big[5:]))
+            call_p50, big_p50 = min(call_p50s), min(big_p50s)
+            print(f"binding call from TypeScript (KV get, best round): p50 {call_p50:.3f} ms   (target <= 0.1 ms)")
+            print(f"1 MB KV get from TypeScript (best round):           p50 {big_p50:.2f} ms   (target <= 2 ms)")
+            typescript = app._typescript
+            if typescript is not None and typescript.host.pid is not None:
+                status = Path(f"/proc/{typescript.host.pid}/status")
+                if status.exists():
+                    rss = next(line for line in status.read_text().splitlines() if line.startswith("VmRSS"))
+                    print(f"Node resident memory: {int(rss.split()[1]) / 1024:.0f} MB (target <= 80 MB)")
+    return options
+
+
+if __name__ == "__main__":
+    options = asyncio.run(main())
+    with tempfile.TemporaryDirectory() as folder:
+        write_app(Path(folder))
+        through_serve(Path(folder), options.requests, options.concurrency, options.rounds)

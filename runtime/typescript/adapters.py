@@ -1,0 +1,201 @@
+"""Python handler classes that hand each call to the TypeScript handler in the Node child.
+
+They are what the loader returns for a TypeScript resource, so the runtime drives them as it
+drives Python handlers: the observers' consumer loops decide acks, retries and dead letters,
+the scheduler fires tasks, the actor host owns actors and their alarms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from runtime.handlers import Actor, Batch, Each, Service, Task
+from runtime.manifest.model import Actor as ActorBlock
+from runtime.manifest.model import CodeResource, Observer, ScheduleSource
+from runtime.typescript.host import TypeScriptError
+
+if TYPE_CHECKING:
+    from runtime.queue import Message, MessageBatch
+    from runtime.scheduler import ScheduledEvent
+    from runtime.typescript.runner import TypeScriptApp
+
+
+async def request_parts(request: Request) -> list[Any]:
+    """Method, URL (as Starlette spells it), headers as one NUL-separated text (one decode here
+    and one split in Node, not a JSON pair per header), body."""
+    body = await request.body()
+    scope = request.scope
+    raw = scope["headers"]
+    flat = b"\0".join(part for pair in raw for part in pair).decode("latin-1")
+    host = next((v.decode("latin-1") for k, v in raw if k == b"host"), None)
+    if host is None:
+        return [request.method, str(request.url), flat, body or None]
+    query = scope.get("query_string", b"")
+    url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
+    return [request.method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body or None]
+
+
+def python_response(value: dict[str, Any]) -> Response:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in value["h"] if k.lower() != "content-length"]
+    body: bytes = value["b"] if isinstance(value["b"], bytes) else (value["b"] or "").encode()
+    if not value.get("more"):
+        response = Response(status_code=value["s"])
+        headers.append((b"content-length", str(len(body)).encode()))
+        response.body = body
+        response.raw_headers = headers
+        return response
+    queue: asyncio.Queue[bytes | None] = value["queue"]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        if body:
+            yield body
+        while True:
+            chunk = await queue.get()
+            if chunk is None:
+                return
+            yield chunk
+
+    streaming = StreamingResponse(chunks(), status_code=value["s"])
+    streaming.raw_headers = headers
+    return streaming
+
+
+def _message(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "ts": message.timestamp.timestamp() * 1000,
+        "body": message.body,
+        "attempts": message.attempts,
+    }
+
+
+def _settle(messages: list[Message], outcome: dict[str, Any]) -> None:
+    for message, decision in zip(messages, outcome["d"], strict=True):
+        if decision is None:
+            continue
+        if decision[0] == "ack":
+            message.ack()
+        else:
+            message.retry(delay_seconds=decision[1])
+    error = outcome.get("e")
+    if error:
+        raise TypeScriptError(error["name"], error["message"], error.get("stack", ""))
+
+
+def adapter_class(ts: TypeScriptApp, resource: CodeResource, info: dict[str, Any]) -> type:
+    """The Python handler class of the TypeScript ``resource`` (``info``: what Node found in it)."""
+    name = resource.name
+    methods: list[str] = info.get("methods") or []
+    if isinstance(resource, ActorBlock):
+        return _actor_class(ts, resource, methods)
+    if (isinstance(resource, Observer) and isinstance(resource.source, ScheduleSource)) or resource.kind == "task":
+
+        class TypeScriptTask(Task):
+            async def handle(self, event: ScheduledEvent) -> None:
+                await ts.host.request(
+                    {
+                        "t": "task",
+                        "r": name,
+                        "ev": {"cron": event.cron, "type": event.type, "scheduledTime": event.scheduled_time},
+                    }
+                )
+
+        return TypeScriptTask
+    if isinstance(resource, Observer):
+        if info.get("base") == "Batch":
+
+            class TypeScriptBatch(Batch):
+                async def process(self, batch: MessageBatch) -> None:
+                    outcome = await ts.host.request(
+                        {
+                            "t": "msgs",
+                            "r": name,
+                            "batch": True,
+                            "queue": batch.queue,
+                            "ms": [_message(m) for m in batch.messages],
+                        }
+                    )
+                    _settle(batch.messages, outcome)
+
+            return TypeScriptBatch
+
+        class TypeScriptEach(Each):
+            async def process(self, message: Message) -> None:
+                outcome = await ts.host.request({"t": "msgs", "r": name, "batch": False, "ms": [_message(message)]})
+                _settle([message], outcome)
+
+        return TypeScriptEach
+
+    class TypeScriptService(Service):
+        async def fetch(self, request: Request) -> Response:
+            message = {"t": "fetch", "r": name, "q": await request_parts(request)}
+            value = await ts.host.request(message)
+            return python_response(value)
+
+    for method in methods:
+        if method != "fetch":
+            setattr(TypeScriptService, method, _rpc(ts, name, method))
+    return TypeScriptService
+
+
+def _rpc(ts: TypeScriptApp, name: str, method: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+    async def call(self: Service, *args: Any) -> Any:
+        answer = await ts.host.request({"t": "rpc", "r": name, "m": method, "a": list(args)})
+        return answer["v"]
+
+    call.__name__ = method
+    return call
+
+
+def _actor_class(ts: TypeScriptApp, resource: ActorBlock, methods: list[str]) -> type:
+    name = resource.name
+
+    class TypeScriptActor(Actor):
+        def __init__(self, state: Any, env: Any) -> None:
+            super().__init__(state, env)
+            self._handle = ts.bridge.register(state.storage)
+            self._fresh = True
+
+        async def _call(self, method: str, args: list[Any]) -> Any:
+            fresh, self._fresh = self._fresh, False
+            actor = self.state.id
+            return await ts.host.request(
+                {
+                    "t": "actor",
+                    "r": name,
+                    "cls": resource.class_name,
+                    "id": str(actor),
+                    "nm": actor.name,
+                    "h": self._handle,
+                    "m": method,
+                    "a": args,
+                    "fresh": fresh,
+                }
+            )
+
+    def make(method: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        if method == "fetch":
+
+            async def fetch(self: TypeScriptActor, request: Request) -> Response:
+                parts = await request_parts(request)
+                message_args = [parts[0], parts[1], parts[2], parts[3]]
+                value = await self._call("fetch", message_args)
+                return python_response(value)
+
+            return fetch
+
+        async def call(self: TypeScriptActor, *args: Any) -> Any:
+            return await self._call(method, list(args))
+
+        call.__name__ = method
+        return call
+
+    for method in methods:
+        setattr(TypeScriptActor, method, make(method))
+    TypeScriptActor.__name__ = resource.class_name
+    return TypeScriptActor

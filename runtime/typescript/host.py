@@ -1,0 +1,272 @@
+"""One supervised Node child per app process, running the app's TypeScript handlers.
+
+The runtime and the child talk over a socketpair (the child's ``RAINDROP_TS_FD``) in frames
+(:mod:`runtime.typescript.wire`). Requests go to Node (``fetch``, ``rpc``, ``msgs``, ``task``,
+``actor``); Node's binding calls (``c``) come back and are answered by the Python bindings. The
+child exits when the socket closes (its parent died or stopped it); an unexpected exit fails
+the requests in flight and the child is started again, with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from runtime.errors import RaindropError
+from runtime.typescript import wire
+
+log = logging.getLogger("raindrop.typescript")
+
+JS = Path(__file__).parent / "js"
+BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
+SOCKET_BUFFER = 4 * 1024 * 1024
+
+
+class TypeScriptError(Exception):
+    """What a TypeScript handler threw: its ``name``, message and source-mapped ``stack``."""
+
+    def __init__(self, name: str, message: str, stack: str = "") -> None:
+        self.js_name = name
+        self.js_message = message
+        self.stack = stack
+        where = next((line.strip()[3:] for line in stack.splitlines() if line.strip().startswith("at ")), "")
+        # One line (the last line of a traceback is what a dead letter's last_error keeps),
+        # ending with the handler's own frame: the full source-mapped stack is in ``stack``.
+        super().__init__(f"{name}: {message}" + (f" (at {where})" if where else ""))
+
+
+class NodeError(RaindropError):
+    """Node is missing, too old, or its process cannot run the app's handlers."""
+
+
+Answer = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, host: NodeHost) -> None:
+        self.host = host
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while len(buffer) >= 4:
+            size = int.from_bytes(buffer[:4], "little")
+            if len(buffer) < 4 + size:
+                return
+            frame = bytes(buffer[4 : 4 + size])
+            del buffer[: 4 + size]
+            self.host.received(wire.decode(frame))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.host.lost()
+
+
+class NodeHost:
+    """The Node child of one app process and the requests in flight to it."""
+
+    def __init__(
+        self,
+        node: str,
+        root: Path,
+        answer: Answer,
+        spawn: Callable[[Awaitable[Any]], Any],
+        now: Callable[[], float] | None,
+    ) -> None:
+        self.node = node
+        self.root = root
+        self._answer = answer
+        self._spawn = spawn
+        self._now = now  # the fake clock's time, sent with every frame; None: Node's own clock
+        self._process: asyncio.subprocess.Process | None = None
+        self._transport: asyncio.Transport | None = None
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._streams: dict[int, asyncio.Queue[bytes | None]] = {}
+        self._waits: dict[int, asyncio.Future[None]] = {}
+        self._ids = 0
+        self._out: list[bytes] = []
+        self._stopping = False
+        self._setup: list[dict[str, Any]] = []  # init and env, sent again to a restarted child
+        self._supervisor: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    async def start(self) -> None:
+        await self._launch()
+        self._supervisor = asyncio.create_task(self._supervise(), name="typescript host")
+
+    async def _launch(self) -> None:
+        ours, theirs = socket.socketpair()
+        for end in (ours, theirs):  # a 1 MB value in one write, not a dozen wake-ups of each side
+            with contextlib.suppress(OSError):
+                end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
+                end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                self.node,
+                "--enable-source-maps",
+                "--no-warnings",
+                str(JS / "host.mjs"),
+                cwd=self.root,
+                stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),),
+                env={**os.environ, "RAINDROP_TS_FD": str(theirs.fileno())},
+                start_new_session=True,  # Ctrl-C stops the runtime, which stops its child
+            )
+        finally:
+            theirs.close()
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_connection(lambda: _Connection(self), sock=ours)
+        self._transport = transport
+
+    async def setup(self, message: dict[str, Any]) -> Any:
+        """Send ``message`` now and again to every restarted child; its answer."""
+        self._setup.append(message)
+        return await self.request(message)
+
+    async def request(self, message: dict[str, Any]) -> Any:
+        """Send a request to Node and wait for its answer.
+
+        :raises TypeScriptError: what the handler threw.
+        """
+        self._ids += 1
+        message["i"] = self._ids
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[self._ids] = future
+        self.send(message)
+        try:
+            return await future
+        except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal
+            if self._transport is not None:
+                self.send({"t": "cancel", "i": message["i"]})
+            raise
+        finally:
+            self._pending.pop(message["i"], None)
+
+    def stream(self, request: int) -> asyncio.Queue[bytes | None]:
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._streams[request] = queue
+        return queue
+
+    def send(self, message: dict[str, Any]) -> None:
+        if self._now is not None:
+            message["n"] = round(self._now() * 1000)
+        self._out.append(wire.encode(message))
+        if len(self._out) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        out, self._out = self._out, []
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(b"".join(out))
+
+    def received(self, message: dict[str, Any]) -> None:
+        kind = message["t"]
+        if kind == "c":
+            task = asyncio.ensure_future(self._call(message))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        elif kind == "ok":
+            future = self._pending.get(message["i"])
+            if future is not None and not future.done():
+                value = message.get("v")
+                if value.__class__ is dict and value.get("more"):
+                    value["queue"] = self.stream(message["i"])
+                future.set_result(value)
+        elif kind == "err":
+            future = self._pending.get(message["i"])
+            error = message["e"]
+            if future is not None and not future.done():
+                future.set_exception(TypeScriptError(error["name"], error["message"], error.get("stack", "")))
+        elif kind == "chunk":
+            self._streams[message["i"]].put_nowait(message["b"])
+        elif kind == "end":
+            self._streams.pop(message["i"]).put_nowait(None)
+        elif kind == "w":
+            waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waits[message["i"]] = waiting
+            self._spawn(waiting)
+        elif kind == "wd":
+            done = self._waits.pop(message["i"], None)
+            if done is not None and not done.done():
+                if message.get("e"):
+                    error = message["e"]
+                    done.set_exception(TypeScriptError(error["name"], error["message"], error.get("stack", "")))
+                else:
+                    done.set_result(None)
+
+    async def _call(self, message: dict[str, Any]) -> None:
+        try:
+            value = await self._answer(message)
+        except Exception as exc:  # noqa: BLE001 - every binding error is thrown at the TypeScript call site
+            if message["i"]:
+                self.send({"t": "r", "i": message["i"], "e": {"name": type(exc).__name__, "message": str(exc)}})
+            else:
+                log.warning("TypeScript %s.%s failed: %s", message["b"], message["m"], exc)
+            return
+        if message["i"]:
+            try:
+                self.send({"t": "r", "i": message["i"], "v": value})
+            except (TypeError, ValueError) as exc:
+                self.send({"t": "r", "i": message["i"], "e": {"name": "BindingError", "message": str(exc)}})
+
+    def lost(self) -> None:
+        self._transport = None
+        failure = NodeError("the Node process running the TypeScript handlers exited")
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(failure)
+        for queue in self._streams.values():
+            queue.put_nowait(None)
+        self._streams.clear()
+        for waiting in self._waits.values():
+            if not waiting.done():
+                waiting.set_exception(failure)
+        self._waits.clear()
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            assert self._process is not None
+            code = await self._process.wait()
+            if self._stopping:
+                return
+            delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            log.error("the Node process of the TypeScript handlers exited (code %s); restarting in %g s", code, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
+            try:
+                await self._launch()
+                for message in self._setup:
+                    await self.request(dict(message))
+                self.restarts += 1
+                attempt = 0
+            except Exception as exc:  # noqa: BLE001 - keep trying, with backoff
+                log.error("restarting the Node process failed: %s", exc)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        if self._transport is not None:
+            self._transport.close()
+        if self._process is not None and self._process.returncode is None:
+            try:
+                await asyncio.wait_for(self._process.wait(), 2.0)
+            except TimeoutError:
+                self._process.kill()
+                await self._process.wait()
+        for task in list(self._tasks):
+            task.cancel()

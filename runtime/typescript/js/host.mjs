@@ -1,0 +1,398 @@
+// The Node side of TypeScript handlers: runs the app's bundled modules, answers the runtime's
+// requests (fetch, RPC, messages, scheduled events, actor calls) and sends every binding call
+// back to the runtime. Delivery, retries, leases and durability all stay in the runtime.
+import net from 'node:net';
+import path from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+import { encode, decode, Reader } from './wire.mjs';
+import { buildEnv, stateOf, requestOf, responseOf, generic } from './env.mjs';
+import { recordingServer } from './mcp.mjs';
+
+const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
+let root = process.cwd();
+let corked = false;
+
+function send(message) {
+  if (!corked) {
+    corked = true;
+    socket.cork();
+    process.nextTick(() => { corked = false; socket.uncork(); });
+  }
+  socket.write(encode(message));
+}
+
+// -- the app's clock: under a fake clock, Date follows the moment every frame carries ----------
+const RealDate = Date;
+let fakeNow = null;
+class AppDate extends RealDate {
+  constructor(...args) { if (args.length === 0 && fakeNow !== null) super(fakeNow); else super(...args); }
+  static now() { return fakeNow ?? RealDate.now(); }
+}
+globalThis.Date = AppDate;
+
+// -- responses: one built from a string or bytes keeps them, so its body is sent in one frame
+// without reading it through a stream (the common case, and the costly part of a small reply)
+const SOURCE = Symbol('raindrop.body');
+const USED = Symbol('raindrop.used');
+const STREAM = Symbol('raindrop.stream');
+const BaseResponse = Response;
+const plainBody = (body) => body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
+class AppResponse extends BaseResponse {
+  constructor(body, init) {
+    if (!plainBody(body)) {
+      super(body, init);
+      return;
+    }
+    // No stream is made for a body the response already holds; it is made if something reads
+    // `body` (a middleware wrapping the response), and the read helpers use the value itself.
+    super(null, init);
+    this[SOURCE] = body ?? null;
+    this[USED] = false;
+    if (typeof body === 'string' && !this.headers.has('content-type')) this.headers.set('content-type', 'text/plain;charset=UTF-8');
+  }
+  get body() {
+    if (this[SOURCE] === undefined) return super.body;
+    if (this[SOURCE] === null) return null;
+    if (!this[STREAM]) this[STREAM] = new BaseResponse(this[SOURCE]).body;
+    return this[STREAM];
+  }
+  get bodyUsed() {
+    if (this[SOURCE] === undefined) return super.bodyUsed;
+    return this[USED] || (this[STREAM] !== undefined && this[STREAM].locked);
+  }
+  #take() {
+    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
+    this[USED] = true;
+    return new BaseResponse(this[STREAM] ?? this[SOURCE]);
+  }
+  text() { return this[SOURCE] === undefined ? super.text() : (typeof this[SOURCE] === 'string' && !this.bodyUsed ? (this[USED] = true, Promise.resolve(this[SOURCE])) : this.#take().text()); }
+  json() { return this[SOURCE] === undefined ? super.json() : this.text().then(JSON.parse); }
+  arrayBuffer() { return this[SOURCE] === undefined ? super.arrayBuffer() : this.#take().arrayBuffer(); }
+  blob() { return this[SOURCE] === undefined ? super.blob() : this.#take().blob(); }
+  formData() { return this[SOURCE] === undefined ? super.formData() : this.#take().formData(); }
+  bytes() { return this[SOURCE] === undefined ? super.bytes() : this.#take().arrayBuffer().then((b) => new Uint8Array(b)); }
+  clone() {
+    if (this[SOURCE] === undefined) return super.clone();
+    if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
+    if (this[STREAM]) return super.clone();
+    return new AppResponse(this[SOURCE], { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+  static json(data, init = {}) {
+    const headers = new Headers(init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return new AppResponse(JSON.stringify(data), { ...init, headers });
+  }
+}
+globalThis.Response = AppResponse;
+
+// -- calls to the runtime -----------------------------------------------------------------------
+const waiting = new Map();
+let nextId = 1;
+class BindingError extends Error {}
+
+const host = {
+  call(binding, method, args, kwargs) {
+    const i = nextId++;
+    send({ t: 'c', i, b: binding, m: method, a: args, k: kwargs });
+    return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
+  },
+  notify(binding, method, args) { send({ t: 'c', i: 0, b: binding, m: method, a: args }); },
+  waitUntil(promise) {
+    const i = nextId++;
+    send({ t: 'w', i });
+    Promise.resolve(promise).then(() => send({ t: 'wd', i }), (e) => send({ t: 'wd', i, e: errorOf(e) }));
+  },
+};
+
+function settle(message) {
+  const pending = waiting.get(message.i);
+  if (!pending) return;
+  waiting.delete(message.i);
+  if (message.e) {
+    const error = new BindingError(message.e.message);
+    error.name = message.e.name;
+    const here = pending.where.stack.split('\n').slice(2).join('\n');
+    error.stack = `${error.name}: ${error.message}\n${here}`;
+    pending.reject(error);
+  } else {
+    const value = message.v ?? null;
+    // An object the runtime keeps (a working-memory session): its methods, by handle.
+    pending.resolve(handles(value, 0));
+  }
+}
+
+// A handle's object is let go in Python once its proxy here is garbage collected.
+const released = new FinalizationRegistry((handle) => host.notify('$release', 'release', [handle]));
+
+function handles(value, depth) {
+  if (value === null || typeof value !== 'object' || depth > 3 || value instanceof Uint8Array) return value;
+  if (typeof value.$handle === 'number' && Object.keys(value).length === 1) {
+    const proxy = generic(`$h${value.$handle}`, host);
+    released.register(proxy, value.$handle);
+    return proxy;
+  }
+  if (Array.isArray(value)) return value.map((v) => handles(v, depth + 1));
+  for (const key of Object.keys(value)) value[key] = handles(value[key], depth + 1);
+  return value;
+}
+
+function errorOf(error) {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: '' };
+  const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('(node:')));
+  return { name: error.name, message: error.message, stack: lines.join('\n').split(root + path.sep).join('') };
+}
+
+// -- the app's modules --------------------------------------------------------------------------
+let modules = {};
+let appCors = null;
+let env = null;
+const handlers = new Map();
+const actors = new Map();
+const ctx = { waitUntil: (p) => host.waitUntil(p), passThroughOnException() {} };
+
+function methodsOf(value) {
+  const names = new Set();
+  for (let proto = value && value.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name !== 'constructor' && !name.startsWith('_') && typeof Object.getOwnPropertyDescriptor(proto, name).value === 'function') names.add(name);
+    }
+  }
+  return [...names];
+}
+
+function describe(resource) {
+  const module = modules[resource.name] || {};
+  if (resource.kind === 'mcp_service') {
+    if (typeof module.default !== 'function') return { error: 'has no default export (server, env, state) => {...}' };
+    if (!module.implementation || typeof module.implementation.name !== 'string') return { error: 'exports no implementation = { name, version }' };
+    return { base: 'mcp', methods: [], implementation: module.implementation };
+  }
+  const found = resource.kind === 'actor' ? module[resource.className] ?? module.default : module.default;
+  if (found === undefined) return { error: resource.kind === 'actor' ? `exports no class ${resource.className} (the PascalCase of the actor's name) and no default` : 'has no default export' };
+  const chain = [];
+  for (let proto = found.prototype ? Object.getPrototypeOf(found.prototype) : null; proto; proto = Object.getPrototypeOf(proto)) chain.push(proto.constructor && proto.constructor.name);
+  const base = ['Batch', 'Each', 'Task', 'Service', 'Actor'].find((b) => chain.includes(b)) || null;
+  const methods = typeof found === 'function' ? methodsOf(found) : Object.keys(found).filter((k) => typeof found[k] === 'function');
+  return { base, methods };
+}
+
+function handlerOf(name) {
+  let handler = handlers.get(name);
+  if (!handler) {
+    const found = modules[name].default;
+    handler = typeof found === 'function' ? new found(ctx, env) : found;
+    handlers.set(name, handler);
+  }
+  return handler;
+}
+
+// Headers arrive as one text, name and value NUL-separated.
+function headerPairs(text) {
+  if (typeof text !== 'string') return text;
+  const parts = text ? text.split('\0') : [];
+  const pairs = [];
+  for (let at = 0; at + 1 < parts.length; at += 2) pairs.push([parts[at], parts[at + 1]]);
+  return pairs;
+}
+
+async function serve(message) {
+  const [method, url, flat, body] = message.q;
+  const headers = headerPairs(flat);
+  const request = new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
+  // request.signal, made on first read (a signal on every Request costs more than a small handler)
+  let controller = null;
+  let finished = false;
+  Object.defineProperty(request, 'signal', {
+    get() {
+      if (!controller) {
+        controller = new AbortController();
+        if (!finished) aborts.set(message.i, controller);
+      }
+      return controller.signal;
+    },
+  });
+  try {
+    return await answer(message, request);
+  } finally {
+    finished = true;
+    aborts.delete(message.i);
+  }
+}
+
+// The runtime gave up on a request (its timeout): the handler sees request.signal abort.
+const aborts = new Map();
+
+async function answer(message, request) {
+  const method = request.method;
+  const handler = handlerOf(message.r);
+  let response;
+  if (appCors && method === 'OPTIONS' && request.headers.has('access-control-request-method')) response = appCors(request, env);
+  else {
+    // As the platform's wrapper: a class's fetch also gets (env, ctx), which some apps read.
+    response = await handler.fetch(request, env, ctx);
+    if (!(response instanceof BaseResponse)) throw new TypeError(`fetch returned ${response === null ? 'null' : typeof response}, not a Response`);
+    if (appCors) response = appCors(request, env, response);
+  }
+  return reply(message.i, response);
+}
+
+// A body read in one go when it is already there; otherwise the head and first chunk now and
+// the rest as it is written (server-sent events arrive as the handler writes them).
+async function reply(i, response) {
+  const h = [...response.headers];
+  const source = response[SOURCE];
+  if (source !== undefined && response[STREAM] === undefined) return send({ t: 'ok', i, v: { s: response.status, h, b: source } });
+  if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } });
+  const reader = response.body.getReader();
+  const chunks = [];
+  let next = null;
+  for (;;) {
+    next = reader.read();
+    const ready = await Promise.race([next, new Promise((r) => setImmediate(() => r(null)))]);
+    if (ready === null) break;
+    next = null;
+    if (ready.done) return send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks) } });
+    chunks.push(ready.value);
+    if (chunks.length > 64) break;
+  }
+  send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks), more: true } });
+  for (;;) {
+    const { done, value } = await (next ?? reader.read());
+    next = null;
+    if (done) break;
+    send({ t: 'chunk', i, b: typeof value === 'string' ? Buffer.from(value) : value });
+  }
+  send({ t: 'end', i });
+}
+
+function join(chunks) {
+  if (chunks.length === 0) return null;
+  if (chunks.length === 1) return typeof chunks[0] === 'string' ? Buffer.from(chunks[0]) : chunks[0];
+  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+}
+
+async function deliver(message) {
+  const handler = handlerOf(message.r);
+  const decisions = message.ms.map(() => null);
+  const messages = message.ms.map((m, index) => ({
+    id: m.id, timestamp: new Date(m.ts), body: m.body, attempts: m.attempts,
+    ack() { decisions[index] = ['ack', null]; },
+    retry(options = {}) { decisions[index] = ['retry', options.delaySeconds ?? null]; },
+  }));
+  let failure = null;
+  try {
+    if (message.batch) {
+      await handler.process({
+        queue: message.queue, messages,
+        ackAll() { messages.forEach((m) => m.ack()); },
+        retryAll(options) { messages.forEach((m) => m.retry(options)); },
+      });
+    } else {
+      const m = messages[0];
+      const process = handler.process || handler.queue || handler.bucket;
+      await process.call(handler, m, env, ctx);
+    }
+  } catch (e) { failure = errorOf(e); }
+  send({ t: 'ok', i: message.i, v: { d: decisions, e: failure } });
+}
+
+async function actorCall(message) {
+  const key = `${message.r}/${message.id}`;
+  let instance = actors.get(key);
+  if (!instance || message.fresh) {
+    const resource = message.r;
+    const cls = modules[resource][message.cls] ?? modules[resource].default;
+    instance = new cls(stateOf(message.h, message.id, message.nm, host), env);
+    actors.set(key, instance);
+  }
+  if (message.m === 'fetch') return reply(message.i, await instance.fetch(new Request(message.a[1], { method: message.a[0], headers: headerPairs(message.a[2]), body: message.a[3] ?? undefined })));
+  const fn = instance[message.m];
+  if (typeof fn !== 'function') throw new BindingError(`actor "${message.r}" (${instance.constructor.name}) has no public method ${JSON.stringify(message.m)}`);
+  send({ t: 'ok', i: message.i, v: await fn.apply(instance, message.a) });
+}
+
+async function init(message) {
+  root = message.root;
+  globalThis.__raindropModelCatalog = message.catalog;
+  const loaded = await import(pathToFileURL(message.bundle).href);
+  modules = loaded.modules;
+  const resources = {};
+  for (const resource of message.resources) resources[resource.name] = describe(resource);
+  send({ t: 'ok', i: message.i, v: resources });
+  if (loaded.cors) appCors = loaded.cors;
+}
+
+async function run(message, work) {
+  try {
+    const value = await work(message);
+    if (value !== undefined) send({ t: 'ok', i: message.i, v: value });
+  } catch (error) {
+    send({ t: 'err', i: message.i, e: errorOf(error) });
+  }
+}
+
+const mcpServers = new Map();
+
+async function mcpSetup(message) {
+  const server = recordingServer(message.r);
+  await modules[message.r].default(server, env, stateOf(message.h, message.id, message.r, host));
+  mcpServers.set(message.r, server);
+  return [...server.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
+}
+
+async function mcpCall(message) {
+  const tool = mcpServers.get(message.r)?.tools.get(message.name);
+  if (!tool) throw new BindingError(`mcp_service "${message.r}" has no tool ${JSON.stringify(message.name)}`);
+  // The SDK's `extra`: notifications sent from a tool are accepted and dropped locally.
+  const extra = {
+    signal: new AbortController().signal, requestId: message.i, _meta: {},
+    sendNotification: async () => {},
+    sendRequest: async () => { throw new BindingError('requests from a tool to the client are not supported locally'); },
+  };
+  return await tool.callback(message.args ?? {}, extra);
+}
+
+const dispatch = {
+  mcpSetup: (m) => run(m, mcpSetup),
+  mcpCall: (m) => run(m, mcpCall),
+  r: settle,
+  ping: (m) => send({ t: 'ok', i: m.i, v: null }),
+  cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
+  init: (m) => run(m, init),
+  env: (m) => { env = buildEnv(m.spec, host); send({ t: 'ok', i: m.i, v: true }); },
+  fetch: (m) => run(m, serve),
+  rpc: (m) => run(m, async () => {
+    const handler = handlerOf(m.r);
+    if (typeof handler[m.m] !== 'function' || m.m === 'fetch') throw new BindingError(`service "${m.r}" has no public method ${JSON.stringify(m.m)}`);
+    return { v: await handler[m.m](...m.a) };
+  }).then(() => {}),
+  msgs: (m) => run(m, deliver),
+  task: (m) => run(m, async () => { await handlerOf(m.r).handle({ ...m.ev, scheduledTime: m.ev.scheduledTime }, env, ctx); return null; }),
+  actor: (m) => run(m, actorCall),
+};
+
+const reader = new Reader((frame) => {
+  const message = decode(frame);
+  if (message.n !== undefined) fakeNow = message.n;
+  dispatch[message.t](message);
+});
+socket.on('data', (chunk) => reader.push(chunk));
+socket.on('close', () => process.exit(0));
+socket.on('error', () => process.exit(0));
+
+const original = dispatch.init;
+dispatch.init = async (m) => {
+  if (m.build) {
+    try {
+      const { build } = await import('./build.mjs');
+      await build(m.build);
+    } catch (error) {
+      const text = (error.errors || []).map((e) => `${e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ` : ''}${e.text}`).join('\n');
+      send({ t: 'err', i: m.i, e: { name: 'BundleError', message: text || String(error.message || error), stack: '' } });
+      return;
+    }
+  }
+  original(m);
+};

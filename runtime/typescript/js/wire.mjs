@@ -1,0 +1,71 @@
+// Frames between the runtime (Python) and this host: [u32 size][u32 json size][json][blobs...],
+// each blob [u32 size][bytes]. Binary values travel as blobs, marked {"$b": index} in the JSON.
+const HEADER = 8;
+
+export function encode(message) {
+  const blobs = [];
+  const json = JSON.stringify(message, function (key, value) {
+    const raw = this[key];
+    if (raw instanceof Uint8Array) { blobs.push(raw); return { $b: blobs.length - 1 }; }
+    if (raw instanceof ArrayBuffer) { blobs.push(new Uint8Array(raw)); return { $b: blobs.length - 1 }; }
+    if (ArrayBuffer.isView(raw)) { blobs.push(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength)); return { $b: blobs.length - 1 }; }
+    if (value === undefined && Array.isArray(this)) return null;
+    return value;
+  });
+  const text = Buffer.from(json);
+  let size = 4 + text.length;
+  for (const blob of blobs) size += 4 + blob.byteLength;
+  const out = Buffer.allocUnsafe(4 + size);
+  out.writeUInt32LE(size, 0);
+  out.writeUInt32LE(text.length, 4);
+  text.copy(out, HEADER);
+  let at = HEADER + text.length;
+  for (const blob of blobs) {
+    out.writeUInt32LE(blob.byteLength, at);
+    out.set(blob, at + 4);
+    at += 4 + blob.byteLength;
+  }
+  return out;
+}
+
+export function decode(frame) {
+  const size = frame.readUInt32LE(0);
+  const text = frame.toString('utf8', 4, 4 + size);
+  if (4 + size === frame.length) return JSON.parse(text);
+  const blobs = [];
+  let at = 4 + size;
+  while (at < frame.length) {
+    const n = frame.readUInt32LE(at);
+    blobs.push(new Uint8Array(frame.buffer, frame.byteOffset + at + 4, n));
+    at += 4 + n;
+  }
+  return JSON.parse(text, (key, value) =>
+    value !== null && typeof value === 'object' && typeof value.$b === 'number' && Object.keys(value).length === 1
+      ? blobs[value.$b] : value);
+}
+
+// Splits a byte stream into frames (without their leading size).
+export class Reader {
+  constructor(onFrame) { this.onFrame = onFrame; this.chunks = []; this.length = 0; }
+  push(chunk) {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    while (this.length >= 4) {
+      let head = this.chunks[0];
+      if (head.length < 4) { head = this.flatten(); }
+      const size = head.readUInt32LE(0);
+      if (this.length < 4 + size) return;
+      const all = this.chunks.length === 1 ? head : this.flatten();
+      const frame = all.subarray(4, 4 + size);
+      const rest = all.subarray(4 + size);
+      this.chunks = rest.length ? [rest] : [];
+      this.length = rest.length;
+      this.onFrame(frame);
+    }
+  }
+  flatten() {
+    const all = Buffer.concat(this.chunks, this.length);
+    this.chunks = [all];
+    return all;
+  }
+}

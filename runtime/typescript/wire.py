@@ -1,0 +1,79 @@
+"""Frames between the runtime and its Node host: ``[u32 size][u32 json size][json][blobs]``.
+
+Bytes travel as blobs (``[u32 size][bytes]``), marked ``{"$b": index}`` in the JSON, so a
+1 MB value costs one copy, not JSON and base64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+from datetime import datetime
+from typing import Any
+
+_U32 = struct.Struct("<I")
+_TWO = struct.Struct("<II")
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One frame (with its leading size) for ``message``."""
+    blobs: list[bytes] = []
+
+    def default(value: Any) -> Any:
+        if isinstance(value, bytes | bytearray | memoryview):
+            blobs.append(bytes(value))
+            return {"$b": len(blobs) - 1}
+        if isinstance(value, datetime):
+            return value.isoformat()
+        as_dict = getattr(value, "as_dict", None)
+        if callable(as_dict):
+            shaped = as_dict()
+            body = getattr(value, "body", None)
+            if isinstance(body, bytes):
+                shaped["body"] = body
+            if getattr(value, "range", None) is not None:
+                shaped["range"] = value.range
+            return shaped
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        if isinstance(value, set | frozenset | tuple):
+            return list(value)
+        raise TypeError(f"a {type(value).__name__} cannot be handed to TypeScript")
+
+    text = json.dumps(message, default=default, separators=(",", ":")).encode()
+    if not blobs:
+        return _TWO.pack(4 + len(text), len(text)) + text
+    parts = [b"", text]
+    size = 4 + len(text)
+    for blob in blobs:
+        parts.append(_U32.pack(len(blob)))
+        parts.append(blob)
+        size += 4 + len(blob)
+    parts[0] = _TWO.pack(size, len(text))
+    return b"".join(parts)
+
+
+def decode(frame: memoryview | bytes) -> Any:
+    """The message of one frame (without its leading size)."""
+    (size,) = _U32.unpack_from(frame, 0)
+    message = json.loads(bytes(frame[4 : 4 + size]))
+    if 4 + size == len(frame):
+        return message
+    blobs = []
+    at = 4 + size
+    while at < len(frame):
+        (length,) = _U32.unpack_from(frame, at)
+        blobs.append(bytes(frame[at + 4 : at + 4 + length]))
+        at += 4 + length
+    return _place(message, blobs)
+
+
+def _place(value: Any, blobs: list[bytes]) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("$b"), int):
+            return blobs[value["$b"]]
+        return {k: _place(v, blobs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_place(v, blobs) for v in value]
+    return value

@@ -1,0 +1,37 @@
+import { Actor, ActorState } from '@liquidmetal-ai/raindrop-framework';
+
+export class Counter extends Actor<any> {
+  constructor(state: ActorState, env: any) {
+    super(state, env);
+  }
+
+  async increment(by: number): Promise<number> {
+    const value = ((await this.state.storage.get('value')) ?? 0) + by;
+    await this.state.storage.put('value', value);
+    return value;
+  }
+
+  async arm(seconds: number): Promise<void> {
+    await this.state.storage.setAlarm(Date.now() + seconds * 1000);
+  }
+
+  async inspect(): Promise<unknown> {
+    await this.state.storage.put({ a: 1, b: 2 });
+    const listed = await this.state.storage.list({ prefix: '' });
+    const many = await this.state.storage.get(['a', 'b']);
+    await this.state.storage.setAlarm(Date.now() + 1000);
+    const alarm = await this.state.storage.getAlarm();
+    await this.state.storage.deleteAlarm();
+    const deleted = await this.state.storage.delete('a');
+    return {
+      keys: [...listed.keys()], many: Object.fromEntries(many), alarmIn: alarm - Date.now(),
+      alarmAfter: await this.state.storage.getAlarm(), deleted, id: this.state.id.toString().length,
+    };
+  }
+
+  async alarm(): Promise<void> {
+    await this.env.CACHE.put('alarm-fired', String(Date.now()));
+  }
+}
+
+export default Counter;

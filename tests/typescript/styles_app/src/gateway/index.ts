@@ -1,0 +1,61 @@
+// A module-level router exported as the default (as apps export a Hono instance).
+type Handler = (request: Request, env: any, params: Record<string, string>) => Promise<Response>;
+
+const routes: Array<[string, RegExp, Handler]> = [];
+const route = (method: string, pattern: string, handler: Handler) =>
+  routes.push([method, new RegExp('^' + pattern.replace(/:(\w+)/g, '(?<$1>[^/]+)') + '$'), handler]);
+
+route('POST', '/jobs', async (request, env) => {
+  const job = (await request.json()) as { id: string; user: string };
+  const tracker = env.JOB_TRACKER.get(env.JOB_TRACKER.idFromName(job.user));
+  const answer = await tracker.fetch(new Request('http://internal/submit', { method: 'POST', body: JSON.stringify(job) }));
+  return new Response(await answer.text(), { status: answer.status, headers: { 'content-type': 'application/json' } });
+});
+
+route('GET', '/jobs/:user/:id', async (_request, env, params) => {
+  const tracker = env.JOB_TRACKER.get(env.JOB_TRACKER.idFromName(params.user));
+  return Response.json(await tracker.status(params.id));
+});
+
+route('POST', '/remember', async (request, env) => {
+  const { text } = (await request.json()) as { text: string };
+  return Response.json({ stored: await env.MEMORY_CORE.remember(text), count: await env.MEMORY_CORE.count() });
+});
+
+route('GET', '/slow', async (request, env) => {
+  request.signal.addEventListener('abort', () => {
+    env.STATE.put('aborted', String(request.signal.aborted));
+  });
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  return new Response('too late');
+});
+
+route('POST', '/memory', async (request, env) => {
+  const { text } = (await request.json()) as { text: string };
+  const { sessionId, workingMemory } = await env.AGENT_MEMORY.startWorkingMemorySession();
+  const id = await workingMemory.putMemory({ content: text, timeline: 'notes', agent: 'ts' });
+  const entries = await workingMemory.getMemory({ timeline: 'notes' });
+  return Response.json({ sessionId, id, entries: entries.map((e: any) => ({ content: e.content, agent: e.agent, timeline: e.timeline })) });
+});
+
+route('POST', '/ai', async (request, env) => {
+  const { prompt } = (await request.json()) as { prompt: string };
+  return Response.json(await env.AI.run('llama-3.1-8b-instruct-fast', { messages: [{ role: 'user', content: prompt }] }));
+});
+
+route('POST', '/gc', async () => {
+  (globalThis as any).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return Response.json({ collected: typeof (globalThis as any).gc === 'function' });
+});
+
+export default {
+  async fetch(request: Request, env: any): Promise<Response> {
+    const url = new URL(request.url);
+    for (const [method, pattern, handler] of routes) {
+      const match = url.pathname.match(pattern);
+      if (match && method === request.method) return handler(request, env, match.groups ?? {});
+    }
+    return Response.json({ error: 'not found' }, { status: 404 });
+  },
+};

@@ -1,0 +1,92 @@
+"""A TypeScript MCP service (zod schemas, registerTool and tool), served through `serve` and
+called with the official SDK's client."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mcp import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.test_serve import Served
+
+pytestmark = pytest.mark.slow
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed")
+    root = tmp_path_factory.mktemp("mcp") / "app"
+    shutil.copytree(HERE / "mcp_app", root)
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=root, check=True, timeout=300)
+    return root
+
+
+async def calls(url: str) -> dict[str, Any]:
+    client = httpx.AsyncClient(headers={"Authorization": "Bearer test-token"})
+    async with (
+        client,
+        streamable_http_client(url, http_client=client) as (read, write, _),
+        ClientSession(read, write) as session,
+    ):
+        init = await session.initialize()
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        return {
+            "server": init.serverInfo,
+            "tools": tools,
+            "added": await session.call_tool("add", {"a": 2, "b": 3.5}),
+            "price": await session.call_tool("price", {"sku": "kettle"}),
+            "counted": [await session.call_tool("count", {}) for _ in range(2)],
+            "broken": await session.call_tool("broken", {}),
+            "after": await session.call_tool("add", {"a": 1, "b": 1}),
+        }
+
+
+def text(result: Any) -> str:
+    return str(result.content[0].text)
+
+
+def test_typescript_mcp_tools_through_the_sdk_client(project: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runtime",
+            "kv",
+            "prices",
+            "put",
+            "kettle",
+            "39 USD",
+            "--manifest",
+            str(project / "raindrop.manifest"),
+        ],
+        check=True,
+    )
+    served = Served(project / "raindrop.manifest", 0)
+    try:
+        line = next(line for line in served.banner if line.strip().startswith("mcp "))
+        got = asyncio.run(calls(line.split()[2]))
+    finally:
+        code, err = served.stop()
+        assert code == 0, err
+    assert got["server"].name == "catalog-mcp"
+    assert set(got["tools"]) == {"add", "price", "count", "broken"}
+    schema = got["tools"]["add"].inputSchema
+    assert schema["properties"]["b"] == {"type": "number", "description": "the second"}
+    assert schema["required"] == ["a", "b"]
+    assert got["tools"]["price"].inputSchema["required"] == ["sku"]
+    assert text(got["added"]) == "5.5"
+    assert text(got["price"]) == "kettle costs 39 USD"  # read through env.PRICES
+    assert [text(c) for c in got["counted"]] == ["1", "2"]
+    assert got["broken"].isError and "broken on purpose" in text(got["broken"])
+    assert text(got["after"]) == "2"
