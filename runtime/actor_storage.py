@@ -6,7 +6,7 @@ instance runs under (see :mod:`runtime.ownership`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,13 @@ class Storage:
         self._wake = wake_alarms
         self._fence = fence  # the lease this instance runs under: every write carries it
         self._owner = owner  # the actor class: set_alarm needs it to have alarm()
+        #: Wraps work that outlives a call (``wait_until``) so the actor's lease is kept until it
+        #: ends; set by the actor host on a shared backend.
+        self.hold: Callable[[Awaitable[Any]], Awaitable[Any]] | None = None
+
+    def _held_while(self, work: Awaitable[Any]) -> Awaitable[Any]:
+        """``work``, keeping this actor's lease (and so its writes) until it ends."""
+        return work if self.hold is None else self.hold(work)
 
     async def get(self, key: str | Sequence[str]) -> Any:
         """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of

@@ -71,8 +71,9 @@ class ActorState:
         self._spawn = spawn
 
     def wait_until(self, work: Awaitable[Any]) -> None:
-        """Keep ``work`` running after the current call returns."""
-        self._spawn(work)
+        """Keep ``work`` running after the current call returns (the actor's lease with it, so
+        its writes are not refused)."""
+        self._spawn(self.storage._held_while(work))
 
     async def block_concurrency_while(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         # Calls on one id already run one at a time; the function simply runs.
@@ -156,12 +157,28 @@ class ActorHost:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
             fence = self.ownership.fence(key) if self.ownership is not None else None
             storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls)
+            if self.ownership is not None:
+                storage.hold = self._holding(key)
             instance = cls(ActorState(actor, storage, self._spawn), self._env())
             self._instances[key] = instance
             if actor.name is not None:
                 self.names[key] = actor.name
                 self._spawn(self._remember_name(namespace, actor))
         return instance
+
+    def _holding(self, key: tuple[str, str]) -> Callable[[Awaitable[Any]], Awaitable[Any]]:
+        """Work that outlives a call on ``key`` keeps its lease until it ends, as a call would."""
+        ownership = self.ownership
+        assert ownership is not None
+
+        async def hold(work: Awaitable[Any]) -> Any:
+            ownership.want(key)
+            try:
+                return await work
+            finally:
+                await ownership.leave(key)
+
+        return hold
 
     async def _remember_name(self, namespace: str, actor: ActorId) -> None:
         """Keep the name an id came from beside the state, so every process's dashboard shows it."""

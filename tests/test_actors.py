@@ -235,3 +235,13 @@ async def test_idle_instances_are_let_go_and_come_back_with_their_storage(app: A
     assert host.instance("counter", ns.id_from_name("idle")) is not first
     await running
     assert host.evict_idle(idle=3600) == 0  # nothing has been idle that long
+
+
+async def test_wait_until_work_keeps_the_lease_and_its_writes_are_stored(app: App) -> None:
+    """On a shared backend the lease is let go soon after a call; work handed to wait_until
+    outlives the call, and its write was refused (LeaseLostError) until it kept the lease."""
+    ns = counters(app)
+    stub = ns.get(ns.id_from_name("later"))
+    await stub.later(7)
+    await app.drain()  # waits for the wait_until work
+    assert await stub.recall("later") == 7

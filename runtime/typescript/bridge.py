@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +82,11 @@ class Bridge:
         if name == "$annotation":
             return env.annotation
         return getattr(env, name)
+
+    def holder(self, handle: int) -> Callable[[Awaitable[Any]], Awaitable[Any]] | None:
+        """What keeps the actor behind a storage handle leased while work runs (None: not one)."""
+        hold = getattr(self._handles.get(handle), "_held_while", None)
+        return hold if callable(hold) else None
 
     def release(self, handle: int) -> None:
         self._handles.pop(handle, None)

@@ -83,6 +83,9 @@ class NodeHost:
         self.root = root
         self._answer = answer
         self._spawn = spawn
+        #: An actor's ``waitUntil`` names its storage handle: what keeps that actor's lease while
+        #: the work runs (see ``Storage._held_while``).
+        self.holder: Callable[[int], Callable[[Awaitable[Any]], Awaitable[Any]] | None] | None = None
         self._now = now  # the fake clock's time, sent with every frame; None: Node's own clock
         self._process: asyncio.subprocess.Process | None = None
         self._transport: asyncio.Transport | None = None
@@ -195,7 +198,8 @@ class NodeHost:
         elif kind == "w":
             waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waits[message["i"]] = waiting
-            self._spawn(waiting)
+            hold = self.holder(message["h"]) if "h" in message and self.holder is not None else None
+            self._spawn(waiting if hold is None else hold(waiting))
         elif kind == "wd":
             done = self._waits.pop(message["i"], None)
             if done is not None and not done.done():

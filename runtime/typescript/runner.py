@@ -74,6 +74,7 @@ class TypeScriptApp:
 
         now = None if isinstance(self._clock, SystemClock) else self._clock.time
         self._host = NodeHost(node, root, self.bridge.answer, self._spawn, now)
+        self._host.holder = self.bridge.holder
         await self._host.start()
         described = [
             {

@@ -4,9 +4,13 @@ bundle is cached there and shared by the tests) and runs it through the pytest p
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
+
+from runtime.app import App
 
 HERE = Path(__file__).parent
 
@@ -24,3 +28,13 @@ def copy_app(name: str, factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def contract_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_app("contract_app", tmp_path_factory)
+
+
+@pytest.fixture
+async def raindrop_http_500(raindrop_app: App) -> AsyncIterator[httpx.AsyncClient]:
+    """Like ``raindrop_http``, but a handler's exception is the 500 response a client gets (the
+    page ``serve`` sends), for tests about that page."""
+    public = next(s.name for s in raindrop_app.manifest.application.services if s.visibility == "public")
+    transport = httpx.ASGITransport(app=raindrop_app.asgi(public, raise_exceptions=False))
+    async with httpx.AsyncClient(transport=transport, base_url=f"http://{public}.localhost") as client:
+        yield client

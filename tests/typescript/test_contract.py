@@ -66,8 +66,8 @@ async def test_a_binding_error_is_thrown_at_the_typescript_call_site(raindrop_ht
     assert "no such table: missing_table" in answer["message"]
 
 
-async def test_an_uncaught_error_is_a_500_naming_the_typescript_line(raindrop_http: httpx.AsyncClient) -> None:
-    response = await raindrop_http.get("/throw")
+async def test_an_uncaught_error_is_a_500_naming_the_typescript_line(raindrop_http_500: httpx.AsyncClient) -> None:
+    response = await raindrop_http_500.get("/throw")
     assert response.status_code == 500
     detail = response.json()["detail"]
     assert detail.startswith("TypeScriptError: TypeError: thrown on purpose (at ")
@@ -156,10 +156,10 @@ async def test_a_cron_task_gets_the_platforms_event(raindrop_app: App) -> None:
     assert event["now"] == 1735689600000
 
 
-async def test_service_rpc_and_fetch_between_typescript_services(raindrop_http: httpx.AsyncClient) -> None:
-    assert (await raindrop_http.get("/rpc")).json() == {"sum": 5, "greeting": "hello, ts"}
-    assert (await raindrop_http.get("/rpc-fetch")).json() == {"status": 200, "text": "hello POST /echo?1 ping"}
-    missing = await raindrop_http.get("/rpc-missing")
+async def test_service_rpc_and_fetch_between_typescript_services(raindrop_http_500: httpx.AsyncClient) -> None:
+    assert (await raindrop_http_500.get("/rpc")).json() == {"sum": 5, "greeting": "hello, ts"}
+    assert (await raindrop_http_500.get("/rpc-fetch")).json() == {"status": 200, "text": "hello POST /echo?1 ping"}
+    missing = await raindrop_http_500.get("/rpc-missing")
     assert missing.status_code == 500
     assert "has no public method 'nothingHere'" in missing.json()["detail"]
 

@@ -274,7 +274,7 @@ export function stateOf(handle, hex, name, host) {
   return {
     id: new ActorId(hex, name),
     storage,
-    waitUntil(promise) { host.waitUntil(promise); },
+    waitUntil(promise) { host.waitUntil(promise, handle); },
     blockConcurrencyWhile: async (fn) => fn(),
   };
 }

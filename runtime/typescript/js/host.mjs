@@ -99,9 +99,9 @@ const host = {
     return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
   },
   notify(binding, method, args) { send({ t: 'c', i: 0, b: binding, m: method, a: args }); },
-  waitUntil(promise) {
+  waitUntil(promise, handle) {
     const i = nextId++;
-    send({ t: 'w', i });
+    send(handle ? { t: 'w', i, h: handle } : { t: 'w', i });
     Promise.resolve(promise).then(() => send({ t: 'wd', i }), (e) => send({ t: 'wd', i, e: errorOf(e) }));
   },
 };

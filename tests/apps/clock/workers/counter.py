@@ -44,3 +44,12 @@ class Counter(Actor):
 
     async def fetch(self, request: Request) -> Response:
         return JSONResponse({"path": request.url.path, "value": await self.state.storage.get("value")})
+
+    async def later(self, value: int) -> None:
+        """Writes after the call has returned, through wait_until (the lease must outlive the call)."""
+
+        async def write() -> None:
+            await asyncio.sleep(0.2)  # far past the lease's linger after a call
+            await self.state.storage.put("later", value)
+
+        self.state.wait_until(write())
