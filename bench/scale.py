@@ -53,6 +53,7 @@ DEFAULT_SIZES: dict[str, list[int]] = {
     "queue": [10_000, 100_000, 1_000_000],
     "kv": [10_000, 100_000, 1_000_000],
     "smartbucket": [1_000, 10_000, 100_000],
+    "vectors": [10_000, 100_000],
     "actors": [1_000, 10_000, 100_000],
     "cron": [100, 1_000, 10_000],
     "sql": [100_000, 1_000_000],
@@ -60,6 +61,7 @@ DEFAULT_SIZES: dict[str, list[int]] = {
 LARGE_SIZES: dict[str, list[int]] = {
     "kv": [10_000_000],
     "smartbucket": [1_000_000],
+    "vectors": [1_000_000],
     "sql": [10_000_000],
 }
 
@@ -229,7 +231,9 @@ def corpus_sentences() -> list[str]:
 SYNTHETIC_ABOVE = 100_000  # larger SmartBucket sizes are written straight into the index
 
 
-def fill_synthetic(index: Any, collection: str, size: int, sentences: list[str]) -> None:
+def fill_synthetic(
+    index: Any, collection: str, size: int, sentences: list[str], meanings: list[str] | None = None
+) -> None:
     """``size`` chunks of six shuffled sentences written through the retrieval index, each with
     the normalized sum of its sentences' embeddings (what the model gives the paragraph, near
     enough): a million chunks in minutes rather than the hour indexing through puts takes."""
@@ -237,7 +241,7 @@ def fill_synthetic(index: Any, collection: str, size: int, sentences: list[str])
 
     from runtime.smart.embeddings import shared
 
-    sentence_vectors = shared().embed(sentences)
+    sentence_vectors = shared().embed(meanings or sentences)  # the vectors of ``meanings`` if given
     rng = np.random.default_rng(11)
     per_doc = 20
     for d in range(size // per_doc):
@@ -340,6 +344,48 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         "restart_graph": restart_graph,
         "rss_after_search_mb": rss_open,
     }
+
+
+async def scenario_vectors(size: int, folder: Path) -> dict[str, Any]:
+    """The vector side of SmartBucket search alone, at sizes that indexing text would take an
+    hour to reach: S chunks with one-word texts (FTS5 has little to do) and synthesized vectors,
+    the graph built by the first search, then a fresh index over the same files, as after a
+    restart. RSS is read from /proc (current, not peak: the build's peak is not the index's)."""
+    from runtime.smart.retrieval import RetrievalIndex
+
+    sentences = corpus_sentences()
+    rng = random.Random(11)
+    queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+    index = RetrievalIndex(folder / "smart.sqlite")
+    collection = "bucket:docs"
+    await asyncio.to_thread(fill_synthetic, index, collection, size, ["w"] * len(sentences), sentences)
+    from runtime.smart.embeddings import shared
+
+    query_vectors = shared().embed(queries)
+    start = time.perf_counter()
+    index.search(collection, "", query_vectors[0], mode="vector")
+    build_s = time.perf_counter() - start
+    figures = vector_figures(index, collection, queries)
+    index.close()
+    start = time.perf_counter()
+    reopened = RetrievalIndex(folder / "smart.sqlite")
+    reopened.search(collection, "", query_vectors[1], mode="vector")
+    reopen_s = time.perf_counter() - start
+    for query in query_vectors:
+        reopened.search(collection, "", query, mode="vector")
+    graph = reopened._vectors[collection]
+    result = {
+        "chunks": size,
+        "build_s": build_s,
+        "search": figures["search"],
+        "recall_at_10": figures["recall_at_10"],
+        "graph": figures["graph"],
+        "reopen_to_first_search_s": reopen_s,
+        "reopen_graph": {"loaded": graph.loads, "built": graph.builds},
+        "rss_reopened_mb": int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20,
+    }
+    reopened.close()
+    return result
 
 
 async def scenario_actors(size: int, folder: Path) -> dict[str, Any]:
@@ -459,6 +505,7 @@ SCENARIOS: dict[str, Callable[[int, Path], Awaitable[dict[str, Any]]]] = {
     "queue": scenario_queue,
     "kv": scenario_kv,
     "smartbucket": scenario_smartbucket,
+    "vectors": scenario_vectors,
     "actors": scenario_actors,
     "cron": scenario_cron,
     "sql": scenario_sql,
@@ -486,6 +533,14 @@ HEADLINES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
         ("first search (graph build)", ("first_search_s",), "s"),
         ("indexing", ("index_chunks_per_s",), "chunks/s"),
         ("restart to first search", ("restart_to_first_search_s",), "s"),
+    ],
+    "vectors": [
+        ("vector search p50", ("search", "p50_ms"), "ms"),
+        ("vector search p99", ("search", "p99_ms"), "ms"),
+        ("recall@10 vs exact", ("recall_at_10",), "ratio"),
+        ("graph build", ("build_s",), "s"),
+        ("reopen to first search", ("reopen_to_first_search_s",), "s"),
+        ("RSS after reopen + 200 searches", ("rss_reopened_mb",), "MB"),
     ],
     "actors": [
         ("call p50", ("call_live", "p50_ms"), "ms"),
