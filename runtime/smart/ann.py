@@ -29,15 +29,27 @@ import logging
 import os
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from runtime.smart.ann_parts import (
+    SCHEMA,
+    Codes,
+    Delta,
+    Ids,
+    blobs,
+    bump,
+    exact_vectors,
+    next_ids,
+    prepare,
+    snapshot,
+    state,
+)
 from runtime.smart.embeddings import DIMENSIONS, Vectors
+
+__all__ = ["SCHEMA", "VectorIndex", "bump", "exact_vectors", "next_ids", "prepare"]
 
 log = logging.getLogger("raindrop.smart.ann")
 
@@ -46,74 +58,8 @@ CONNECTIVITY = 16  # HNSW links per node
 EXPANSION_ADD = 64  # candidates kept while inserting
 EXPANSION_SEARCH = 512  # candidates kept while searching (recall@10 >= 0.95 at 1M, see docs)
 OVERSAMPLE = 2  # the graph is asked for this many times the wanted count, then re-ranked exactly
-BLOCK = 1024  # rows per product in brute force: OpenBLAS would spread a bigger one over threads,
-# which on a busy machine took 15 ms for 10,000 vectors instead of 0.6 ms
 BUILD_BATCH = 20_000  # vectors read from SQLite and added to a graph at a time
 FORMAT = 1
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS vector_generations (
-    collection TEXT PRIMARY KEY,
-    generation INTEGER NOT NULL        -- bumped by every write to the collection's chunks
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS vector_identity (
-    one INTEGER PRIMARY KEY CHECK (one = 0),
-    epoch TEXT NOT NULL,               -- names this database: a graph file of another is stale
-    next_id INTEGER NOT NULL           -- chunk ids are handed out from here and never reused
-);
-"""
-
-Ids = npt.NDArray[np.int64]
-Codes = npt.NDArray[np.int32]
-
-
-def prepare(conn: sqlite3.Connection) -> None:
-    """Create the bookkeeping tables (idempotent)."""
-    conn.executescript(SCHEMA)
-    conn.execute("INSERT OR IGNORE INTO vector_identity (one, epoch, next_id) VALUES (0, ?, 1)", (uuid.uuid4().hex,))
-
-
-def next_ids(conn: sqlite3.Connection, count: int) -> int:
-    """The first of ``count`` fresh chunk ids (inside the writer's transaction). SQLite alone
-    would hand the largest id out again once its row is deleted; a graph built before would
-    then answer with the old vector under the new chunk's id."""
-    (first,) = conn.execute(
-        "UPDATE vector_identity SET next_id = max(next_id, (SELECT coalesce(max(id), 0) + 1 FROM chunks)) + ?1 "
-        "WHERE one = 0 RETURNING next_id - ?1",
-        (count,),
-    ).fetchone()
-    return int(first)
-
-
-def bump(conn: sqlite3.Connection, collection: str) -> int:
-    """Count one more write to ``collection`` (inside the writer's transaction)."""
-    (generation,) = conn.execute(
-        "INSERT INTO vector_generations (collection, generation) VALUES (?, 1) "
-        "ON CONFLICT (collection) DO UPDATE SET generation = generation + 1 RETURNING generation",
-        (collection,),
-    ).fetchone()
-    return int(generation)
-
-
-def _state(conn: sqlite3.Connection, collection: str) -> tuple[str, int]:
-    (epoch,) = conn.execute("SELECT epoch FROM vector_identity WHERE one = 0").fetchone()
-    row = conn.execute("SELECT generation FROM vector_generations WHERE collection = ?", (collection,)).fetchone()
-    return str(epoch), int(row[0]) if row else 0
-
-
-def _blobs(rows: list[Any]) -> Vectors:
-    if not rows:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return np.frombuffer(b"".join(row[-1] for row in rows), dtype=np.float32).reshape(len(rows), DIMENSIONS)
-
-
-def exact_vectors(conn: sqlite3.Connection, ids: Iterable[int]) -> tuple[Ids, Vectors]:
-    """The stored ``float32`` vectors of chunk ``ids`` (those that still exist)."""
-    rows = conn.execute(
-        "SELECT id, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
-        (json.dumps([int(i) for i in ids]),),
-    ).fetchall()
-    return np.array([row[0] for row in rows], dtype=np.int64), _blobs(rows)
 
 
 def new_graph() -> Any:
@@ -127,66 +73,6 @@ def new_graph() -> Any:
         expansion_add=EXPANSION_ADD,
         expansion_search=EXPANSION_SEARCH,
     )
-
-
-class _Delta:
-    """Vectors outside the graph, searched exactly; rows are appended, and killed in place."""
-
-    def __init__(self) -> None:
-        self.ids: Ids = np.zeros(0, dtype=np.int64)
-        self.codes: Codes = np.zeros(0, dtype=np.int32)
-        self.vectors: Vectors = np.zeros((0, DIMENSIONS), dtype=np.float32)
-        self.alive = np.zeros(0, dtype=bool)
-        self.size = 0
-        self.rows: dict[int, int] = {}  # chunk id -> row
-
-    @property
-    def live(self) -> int:
-        return len(self.rows)
-
-    def append(self, ids: Ids, codes: Codes, vectors: Vectors) -> None:
-        need = self.size + len(ids)
-        if need > len(self.ids):
-            capacity = max(need, 2 * len(self.ids), 1024)
-            self.ids = np.resize(self.ids, capacity)
-            self.codes = np.resize(self.codes, capacity)
-            self.alive = np.resize(self.alive, capacity)
-            grown = np.zeros((capacity, DIMENSIONS), dtype=np.float32)
-            grown[: self.size] = self.vectors[: self.size]
-            self.vectors = grown
-        end = self.size + len(ids)
-        self.ids[self.size : end] = ids
-        self.codes[self.size : end] = codes
-        self.vectors[self.size : end] = vectors
-        self.alive[self.size : end] = True
-        for offset, chunk_id in enumerate(ids.tolist()):
-            self.rows[chunk_id] = self.size + offset
-        self.size = end
-
-    def kill(self, chunk_id: int) -> bool:
-        row = self.rows.pop(chunk_id, None)
-        if row is None:
-            return False
-        self.alive[row] = False
-        return True
-
-    def search(self, query: Vectors, count: int, codes: Codes | None) -> list[tuple[float, int]]:
-        if not self.rows:
-            return []
-        scores = np.empty(self.size, dtype=np.float32)
-        for start in range(0, self.size, BLOCK):  # in blocks: BLAS stays on this thread
-            np.dot(self.vectors[start : min(start + BLOCK, self.size)], query, out=scores[start : start + BLOCK])
-        mask = self.alive[: self.size]
-        if codes is not None:
-            mask = mask & np.isin(self.codes[: self.size], codes)
-        scores = np.where(mask, scores, -np.inf)
-        count = min(count, self.size)
-        top = np.argpartition(-scores, count - 1)[:count]
-        return [(float(scores[i]), int(self.ids[i])) for i in top if np.isfinite(scores[i])]
-
-    def live_rows(self) -> tuple[Ids, Codes, Vectors]:
-        keep = np.flatnonzero(self.alive[: self.size])
-        return self.ids[keep].copy(), self.codes[keep].copy(), self.vectors[keep].copy()
 
 
 class VectorIndex:
@@ -216,7 +102,7 @@ class VectorIndex:
         self._graph_ids: Ids = np.zeros(0, dtype=np.int64)  # sorted
         self._graph_codes: Codes = np.zeros(0, dtype=np.int32)
         self._dead: set[int] = set()
-        self._delta = _Delta()
+        self._delta = Delta()
         self._names: list[str] = []
         self._codes: dict[str, int] = {}
 
@@ -273,7 +159,7 @@ class VectorIndex:
 
     def _ensure(self, reader: sqlite3.Connection) -> None:
         self._apply_notes()
-        epoch, generation = _state(reader, self.collection)
+        epoch, generation = state(reader, self.collection)
         if self.generation == generation and self._epoch == epoch:
             return
         if self.generation is None or self._epoch != epoch:
@@ -289,8 +175,8 @@ class VectorIndex:
 
     def _load_all(self, reader: sqlite3.Connection) -> None:
         """Read the collection from SQLite: into the delta when small, else into a new graph."""
-        with _snapshot(reader):
-            _, self.generation = _state(reader, self.collection)
+        with snapshot(reader):
+            _, self.generation = state(reader, self.collection)
             (count,) = reader.execute("SELECT count(*) FROM chunks WHERE collection = ?", (self.collection,)).fetchone()
             graph = new_graph() if count >= EXACT_LIMIT else None
             last = 0
@@ -307,9 +193,9 @@ class VectorIndex:
                 ids = np.array([row[0] for row in rows], dtype=np.int64)
                 codes = np.array([self._code(row[1]) for row in rows], dtype=np.int32)
                 if graph is None:
-                    self._delta.append(ids, codes, _blobs(rows))
+                    self._delta.append(ids, codes, blobs(rows))
                 else:
-                    graph.add(ids.astype(np.uint64), _blobs(rows), threads=2)
+                    graph.add(ids.astype(np.uint64), blobs(rows), threads=2)
                     ids_seen.append(ids)
                     codes_seen.append(codes)
         if graph is not None:
@@ -321,8 +207,8 @@ class VectorIndex:
 
     def _catch_up(self, reader: sqlite3.Connection) -> None:
         """Bring a stale graph and delta to SQLite's state by comparing chunk ids."""
-        with _snapshot(reader):
-            _, generation = _state(reader, self.collection)
+        with snapshot(reader):
+            _, generation = state(reader, self.collection)
             rows = reader.execute(
                 "SELECT id, partition FROM chunks WHERE collection = ? ORDER BY id", (self.collection,)
             ).fetchall()
@@ -459,7 +345,7 @@ class VectorIndex:
                         self._dead.add(chunk_id)  # deleted while the merge ran
                 self._dead -= dead
                 if self._delta.size > 2 * self._delta.live:
-                    rest = _Delta()
+                    rest = Delta()
                     rest.append(*self._delta.live_rows())
                     self._delta = rest
         except Exception:  # a failed merge leaves the delta in place: searches stay exact
@@ -534,16 +420,6 @@ class VectorIndex:
                 with contextlib.suppress(OSError):
                     path.unlink()
             return False
-
-
-@contextlib.contextmanager
-def _snapshot(reader: sqlite3.Connection) -> Any:
-    """One read transaction: every statement inside sees the same state of the database."""
-    reader.execute("BEGIN")
-    try:
-        yield
-    finally:
-        reader.execute("COMMIT")
 
 
 def _fingerprint(path: Path) -> str:
