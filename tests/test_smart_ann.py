@@ -198,3 +198,31 @@ def test_hits_from_the_graph_have_the_shape_of_exact_ones(tmp_path: Path, monkey
         assert [type(h) for h in graph_hits] == [type(h) for h in exact_hits]
     finally:
         exact.close()
+
+
+@pytest.mark.anyio
+async def test_a_smartbucket_search_runs_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import threading
+
+    from runtime import App
+
+    apps = Path(__file__).parent / "apps" / "smart"
+    shutil.copytree(apps, tmp_path / "smart")
+    app = App.from_manifest(tmp_path / "smart" / "raindrop.manifest", state_dir=tmp_path / "state")
+    async with app:
+        bucket = app.env.BILLS
+        await bucket.put("a.txt", "Volcanic eruptions in Iceland close the airports.")
+        await app.drain()
+        index = bucket._index
+        searched_in: list[int] = []
+        search = index.search
+
+        def recording(*args: object, **kwargs: object) -> object:
+            searched_in.append(threading.get_ident())
+            return search(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(index, "search", recording)
+        found = await bucket.chunk_search(input="volcano airports")
+        assert found["results"] and found["results"][0]["source"] == "a.txt"
+        assert searched_in and searched_in[0] != threading.get_ident()
