@@ -69,9 +69,7 @@ def test_recall_at_10_against_exact_search_is_at_least_095(index: RetrievalIndex
     queries = corpus(20, seed=9)[:50]
     vector_ids(index, queries[0])
     assert graph_of(index).builds == 1 and graph_of(index)._graph is not None
-    recall = np.mean(
-        [len(set(vector_ids(index, q)[:10]) & set(exact_top(index, q))) / 10 for q in queries]
-    )
+    recall = np.mean([len(set(vector_ids(index, q)[:10]) & set(exact_top(index, q))) / 10 for q in queries])
     assert recall >= 0.95, recall
 
 
