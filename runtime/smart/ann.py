@@ -57,6 +57,8 @@ EXACT_LIMIT = 10_000  # below this many vectors a collection is searched by brut
 CONNECTIVITY = 16  # HNSW links per node
 EXPANSION_ADD = 64  # candidates kept while inserting
 EXPANSION_SEARCH = 1024  # candidates kept while searching: recall@10 0.92 at 512, 0.95 at 1024 (100k)
+EXPANSION_SEARCH_LARGE = 2048  # from LARGE_GRAPH vectors on: a bigger graph needs a wider search
+LARGE_GRAPH = 300_000
 OVERSAMPLE = 2  # the graph is asked for this many times the wanted count, then re-ranked exactly
 BUILD_BATCH = 20_000  # vectors read from SQLite and added to a graph at a time
 FORMAT = 1
@@ -380,7 +382,7 @@ class VectorIndex:
         from usearch.index import Index
 
         self._graph = Index.restore(str(self._files["usearch"]), view=True)
-        self._graph.expansion_search = EXPANSION_SEARCH
+        self._graph.expansion_search = EXPANSION_SEARCH_LARGE if len(ids) >= LARGE_GRAPH else EXPANSION_SEARCH
         self._graph_ids, self._graph_codes = ids, codes
 
     def _open_file(self, epoch: str) -> bool:
