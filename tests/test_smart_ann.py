@@ -224,3 +224,14 @@ async def test_a_smartbucket_search_runs_off_the_event_loop(tmp_path: Path, monk
         found = await bucket.chunk_search(input="volcano airports")
         assert found["results"] and found["results"][0]["source"] == "a.txt"
         assert searched_in and searched_in[0] != threading.get_ident()
+
+
+def test_many_writes_between_searches_are_read_back_from_sqlite(index: RetrievalIndex) -> None:
+    fill(index, corpus(100))
+    vector_ids(index, corpus(1)[0])  # the graph is built; later writes are noted for it
+    late = corpus(70, seed=21)  # 700 chunks: more than the notes keep, so they are dropped
+    fill(index, late, prefix="late")
+    assert graph_of(index)._notes == []
+    late_ids = {r[0] for r in index.conn.execute("SELECT id FROM chunks WHERE key LIKE 'late-%'")}
+    assert vector_ids(index, late[123])[0] in late_ids
+    assert graph_of(index).loads + graph_of(index).builds >= 1
