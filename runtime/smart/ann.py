@@ -61,6 +61,7 @@ EXPANSION_SEARCH_LARGE = 3072  # from LARGE_GRAPH on; at 1M: 0.94 at 2048, 0.956
 LARGE_GRAPH = 300_000
 OVERSAMPLE = 2  # the graph is asked for this many times the wanted count, then re-ranked exactly
 BUILD_BATCH = 20_000  # vectors read from SQLite and added to a graph at a time
+MERGE_BATCH = 2_000  # vectors added by a background merge between looks at close()
 FORMAT = 1
 
 
@@ -109,7 +110,12 @@ class VectorIndex:
         self._codes: dict[str, int] = {}
 
     def close(self) -> None:
-        self._closed = True  # a merge in flight stops at its next batch and writes nothing
+        """Stop a merge in flight (at its next batch; it writes nothing) and wait for it: a
+        native thread still adding when the interpreter exits would abort the process."""
+        self._closed = True
+        merger = self._merger
+        if merger is not None and merger is not threading.current_thread():
+            merger.join()
 
     def _code(self, partition: str) -> int:
         code = self._codes.get(partition)
@@ -189,7 +195,7 @@ class VectorIndex:
                     "SELECT id, partition, vector FROM chunks WHERE collection = ? AND id > ? ORDER BY id LIMIT ?",
                     (self.collection, last, BUILD_BATCH),
                 ).fetchall()
-                if not rows:
+                if not rows or self._closed:  # closed: the build stops; the next process redoes it
                     break
                 last = rows[-1][0]
                 ids = np.array([row[0] for row in rows], dtype=np.int64)
@@ -200,7 +206,7 @@ class VectorIndex:
                     graph.add(ids.astype(np.uint64), blobs(rows), threads=2)
                     ids_seen.append(ids)
                     codes_seen.append(codes)
-        if graph is not None:
+        if graph is not None and not self._closed:
             self.builds += 1
             ids = np.concatenate(ids_seen)
             codes = np.concatenate(codes_seen)
@@ -325,11 +331,11 @@ class VectorIndex:
                 graph.load(str(self._files["usearch"]))
             if dead:
                 graph.remove(np.array(sorted(dead), dtype=np.uint64))
-            for start in range(0, len(ids), BUILD_BATCH):
+            for start in range(0, len(ids), MERGE_BATCH):
                 if self._closed:
                     return
                 graph.add(
-                    ids[start : start + BUILD_BATCH].astype(np.uint64), vectors[start : start + BUILD_BATCH], threads=2
+                    ids[start : start + MERGE_BATCH].astype(np.uint64), vectors[start : start + MERGE_BATCH], threads=2
                 )
             keep = ~np.isin(base_ids, np.fromiter(dead, np.int64, len(dead)))
             merged_ids = np.concatenate([base_ids[keep], ids])
