@@ -18,8 +18,10 @@ What is measured (S = the size):
   CPU with the rest of the backlog left in a queue nobody consumes.
 - kv: S live keys. get of random keys, put (durable, one at a time), a list page of 1,000 keys
   from a random cursor, and an expiry sweep (per expired key, a tenth of the keys expiring).
-- smartbucket: S chunks. indexing rate, chunk_search p50/p99, and the start of an app over that
-  index (open + first search).
+- smartbucket: S chunks. indexing rate, chunk_search p50/p99, the vector side alone (p50/p99 and
+  recall@10 against exact search), the first search (which builds the vector graph of a large
+  collection), and the start of an app over that index (open + first search). Sizes above
+  100,000 are written straight into the index with synthesized vectors (no indexing rate).
 - actors: S live actor ids with state. memory, and the first call to an id after a restart.
 - cron: S schedules (every minute). the idle CPU between fires and how late the fires start.
 - sql: a table of S rows through the binding. point select by key, a range of 100 rows on an
@@ -53,6 +55,7 @@ DEFAULT_SIZES: dict[str, list[int]] = {
     "queue": [10_000, 100_000, 1_000_000],
     "kv": [10_000, 100_000, 1_000_000],
     "smartbucket": [1_000, 10_000, 100_000],
+    "vectors": [10_000, 100_000],
     "actors": [1_000, 10_000, 100_000],
     "cron": [100, 1_000, 10_000],
     "sql": [100_000, 1_000_000],
@@ -60,6 +63,7 @@ DEFAULT_SIZES: dict[str, list[int]] = {
 LARGE_SIZES: dict[str, list[int]] = {
     "kv": [10_000_000],
     "smartbucket": [1_000_000],
+    "vectors": [1_000_000],
     "sql": [10_000_000],
 }
 
@@ -232,6 +236,73 @@ def corpus_sentences() -> list[str]:
     return sentences
 
 
+SYNTHETIC_ABOVE = 100_000  # larger SmartBucket sizes are written straight into the index
+
+
+def fill_synthetic(
+    index: Any, collection: str, size: int, sentences: list[str], meanings: list[str] | None = None
+) -> None:
+    """``size`` chunks of six shuffled sentences written through the retrieval index, each with
+    the normalized sum of its sentences' embeddings (what the model gives the paragraph, near
+    enough): a million chunks in minutes rather than the hour indexing through puts takes."""
+    import numpy as np
+
+    from runtime.smart.embeddings import shared
+
+    sentence_vectors = shared().embed(meanings or sentences)  # the vectors of ``meanings`` if given
+    rng = np.random.default_rng(11)
+    per_doc = 20
+    for d in range(size // per_doc):
+        picks = rng.integers(0, len(sentences), size=(per_doc, 6))
+        vectors = sentence_vectors[picks].sum(axis=1)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        texts = ["  ".join(sentences[j] for j in row) for row in picks]
+        index.replace(collection, "default", f"doc-{d:07d}.txt", texts, vectors)
+
+
+def vector_figures(index: Any, collection: str, queries: list[str]) -> dict[str, Any]:
+    """The vector side alone: its time per query, and recall@10 against exact search (every
+    stored ``float32`` vector, read from SQLite in blocks)."""
+    import numpy as np
+
+    from runtime.smart import ann
+    from runtime.smart.embeddings import shared
+    from runtime.smart.retrieval import CANDIDATES
+
+    vectors_index = index._vectors[collection]
+    reader = index._reader()
+    query_vectors = shared().embed(queries)
+    found, samples = [], []
+    for query in query_vectors:
+        start = time.perf_counter()
+        found.append(vectors_index.search(reader, query, CANDIDATES, None)[:10])
+        samples.append(time.perf_counter() - start)
+    best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 10), dtype=np.int64)
+    last = 0
+    while True:
+        rows = reader.execute(
+            "SELECT id, vector FROM chunks WHERE collection = ? AND id > ? ORDER BY id LIMIT 20000", (collection, last)
+        ).fetchall()
+        if not rows:
+            break
+        last = rows[-1][0]
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        block = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32).reshape(len(rows), -1)
+        scores = np.concatenate([best_scores, query_vectors @ block.T], axis=1)
+        every = np.concatenate([best_ids, np.broadcast_to(ids, (len(queries), len(ids)))], axis=1)
+        top = np.argsort(-scores, axis=1, kind="stable")[:, :10]
+        best_scores = np.take_along_axis(scores, top, axis=1)
+        best_ids = np.take_along_axis(every, top, axis=1)
+    recall = statistics.mean(len(set(f) & set(e.tolist())) / 10 for f, e in zip(found, best_ids, strict=True))
+    return {
+        "recall_at_10": recall,
+        "search": timed(samples),
+        "graph": vectors_index._graph is not None,
+        "exact_limit": ann.EXACT_LIMIT,
+    }
+
+
 async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
     from runtime import App
 
@@ -243,32 +314,86 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
     async with app:
         bucket = app.env.DOCS
         fill_start = time.perf_counter()
-        documents = max(1, size // chunks_per_doc)
-        for d in range(documents):
-            # About one chunk per paragraph: paragraphs of ~6 sentences, shuffled per document.
-            paragraphs = ["  ".join(rng.sample(sentences, 6)) for _ in range(chunks_per_doc)]
-            await bucket.put(f"doc-{d:07d}.txt", "\n\n".join(paragraphs))
-            if d % 50 == 49:
-                await app.drain()
-        await app.drain()
+        if size > SYNTHETIC_ABOVE:
+            await asyncio.to_thread(fill_synthetic, bucket._index, bucket._collection, size, sentences)
+        else:
+            documents = max(1, size // chunks_per_doc)
+            for d in range(documents):
+                # About one chunk per paragraph: paragraphs of ~6 sentences, shuffled per document.
+                paragraphs = ["  ".join(rng.sample(sentences, 6)) for _ in range(chunks_per_doc)]
+                await bucket.put(f"doc-{d:07d}.txt", "\n\n".join(paragraphs))
+                if d % 50 == 49:
+                    await app.drain()
+            await app.drain()
         index_s = time.perf_counter() - fill_start
         chunks = bucket._index.count(bucket._collection)
         queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+        first_search = time.perf_counter()  # builds the vector graph when the collection is large
         await bucket.chunk_search(input=queries[0], request_id="warm")
+        first_search_s = time.perf_counter() - first_search
         searches = await each_timed(len(queries), lambda i: bucket.chunk_search(input=queries[i], request_id=f"q{i}"))
+        vectors = vector_figures(bucket._index, bucket._collection, queries)
     rss_open = peak_rss_mb()
     restart = time.perf_counter()
     app = App.from_manifest(manifest, state_dir=folder / ".raindrop")
     async with app:
         await app.env.DOCS.chunk_search(input=queries[1], request_id="first")
         first_s = time.perf_counter() - restart
+        reopened = app.env.DOCS._index._vectors[app.env.DOCS._collection]
+        restart_graph = {"loaded": reopened.loads, "built": reopened.builds}
     return {
         "chunks": chunks,
-        "index_chunks_per_s": chunks / index_s,
+        "synthetic": size > SYNTHETIC_ABOVE,
+        "index_chunks_per_s": chunks / index_s if size <= SYNTHETIC_ABOVE else None,
+        "first_search_s": first_search_s,
         "search": timed(searches),
+        "vector": vectors,
         "restart_to_first_search_s": first_s,
+        "restart_graph": restart_graph,
         "rss_after_search_mb": rss_open,
     }
+
+
+async def scenario_vectors(size: int, folder: Path) -> dict[str, Any]:
+    """The vector side of SmartBucket search alone, at sizes that indexing text would take an
+    hour to reach: S chunks with one-word texts (FTS5 has little to do) and synthesized vectors,
+    the graph built by the first search, then a fresh index over the same files, as after a
+    restart. RSS is read from /proc (current, not peak: the build's peak is not the index's)."""
+    from runtime.smart.retrieval import RetrievalIndex
+
+    sentences = corpus_sentences()
+    rng = random.Random(11)
+    queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+    index = RetrievalIndex(folder / "smart.sqlite")
+    collection = "bucket:docs"
+    await asyncio.to_thread(fill_synthetic, index, collection, size, ["w"] * len(sentences), sentences)
+    from runtime.smart.embeddings import shared
+
+    query_vectors = shared().embed(queries)
+    start = time.perf_counter()
+    index.search(collection, "", query_vectors[0], mode="vector")
+    build_s = time.perf_counter() - start
+    figures = vector_figures(index, collection, queries)
+    index.close()
+    start = time.perf_counter()
+    reopened = RetrievalIndex(folder / "smart.sqlite")
+    reopened.search(collection, "", query_vectors[1], mode="vector")
+    reopen_s = time.perf_counter() - start
+    for query in query_vectors:
+        reopened.search(collection, "", query, mode="vector")
+    graph = reopened._vectors[collection]
+    result = {
+        "chunks": size,
+        "build_s": build_s,
+        "search": figures["search"],
+        "recall_at_10": figures["recall_at_10"],
+        "graph": figures["graph"],
+        "reopen_to_first_search_s": reopen_s,
+        "reopen_graph": {"loaded": graph.loads, "built": graph.builds},
+        "rss_reopened_mb": int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20,
+    }
+    reopened.close()
+    return result
 
 
 async def scenario_actors(size: int, folder: Path) -> dict[str, Any]:
@@ -388,6 +513,7 @@ SCENARIOS: dict[str, Callable[[int, Path], Awaitable[dict[str, Any]]]] = {
     "queue": scenario_queue,
     "kv": scenario_kv,
     "smartbucket": scenario_smartbucket,
+    "vectors": scenario_vectors,
     "actors": scenario_actors,
     "cron": scenario_cron,
     "sql": scenario_sql,
@@ -409,8 +535,20 @@ HEADLINES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
     "smartbucket": [
         ("search p50", ("search", "p50_ms"), "ms"),
         ("search p99", ("search", "p99_ms"), "ms"),
+        ("vector side p50", ("vector", "search", "p50_ms"), "ms"),
+        ("vector side p99", ("vector", "search", "p99_ms"), "ms"),
+        ("vector recall@10 vs exact", ("vector", "recall_at_10"), "ratio"),
+        ("first search (graph build)", ("first_search_s",), "s"),
         ("indexing", ("index_chunks_per_s",), "chunks/s"),
         ("restart to first search", ("restart_to_first_search_s",), "s"),
+    ],
+    "vectors": [
+        ("vector search p50", ("search", "p50_ms"), "ms"),
+        ("vector search p99", ("search", "p99_ms"), "ms"),
+        ("recall@10 vs exact", ("recall_at_10",), "ratio"),
+        ("graph build", ("build_s",), "s"),
+        ("reopen to first search", ("reopen_to_first_search_s",), "s"),
+        ("RSS after reopen + 200 searches", ("rss_reopened_mb",), "MB"),
     ],
     "actors": [
         ("call p50", ("call_live", "p50_ms"), "ms"),

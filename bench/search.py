@@ -118,7 +118,8 @@ async def run(chunks_wanted: int, query_count: int) -> None:
                     start = rng.randrange(max(1, len(words) - 6))
                     queries.append(" ".join(words[start : start + 6]))
             await bucket.chunk_search(input=queries[0], request_id="warm")  # load the vector matrix
-            matrix = index._matrix(bucket._collection).vectors
+            stored = index.conn.execute("SELECT vector FROM chunks WHERE collection = ?", (bucket._collection,))
+            matrix = np.frombuffer(b"".join(row[0] for row in stored), dtype=np.float32).reshape(chunks, -1)
 
             def bare_fts(query: str) -> None:
                 match = " OR ".join('"' + t.replace('"', '""') + '"' for t in query_terms(query))

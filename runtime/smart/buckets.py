@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import hashlib
 import json
 import logging
@@ -281,13 +282,18 @@ class SmartBucket:
             if len(text) < 4000
             else await anyio.to_thread.run_sync(self._embedder.embed, [text])
         )
-        return self._index.search(
-            self._collection,
-            text,
-            vector,
-            partitions=None if partition is None else [partition],
-            keys=keys,
-            limit=MAX_RESULTS * 3,
+        # In a worker thread: a search reads SQLite and the vector index (a graph file's pages may
+        # come from disk), which must not hold up the event loop.
+        return await anyio.to_thread.run_sync(
+            functools.partial(
+                self._index.search,
+                self._collection,
+                text,
+                vector,
+                partitions=None if partition is None else [partition],
+                keys=keys,
+                limit=MAX_RESULTS * 3,
+            )
         )
 
     def _results(self, hits: builtins.list[Hit]) -> builtins.list[dict[str, Any]]:

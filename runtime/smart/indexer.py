@@ -36,6 +36,7 @@ import anyio
 import numpy as np
 
 from runtime import checkpoint
+from runtime.smart.ann_parts import bump, next_ids
 from runtime.smart.embeddings import Embedder, Vectors
 from runtime.smart.extract import MAX_CHUNKS, MAX_TEXT_CHARS, Extracted, NotIndexable, chunk, extract
 
@@ -196,9 +197,11 @@ class Indexer:
             conn = self._connection()
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
+                first = next_ids(conn, len(rows))  # never an id a vector index already knows
                 conn.executemany(
-                    "INSERT INTO chunks (collection, scope, partition, key, seq, text, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+                    "INSERT INTO chunks (id, collection, scope, partition, key, seq, text, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(first + offset, *row) for offset, row in enumerate(rows)],
                 )
 
     def _swap(self, collection: str, stage: str, key: str, staged_key: str, retired: str) -> None:
@@ -216,6 +219,7 @@ class Indexer:
                     "UPDATE chunks SET collection = ?, key = ? WHERE collection = ? AND key = ?",
                     (collection, key, stage, staged_key),
                 )
+                bump(conn, collection)  # the vector index of the collection reads the change back
 
     async def _delete_where(self, where: str, params: tuple[Any, ...]) -> None:
         while await anyio.to_thread.run_sync(self._delete_batch, where, params, abandon_on_cancel=True):

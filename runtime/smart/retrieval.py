@@ -6,10 +6,9 @@ partition, a memory session). Its chunks are stored in one SQLite file in the ap
 
 - a lexical index, SQLite FTS5 with the Porter stemmer, ranked by BM25;
 - a vector index: each chunk's embedding (256 ``float32``, normalized) stored beside it, and
-  held in memory per collection as one matrix, searched by a brute-force dot product in numpy.
-  At 10,000 chunks that matrix is 10 MB and a query takes about a millisecond, which an ANN
-  index would not beat at this size; ``sqlite-vec`` would add a native extension for the same
-  brute-force scan.
+  searched through :mod:`runtime.smart.ann`: by brute force in numpy for a small collection,
+  through a memory-mapped HNSW graph (a cache of these vectors, in a file beside this one) for
+  a large one.
 
 A query runs both and fuses the two rankings by reciprocal rank (RRF): a chunk that either
 finds near the top ranks high, one that both find ranks highest. Exact names and numbers come
@@ -22,7 +21,8 @@ vector alone 0.98, lexical alone 0.5).
 
 SmartMemory's writes happen on the event loop's thread (the embedding, the slow part, runs in a
 worker thread before); SmartBucket documents are written off the loop, in batches, by
-:mod:`runtime.smart.indexer`. Every write commits before it returns.
+:mod:`runtime.smart.indexer`. Every write commits before it returns. Searches may run in worker
+threads: each thread reads through a connection of its own.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime import checkpoint
+from runtime.smart import ann
 from runtime.smart.embeddings import DIMENSIONS, Vectors
 
 Mode = Literal["hybrid", "lexical", "vector"]
@@ -185,15 +187,6 @@ def _stem(word: str) -> str:
     return word[:6]
 
 
-class _Matrix:
-    """One collection's vectors in memory, in chunk-id order, with their partitions."""
-
-    def __init__(self, ids: npt.NDArray[np.int64], partitions: list[str], vectors: Vectors) -> None:
-        self.ids = ids
-        self.partitions = np.array(partitions, dtype=object)
-        self.vectors = vectors
-
-
 class RetrievalIndex:
     """Chunks of documents, searchable by words and by meaning. One SQLite file per app."""
 
@@ -201,8 +194,11 @@ class RetrievalIndex:
         self.path = path
         self._conn = checkpoint.open_wal(path)
         self._conn.executescript(SCHEMA)
-        self._matrices: dict[str, _Matrix] = {}  # dropped on this connection's writes
-        self._data_version: int | None = None  # SQLite's count of other connections' commits
+        ann.prepare(self._conn)
+        self._vectors: dict[str, ann.VectorIndex] = {}  # per collection, built on first search
+        self._readers = threading.local()  # each searching thread's own connection
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -210,6 +206,12 @@ class RetrievalIndex:
         return self._conn
 
     def close(self) -> None:
+        for vectors in self._vectors.values():
+            vectors.close()
+        with self._readers_lock:
+            for reader in self._reader_conns:
+                reader.close()
+            self._reader_conns.clear()
         self._conn.close()
         checkpoint.unregister(self.path)
 
@@ -220,11 +222,15 @@ class RetrievalIndex:
         assert len(texts) == len(vectors)
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._delete(collection, partition, key)
+            removed = self._delete(collection, partition, key)
+            first = ann.next_ids(self._conn, len(texts))
+            generation = ann.bump(self._conn, collection)
             self._conn.executemany(
-                "INSERT INTO chunks (collection, scope, partition, key, seq, text, vector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (id, collection, scope, partition, key, seq, text, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
+                        first + seq,
                         collection,
                         _scope(collection),
                         partition,
@@ -236,7 +242,9 @@ class RetrievalIndex:
                     for seq, (text, vector) in enumerate(zip(texts, vectors, strict=True))
                 ],
             )
-        self._matrices.pop(collection, None)
+        noted = self._vectors.get(collection)
+        if noted is not None:
+            noted.changed(generation, removed, np.arange(first, first + len(texts), dtype=np.int64), partition, vectors)
 
     def remove(self, collection: str, partition: str | None, key: str | None = None) -> int:
         """Drop a document's chunks (``key``), or a whole partition's (``key=None``), or a
@@ -244,14 +252,20 @@ class RetrievalIndex:
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             removed = self._delete(collection, partition, key)
-        self._matrices.pop(collection, None)
-        return removed
+            generation = ann.bump(self._conn, collection) if len(removed) else 0
+        noted = self._vectors.get(collection)
+        if noted is not None and len(removed):
+            noted.changed(generation, removed)
+        return len(removed)
 
-    def _delete(self, collection: str, partition: str | None, key: str | None) -> int:
-        return self._conn.execute(
-            "DELETE FROM chunks WHERE collection = ?1 AND (?2 IS NULL OR partition = ?2) AND (?3 IS NULL OR key = ?3)",
+    def _delete(self, collection: str, partition: str | None, key: str | None) -> npt.NDArray[np.int64]:
+        """Delete chunks; their ids."""
+        rows = self._conn.execute(
+            "DELETE FROM chunks WHERE collection = ?1 AND (?2 IS NULL OR partition = ?2) AND (?3 IS NULL OR key = ?3) "
+            "RETURNING id",
             (collection, partition, key),
-        ).rowcount
+        ).fetchall()
+        return np.array([row[0] for row in rows], dtype=np.int64)
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -272,13 +286,14 @@ class RetrievalIndex:
     ) -> list[Hit]:
         """The best chunks for ``query``, best first. ``query_vector`` (its embedding) is needed
         unless ``mode="lexical"``. ``partitions`` and ``keys`` restrict where to look."""
+        conn = self._reader()
         wanted_partitions = set(partitions) if partitions is not None else None
         wanted_keys = set(keys) if keys is not None else None
         rankings: list[list[tuple[int, float]]] = []  # (chunk id, weight) in rank order
         if mode in ("hybrid", "lexical"):
-            rankings.append(self._lexical(collection, query, wanted_partitions, wanted_keys))
+            rankings.append(self._lexical(conn, collection, query, wanted_partitions, wanted_keys))
         if mode in ("hybrid", "vector") and query_vector is not None:
-            ranked = self._vector(collection, query_vector, wanted_partitions, wanted_keys)
+            ranked = self._vector(conn, collection, query_vector, wanted_partitions, wanted_keys)
             rankings.append([(chunk_id, 1.0) for chunk_id in ranked])
         fused: dict[int, float] = {}
         for ranking in rankings:
@@ -293,7 +308,7 @@ class RetrievalIndex:
             return []
         rows = {
             row[0]: row
-            for row in self._conn.execute(
+            for row in conn.execute(
                 "SELECT id, key, partition, seq, text, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
                 (f"[{','.join(str(chunk_id) for chunk_id, _ in best)}]",),
             )
@@ -314,7 +329,7 @@ class RetrievalIndex:
         ]
 
     def _lexical(
-        self, collection: str, query: str, partitions: set[str] | None, keys: set[str] | None
+        self, conn: sqlite3.Connection, collection: str, query: str, partitions: set[str] | None, keys: set[str] | None
     ) -> list[tuple[int, float]]:
         """BM25's ranking of the chunks holding any query term, each weighted by the share of
         the query's terms it holds: a chunk that matches one incidental word of a long question
@@ -333,7 +348,7 @@ class RetrievalIndex:
         wanted = CANDIDATES if partitions is None and keys is None else CANDIDATES * 20
         ids = [
             row[0]
-            for row in self._conn.execute(
+            for row in conn.execute(
                 "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT ?",
                 (match, wanted),
             )
@@ -342,7 +357,7 @@ class RetrievalIndex:
             return []
         rows = {
             row[0]: row
-            for row in self._conn.execute(
+            for row in conn.execute(
                 "SELECT id, partition, key, text FROM chunks WHERE collection = ? AND id IN (SELECT value FROM json_each(?))",
                 (collection, f"[{','.join(map(str, ids))}]"),
             )
@@ -366,46 +381,38 @@ class RetrievalIndex:
         return ranked
 
     def _vector(
-        self, collection: str, query_vector: Vectors, partitions: set[str] | None, keys: set[str] | None
+        self,
+        conn: sqlite3.Connection,
+        collection: str,
+        query_vector: Vectors,
+        partitions: set[str] | None,
+        keys: set[str] | None,
     ) -> list[int]:
-        matrix = self._matrix(collection)
-        if len(matrix.ids) == 0:
-            return []
-        scores = matrix.vectors @ np.asarray(query_vector, dtype=np.float32).reshape(DIMENSIONS)
-        if partitions is not None:
-            scores = np.where(np.isin(matrix.partitions, list(partitions)), scores, -np.inf)
-        if keys is not None:
-            allowed = {
-                row[0]
-                for row in self._conn.execute(
-                    "SELECT id FROM chunks WHERE collection = ? AND key IN (SELECT value FROM json_each(?))",
-                    (collection, _json_list(keys)),
-                )
-            }
-            scores = np.where(np.isin(matrix.ids, list(allowed)), scores, -np.inf)
-        count = min(CANDIDATES, len(scores))
-        top = np.argpartition(-scores, count - 1)[:count]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [int(matrix.ids[i]) for i in top if np.isfinite(scores[i]) and scores[i] > 0]
-
-    def _matrix(self, collection: str) -> _Matrix:
-        (version,) = self._conn.execute("PRAGMA data_version").fetchone()
-        if version != self._data_version:  # another process wrote to the index: reload
-            self._matrices.clear()
-            self._data_version = version
-        matrix = self._matrices.get(collection)
-        if matrix is None:
-            rows = self._conn.execute(
-                "SELECT id, partition, vector FROM chunks WHERE collection = ? ORDER BY id", (collection,)
+        if keys is not None:  # a few documents (document_chat): their chunks, by brute force
+            rows = conn.execute(
+                "SELECT id, vector FROM chunks WHERE collection = ? AND key IN (SELECT value FROM json_each(?)) "
+                "AND (? IS NULL OR partition IN (SELECT value FROM json_each(?)))",
+                (collection, _json_list(keys), None if partitions is None else 1, _json_list(partitions or [])),
             ).fetchall()
-            ids = np.array([row[0] for row in rows], dtype=np.int64)
-            vectors = (
-                np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32).reshape(len(rows), DIMENSIONS)
-                if rows
-                else np.zeros((0, DIMENSIONS), dtype=np.float32)
-            )
-            matrix = self._matrices[collection] = _Matrix(ids, [row[1] for row in rows], vectors)
-        return matrix
+            ids, vectors = ann.exact_vectors(conn, [row[0] for row in rows])
+            scores = vectors @ np.asarray(query_vector, dtype=np.float32).reshape(-1)
+            order = np.argsort(-scores, kind="stable")[:CANDIDATES]
+            return [int(ids[i]) for i in order if scores[i] > 0]
+        vectors_index = self._vectors.get(collection)
+        if vectors_index is None:
+            vectors_index = self._vectors.setdefault(collection, ann.VectorIndex(self.path, collection))
+        return vectors_index.search(conn, query_vector, CANDIDATES, partitions)
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's connection for searching (WAL: it reads while the writer writes)."""
+        reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if reader is None:
+            reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA busy_timeout=10000")
+            self._readers.conn = reader
+            with self._readers_lock:
+                self._reader_conns.append(reader)
+        return reader
 
 
 def _json_list(values: Iterable[str]) -> str:
