@@ -232,7 +232,8 @@ def _scaffold(path: Path, out: TextIO, err: TextIO) -> int:
     if read is None:
         return EXIT_USAGE
     manifest, _ = read
-    written = [write(manifest), *scaffold(manifest)]
+    stubs = scaffold(manifest)  # first: the types are written from the actors' source, stubs included
+    written = [write(manifest), *stubs]
     for file in written:
         print(f"wrote {file.relative_to(manifest.root)}", file=out)
     if len(written) == 1:

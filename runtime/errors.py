@@ -19,6 +19,7 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     │   └── StorageError       a write was not committed (disk full, I/O error): nothing of it was kept
     │       └── SqlCommitError
     ├── LeaseLostError         an actor call's process no longer holds that actor's lease: its write was refused
+    ├── NodeError              Node is missing or too old for the app's TypeScript handlers
     └── AppStateError          the App was used in the wrong state (not started, already closed)
 
 Each is importable from ``runtime`` and from here; the modules that raise them re-export theirs
@@ -116,6 +117,10 @@ class LeaseLostError(RaindropError):
             f'actor "{namespace}" {actor[:12]}: this process no longer holds its lease (another process '
             "took it over while this call ran); the write was refused and nothing of it was stored"
         )
+
+
+class NodeError(RaindropError):
+    """Node is missing, too old, or its process cannot run the app's TypeScript handlers."""
 
 
 class AppStateError(RaindropError):

@@ -48,6 +48,7 @@ RUNTIME_NAMES = {
     "Message",
     "MessageBatch",
     "MigrationError",
+    "NodeError",
     "RaindropError",
     "Service",
     "SqlCommitError",

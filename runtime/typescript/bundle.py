@@ -14,7 +14,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from runtime.typescript.host import JS, NodeError
+from runtime.errors import NodeError
+from runtime.typescript.host import JS
 
 ESBUILD_VERSION = "0.24.2"
 MIN_NODE = 20

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from runtime.errors import RaindropError
+from runtime.errors import NodeError
 from runtime.typescript import wire
 
 log = logging.getLogger("raindrop.typescript")
@@ -39,10 +39,6 @@ class TypeScriptError(Exception):
         # One line (the last line of a traceback is what a dead letter's last_error keeps),
         # ending with the handler's own frame: the full source-mapped stack is in ``stack``.
         super().__init__(f"{name}: {message}" + (f" (at {where})" if where else ""))
-
-
-class NodeError(RaindropError):
-    """Node is missing, too old, or its process cannot run the app's handlers."""
 
 
 Answer = Callable[[dict[str, Any]], Awaitable[Any]]

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.errors import NodeError
 from runtime.manifest import load
 from runtime.typescript import bundle
-from runtime.typescript.host import NodeError
 from runtime.typescript.runner import typescript_resources
 
 
