@@ -190,9 +190,10 @@ def test_hits_from_the_graph_have_the_shape_of_exact_ones(tmp_path: Path, monkey
         fill(exact, vectors)
         exact_hits = exact.search(COLLECTION, "text doc 5", vectors[52], limit=20)
         assert graph_of(exact)._graph is None
-        assert [(h.key, h.seq, h.text, h.score) for h in graph_hits[:5]] == [
-            (h.key, h.seq, h.text, h.score) for h in exact_hits[:5]
-        ]
+        # the same chunks in the same order; fused scores may differ in the third decimal, as
+        # the graph's candidate list (not exact search) feeds the lexical/vector fusion
+        assert [(h.key, h.seq, h.text) for h in graph_hits[:5]] == [(h.key, h.seq, h.text) for h in exact_hits[:5]]
+        assert [h.score for h in graph_hits[:5]] == pytest.approx([h.score for h in exact_hits[:5]], abs=0.01)
         assert [type(h) for h in graph_hits] == [type(h) for h in exact_hits]
     finally:
         exact.close()
