@@ -67,6 +67,22 @@ def run_load(main: Any) -> Any:
         gc.enable()
 
 
+async def keep_alive_load(port: int, path: str, requests: int, concurrency: int) -> tuple[float, list[float]]:
+    """GET ``path`` ``requests`` times over ``concurrency`` keep-alive connections, after a
+    warm-up of 50 a connection: (requests per second, latencies)."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    per = requests // concurrency
+    hello = http_request("GET", path)
+    await asyncio.gather(*(keep_alive_client(port, [hello] * 50, latencies, statuses) for _ in range(concurrency)))
+    latencies.clear()
+    started = time.perf_counter()
+    await asyncio.gather(*(keep_alive_client(port, [hello] * per, latencies, statuses) for _ in range(concurrency)))
+    if set(statuses) != {200}:
+        raise RuntimeError(f"unexpected statuses {set(statuses)}")
+    return per * concurrency / (time.perf_counter() - started), latencies
+
+
 def http_request(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1"]
     for key, value in (headers or {}).items():

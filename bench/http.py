@@ -18,31 +18,20 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE] + [str(HERE)]
 
 import argparse
-import asyncio
 import os
 import statistics
 import subprocess
 import tempfile
 import time
 
-from common import free_port, http_request, keep_alive_client, run_load, wait_until_up
+from common import free_port, keep_alive_load, run_load, wait_until_up
 
 HELLO = HERE / "apps" / "hello"
 PODCAST = HERE.parent / "raindrop.manifest"
 
 
 async def load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    statuses: list[int] = []
-    per = requests // concurrency
-    hello = http_request("GET", "/hello")
-    await asyncio.gather(*(keep_alive_client(port, [hello] * 50, latencies, statuses) for _ in range(concurrency)))
-    latencies.clear()
-    started = time.perf_counter()
-    await asyncio.gather(*(keep_alive_client(port, [hello] * per, latencies, statuses) for _ in range(concurrency)))
-    if set(statuses) != {200}:
-        raise RuntimeError(f"unexpected statuses {set(statuses)}")
-    return per * concurrency / (time.perf_counter() - started), latencies
+    return await keep_alive_load(port, "/hello", requests, concurrency)
 
 
 def rss_mb(pid: int) -> float:

@@ -27,7 +27,14 @@ import tempfile
 import time
 
 import httpx
-from common import free_port, http_request, keep_alive_client, median, percentile, run_load, wait_until_up
+from common import (
+    free_port,
+    keep_alive_load,
+    median,
+    percentile,
+    run_load,
+    wait_until_up,
+)
 
 from runtime.app import App
 
@@ -117,17 +124,7 @@ async def load(app: App, service: str, requests: int, concurrency: int) -> tuple
 
 
 async def serve_load(port: int, requests: int, concurrency: int) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    statuses: list[int] = []
-    hello = http_request("GET", "/")
-    per = requests // concurrency
-    await asyncio.gather(*(keep_alive_client(port, [hello] * 50, latencies, statuses) for _ in range(concurrency)))
-    latencies.clear()
-    started = time.perf_counter()
-    await asyncio.gather(*(keep_alive_client(port, [hello] * per, latencies, statuses) for _ in range(concurrency)))
-    if set(statuses) != {200}:
-        raise RuntimeError(f"unexpected statuses {set(statuses)}")
-    return per * concurrency / (time.perf_counter() - started), latencies
+    return await keep_alive_load(port, "/", requests, concurrency)
 
 
 def through_serve(folder: Path, requests: int, concurrency: int, rounds: int) -> None:

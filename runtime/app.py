@@ -26,6 +26,7 @@ from runtime.backends import default_url, open_backend
 from runtime.backends.base import Backend, QueueStats, StoredMessage
 from runtime.bindings import Bindings
 from runtime.clock import Clock, SystemClock
+from runtime.code_checks import stray_migrations
 from runtime.config import LocalSettings, load_settings
 from runtime.consumers import QueueHost, bucket_queue, dead_queue, dead_queue_named
 from runtime.env import Env
@@ -471,12 +472,8 @@ class App:
             applied = database.migrate(self.manifest.root / "db" / name)
             if applied:
                 log.info("database %s: applied migrations %s", name, ", ".join(applied))
-        folder = self.manifest.root / "db"
-        if folder.is_dir():  # a folder no database reads is a mistake found only at "no such table"
-            for stray in sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in databases):
-                guess = closest(stray, list(databases))
-                hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
-                log.warning("db/%s/ holds migrations for no database of the manifest%s", stray, hint)
+        for warning in stray_migrations(self.manifest.root, list(databases)):
+            log.warning("%s", warning)
 
     async def _start_typescript(self) -> None:
         from runtime.typescript import typescript_resources

@@ -43,6 +43,18 @@ def open_wal(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def open_read_only(path: Path, *, busy_ms: int = 10_000) -> sqlite3.Connection:
+    """A connection to ``path`` that cannot write (``mode=ro`` and ``PRAGMA query_only``),
+    usable from any thread, waiting up to ``busy_ms`` for a lock: what reads on behalf of a
+    user (the query box, SmartSQL's reads) run on."""
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA query_only=ON")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
+    return conn
+
+
 def register(path: Path | str, conn: sqlite3.Connection) -> None:
     """Checkpoint ``path`` in the background while ``conn`` (a WAL connection) is open."""
     global _thread

@@ -50,16 +50,19 @@ def code_diagnostics(manifest: Manifest, shown_as: Path | str) -> list[Diagnosti
                     store.span,
                 )
             )
-    if folder.is_dir():
-        for stray in sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in databases):
-            guess = closest(stray, databases)
-            hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
-            found.append(
-                make(
-                    source,
-                    "warning",
-                    f"db/{stray}/ holds migrations for no database of the manifest{hint}",
-                    manifest.application.span,
-                )
-            )
+    found += [make(source, "warning", line, manifest.application.span) for line in stray_migrations(root, databases)]
+    return found
+
+
+def stray_migrations(root: Path, databases: list[str]) -> list[str]:
+    """A warning for each folder of ``db/`` no database reads (a mistake otherwise found only
+    at "no such table"), with the closest database's name as a hint."""
+    folder = root / "db"
+    if not folder.is_dir():
+        return []
+    found = []
+    for stray in sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in databases):
+        guess = closest(stray, databases)
+        hint = f"; did you mean db/{guess}/ (for database {guess!r})?" if guess else ""
+        found.append(f"db/{stray}/ holds migrations for no database of the manifest{hint}")
     return found

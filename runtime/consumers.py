@@ -103,10 +103,8 @@ class QueueHost:
             consumer.stop()
 
     def notify(self, queue: str, visible_at: float) -> None:
-        """A send in this process: wake the consumers of ``queue``."""
-        for consumer in self.consumers.values():
-            if consumer.queue == queue:
-                consumer.wake()
+        """A send in this process: wake the consumers of ``queue`` (the queue binding's hook)."""
+        self.wake(queue)
 
     def wake(self, queue: str = "*") -> None:
         """Wake the consumers of ``queue`` (``"*"``: all of them) to look for work."""

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from runtime import checkpoint
 
 MAX_ROWS = 500  # rows a page or a query shows
 RESULT_BYTES = 8 << 20  # bytes of values one answer carries at most
@@ -115,9 +116,8 @@ class _Guard:
 def read_only(path: Path, guard: _Guard | None = None) -> Iterator[sqlite3.Connection]:
     """A connection of its own that cannot write, touch other files, or run past
     :data:`QUERY_SECONDS` (the authorizer and limits of the query box; see the module's docstring)."""
-    conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, check_same_thread=False)
+    conn = checkpoint.open_read_only(path, busy_ms=5_000)  # sqlite3.connect's default, as before
     try:
-        conn.execute("PRAGMA query_only = ON")
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
         conn.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
         conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)

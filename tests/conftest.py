@@ -129,9 +129,8 @@ def _clean_redis_test_keys() -> Iterator[None]:
         client.close()
 
 
-@pytest.fixture
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free loopback port."""
+def moto_server() -> Iterator[str]:
+    """moto's S3 server on a free loopback port, for as long as the generator runs."""
     import socket
 
     from moto.server import ThreadedMotoServer
@@ -143,3 +142,9 @@ def s3_endpoint() -> Iterator[str]:
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port."""
+    yield from moto_server()

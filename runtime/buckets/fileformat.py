@@ -10,6 +10,8 @@ import logging
 import os
 import struct
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,14 +54,16 @@ def read_header(handle: BinaryIO) -> tuple[BucketObject, int]:
     return obj, 8 + length
 
 
-def write_file(path: Path, *chunks: bytes) -> None:
-    """Write ``chunks`` as ``path``, atomically and durably."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A handle to write ``path`` through: what is written appears as ``path`` at once and
+    durably when the block ends (a temporary file, fsynced, renamed, the folder fsynced), and not
+    at all if it raises."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -67,6 +71,13 @@ def write_file(path: Path, *chunks: bytes) -> None:
         Path(temporary).unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+def write_file(path: Path, *chunks: bytes) -> None:
+    """Write ``chunks`` as ``path``, atomically and durably."""
+    with atomic_file(path) as handle:
+        for chunk in chunks:
+            handle.write(chunk)
 
 
 def entries(folder: Path) -> list[os.DirEntry[str]]:

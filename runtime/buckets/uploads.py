@@ -8,13 +8,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import anyio.to_thread
 
-from runtime.buckets.fileformat import encode, log, read_header, sync_folder, write_file
+from runtime.buckets.fileformat import atomic_file, encode, log, read_header, write_file
 from runtime.buckets.objects import BucketObject
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
@@ -94,20 +93,9 @@ class FileUploads:
 
     def _assemble(self, obj: BucketObject, parts: list[Path]) -> None:
         """Stream the parts' bodies into one object file, written as every object is."""
-        path: Path = self._path(obj.key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(encode(obj))
-                for part in parts:
-                    with part.open("rb") as handle:
-                        read_header(handle)
-                        shutil.copyfileobj(handle, out, 1 << 20)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        sync_folder(path.parent)
+        with atomic_file(self._path(obj.key)) as out:
+            out.write(encode(obj))
+            for part in parts:
+                with part.open("rb") as handle:
+                    read_header(handle)
+                    shutil.copyfileobj(handle, out, 1 << 20)

@@ -36,9 +36,10 @@ import anyio
 import numpy as np
 
 from runtime import checkpoint
-from runtime.smart.ann_parts import bump, next_ids
+from runtime.smart.ann_parts import bump
 from runtime.smart.embeddings import Embedder, Vectors
 from runtime.smart.extract import MAX_CHUNKS, MAX_TEXT_CHARS, Extracted, NotIndexable, chunk, extract
+from runtime.smart.retrieval import _scope, insert_chunks
 
 PARALLEL = 4  # documents indexed at once
 EXTRACT_SECONDS = 60.0  # the most a PDF's extraction may take (its process is then ended)
@@ -197,12 +198,7 @@ class Indexer:
             conn = self._connection()
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                first = next_ids(conn, len(rows))  # never an id a vector index already knows
-                conn.executemany(
-                    "INSERT INTO chunks (id, collection, scope, partition, key, seq, text, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(first + offset, *row) for offset, row in enumerate(rows)],
-                )
+                insert_chunks(conn, rows)
 
     def _swap(self, collection: str, stage: str, key: str, staged_key: str, retired: str) -> None:
         """Retire the document's chunks and make the staged ones current, in one transaction
@@ -286,9 +282,3 @@ class Staged:
 
     async def drop(self) -> None:
         await self._indexer._delete_where("collection = ? AND key = ?", (self._stage, self._staged_key))
-
-
-def _scope(collection: str) -> str:
-    from runtime.smart.retrieval import _scope as scope
-
-    return scope(collection)

@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -187,6 +187,17 @@ def _stem(word: str) -> str:
     return word[:6]
 
 
+def insert_chunks(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> int:
+    """Insert chunk rows ``(collection, scope, partition, key, seq, text, vector)`` under fresh
+    ids (inside the writer's transaction; never an id a vector index knows); the first id."""
+    first = ann.next_ids(conn, len(rows))
+    conn.executemany(
+        "INSERT INTO chunks (id, collection, scope, partition, key, seq, text, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(first + offset, *row) for offset, row in enumerate(rows)],
+    )
+    return first
+
+
 class RetrievalIndex:
     """Chunks of documents, searchable by words and by meaning. One SQLite file per app."""
 
@@ -223,22 +234,12 @@ class RetrievalIndex:
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             removed = self._delete(collection, partition, key)
-            first = ann.next_ids(self._conn, len(texts))
             generation = ann.bump(self._conn, collection)
-            self._conn.executemany(
-                "INSERT INTO chunks (id, collection, scope, partition, key, seq, text, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            scope = _scope(collection)
+            first = insert_chunks(
+                self._conn,
                 [
-                    (
-                        first + seq,
-                        collection,
-                        _scope(collection),
-                        partition,
-                        key,
-                        seq,
-                        text,
-                        np.asarray(vector, dtype=np.float32).tobytes(),
-                    )
+                    (collection, scope, partition, key, seq, text, np.asarray(vector, dtype=np.float32).tobytes())
                     for seq, (text, vector) in enumerate(zip(texts, vectors, strict=True))
                 ],
             )

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from runtime import checkpoint
+
 T = TypeVar("T")
 
 TEXT_QUERY_DEADLINE = 5.0  # seconds a text_query's statement may run
@@ -89,12 +91,7 @@ class ReadPool:
         try:
             return self._idle.get_nowait()
         except queue.Empty:
-            conn = sqlite3.connect(
-                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=10000")
-            return conn
+            return checkpoint.open_read_only(self.path)
 
     def _give(self, conn: sqlite3.Connection) -> None:
         conn.set_authorizer(None)

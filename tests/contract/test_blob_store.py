@@ -5,7 +5,6 @@ prefix case. The ``Bucket`` binding's rules hold the same over both (camelCase k
 from __future__ import annotations
 
 import hashlib
-import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ import pytest
 
 from runtime.buckets import BlobStore, Bucket, BucketObject, FileBlobStore
 from runtime.errors import BindingError
+from tests.conftest import moto_server
 from tests.contract.conftest import ODD_KEYS
 
 pytestmark = pytest.mark.anyio
@@ -24,15 +24,7 @@ WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
     """One moto S3 server for the module; each test gets a bucket of its own on it."""
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    yield from moto_server()
 
 
 def s3_bucket(name: str, endpoint: str) -> Bucket:
