@@ -85,7 +85,8 @@ class VectorIndex:
         self._version: str | None = None
         self._loaded = False
         self._search: VectorSearch | None = None
-        self._order: list[str] = []
+        self._order: list[str | None] = []  # the id at each search position; None once replaced or deleted
+        self._position: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -118,7 +119,8 @@ class VectorIndex:
             await self._store.put(self._ns, "", {_VERSION: version})
             for i in present:
                 del self._entries[i]
-            self._changed(version)
+            self._version = version
+            await self._apply([], present)
         return {"mutation_id": version, "count": len(present), "ids": present}
 
     # -- reads ------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ class VectorIndex:
             order = self._order
 
             def allowed(position: int) -> bool:
-                entry = self._entries[order[position]]
+                entry = self._entries[order[position] or ""]
                 if namespace is not None and entry.namespace != namespace:
                     return False
                 return all(_meets(entry.metadata or {}, field, ops) for field, ops in conditions)
@@ -199,7 +201,7 @@ class VectorIndex:
                 found = search.search(query, top_k, allowed if needs_filter else None)
             matches = []
             for position, score in found:
-                key = order[position]
+                key = order[position] or ""
                 record = self._record(key, self._entries[key], return_values, with_metadata)
                 matches.append({"id": key, "score": score, **{k: v for k, v in record.items() if k != "id"}})
         return {"count": len(matches), "matches": matches}
@@ -236,7 +238,8 @@ class VectorIndex:
             encoded[_VERSION] = version
             await self._store.put(self._ns, "", encoded)  # one write: all the vectors or none
             self._entries.update(prepared)
-            self._changed(version)
+            self._version = version
+            await self._apply(list(prepared), [])
         return {"mutation_id": version, "count": len(prepared), "ids": list(prepared)}
 
     def _prepare(self, item: Any, where: str) -> tuple[str, _Entry]:
@@ -322,11 +325,41 @@ class VectorIndex:
         self._version = version
         self._search = None  # rebuilt at the next query
 
+    async def _apply(self, written: list[str], deleted: list[str]) -> None:
+        """Bring the search up to date with this process's own write: replaced and deleted
+        vectors leave it, written ones join it, and nothing already there is rebuilt."""
+        search = self._search
+        if search is None:
+            return  # built whole at the next query
+        stale = [self._position.pop(key) for key in (*written, *deleted) if key in self._position]
+        for position in stale:
+            self._order[position] = None
+        rows = np.stack([self._entries[key].values for key in written]).astype(np.float32) if written else None
+
+        def update() -> None:
+            search.remove(stale)
+            if rows is not None:
+                search.add(rows)
+
+        if len(self._order) >= THREAD_FROM:  # inserting into a large HNSW graph takes a while
+            await anyio.to_thread.run_sync(update)
+        else:
+            update()
+        for key in written:
+            self._position[key] = len(self._order)
+            self._order.append(key)
+        live = len(self._order) - search.removed
+        outgrown = type(make_search(search.dimensions, self.metric, live)) is not type(search)
+        if outgrown or search.removed > max(1024, live):  # mostly holes, or past the HNSW threshold
+            self._search = None
+
     def _searcher(self) -> VectorSearch:
         if self._search is None:
             assert self.dimensions is not None
-            self._order = list(self._entries)
-            rows = np.stack([self._entries[k].values for k in self._order]).astype(np.float32)
+            keys = list(self._entries)
+            self._order = list(keys)
+            self._position = {key: position for position, key in enumerate(keys)}
+            rows = np.stack([self._entries[k].values for k in keys]).astype(np.float32)
             search = make_search(self.dimensions, self.metric, len(rows))
             search.set(rows)
             self._search = search
@@ -338,7 +371,11 @@ class VectorIndex:
         if self._loaded and stored == self._version:
             return
         rows = await self._store.list(self._ns, "")
-        self._entries = {key: _Entry.decode(text) for key, text in rows if key != _VERSION}
+
+        def decode() -> dict[str, _Entry]:
+            return {key: _Entry.decode(text) for key, text in rows if key != _VERSION}
+
+        self._entries = await anyio.to_thread.run_sync(decode) if len(rows) >= THREAD_FROM else decode()
         if self._entries and self.dimensions is None:
             self.dimensions = len(next(iter(self._entries.values())).values)
         self._loaded = True

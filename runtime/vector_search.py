@@ -43,6 +43,19 @@ class VectorSearch(ABC):
         """Replace every vector (row ``i`` is position ``i``)."""
 
     @abstractmethod
+    def add(self, rows: Matrix) -> None:
+        """Append ``rows`` at the next positions, without rebuilding what is there."""
+
+    @abstractmethod
+    def remove(self, positions: Sequence[int]) -> None:
+        """Leave ``positions`` out of every later search (their positions are not reused)."""
+
+    @property
+    @abstractmethod
+    def removed(self) -> int:
+        """How many positions :meth:`remove` left out: the owner rebuilds when they pile up."""
+
+    @abstractmethod
     def search(self, query: Matrix, k: int, allowed: Callable[[int], bool] | None) -> list[tuple[int, float]]:
         """Up to ``k`` positions closest to ``query``, closest first, among those ``allowed`` says."""
 
@@ -66,35 +79,78 @@ def closest_first(metric: Metric, values: Matrix) -> npt.NDArray[np.intp]:
 
 
 class ExactSearch(VectorSearch):
+    """Every vector in one growing matrix (capacity doubled as it fills, so appends cost
+    amortised constant time); removed positions are masked, not compacted."""
+
     def __init__(self, dimensions: int, metric: Metric) -> None:
         super().__init__(dimensions, metric)
-        self.rows: Matrix = np.zeros((0, dimensions), dtype=np.float32)
-        self._unit: Matrix = self.rows  # cosine: the rows scaled to length 1, once, not per query
+        self._count = 0
+        self._buffer: Matrix = np.zeros((0, dimensions), dtype=np.float32)
+        self._units: Matrix = self._buffer  # cosine: the rows scaled to length 1, once, not per query
         self._squares: Matrix = np.zeros(0, dtype=np.float32)  # euclidean: each row's squared length
+        self._alive: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._removed = 0
+
+    @property
+    def rows(self) -> Matrix:
+        return self._buffer[: self._count]
+
+    @property
+    def removed(self) -> int:
+        return self._removed
 
     def set(self, rows: Matrix) -> None:
-        self.rows = rows
+        self._count = 0
+        self._removed = 0
+        self._buffer = np.zeros((0, self.dimensions), dtype=np.float32)
+        self._units = self._buffer
+        self._squares = np.zeros(0, dtype=np.float32)
+        self._alive = np.zeros(0, dtype=bool)
+        self.add(rows)
+
+    def add(self, rows: Matrix) -> None:
+        start, end = self._count, self._count + len(rows)
+        if end > len(self._buffer):
+            capacity = max(end, 2 * len(self._buffer), 64)
+            self._buffer = _grown(self._buffer, capacity)
+            self._alive = _grown(self._alive, capacity)
+            if self.metric == "cosine":
+                self._units = _grown(self._units, capacity)
+            if self.metric == "euclidean":
+                self._squares = _grown(self._squares, capacity)
+        self._buffer[start:end] = rows
+        self._alive[start:end] = True
         if self.metric == "cosine":
             norms = np.linalg.norm(rows, axis=1, keepdims=True)
-            self._unit = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
+            self._units[start:end] = np.divide(rows, norms, out=np.zeros_like(rows), where=norms > 0)
         if self.metric == "euclidean":
-            self._squares = np.einsum("ij,ij->i", rows, rows)
+            self._squares[start:end] = np.einsum("ij,ij->i", rows, rows)
+        self._count = end
+
+    def remove(self, positions: Sequence[int]) -> None:
+        for position in positions:
+            if self._alive[position]:
+                self._alive[position] = False
+                self._removed += 1
 
     def search(self, query: Matrix, k: int, allowed: Callable[[int], bool] | None) -> list[tuple[int, float]]:
-        if not len(self.rows):
+        if self._count == self._removed:
             return []
-        if allowed is None:
-            if self.metric == "euclidean":  # |r - q|² = |r|² - 2 r·q + |q|², with |r|² kept from set()
-                squared = self._squares - 2 * (self.rows @ query) + float(query @ query)
+        rows = self.rows if self.metric != "cosine" else self._units[: self._count]
+        if allowed is None and not self._removed:
+            if self.metric == "euclidean":  # |r - q|² = |r|² - 2 r·q + |q|², with |r|² kept from add()
+                squared = self._squares[: self._count] - 2 * (rows @ query) + float(query @ query)
                 found = np.sqrt(np.maximum(squared, 0.0)).astype(np.float32)
             else:
-                found = self._scores(self.rows if self.metric != "cosine" else self._unit, query)
+                found = self._scores(rows, query)
             best = _top(self.metric, found, k)
             return [(int(i), float(found[i])) for i in best]
-        positions = np.fromiter((i for i in range(len(self.rows)) if allowed(i)), dtype=np.intp)
+        positions = np.flatnonzero(self._alive[: self._count])
+        if allowed is not None:
+            positions = np.fromiter((i for i in positions.tolist() if allowed(i)), dtype=np.intp)
         if not len(positions):
             return []
-        found = self._scores((self.rows if self.metric != "cosine" else self._unit)[positions], query)
+        found = self._scores(rows[positions], query)
         best = _top(self.metric, found, k)
         return [(int(positions[i]), float(found[i])) for i in best]
 
@@ -104,6 +160,12 @@ class ExactSearch(VectorSearch):
         length = float(np.linalg.norm(query))
         unit: Matrix = np.asarray(rows @ (query / length if length > 0 else query), dtype=np.float32)
         return unit
+
+
+def _grown(array: npt.NDArray[Any], capacity: int) -> npt.NDArray[Any]:
+    grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 def _top(metric: Metric, values: Matrix, k: int) -> npt.NDArray[np.intp]:
@@ -116,7 +178,8 @@ def _top(metric: Metric, values: Matrix, k: int) -> npt.NDArray[np.intp]:
 
 
 class HnswSearch(ExactSearch):
-    """An HNSW graph (usearch) for unfiltered queries; exact search for the rest."""
+    """An HNSW graph (usearch) for unfiltered queries; exact search for the rest. Appends are
+    inserted into the graph and removals marked in it, so a write never rebuilds the graph."""
 
     def __init__(self, dimensions: int, metric: Metric) -> None:
         super().__init__(dimensions, metric)
@@ -125,15 +188,24 @@ class HnswSearch(ExactSearch):
     def set(self, rows: Matrix) -> None:
         from usearch.index import Index
 
-        super().set(rows)
         kind = {"cosine": "cos", "euclidean": "l2sq", "dot-product": "ip"}[self.metric]
-        graph = Index(ndim=self.dimensions, metric=kind, dtype="f32")
+        self._graph = Index(ndim=self.dimensions, metric=kind, dtype="f32")
+        super().set(rows)
+
+    def add(self, rows: Matrix) -> None:
+        start = self._count
+        super().add(rows)
         if len(rows):
-            graph.add(np.arange(len(rows), dtype=np.uint64), rows)
-        self._graph = graph
+            self._graph.add(np.arange(start, start + len(rows), dtype=np.uint64), rows)
+
+    def remove(self, positions: Sequence[int]) -> None:
+        live = [p for p in positions if self._alive[p]]
+        super().remove(live)
+        if live:
+            self._graph.remove(np.asarray(live, dtype=np.uint64))
 
     def search(self, query: Matrix, k: int, allowed: Callable[[int], bool] | None) -> list[tuple[int, float]]:
-        if allowed is not None or self._graph is None or not len(self.rows):
+        if allowed is not None or self._graph is None or self._count == self._removed:
             return super().search(query, k, allowed)
         found = self._graph.search(query, k)
         positions = [int(p) for p in found.keys]

@@ -232,3 +232,76 @@ async def test_the_dashboard_shows_what_an_index_holds(manifest: Path) -> None:
     details = {r["name"]: r.get("detail") for r in resources}
     assert details["docs"] == "4 vectors, 3 dimensions, cosine"
     assert details["plain"] == "0 vectors, ? dimensions, cosine"
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean", "dot-product"])
+def test_adding_and_removing_rows_matches_a_search_built_from_scratch(metric: Any) -> None:
+    rng = np.random.default_rng(11)
+    rows = rng.normal(size=(300, 8)).astype(np.float32)
+    grown = ExactSearch(8, metric)
+    grown.set(rows[:10])
+    for start in range(10, 300, 29):  # appends of uneven sizes, across several capacity doublings
+        grown.add(rows[start : start + 29])
+    removed = list(range(0, 300, 3))
+    grown.remove(removed + removed[:5])  # removing twice counts once
+    assert grown.removed == len(removed)
+    kept = [p for p in range(300) if p % 3]
+    fresh = ExactSearch(8, metric)
+    fresh.set(rows[kept])
+    for query in rng.normal(size=(10, 8)).astype(np.float32):
+        found = grown.search(query, 7, None)
+        expected = [(kept[p], s) for p, s in fresh.search(query, 7, None)]
+        assert [p for p, _ in found] == [p for p, _ in expected]
+        assert [s for _, s in found] == pytest.approx([s for _, s in expected], rel=1e-5, abs=1e-5)
+        filtered = grown.search(query, 5, lambda p: p % 2 == 0)
+        assert filtered and all(p % 2 == 0 and p % 3 for p, _ in filtered)
+
+
+@pytest.mark.skipif(not hnsw_available(), reason="usearch is not installed")
+def test_the_hnsw_graph_takes_additions_and_removals_in_place() -> None:
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(600, 16)).astype(np.float32)
+    graph = HnswSearch(16, "cosine")
+    graph.set(rows[:400])
+    graph.add(rows[400:])
+    graph.remove(range(0, 600, 2))
+    for position in (1, 401, 599):  # each odd row, the one added later too, finds itself first
+        assert graph.search(rows[position], 3, None)[0][0] == position
+    for position in (0, 400, 598):  # a removed row is never a match, not even of itself
+        assert all(p % 2 for p, _ in graph.search(rows[position], 10, None))
+
+
+async def test_writes_update_the_search_in_place_and_it_agrees_with_brute_force(manifest: Path) -> None:
+    """Own upserts, inserts and deletes change the live search (no rebuild per write), and every
+    query still gives what brute force over the index's current vectors gives."""
+    rng = np.random.default_rng(3)
+    truth: dict[str, np.ndarray[Any, Any]] = {}
+    async with App.from_manifest(manifest, backend="memory://") as app:
+        index: VectorIndex = app.env.DOCS
+        await index.upsert([{"id": "seed", "values": [1.0, 0.0, 0.0]}])
+        truth["seed"] = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+        await index.query([1.0, 0.0, 0.0], top_k=1)
+        search = index._search
+        assert search is not None
+        for round_ in range(30):
+            batch = [{"id": f"v{int(i)}", "values": rng.normal(size=3).tolist()} for i in rng.integers(0, 60, size=8)]
+            if round_ % 3 == 2:
+                await index.insert(batch)
+                for item in batch:
+                    truth.setdefault(item["id"], np.asarray(item["values"], dtype=np.float32))
+            else:
+                await index.upsert(batch)
+                truth.update({item["id"]: np.asarray(item["values"], dtype=np.float32) for item in batch})
+            gone = [f"v{int(i)}" for i in rng.integers(0, 60, size=3)]
+            await index.delete_by_ids(gone)
+            for key in gone:
+                truth.pop(key, None)
+            query = rng.normal(size=3).astype(np.float32)
+            found = await index.query(query.tolist(), top_k=5)
+            keys = list(truth)
+            matrix = np.stack([truth[k] for k in keys])
+            cosine = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+            expected = [keys[i] for i in np.argsort(-cosine, kind="stable")[:5]]
+            assert [m["id"] for m in found["matches"]] == expected
+            assert (await index.describe())["vector_count"] == len(truth)
+        assert index._search is search  # the same search all along: updated, never rebuilt
