@@ -11,17 +11,15 @@ carry that lease's fence: once the lease is lost they raise :class:`LeaseLostErr
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, cast
 
 from typing_extensions import TypeVar
 
-from runtime import structured
+from runtime import actor_ids, structured
 from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, ActorId, Storage
 from runtime.arguments import utf8
 from runtime.backends.base import Alarm, StateStore
@@ -395,18 +393,24 @@ class ActorNamespace(Generic[S]):
         """The same id for the same name, always (as on the platform)."""
         if not isinstance(name, str):
             raise BindingError(f"id_from_name takes a str, not {type(name).__name__}")
-        digest = hashlib.sha256(utf8(f"{self.name}\x00{name}", f"id_from_name: {name[:40]!r}")).hexdigest()
-        return ActorId(digest, name, self.name)
+        return ActorId(actor_ids.from_name(self.name, utf8(name, f"id_from_name: {name[:40]!r}")), name, self.name)
 
     def id_from_string(self, hex_id: str) -> ActorId:
-        """The id whose 64 hex digits ``hex_id`` spells (``str(actor_id)`` gives them back)."""
-        if len(hex_id) != 64 or any(c not in "0123456789abcdef" for c in hex_id):
-            raise BindingError(f"{hex_id!r} is not an actor id (64 lowercase hex digits)")
+        """The id whose 64 hex digits ``hex_id`` spells (``str(actor_id)`` gives them back).
+        As on the platform, an id another actor class made, or digits typed by hand, are refused:
+        an id carries the signature of the class that made it."""
+        if not actor_ids.made_by(self.name, hex_id):
+            maker = next((ns for ns in self._host.classes if ns != self.name and actor_ids.made_by(ns, hex_id)), None)
+            made = f'it was made by actor "{maker}"' if maker else "no actor class of this app made it"
+            raise BindingError(
+                f'{hex_id!r} is not an id of actor "{self.name}": {made} (ids come from this namespace\'s '
+                "id_from_name or new_unique_id; an id is for the class that made it)"
+            )
         return ActorId(hex_id, None, self.name)
 
     def new_unique_id(self) -> ActorId:
         """A fresh random id, never equal to one from a name."""
-        return ActorId(os.urandom(32).hex(), None, self.name)
+        return ActorId(actor_ids.unique(self.name), None, self.name)
 
     def get(self, actor: ActorId, **options: Any) -> S:
         """A stub for ``actor``; ``location_hint`` and other options are accepted and ignored."""

@@ -61,7 +61,7 @@ def test_prefix_end_is_the_least_text_above_the_prefix(prefix: str, end: str | N
 
 async def test_a_version_2_file_gets_lease_epochs_and_its_old_leases_are_fenced(tmp_path: Path) -> None:
     """A state file from before fenced leases (schema version 2: actor_owners has no epoch or
-    heartbeat) gains both columns and version 3; a lease it holds is taken over only once its
+    heartbeat) gains both columns and the current version; a lease it holds is taken over only once its
     holder stood still a lease long, with epoch 1, and writes under that lease are fenced."""
     from runtime.backends.base import Fence
     from runtime.backends.sqlite import APPLICATION_ID
@@ -92,6 +92,6 @@ async def test_a_version_2_file_gets_lease_epochs_and_its_old_leases_are_fenced(
     finally:
         await backend.close()
     check = sqlite3.connect(tmp_path / "state.db")
-    assert check.execute("PRAGMA user_version").fetchone() == (3,)
+    assert check.execute("PRAGMA user_version").fetchone() == (4,)  # and actor ids signed (tests/test_actor_ids.py)
     assert {"epoch", "beat"} <= {row[1] for row in check.execute("PRAGMA table_info(actor_owners)")}
     check.close()

@@ -240,14 +240,15 @@ async def test_an_id_is_for_the_namespace_that_made_it(tmp_path: object, clock: 
     # "DurableObjectNamespace: get: throws if ID for different namespace"
     manifest = _two_actors(tmp_path)
     async with App.from_manifest(manifest, clock=clock, backend=backend_url(kind, manifest.parent)) as app:
-        for made in (
-            app.env.TICKER.id_from_name("x"),
-            app.env.TICKER.new_unique_id(),
-            app.env.TICKER.id_from_string("b" * 64),
-        ):
+        named = app.env.TICKER.id_from_name("x")
+        for made in (named, app.env.TICKER.new_unique_id(), app.env.TICKER.id_from_string(str(named))):
             with pytest.raises(BindingError, match=r'this id was made by actor "ticker"\'s namespace'):
                 app.env.PLAIN.get(made)
             assert app.env.TICKER.get(made).id == made
-        # the same hex, asked of the right namespace, is that namespace's id
-        same = app.env.PLAIN.id_from_string(str(app.env.TICKER.id_from_name("x")))
-        assert app.env.PLAIN.get(same).id == same
+        # "DurableObjectNamespace: idFromString: throws if ID for different namespace"
+        for made in (named, app.env.TICKER.new_unique_id()):
+            with pytest.raises(BindingError, match=r'is not an id of actor "plain": it was made by actor "ticker"'):
+                app.env.PLAIN.id_from_string(str(made))
+        # and digits typed by hand are no class's id
+        with pytest.raises(BindingError, match=r"is not an id of actor \"ticker\": no actor class of this app made it"):
+            app.env.TICKER.id_from_string("b" * 64)

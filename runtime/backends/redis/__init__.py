@@ -76,6 +76,7 @@ class RedisBackend(Backend):
         self.queues = RedisQueueStore(self._client, self.prefix, self._wakeups, self._fast, self)
         self.kv = RedisKvStore(self._client, self.prefix, self._clock_now, self)
         self.state = RedisStateStore(self._client, self.prefix, self)
+        await self.state.upgrade_actor_ids()
 
     async def close(self) -> None:
         if self._wakeups is not None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from runtime import actor_ids
 from runtime.backends.base import FIRE_RECORDS_KEPT, Alarm, Fence, StateStore
 from runtime.backends.failures import Counted
 from runtime.backends.redis.failures import redis_errors
@@ -50,6 +51,43 @@ class RedisStateStore(StateStore):
         self._delete_all = client.register_script(STATE_DELETE_ALL)
         self._set_alarm = client.register_script(SET_ALARM)
         self._delete_alarm = client.register_script(DELETE_ALARM)
+
+    async def upgrade_actor_ids(self) -> None:
+        """Rekey actors written before ids carried their class's signature (as the SQLite
+        backend's schema version 4 does): storage, lease and epoch keys, and alarms. Once per
+        prefix; :func:`runtime.actor_ids.upgrade` leaves a new id as it is, so two processes
+        doing it at once agree."""
+        marker = f"{self._p}actor-ids"
+        if await self._r.get(marker) == b"2":
+            return
+
+        def rekeyed(namespace: str, actor: str) -> str:
+            if namespace.startswith("mcp:"):
+                return actor
+            return actor_ids.upgrade(namespace.removeprefix("~names:"), actor)
+
+        for kind in ("actor", "owner", "epoch"):
+            base = f"{self._p}{kind}:"
+            async for raw in self._r.scan_iter(match=base + "*"):
+                namespace, _, actor = raw.decode()[len(base) :].rpartition(":")
+                new = rekeyed(namespace, actor)
+                if new != actor:
+                    await self._r.rename(raw, f"{base}{namespace}:{new}")
+        alarms, infos = self._alarms()
+        for member, score in await self._r.zrange(alarms, 0, -1, withscores=True):
+            namespace, _, actor = member.decode().partition("\x00")
+            new = rekeyed(namespace, actor)
+            if new != actor:
+                info = await self._r.hget(infos, member)
+                renamed = f"{namespace}\x00{new}"
+                pipe = self._r.pipeline(transaction=True)
+                pipe.zadd(alarms, {renamed: score})
+                pipe.zrem(alarms, member)
+                if info is not None:
+                    pipe.hset(infos, renamed, info)
+                    pipe.hdel(infos, member)
+                await pipe.execute()
+        await self._r.set(marker, "2")
 
     def _fenced(self, namespace: str, actor: str, fence: Fence | None) -> tuple[list[str], list[str]]:
         """The keys and arguments a fenced script starts with."""

@@ -26,7 +26,7 @@ from runtime.backends.sqlite.schema import (
     configure,
     migrate_messages,
 )
-from runtime.backends.sqlite.state import SqliteStateStore, add_lease_epochs
+from runtime.backends.sqlite.state import SqliteStateStore, add_lease_epochs, upgrade_actor_ids
 from runtime.errors import BackendError
 from runtime.private import private_file
 
@@ -63,6 +63,7 @@ class SqliteBackend(Backend):
             migrate_messages(self._conn)
             add_failed_attempts(self._conn)
             add_lease_epochs(self._conn)
+            upgrade_actor_ids(self._conn)
             if self._conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:  # stamp once
                 self._conn.execute(f"PRAGMA application_id={APPLICATION_ID}")
                 self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

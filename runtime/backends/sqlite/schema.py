@@ -106,7 +106,7 @@ def add_failed_attempts(conn: sqlite3.Connection) -> None:
 
 #: ``PRAGMA application_id`` of a runtime state file ("RDRT"), and its schema version.
 APPLICATION_ID = 0x52445254
-SCHEMA_VERSION = 3  # 3: actor_owners.epoch and beat (fenced leases)
+SCHEMA_VERSION = 4  # 3: actor_owners.epoch and beat (fenced leases); 4: actor ids signed by class
 #: The columns each of our tables has had since its first version: an unstamped file (written
 #: before stamping) passes only when every table it holds is one of these, with these columns.
 _OURS = {

@@ -20,6 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from runtime import actor_ids
 from runtime.backends.base import Alarm, Fence, StateStore
 from runtime.backends.sqlite import cron as sqlite_cron
 from runtime.backends.sqlite.common import _ids, sqlite_errors
@@ -50,6 +51,34 @@ def add_lease_epochs(conn: sqlite3.Connection) -> None:
         except sqlite3.OperationalError as exc:
             if "duplicate column" not in str(exc):  # else another process added it first
                 raise
+
+
+def upgrade_actor_ids(conn: sqlite3.Connection) -> None:
+    """Files of schema version 3 and before hold actor ids without their class's signature:
+    rekey every actor's rows to the id it has now (:func:`runtime.actor_ids.upgrade`, which
+    leaves an id of the new form as it is, so running this twice, or in two processes, is
+    harmless). MCP services' own state and rows that are no actor's are left alone."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] >= 4:
+        return
+
+    def rekey(namespace: str, actor: str) -> str:
+        return actor_ids.upgrade(namespace.removeprefix("~names:"), actor)
+
+    conn.create_function("raindrop_actor_id", 2, rekey, deterministic=True)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("actor_storage", "actor_alarms", "actor_owners"):
+                conn.execute(
+                    f"UPDATE OR REPLACE {table} SET actor = raindrop_actor_id(ns, actor) "
+                    "WHERE ns NOT LIKE 'mcp:%' AND length(actor) = 64 AND actor <> raindrop_actor_id(ns, actor)"
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.create_function("raindrop_actor_id", 2, None)
 
 
 @sqlite_errors

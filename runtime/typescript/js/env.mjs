@@ -1,6 +1,6 @@
 // `env` for TypeScript handlers: one proxy per binding, shaped like the platform's objects.
 // Every awaited call goes to the runtime's Python binding of the same name.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const bytesOf = async (value) => {
   if (value == null) return new Uint8Array(0);
@@ -129,24 +129,36 @@ function bucket(name, host) {
 }
 
 class ActorId {
-  constructor(hex, name) { this.hex = hex; if (name != null) this.name = name; }
+  constructor(hex, name, ns) { this.hex = hex; if (name != null) this.name = name; Object.defineProperty(this, 'ns', { value: ns }); }
   toString() { return this.hex; }
   equals(other) { return other != null && String(other) === this.hex; }
+}
+
+// An id is 16 bytes naming the actor, then 16 bytes of an HMAC keyed by its class (as
+// runtime/actor_ids.py computes it): the same name gives the same id in Python and here.
+function signedId(ns, body) {
+  const key = createHash('sha256').update(Buffer.concat([Buffer.from('raindrop-actor-id\u0000'), Buffer.from(ns)])).digest();
+  return Buffer.concat([body, createHmac('sha256', key).update(body).digest().subarray(0, 16)]).toString('hex');
 }
 
 function actorNamespace(name, spec, host) {
   return {
     idFromName(text) {
       if (typeof text !== 'string') throw new TypeError(`idFromName takes a string, not ${typeof text}`);
-      return new ActorId(createHash('sha256').update(`${spec.ns}\u0000${text}`).digest('hex'), text);
+      return new ActorId(signedId(spec.ns, createHash('sha256').update(`${spec.ns}\u0000${text}`).digest().subarray(0, 16)), text, spec.ns);
     },
     idFromString(hex) {
-      if (!/^[0-9a-f]{64}$/.test(hex)) throw new TypeError(`${JSON.stringify(hex)} is not an actor id (64 lowercase hex digits)`);
-      return new ActorId(hex);
+      if (typeof hex !== 'string' || !/^[0-9a-f]{64}$/.test(hex)) throw new TypeError(`${JSON.stringify(hex)} is not an actor id (64 lowercase hex digits)`);
+      const expected = Buffer.from(signedId(spec.ns, Buffer.from(hex.slice(0, 32), 'hex')));
+      if (!timingSafeEqual(expected, Buffer.from(hex))) {
+        throw new TypeError(`${JSON.stringify(hex)} is not an id of actor "${spec.ns}": another actor class made it, or it was typed by hand (an id is for the class that made it)`);
+      }
+      return new ActorId(hex, null, spec.ns);
     },
-    newUniqueId() { return new ActorId(randomBytes(32).toString('hex')); },
+    newUniqueId() { return new ActorId(signedId(spec.ns, randomBytes(16)), null, spec.ns); },
     get(id) {
       if (!(id instanceof ActorId)) throw new TypeError('get() takes an ActorId (from idFromName)');
+      if (id.ns != null && id.ns !== spec.ns) throw new TypeError(`actor "${spec.ns}": this id was made by actor "${id.ns}"'s namespace; an id is for the class that made it`);
       return new Proxy({ id, name: id.name }, {
         get(target, method) {
           if (method in target || typeof method !== 'string' || method === 'then') return target[method];

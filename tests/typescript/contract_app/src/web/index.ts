@@ -134,7 +134,9 @@ export default class extends Service<Env> {
         const unique = env.COUNTER.newUniqueId();
         const again = env.COUNTER.idFromString(unique.toString());
         const stub = env.COUNTER.get(again);
-        return json({ same: unique.equals(again), value: await stub.increment(5), inspect: await stub.inspect() });
+        let handTyped = 'accepted';
+        try { env.COUNTER.idFromString('b'.repeat(64)); } catch (e) { handTyped = (e as Error).message; }
+        return json({ same: unique.equals(again), value: await stub.increment(5), inspect: await stub.inspect(), handTyped });
       }
       case '/response-semantics': {
         const r = new Response('abc');
