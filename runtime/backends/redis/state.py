@@ -66,13 +66,14 @@ class RedisStateStore(StateStore):
                 return actor
             return actor_ids.upgrade(namespace.removeprefix("~names:"), actor)
 
-        for kind in ("actor", "owner", "epoch"):
-            base = f"{self._p}{kind}:"
-            async for raw in self._r.scan_iter(match=base + "*"):
-                namespace, _, actor = raw.decode()[len(base) :].rpartition(":")
-                new = rekeyed(namespace, actor)
-                if new != actor:
-                    await self._r.rename(raw, f"{base}{namespace}:{new}")
+        async for raw in self._r.scan_iter(match=f"{self._p}*", count=1000):  # one pass over the keys
+            kind, _, rest = raw.decode()[len(self._p) :].partition(":")
+            if kind not in ("actor", "owner", "epoch"):
+                continue
+            namespace, _, actor = rest.rpartition(":")
+            new = rekeyed(namespace, actor)
+            if new != actor:
+                await self._r.rename(raw, f"{self._p}{kind}:{namespace}:{new}")
         alarms, infos = self._alarms()
         for member, score in await self._r.zrange(alarms, 0, -1, withscores=True):
             namespace, _, actor = member.decode().partition("\x00")
