@@ -208,8 +208,7 @@ async def scenario_kv(size: int, folder: Path) -> dict[str, Any]:
 
         pages = await each_timed(100, page)
         clock.advance(seconds=7_200)
-        store = app._backend.kv if app._backend is not None else None
-        assert store is not None
+        store = app.backend.kv
         sweep_start = time.perf_counter()
         swept = await store.sweep(clock.time())
         sweep_s = time.perf_counter() - sweep_start

@@ -178,7 +178,7 @@ async def main() -> argparse.Namespace:
             call_p50, big_p50 = min(call_p50s), min(big_p50s)
             print(f"binding call from TypeScript (KV get, best round): p50 {call_p50:.3f} ms   (target <= 0.1 ms)")
             print(f"1 MB KV get from TypeScript (best round):           p50 {big_p50:.2f} ms   (target <= 2 ms)")
-            typescript = app._typescript
+            typescript = app.typescript
             if typescript is not None and typescript.host.pid is not None:
                 status = Path(f"/proc/{typescript.host.pid}/status")
                 if status.exists():

@@ -21,6 +21,7 @@ from runtime.ai import AI
 from runtime.backends.base import Backend
 from runtime.buckets import Bucket, EventSink
 from runtime.clock import Clock
+from runtime.code_checks import stray_migrations
 from runtime.config import LocalSettings, read_dotenv, resolve_env
 from runtime.env import Env
 from runtime.errors import AppStateError
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     from mcp.server.fastmcp import FastMCP
 
     from runtime.mcp import McpHost
+
+log = logging.getLogger("raindrop.app")
 
 #: The KV namespace behind ``env.mem`` (``kv _mem list`` reads it from the command line).
 MEM_NAMESPACE = "_mem"
@@ -166,6 +169,15 @@ class Bindings:
         for setup in self._pending_setup:
             await setup
         self._pending_setup.clear()
+
+    def migrate(self) -> None:
+        """Apply each SQL database's new migrations (``db/<name>/``); warn of migrations no database reads."""
+        for name, database in self.databases.items():
+            applied = database.migrate(self.manifest.root / "db" / name)
+            if applied:
+                log.info("database %s: applied migrations %s", name, ", ".join(applied))
+        for warning in stray_migrations(self.manifest.root, list(self.databases)):
+            log.warning("%s", warning)
 
     def env_values(self, variables: tuple[EnvVar, ...]) -> dict[str, str | None]:
         """The values of ``variables`` (from the environment, ``.env`` and the local settings)."""

@@ -262,15 +262,14 @@ class Dashboard:
             actor.name: await self.app.backend.state.actor_owners(actor.name, time.time())
             for actor in self.app.manifest.application.actors
         }
-        host = self.app._actors
-        ownership = host.ownership if host is not None else None
+        host = self.app.actors
+        ownership = host.ownership
         names: dict[str, dict[str, str]] = {}
-        if host is not None:
-            for actor_class in self.app.manifest.application.actors:
-                for actor in await self.app.backend.state.actors(actor_class.name):
-                    name = await host.name_of(actor_class.name, actor)
-                    if name is not None:
-                        names.setdefault(actor_class.name, {})[actor] = name
+        for actor_class in self.app.manifest.application.actors:
+            for actor in await self.app.backend.state.actors(actor_class.name):
+                name = await host.name_of(actor_class.name, actor)
+                if name is not None:
+                    names.setdefault(actor_class.name, {})[actor] = name
         return JSONResponse({"this_process": ownership.owner if ownership else None, "owners": owners, "names": names})
 
     async def actor_storage(self, request: Request) -> Response:

@@ -12,6 +12,7 @@ from typing import Any
 
 from runtime.errors import HandlerLoadError
 from runtime.handlers import Actor, Batch, Each, Handler, Service, Task
+from runtime.manifest import Manifest
 from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource, Observer, ScheduleSource
 
@@ -161,6 +162,11 @@ def check_signature(resource: CodeResource, cls: type) -> None:
         raise HandlerLoadError(
             f"{where}: {cls.__name__}.{method}({shown}) cannot be called with one {argument}; expected `{expected}`"
         )
+
+
+def actor_classes(manifest: Manifest) -> dict[str, type[Actor]]:
+    """Every ``actor`` block's class by actor name, imported from its module."""
+    return {a.name: handler_class(a, manifest.root) for a in manifest.application.actors}
 
 
 def instantiate(resource: CodeResource, root: Path, *args: Any) -> Any:

@@ -23,17 +23,19 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from runtime.backends.base import StateStore
 from runtime.clock import Clock, iso
-from runtime.config import ScheduleSettings
+from runtime.config import LocalSettings, ScheduleSettings
 from runtime.cron import next_fires, next_time, times_between
 from runtime.errors import StorageError
-from runtime.handlers import Task
+from runtime.handlers import ExecutionContext, Task
+from runtime.loader import instantiate
+from runtime.manifest import Manifest
 from runtime.manifest.model import Schedule
 from runtime.observers import RunRecord, describe_error
 
@@ -170,6 +172,29 @@ class ScheduleRunner:
             self.on_run(
                 RunRecord(self.name, self.schedule.kind, wall, duration, outcome, f"scheduled {iso(moment)}", error)
             )
+
+
+def build_runners(
+    manifest: Manifest,
+    settings: LocalSettings,
+    env: Any,
+    ctx: ExecutionContext,
+    state: StateStore,
+    clock: Clock,
+    on_run: Callable[[RunRecord], None] | None = None,
+) -> Mapping[str, ScheduleRunner]:
+    """A runner for every schedule of ``manifest`` (tasks and cron-sourced observers), by name,
+    its handler loaded from its module with ``env`` and ``ctx``."""
+    app = manifest.application
+    by_name = {r.name: r for r in (*app.tasks, *app.observers)}
+    runners: dict[str, ScheduleRunner] = {}
+    for schedule in app.schedules():
+        handler = instantiate(by_name[schedule.name], manifest.root, env, ctx)
+        assert isinstance(handler, Task)
+        runners[schedule.name] = ScheduleRunner(
+            schedule, handler, state, clock, settings.schedule(schedule.name), on_run
+        )
+    return runners
 
 
 class Scheduler:

@@ -55,12 +55,12 @@ async def test_a_thousand_concurrent_calls_on_one_id_keep_the_counter_exact(app:
 
 
 async def test_different_ids_run_in_parallel(app: App) -> None:
-    sys.modules[type(app._actors.instance("counter", counters(app).id_from_name("x"))).__module__].ACTIVE.update(  # type: ignore[union-attr]
+    sys.modules[type(app.actors.instance("counter", counters(app).id_from_name("x"))).__module__].ACTIVE.update(
         now=0, max=0
     )
     ns = counters(app)
     ids = await asyncio.gather(*(ns.get(ns.id_from_name(f"user-{i}")).slow(0.05) for i in range(100)))
-    active = sys.modules[type(app._actors.instance("counter", ns.id_from_name("x"))).__module__].ACTIVE  # type: ignore[union-attr]
+    active = sys.modules[type(app.actors.instance("counter", ns.id_from_name("x"))).__module__].ACTIVE
     assert len(set(ids)) == 100
     # all 100 were running at once (one after another, each would have found none beside it);
     # counted, not timed, so a loaded machine cannot fail it
@@ -70,7 +70,7 @@ async def test_different_ids_run_in_parallel(app: App) -> None:
 async def test_same_id_calls_do_not_overlap(app: App) -> None:
     ns = counters(app)
     stub = ns.get(ns.id_from_name("serial"))
-    module = sys.modules[type(app._actors.instance("counter", ns.id_from_name("serial"))).__module__]  # type: ignore[union-attr]
+    module = sys.modules[type(app.actors.instance("counter", ns.id_from_name("serial"))).__module__]
     module.ACTIVE.update(now=0, max=0)
     await asyncio.gather(*(stub.slow(0.005) for _ in range(10)))
     assert module.ACTIVE["max"] == 1
@@ -148,7 +148,7 @@ async def test_what_cannot_be_cloned_is_named(app: App, value: Any, message: str
 
 async def test_storage_api(app: App) -> None:
     ns = counters(app)
-    actor = app._actors.instance("counter", ns.id_from_name("api"))  # type: ignore[union-attr]
+    actor = app.actors.instance("counter", ns.id_from_name("api"))
     storage = actor.state.storage
     await storage.put({"a:1": 1, "a:2": 2, "a:3": 3, "b:1": 4})
     assert await storage.get("a:1") == 1 and await storage.get("zzz") is None
@@ -180,7 +180,7 @@ async def test_alarm_fires_when_due(app: App, raindrop_clock: FakeClock) -> None
     stub = ns.get(ns.id_from_name("alarm"))
     due = int((raindrop_clock.time() + 60) * 1000)
     await stub.schedule(due)
-    actor = app._actors.instance("counter", ns.id_from_name("alarm"))  # type: ignore[union-attr]
+    actor = app.actors.instance("counter", ns.id_from_name("alarm"))
     assert await actor.state.storage.get_alarm() == due
     await app.drain()
     assert await stub.recall("alarms") is None
@@ -222,8 +222,7 @@ def test_alarm_set_while_down_fires_once_after_restart(tmp_path: Path) -> None:
 
 
 async def test_idle_instances_are_let_go_and_come_back_with_their_storage(app: App) -> None:
-    host = app._actors
-    assert host is not None
+    host = app.actors
     ns = counters(app)
     idle, busy = ns.get(ns.id_from_name("idle")), ns.get(ns.id_from_name("busy"))
     await idle.increment()

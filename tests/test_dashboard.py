@@ -300,8 +300,7 @@ async def test_bucket_and_sql_browsers_messages_and_actor_names(project: Path) -
             (actor,) = (await client.get(f"{api}/actors")).json()["session"]
             assert owners["names"]["session"][actor] == "admin"
             await app.drain()
-            assert app._actors is not None
-            app._actors.names.clear()  # as in another process: the name comes from the shared state
+            app.actors.names.clear()  # as in another process: the name comes from the shared state
             assert (await client.get(f"{api}/actors/owners")).json()["names"] == {"session": {actor: "admin"}}
 
 

@@ -209,7 +209,7 @@ async def test_logger_fields_reach_the_runtimes_log(
 
 
 async def test_a_killed_node_child_is_restarted(raindrop_http: httpx.AsyncClient, raindrop_app: App) -> None:
-    typescript = raindrop_app._typescript
+    typescript = raindrop_app.typescript
     assert typescript is not None
     host = typescript.host
     pid = host.pid

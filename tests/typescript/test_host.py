@@ -90,4 +90,4 @@ async def test_a_python_only_app_never_looks_for_node(tmp_path: Path, monkeypatc
     monkeypatch.setattr(bundle, "find_node", no_node)
     monkeypatch.setattr(runner, "find_node", no_node)
     async with App.from_manifest(tmp_path / "raindrop.manifest", backend="memory://") as app:
-        assert app._typescript is None
+        assert app.typescript is None

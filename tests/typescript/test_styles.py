@@ -80,7 +80,7 @@ async def test_ai_run_from_typescript(raindrop_http: httpx.AsyncClient) -> None:
 async def test_a_session_handle_is_released_once_typescript_drops_it(
     raindrop_http: httpx.AsyncClient, raindrop_app: App
 ) -> None:
-    typescript = raindrop_app._typescript
+    typescript = raindrop_app.typescript
     assert typescript is not None
     await raindrop_http.post("/memory", json={"text": "one"})
     await raindrop_http.post("/memory", json={"text": "two"})
