@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Literal
 
 from runtime.errors import ManifestError
-from runtime.manifest.checks import build, handler_diagnostics
+from runtime.manifest.checks import build
 from runtime.manifest.diagnostics import Diagnostic, Source, Span, decode_text
 from runtime.manifest.model import Application, Manifest, binding_name, class_name
 from runtime.manifest.parser import parse
+from runtime.manifest.references import handler_diagnostics
 
 HandlerCheck = Literal["ignore", "warn", "error"]
 
