@@ -18,7 +18,6 @@ import asyncio
 import builtins
 import functools
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +29,7 @@ from runtime.arguments import checked_arguments, utf8
 from runtime.buckets import Bucket, BucketObject
 from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
+from runtime.smart.bucket_rows import SEARCH_TTL, BucketRows, page_of
 from runtime.smart.embeddings import Embedder
 from runtime.smart.extract import MAX_DOCUMENT_BYTES, NotIndexable, content_type_of
 from runtime.smart.indexer import Indexer
@@ -45,35 +45,6 @@ DEFAULT_PAGE_SIZE = 10
 MAX_RESULTS = 100  # a search keeps at most this many results across its pages
 CHUNK_RESULTS = 10
 CHAT_MODEL = "llama-3.3-70b"
-SEARCH_TTL = 30 * 60  # seconds a search's pages stay readable by its request_id
-MAX_SEARCHES = 200  # searches kept per bucket (the oldest go first)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS smartbucket_documents (
-    bucket TEXT NOT NULL,
-    key TEXT NOT NULL,
-    partition TEXT NOT NULL,
-    content_type TEXT,
-    etag TEXT,
-    size INTEGER,
-    state TEXT NOT NULL,          -- pending, indexed, not_indexed, failed
-    detail TEXT,
-    chunks INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (bucket, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS smartbucket_searches (
-    bucket TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    partition TEXT,
-    input TEXT NOT NULL,
-    results TEXT NOT NULL,        -- JSON list of SearchResult
-    page_size INTEGER NOT NULL,
-    created_at REAL NOT NULL,
-    PRIMARY KEY (bucket, request_id, partition)
-) WITHOUT ROWID;
-"""
-
 Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
@@ -102,7 +73,7 @@ class SmartBucket:
         self._indexer = indexer
         self._now = now
         self._collection = f"bucket:{name}"
-        index.conn.executescript(SCHEMA)
+        self._rows = BucketRows(index.conn, name)
 
     @property
     def bucket(self) -> Bucket:
@@ -142,20 +113,8 @@ class SmartBucket:
         if stored is None:  # only_if refused the object stored now: nothing changed
             return None
         partition = stored.custom_metadata.get("partition", DEFAULT_PARTITION)
-        with self._index.conn:
-            self._index.conn.execute(
-                "INSERT OR REPLACE INTO smartbucket_documents (bucket, key, partition, content_type, etag, size, "
-                "state, detail, chunks, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', NULL, 0, ?)",
-                (
-                    self.name,
-                    key,
-                    partition,
-                    content_type_of(key, stored.http_metadata.get("contentType")),
-                    stored.etag,
-                    stored.size,
-                    self._now(),
-                ),
-            )
+        content_type = content_type_of(key, stored.http_metadata.get("contentType"))
+        self._rows.pending(key, partition, content_type, stored.etag, stored.size, self._now())
         self._enqueue(key)
         return stored
 
@@ -176,21 +135,14 @@ class SmartBucket:
         await self._bucket.delete(keys)
         for key in [keys] if isinstance(keys, str) else list(keys):
             self._indexer.discard(self.name, key)
-            with self._index.conn:
-                self._index.conn.execute(
-                    "DELETE FROM smartbucket_documents WHERE bucket = ? AND key = ?", (self.name, key)
-                )
+            self._rows.forget(key)
             await self._indexer.drop(self._collection, key)
 
     # -- indexing (the work runs off the loop: runtime.smart.indexer) -----------------------------
 
     def resume(self) -> None:
         """Queue the objects a previous process left pending (called when the app starts)."""
-        rows = self._index.conn.execute(
-            "SELECT key FROM smartbucket_documents WHERE bucket = ? AND state = 'pending' ORDER BY updated_at",
-            (self.name,),
-        )
-        for (key,) in rows.fetchall():
+        for key in self._rows.pending_keys():
             self._enqueue(key)
 
     def _enqueue(self, key: str) -> None:
@@ -209,10 +161,7 @@ class SmartBucket:
         found = await self._bucket.get(key)
         if found is None:  # deleted meanwhile
             return
-        row = self._index.conn.execute(
-            "SELECT partition, content_type FROM smartbucket_documents WHERE bucket = ? AND key = ?", (self.name, key)
-        ).fetchone()
-        partition, content_type = row if row else (DEFAULT_PARTITION, content_type_of(key, None))
+        partition, content_type = self._rows.placement(key) or (DEFAULT_PARTITION, content_type_of(key, None))
         try:
             extracted = await indexer.extract(key, found.body, content_type, dict(found.custom_metadata))
             texts = await indexer.chunk(extracted.text)
@@ -235,36 +184,12 @@ class SmartBucket:
 
     def _set_state(self, key: str, state: str, detail: str | None, chunks: int) -> bool:
         """Record an object's indexing state; False when the object is no longer known."""
-        with self._index.conn:
-            return (
-                self._index.conn.execute(
-                    "UPDATE smartbucket_documents SET state = ?, detail = ?, chunks = ?, updated_at = ? "
-                    "WHERE bucket = ? AND key = ?",
-                    (state, detail, chunks, self._now(), self.name, key),
-                ).rowcount
-                > 0
-            )
+        return self._rows.set_state(key, state, detail, chunks, self._now())
 
     def index_status(self, key: str | None = None) -> Any:
         """``{"key", "state", "detail", "chunks", "content_type", "size", "partition"}`` for one
         object (None when unknown), or a list of them for every object when ``key`` is None."""
-        rows = self._index.conn.execute(
-            "SELECT key, state, detail, chunks, content_type, size, partition FROM smartbucket_documents "
-            "WHERE bucket = ?1 AND (?2 IS NULL OR key = ?2) ORDER BY key",
-            (self.name, key),
-        ).fetchall()
-        found = [
-            {
-                "key": r[0],
-                "state": r[1],
-                "detail": r[2],
-                "chunks": r[3],
-                "content_type": r[4],
-                "size": r[5],
-                "partition": r[6],
-            }
-            for r in rows
-        ]
+        found = self._rows.status(key)
         if key is not None:
             return found[0] if found else None
         return found
@@ -298,15 +223,7 @@ class SmartBucket:
 
     def _results(self, hits: builtins.list[Hit]) -> builtins.list[dict[str, Any]]:
         """SearchResult dicts for ``hits``, with their documents' etag and type read at once."""
-        keys = sorted({hit.key for hit in hits})
-        meta = {
-            row[0]: (row[1], row[2])
-            for row in self._index.conn.execute(
-                "SELECT key, etag, content_type FROM smartbucket_documents WHERE bucket = ? "
-                "AND key IN (SELECT value FROM json_each(?))",
-                (self.name, json.dumps(keys)),
-            )
-        }
+        meta = self._rows.etags_and_types(sorted({hit.key for hit in hits}))
         results = []
         for hit in hits:
             etag, content_type = meta.get(hit.key, (None, None))
@@ -341,21 +258,8 @@ class SmartBucket:
                 best.append(hit)
         results = self._results(best[:MAX_RESULTS])
         request_id = request_id or uuid.uuid4().hex
-        now = self._now()
-        with self._index.conn:
-            self._index.conn.execute(
-                "INSERT OR REPLACE INTO smartbucket_searches (bucket, request_id, partition, input, results, page_size, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.name, request_id, partition or "", input, json.dumps(results), DEFAULT_PAGE_SIZE, now),
-            )
-            # Searches expire: past SEARCH_TTL, and past the MAX_SEARCHES newest of the bucket.
-            self._index.conn.execute(
-                "DELETE FROM smartbucket_searches WHERE bucket = ?1 AND (created_at < ?2 OR (request_id, partition) "
-                "NOT IN (SELECT request_id, partition FROM smartbucket_searches WHERE bucket = ?1 "
-                "ORDER BY created_at DESC LIMIT ?3))",
-                (self.name, now - SEARCH_TTL, MAX_SEARCHES),
-            )
-        return _page(results, 1, DEFAULT_PAGE_SIZE)
+        self._rows.keep_search(request_id, partition, input, results, DEFAULT_PAGE_SIZE, self._now())
+        return page_of(results, 1, DEFAULT_PAGE_SIZE)
 
     async def chunk_search(
         self, input: str, request_id: str | None = None, partition: str | None = None
@@ -372,28 +276,21 @@ class SmartBucket:
 
         :raises BindingError: for a request id no search used, or a page number below 1.
         """
-        row = self._index.conn.execute(
-            "SELECT results, page_size FROM smartbucket_searches WHERE bucket = ? AND request_id = ? AND partition = ? "
-            "AND created_at >= ?",
-            (self.name, request_id, partition or "", self._now() - SEARCH_TTL),
-        ).fetchone()
-        if row is None:
+        kept = self._rows.search(request_id, partition, self._now())
+        if kept is None:
             raise BindingError(
                 f"smartbucket {self.name!r}: no search was made with request_id {request_id!r} (or it expired: "
                 f"searches are kept {SEARCH_TTL // 60} minutes)"
             )
         if not isinstance(page, int) or page < 1:
             raise BindingError(f"smartbucket {self.name!r}: page counts from 1, not {page!r}")
-        size = page_size or int(row[1])
+        results, kept_size = kept
+        size = page_size or kept_size
         if not isinstance(size, int) or size < 1:
             raise BindingError(f"smartbucket {self.name!r}: page_size must be a positive whole number, not {size!r}")
         if page_size:
-            with self._index.conn:
-                self._index.conn.execute(
-                    "UPDATE smartbucket_searches SET page_size = ? WHERE bucket = ? AND request_id = ? AND partition = ?",
-                    (size, self.name, request_id, partition or ""),
-                )
-        return _page(json.loads(row[0]), page, size)
+            self._rows.set_page_size(request_id, partition, size)
+        return page_of(results, page, size)
 
     async def document_chat(
         self, object_id: str, input: str, request_id: str | None = None, partition: str | None = None
@@ -443,19 +340,3 @@ class SmartBucket:
             },
         )
         return {"summary": reply["response"]}
-
-
-def _page(results: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
-    total = len(results)
-    pages = (total + size - 1) // size
-    start = (page - 1) * size
-    return {
-        "results": results[start : start + size],
-        "pagination": {
-            "total": total,
-            "page": page,
-            "page_size": size,
-            "total_pages": pages,
-            "has_more": page < pages,
-        },
-    }
