@@ -1,4 +1,9 @@
-"""WAL checkpoints off the event loop.
+"""The runtime's SQLite connections, and WAL checkpoints off the event loop.
+
+Every connection the runtime writes through is made by :func:`connect` and put in WAL mode by
+:func:`use_wal` (:func:`open_wal` does both and registers the file for checkpoints), so the
+state backend, the SQL databases and the smart indexes keep one durability promise: a commit
+that returned is in the WAL, ``synchronous=NORMAL``, and survives a process crash.
 
 SQLite copies its write-ahead log back into the database file (a checkpoint) inside whichever
 commit crosses ``wal_autocheckpoint`` pages: several milliseconds of copying on the event loop,
@@ -30,15 +35,29 @@ _paths: dict[str, int] = {}  # database path -> how many open connections regist
 _thread: threading.Thread | None = None
 
 
-def open_wal(path: Path) -> sqlite3.Connection:
-    """A connection to ``path`` (created 0600 with its folder 0700, see :mod:`runtime.private`) in
-    WAL mode, autocommitting, usable from any thread, waiting up to 10 s for a lock, and
-    registered here for background checkpoints."""
+BUSY_MS = 10_000  # how long a runtime connection waits for another's lock
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to ``path`` (created 0600 with its folder 0700, see :mod:`runtime.private`),
+    autocommitting, usable from any thread, waiting up to 10 s for a lock. The file is not
+    changed yet: :func:`use_wal` does that, once the caller has looked at what the file is."""
     private_file(path)
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+    return conn
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    """WAL mode with ``synchronous=NORMAL``: a commit that returned survives a process crash."""
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
+
+
+def open_wal(path: Path) -> sqlite3.Connection:
+    """:func:`connect` and :func:`use_wal`, registered here for background checkpoints."""
+    conn = connect(path)
+    use_wal(conn)
     register(path, conn)
     return conn
 

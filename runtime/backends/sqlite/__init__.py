@@ -28,7 +28,6 @@ from runtime.backends.sqlite.schema import (
 )
 from runtime.backends.sqlite.state import SqliteStateStore, add_lease_epochs, upgrade_actor_ids
 from runtime.errors import BackendError
-from runtime.private import private_file
 
 __all__ = [
     "APPLICATION_ID",
@@ -54,9 +53,7 @@ class SqliteBackend(Backend):
 
     async def open(self) -> None:
         try:
-            private_file(self.path)
-            self._conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn = checkpoint.connect(self.path)
             check_state_file(self._conn, self.path)  # before anything is changed in the file (WAL mode)
             configure(self._conn)
             self._conn.executescript(SCHEMA)

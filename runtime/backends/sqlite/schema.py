@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from runtime import checkpoint
 from runtime.errors import BackendError
 
 MESSAGES_TABLE = """
@@ -161,9 +162,9 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 
 
 def configure(conn: sqlite3.Connection) -> None:
-    """The pragmas every runtime connection uses."""
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=10000")
+    """The pragmas of the state database's connection: those of every runtime connection
+    (:func:`runtime.checkpoint.use_wal`), and temporary tables in memory."""
+    checkpoint.use_wal(conn)
+    conn.execute(f"PRAGMA busy_timeout={checkpoint.BUSY_MS}")
     # RETURNING spills to temp files on this SQLite build; memory roughly doubles claim speed.
     conn.execute("PRAGMA temp_store=MEMORY")
