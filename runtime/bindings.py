@@ -217,7 +217,11 @@ class Bindings:
         return self._smart_components(build.files, build.values).memory(store.name)
 
     def _database(self, store: Store, build: _Build) -> SqlDatabase:
-        database = SqlDatabase(store.name, build.files / "sql" / f"{store.name}.sqlite")
+        database = SqlDatabase(
+            store.name,
+            build.files / "sql" / f"{store.name}.sqlite",
+            statement_timeout=self.settings.sql.statement_timeout,
+        )
         self.databases[store.name] = database  # migrated from db/<name>/ (smartsql too)
         return database
 

@@ -17,6 +17,8 @@ an optional ``raindrop.local.yaml`` beside the manifest::
       podcast-pregeneration-cron: {timezone: America/Chicago, catch_up: skip}
     kv:
       enforce_limits: true
+    sql:
+      statement_timeout: 30     # seconds before a statement is interrupted
     env:
       CRON_SECRET: dev-secret
     vars:                       # free-form settings for the app's own code (env.LOCAL)
@@ -128,6 +130,12 @@ class SmartSqlSettings(_Strict):
     text_query_writes: bool = False  # let text_query run statements that change data
 
 
+class SqlSettings(_Strict):
+    """Limits of ``sql_database`` and ``smartsql`` statements."""
+
+    statement_timeout: float = Field(30.0, gt=0)  # seconds before a statement is interrupted
+
+
 class McpSettings(_Strict):
     port: int | None = Field(None, ge=1, le=65535)
     token: str | None = None  # the bearer token of a protected service (default: made up per process)
@@ -148,6 +156,7 @@ class LocalSettings(_Strict):
     kv: KvSettings = KvSettings()
     ai: AiSettings = AiSettings()
     smartsql: dict[str, SmartSqlSettings] = {}
+    sql: SqlSettings = SqlSettings()
     mcp: dict[str, McpSettings] = {}
     env: dict[str, str | int | float | bool] = {}
     vars: dict[str, Any] = {}

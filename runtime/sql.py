@@ -31,21 +31,18 @@ from runtime.errors import MigrationError as MigrationError  # raised here; impo
 from runtime.errors import SqlCommitError as SqlCommitError
 from runtime.errors import SqlError as SqlError
 from runtime.naming import platform_names
+from runtime.sql_reads import _STATEMENT_ERRORS, Reads, Shape, run_statement
+from runtime.sql_worker import STATEMENT_TIMEOUT, SqlWorker, interrupted
 
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
 
-#: What running a statement can raise: SQLite's errors, and sqlite3's for values it cannot bind
-#: (text with a lone surrogate, an int past 64 bits).
-_STATEMENT_ERRORS = (sqlite3.Error, ValueError, OverflowError)
-
-
-def _meta(cursor: sqlite3.Cursor, conn: sqlite3.Connection, started: float, rows_read: int) -> dict[str, Any]:
+def _meta(cursor: sqlite3.Cursor, started: float, rows_read: int) -> dict[str, Any]:
     return {
         "duration": round((time.perf_counter() - started) * 1000, 3),
         "changes": max(cursor.rowcount, 0),
         "last_row_id": cursor.lastrowid,
-        "changed_db": conn.total_changes > 0 and cursor.rowcount > 0,
+        "changed_db": cursor.connection.total_changes > 0 and cursor.rowcount > 0,
         "rows_read": rows_read,
         "rows_written": max(cursor.rowcount, 0),
     }
@@ -72,59 +69,69 @@ class PreparedStatement:
         return PreparedStatement(self._db, self.sql, params)
 
     async def all(self) -> dict[str, Any]:
-        started = time.perf_counter()
-        cursor, rows = await self._db._query(self.sql, self.params)
-        return self._all_result(cursor, rows, started)
-
-    def _all_result(self, cursor: sqlite3.Cursor, rows: list[Any], started: float) -> dict[str, Any]:
-        columns = [c[0] for c in cursor.description or []]
-        results = [dict(zip(columns, row, strict=True)) for row in rows]
-        return {"results": results, "success": True, "meta": _meta(cursor, self._db._conn, started, len(rows))}
+        result: dict[str, Any] = await self._db._query(self.sql, self.params, _all)
+        return result
 
     async def first(self, column: str | None = None) -> Any:
-        cursor, rows = await self._db._query(self.sql, self.params)
-        if not rows:
-            return None
-        columns = [c[0] for c in cursor.description or []]
-        record = dict(zip(columns, rows[0], strict=True))
-        if column is None:
-            return record
-        if column not in record:
-            raise SqlError(f"column {column!r} is not in the result (columns: {', '.join(columns)})")
-        return record[column]
+        def shape(cursor: sqlite3.Cursor, rows: list[Any], started: float) -> Any:
+            if not rows:
+                return None
+            columns = [c[0] for c in cursor.description or []]
+            record = dict(zip(columns, rows[0], strict=True))
+            if column is None:
+                return record
+            if column not in record:
+                raise SqlError(f"column {column!r} is not in the result (columns: {', '.join(columns)})")
+            return record[column]
+
+        return await self._db._query(self.sql, self.params, shape)
 
     async def run(self) -> dict[str, Any]:
         """Run the statement; ``results`` holds the rows it produced (a SELECT, ``RETURNING``), as D1."""
-        started = time.perf_counter()
-        cursor, rows = await self._db._query(self.sql, self.params)
-        return self._all_result(cursor, rows, started)
+        result: dict[str, Any] = await self._db._query(self.sql, self.params, _all)
+        return result
 
     async def raw(self, *, column_names: bool = False) -> list[list[Any]]:
-        cursor, fetched = await self._db._query(self.sql, self.params)
-        rows = [list(row) for row in fetched]
-        if column_names:
-            rows.insert(0, [c[0] for c in cursor.description or []])
-        return rows
+        def shape(cursor: sqlite3.Cursor, fetched: list[Any], started: float) -> list[list[Any]]:
+            rows = [list(row) for row in fetched]
+            if column_names:
+                rows.insert(0, [c[0] for c in cursor.description or []])
+            return rows
+
+        result: list[list[Any]] = await self._db._query(self.sql, self.params, shape)
+        return result
+
+
+def _all(cursor: sqlite3.Cursor, rows: list[Any], started: float) -> dict[str, Any]:
+    columns = [c[0] for c in cursor.description or []]
+    results = [dict(zip(columns, row, strict=True)) for row in rows]
+    return {"results": results, "success": True, "meta": _meta(cursor, started, len(rows))}
 
 
 @platform_names
 class SqlDatabase:
-    """``env.<DB>``: one SQLite database."""
+    """``env.<DB>``: one SQLite database; its statements run off the event loop
+    (:mod:`runtime.sql_worker`, :mod:`runtime.sql_reads`)."""
 
-    def __init__(self, name: str, path: Path) -> None:
+    def __init__(self, name: str, path: Path, *, statement_timeout: float = STATEMENT_TIMEOUT) -> None:
         self.name = name
         self.path = path
-        self._conn = checkpoint.open_wal(path)
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._group: asyncio.Future[None] | None = None  # the commit the writes of this turn wait for
+        self._worker = SqlWorker(name, path, timeout=statement_timeout)
+        self._reads = Reads(name, path, self._worker.deadline.timeout)
 
     def __repr__(self) -> str:
         return f"<SqlDatabase {self.name!r}>"
 
+    @property
+    def statement_timeout(self) -> float:
+        """Seconds a statement may run before it is interrupted."""
+        return self._worker.timeout
+
     def close(self) -> None:
-        """Close the connection (the app does this when it stops)."""
-        self._commit()
-        self._conn.close()
+        """Finish the queued writes and close the connections (the app does this when it stops);
+        a statement still running after a moment is interrupted."""
+        self._worker.close()
+        self._reads.close()
         checkpoint.unregister(self.path)
 
     def prepare(self, sql: str) -> PreparedStatement:
@@ -141,13 +148,23 @@ class SqlDatabase:
         """
         started = time.perf_counter()
         lines = [line for line in sql.split("\n") if line.strip()]
-        for number, line in enumerate(lines, 1):
-            try:
-                self._conn.executescript(line)
-            except _STATEMENT_ERRORS as exc:
-                raise SqlError(
-                    f"database {self.name!r}: {exc} in line {number} of exec: {line.strip()[:200]!r}"
-                ) from None
+
+        def script(conn: sqlite3.Connection) -> None:
+            deadline = self._worker.deadline
+            for number, line in enumerate(lines, 1):
+                deadline.arm()
+                try:
+                    conn.executescript(line)
+                except _STATEMENT_ERRORS as exc:
+                    if interrupted(exc):
+                        raise deadline.error(self.name, line) from None
+                    raise SqlError(
+                        f"database {self.name!r}: {exc} in line {number} of exec: {line.strip()[:200]!r}"
+                    ) from None
+                finally:
+                    deadline.disarm()
+
+        await self._worker.call(script)
         return {"count": len(lines), "duration": round((time.perf_counter() - started) * 1000, 3)}
 
     async def batch(self, statements: Sequence[PreparedStatement]) -> list[dict[str, Any]]:
@@ -155,104 +172,63 @@ class SqlDatabase:
         a batch shares the group's commit and returns once it is durable."""
         if not statements:
             return []
-        group = self._join_group()
-        self._conn.execute("SAVEPOINT raindrop_batch")
-        results = []
-        try:
-            for statement in statements:  # synchronously: nothing else runs inside the savepoint
-                started = time.perf_counter()
-                cursor, rows = self._execute(statement.sql, statement.params)
-                results.append(statement._all_result(cursor, rows, started))
-        except BaseException as exc:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK TO raindrop_batch")
-                self._conn.execute("RELEASE raindrop_batch")
-            else:
-                self._fail_group(exc)
-            raise
-        self._conn.execute("RELEASE raindrop_batch")
-        await asyncio.shield(group)
+        pairs = [(statement.sql, statement.params) for statement in statements]
+
+        def job(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            conn.execute("SAVEPOINT raindrop_batch")
+            try:
+                results = [self._statement(conn, sql, params, _all) for sql, params in pairs]
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK TO raindrop_batch")
+                    conn.execute("RELEASE raindrop_batch")
+                raise
+            conn.execute("RELEASE raindrop_batch")
+            return results
+
+        results: list[dict[str, Any]] = await asyncio.shield(self._worker.write(job))
         return results
 
-    def _join_group(self) -> asyncio.Future[None]:
-        """The commit this turn's writes wait for, opening the write transaction if needed."""
-        if self._group is None:
-            loop = asyncio.get_running_loop()
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise SqlError(f"database {self.name!r}: cannot start a write: {exc}") from None
-            self._group = loop.create_future()
-            loop.call_soon(self._commit)
-        return self._group
-
-    async def _query(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
-        """Run one statement and fetch its rows; a write returns once its group has committed."""
+    async def _query(self, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
+        """Run one statement off the loop and shape its rows there; a write returns once its
+        group has committed."""
         if _READ.match(sql):
-            return self._execute(sql, params)
-        group = self._join_group()
-        result = self._execute(sql, params)
-        await asyncio.shield(group)
-        return result
+            return await self._reads.run(sql, params, shape, self._worker)
+        return await asyncio.shield(self._worker.write(lambda conn: self._statement(conn, sql, params, shape)))
 
-    def _execute(self, sql: str, params: tuple[Any, ...]) -> tuple[sqlite3.Cursor, list[Any]]:
-        was_in_transaction = self._conn.in_transaction
-        try:
-            cursor = self._conn.execute(sql, params)
-            return cursor, cursor.fetchall() if cursor.description else []
-        except _STATEMENT_ERRORS as exc:
-            if was_in_transaction and not self._conn.in_transaction:
-                self._fail_group(exc)
-            raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
-
-    def _fail_group(self, exc: BaseException) -> None:
-        """An error rolled back the whole transaction: the group's other writers must not believe
-        their writes were applied."""
-        group, self._group = self._group, None
-        if group is not None and not group.done():
-            group.set_exception(SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}"))
-
-    def _commit(self) -> None:
-        group, self._group = self._group, None
-        error: SqlCommitError | None = None
-        if self._conn.in_transaction:
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                error = SqlCommitError(f"database {self.name!r}: commit failed, the writes were not applied: {exc}")
-        if group is not None and not group.done():
-            if error is None:
-                group.set_result(None)
-            else:
-                group.set_exception(error)
+    def _statement(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
+        """On the worker: run one statement under the time limit and shape its result."""
+        return run_statement(self.name, conn, self._worker.deadline, sql, params, shape)
 
     def migrate(self, folder: Path) -> list[str]:
         """Apply the ``*.sql`` files of ``folder`` not applied yet, in lexical order; returns their names.
 
         :raises MigrationError: naming the file and SQLite's reason; that file is not recorded.
         """
-        self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS _raindrop_migrations (name TEXT PRIMARY KEY, checksum TEXT, applied_at REAL)"
+        return self._worker.call_blocking(lambda conn: _migrate(self.name, conn, folder))
+
+
+def _migrate(name: str, conn: sqlite3.Connection, folder: Path) -> list[str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _raindrop_migrations (name TEXT PRIMARY KEY, checksum TEXT, applied_at REAL)"
+    )
+    if not folder.is_dir():
+        return []
+    done = {row[0] for row in conn.execute("SELECT name FROM _raindrop_migrations")}
+    applied = []
+    for file in sorted(folder.glob("*.sql")):
+        if file.name in done:
+            continue
+        script = file.read_text(encoding="utf-8")
+        try:
+            conn.executescript(f"BEGIN;\n{script}\n;COMMIT;")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise MigrationError(f"database {name!r}: migration {file} failed: {exc}") from None
+        conn.execute(
+            "INSERT INTO _raindrop_migrations (name, checksum, applied_at) VALUES (?, ?, ?)",
+            (file.name, hashlib.sha256(script.encode()).hexdigest(), time.time()),
         )
-        if not folder.is_dir():
-            return []
-        done = {row[0] for row in self._conn.execute("SELECT name FROM _raindrop_migrations")}
-        applied = []
-        for file in sorted(folder.glob("*.sql")):
-            if file.name in done:
-                continue
-            script = file.read_text(encoding="utf-8")
-            try:
-                self._conn.executescript(f"BEGIN;\n{script}\n;COMMIT;")
-            except sqlite3.Error as exc:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise MigrationError(f"database {self.name!r}: migration {file} failed: {exc}") from None
-            self._conn.execute(
-                "INSERT INTO _raindrop_migrations (name, checksum, applied_at) VALUES (?, ?, ?)",
-                (file.name, hashlib.sha256(script.encode()).hexdigest(), time.time()),
-            )
-            applied.append(file.name)
-        return applied
+        applied.append(file.name)
+    return applied

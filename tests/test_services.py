@@ -75,15 +75,6 @@ async def test_concurrent_writes_share_one_commit_and_are_durable_on_return(tmp_
     db = SqlDatabase("db", tmp_path / "db.sqlite")
     await db.exec("CREATE TABLE hits (n INTEGER)")
     other = sqlite3.connect(tmp_path / "db.sqlite")
-    commits = 0
-    original = db._commit
-
-    def counting() -> None:
-        nonlocal commits
-        commits += 1
-        original()
-
-    db._commit = counting  # type: ignore[method-assign]
 
     async def write(n: int) -> int:
         await db.prepare("INSERT INTO hits (n) VALUES (?)").bind(n).run()
@@ -91,13 +82,12 @@ async def test_concurrent_writes_share_one_commit_and_are_durable_on_return(tmp_
         return int(other.execute("SELECT count(*) FROM hits WHERE n = ?", (n,)).fetchone()[0])
 
     assert await asyncio.gather(*(write(n) for n in range(50))) == [1] * 50
-    assert commits == 1  # fifty writers, one commit
+    assert db._worker.commits == 1  # fifty writers, one commit
     # a failing statement fails alone; the others of its group still commit
     await db.exec("CREATE UNIQUE INDEX one_n ON hits (n)")
     results = await asyncio.gather(write(100), write(1), write(101), return_exceptions=True)
     assert results[0] == 1 and results[2] == 1 and isinstance(results[1], SqlError)
     # a batch joins the open group as a savepoint: all or nothing, and the group still commits
-    commits = 0
     pending = asyncio.ensure_future(write(200))
     await asyncio.sleep(0)
     with pytest.raises(SqlError, match="UNIQUE"):
@@ -111,9 +101,9 @@ async def test_concurrent_writes_share_one_commit_and_are_durable_on_return(tmp_
         )
         return int(other.execute("SELECT count(*) FROM hits WHERE n IN (?, ?)", (n, n + 1)).fetchone()[0])
 
-    commits = 0
+    commits = db._worker.commits
     assert await asyncio.gather(write(400), batch_of_two(500), batch_of_two(600)) == [1, 2, 2]
-    assert commits == 1  # the batches shared the writes' commit
+    assert db._worker.commits == commits + 1  # the batches shared the writes' commit
     other.close()
     db.close()
 
@@ -127,7 +117,7 @@ async def test_wal_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     await db.exec("CREATE TABLE blobs (b BLOB)")
     for _ in range(40):  # ~2.5 MB of WAL, far below the connection's own autocheckpoint
         await db.prepare("INSERT INTO blobs VALUES (?)").bind(b"x" * 64_000).run()
-    assert db._conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == checkpoint.FALLBACK_PAGES
+    assert db._worker.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == checkpoint.FALLBACK_PAGES
     # The pages start in the WAL (the background thread may already have moved some of them on a
     # slow machine). Nothing here checkpoints, and the connection's own autocheckpoint is far
     # above 2.5 MB: only the background thread can move the pages into the database file.

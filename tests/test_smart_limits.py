@@ -195,7 +195,7 @@ async def test_personal_data_goes_with_its_rows_and_tables_and_is_stored_as_posi
     assert {d["record_id"] for d in (await db.get_pii_data(table_name="users"))["pii_detections"]} == {"u1", "u2"}
     await db.execute_query(sql_query="DELETE FROM users WHERE id = 'u1'")
     assert [d["record_id"] for d in (await db.get_pii_data(table_name="users"))["pii_detections"]] == ["u2"]
-    stored = db._db._conn.execute("SELECT group_concat(entities) FROM _smartsql_pii").fetchone()[0]
+    stored = db._db._worker.conn.execute("SELECT group_concat(entities) FROM _smartsql_pii").fetchone()[0]
     assert "ann@example.org" not in stored and "bob@example.org" not in stored and "4111" not in stored
     (u2,) = (await db.get_pii_data(table_name="users", record_id="u2"))["pii_detections"]
     assert [e["detected_text"] for e in u2["entities"]] == ["bob@example.org", "4111 1111 1111 1111"]  # from the row
@@ -203,7 +203,9 @@ async def test_personal_data_goes_with_its_rows_and_tables_and_is_stored_as_posi
     assert len((await db.get_pii_data(table_name="contacts"))["pii_detections"]) == 1  # made by the statement
     await db.execute_query(sql_query="DROP TABLE contacts")
     assert (await db.get_pii_data(table_name="contacts"))["pii_detections"] == []
-    (count,) = db._db._conn.execute("SELECT count(*) FROM _smartsql_pii WHERE table_name = 'contacts'").fetchone()
+    (count,) = db._db._worker.conn.execute(
+        "SELECT count(*) FROM _smartsql_pii WHERE table_name = 'contacts'"
+    ).fetchone()
     assert count == 0
 
 

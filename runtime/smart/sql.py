@@ -107,9 +107,9 @@ class SmartSql:
         self._ai = ai
         self._now = now
         self._text_writes = text_query_writes
-        self._db._conn.executescript(SCHEMA)
+        database._worker.call_blocking(lambda conn: conn.executescript(SCHEMA))
         self._reads = ReadPool(database.path)
-        self._pii = PiiTracker(database, self._reads, now)
+        self._pii = database._worker.call_blocking(lambda conn: PiiTracker(database, conn, self._reads, now))
 
     def __repr__(self) -> str:
         return f"<SmartSql {self.name!r}>"
@@ -171,7 +171,7 @@ class SmartSql:
                 check_allowed(statement)
             except Refused as exc:
                 return _reply(403, f"{exc} (text queries are read-only here)", statement, reasoning=reasoning)
-        is_write = not _readonly(self._db._conn, statement)
+        is_write = not await self._db._worker.call(lambda conn: _readonly(conn, statement))
         if is_write and not writes:
             return _reply(
                 403,
@@ -197,7 +197,7 @@ class SmartSql:
                 # a TEMP table of this resource's own connection: read it there
             else:
                 return _reply(200, f"Query executed successfully; {count} row(s)", statement, text, reasoning)
-        self._pii.track()
+        await self._db._worker.call(lambda conn: self._pii.track())
         try:
             result = await self._db.prepare(statement).all()
         except SqlError as exc:
@@ -263,7 +263,10 @@ class SmartSql:
     async def get_metadata(self, table_name: str | None = None) -> dict[str, Any]:
         """The live schema (every table, or ``table_name``) with a sample value per column,
         overlaid with what :meth:`update_metadata` stored."""
-        conn = self._db._conn
+        return await self._db._worker.call(lambda conn: self._metadata(conn, table_name))
+
+    def _metadata(self, conn: sqlite3.Connection, table_name: str | None) -> dict[str, Any]:
+        """On the database's worker: :meth:`get_metadata`'s answer."""
         names = [
             row[0]
             for row in conn.execute("SELECT name FROM main.sqlite_master WHERE type = 'table'")
@@ -277,7 +280,7 @@ class SmartSql:
         for name in sorted(set(names) | set(stored)):
             if table_name is not None and name != table_name:
                 continue
-            live = self._live_table(name) if name in names else None
+            live = _live_table(conn, name) if name in names else None
             described, created, updated = stored.get(name, ({}, None, None))
             entry = live or {"table_name": name, "columns": [], "created_at": None, "updated_at": None}
             if described:
@@ -293,26 +296,6 @@ class SmartSql:
             tables.append(entry)
         moments = [row[2] for row in stored.values()]
         return {"tables": tables, "last_updated": _iso(max(moments)) if moments else _iso(self._now())}
-
-    def _live_table(self, name: str) -> dict[str, Any]:
-        conn = self._db._conn
-        info = conn.execute(
-            'SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid', (name,)
-        ).fetchall()
-        samples = list(conn.execute(f"SELECT * FROM {quote(name)} LIMIT {SAMPLE_ROWS}"))
-        columns = []
-        for index, (column, kind, notnull, pk) in enumerate(info):
-            sample = next((row[index] for row in samples if index < len(row) and row[index] is not None), None)
-            columns.append(
-                {
-                    "column_name": column,
-                    "data_type": kind or "ANY",
-                    "sample_data": None if sample is None else str(sample)[:100],
-                    "nullable": not notnull,
-                    "is_primary_key": bool(pk),
-                }
-            )
-        return {"table_name": name, "columns": columns, "created_at": None, "updated_at": None}
 
     async def update_metadata(
         self, tables: list[dict[str, Any]], mode: Literal["replace", "merge", "append"] = "replace"
@@ -331,29 +314,7 @@ class SmartSql:
         ):
             return {"success": False, "tables_updated": 0, "message": "tables is a list of {'table_name': str, ...}"}
         now = self._now()
-        updated = 0
-        with self._db._conn:
-            if mode == "replace":
-                self._db._conn.execute("DELETE FROM _smartsql_metadata")
-            for table in tables:
-                row = self._db._conn.execute(
-                    "SELECT description, created_at FROM _smartsql_metadata WHERE table_name = ?",
-                    (table["table_name"],),
-                ).fetchone()
-                if row is not None and mode == "append":
-                    continue
-                description = dict(table)
-                if row is not None and mode == "merge":
-                    old = json.loads(row[0])
-                    columns = {c["column_name"]: c for c in old.get("columns", [])}
-                    for column in table.get("columns", []):
-                        columns[column["column_name"]] = {**columns.get(column["column_name"], {}), **column}
-                    description = {**old, **table, "columns": list(columns.values())}
-                self._db._conn.execute(
-                    "INSERT OR REPLACE INTO _smartsql_metadata (table_name, description, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                    (table["table_name"], json.dumps(description), row[1] if row else now, now),
-                )
-                updated += 1
+        updated = await self._db._worker.call(lambda conn: _store_metadata(conn, tables, mode, now))
         return {"success": True, "tables_updated": updated, "message": f"{updated} table(s) updated ({mode})"}
 
     # -- personal data ----------------------------------------------------------------------------
@@ -364,6 +325,57 @@ class SmartSql:
         await self._pii.catch_up()
         found = await self._pii.report(table_name, None if record_id is None else str(record_id))
         return {"pii_detections": [{**d, "detected_at": _iso(d["detected_at"])} for d in found]}
+
+
+def _live_table(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
+    info = conn.execute('SELECT name, type, "notnull", pk FROM pragma_table_info(?) ORDER BY cid', (name,)).fetchall()
+    samples = list(conn.execute(f"SELECT * FROM {quote(name)} LIMIT {SAMPLE_ROWS}"))
+    columns = []
+    for index, (column, kind, notnull, pk) in enumerate(info):
+        sample = next((row[index] for row in samples if index < len(row) and row[index] is not None), None)
+        columns.append(
+            {
+                "column_name": column,
+                "data_type": kind or "ANY",
+                "sample_data": None if sample is None else str(sample)[:100],
+                "nullable": not notnull,
+                "is_primary_key": bool(pk),
+            }
+        )
+    return {"table_name": name, "columns": columns, "created_at": None, "updated_at": None}
+
+
+def _store_metadata(conn: sqlite3.Connection, tables: list[dict[str, Any]], mode: str, now: float) -> int:
+    """On the database's worker, in one transaction: ``update_metadata``'s writes."""
+    updated = 0
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if mode == "replace":
+            conn.execute("DELETE FROM _smartsql_metadata")
+        for table in tables:
+            row = conn.execute(
+                "SELECT description, created_at FROM _smartsql_metadata WHERE table_name = ?",
+                (table["table_name"],),
+            ).fetchone()
+            if row is not None and mode == "append":
+                continue
+            description = dict(table)
+            if row is not None and mode == "merge":
+                old = json.loads(row[0])
+                columns = {c["column_name"]: c for c in old.get("columns", [])}
+                for column in table.get("columns", []):
+                    columns[column["column_name"]] = {**columns.get(column["column_name"], {}), **column}
+                description = {**old, **table, "columns": list(columns.values())}
+            conn.execute(
+                "INSERT OR REPLACE INTO _smartsql_metadata (table_name, description, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (table["table_name"], json.dumps(description), row[1] if row else now, now),
+            )
+            updated += 1
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return updated
 
 
 def _several(statement: str) -> bool:

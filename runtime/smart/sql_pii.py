@@ -85,9 +85,10 @@ def tables(conn: sqlite3.Connection) -> dict[str, Table | None]:
 class PiiTracker:
     """Keeps ``_smartsql_pii`` in step with the rows of one SmartSQL database."""
 
-    def __init__(self, db: SqlDatabase, reads: ReadPool, now: Callable[[], float]) -> None:
+    def __init__(self, db: SqlDatabase, conn: sqlite3.Connection, reads: ReadPool, now: Callable[[], float]) -> None:
+        """Made on the database's worker (``conn`` is its connection, used on that thread only)."""
         self._db = db
-        self._conn = db._conn
+        self._conn = conn
         self._reads = reads
         self._now = now
         self._version: int | None = None
@@ -103,8 +104,8 @@ class PiiTracker:
         return int(self._conn.execute("PRAGMA main.schema_version").fetchone()[0])
 
     def track(self) -> None:
-        """Make sure every table has its triggers (call before a write; cheap when the schema
-        did not change)."""
+        """Make sure every table has its triggers (call on the database's worker before a write;
+        cheap when the schema did not change)."""
         version = self._schema_version()
         if version == self._version:
             return
@@ -131,23 +132,36 @@ class PiiTracker:
     async def catch_up(self) -> None:
         """Bring the detections up to date with the writes made so far."""
         async with self._lock:
-            if self._schema_version() != self._version:
-                before = set(self._tables)
-                self.track()
+            made = await self._db._worker.call(self._retrack)
+            if made is not None:
                 await self._forget_tables()
-                for name in set(self._tables) - before:  # made by the write (CREATE TABLE … AS SELECT)
+                for name in made:  # made by the write (CREATE TABLE … AS SELECT)
                     await self._scan_table(name)
             while True:
-                changes = self._conn.execute(
-                    "SELECT id, tbl, rid, record, gone FROM _smartsql_changes ORDER BY id LIMIT ?", (BATCH,)
-                ).fetchall()
+                changes = await self._db._worker.call(self._take_changes)
                 if not changes:
                     return
-                self._conn.execute("DELETE FROM _smartsql_changes WHERE id <= ?", (changes[-1][0],))
                 latest: dict[tuple[str, str], tuple[Any, int]] = {}
                 for _, tbl, rid, record, gone in changes:
                     latest[(tbl, record)] = (rid, gone)
                 await self._apply(latest)
+
+    def _retrack(self, conn: sqlite3.Connection) -> set[str] | None:
+        """On the worker: None when the schema is unchanged, else re-track and name the new tables."""
+        if self._schema_version() == self._version:
+            return None
+        before = set(self._tables)
+        self.track()
+        return set(self._tables) - before
+
+    def _take_changes(self, conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+        """On the worker: the next :data:`BATCH` changed rows, taken off the list."""
+        changes = conn.execute(
+            "SELECT id, tbl, rid, record, gone FROM _smartsql_changes ORDER BY id LIMIT ?", (BATCH,)
+        ).fetchall()
+        if changes:
+            conn.execute("DELETE FROM _smartsql_changes WHERE id <= ?", (changes[-1][0],))
+        return changes
 
     async def _apply(self, latest: dict[tuple[str, str], tuple[Any, int]]) -> None:
         by_table: dict[str, dict[str, Any]] = {}
@@ -214,11 +228,13 @@ class PiiTracker:
 
     async def report(self, table_name: str, record_id: str | None) -> list[dict[str, Any]]:
         """``get_pii_data``'s detections, with each entity's text read from the live row."""
-        rows = self._conn.execute(
-            "SELECT detection_id, table_name, record_id, entities, detected_at, row_key FROM _smartsql_pii "
-            "WHERE table_name = ?1 AND (?2 IS NULL OR record_id = ?2) ORDER BY detected_at, record_id",
-            (table_name, record_id),
-        ).fetchall()
+        rows = await self._db._worker.call(
+            lambda conn: conn.execute(
+                "SELECT detection_id, table_name, record_id, entities, detected_at, row_key FROM _smartsql_pii "
+                "WHERE table_name = ?1 AND (?2 IS NULL OR record_id = ?2) ORDER BY detected_at, record_id",
+                (table_name, record_id),
+            ).fetchall()
+        )
         table = self._tables.get(table_name)
         return await anyio.to_thread.run_sync(self._fill, table, rows)
 
