@@ -29,6 +29,7 @@ import pytest
 from runtime import App
 from runtime.dashboard import Dashboard
 from runtime.looplag import LoopLag
+from runtime.sql import SqlDatabase
 from tests.smart.fake_llm import FakeLlm
 from tests.smart.hostile import pdf_bomb, pii_bomb
 
@@ -188,3 +189,71 @@ async def test_hostile_sql_does_not_hold_the_loop(tmp_path: Path) -> None:
 
             await within_budget(app, "10 MB SQL result", large)
             assert len(json.loads(replies[0])) >= 10_000  # parsed here: parsing 10 MB is the test's own work
+
+
+class _Probed:
+    """What :func:`within_budget` needs of an app: a running loop-lag probe."""
+
+    def __init__(self) -> None:
+        self.loop_lag = LoopLag()
+
+
+@pytest.mark.slow
+async def test_heavy_user_sql_does_not_hold_the_loop(tmp_path: Path) -> None:
+    """``env.DB``'s statements run on the database's worker (before: a 3M-row CTE held the loop
+    for the whole statement, seconds; a 10 MB result as long as it took to fetch and convert)."""
+    db = SqlDatabase("DB", tmp_path / "db.sqlite")
+    probed = _Probed()
+    probed.loop_lag.start()
+    try:
+        await db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT, n INTEGER)")
+
+        async def cte(attempt: int) -> None:
+            sql = "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 3000000) SELECT count(*) AS c FROM n"
+            assert await db.prepare(sql).first("c") == 3_000_000
+
+        await within_budget(probed, "3M-row recursive CTE through env.DB", cte)  # type: ignore[arg-type]
+
+        async def insert_update(attempt: int) -> None:
+            await db.exec("DELETE FROM t")
+            inserted = await db.prepare(
+                "INSERT INTO t (id, body, n) WITH RECURSIVE n(v) AS "
+                "(SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 200000) SELECT v, printf('%.50c', 'x'), v FROM n"
+            ).run()
+            assert inserted["meta"]["changes"] == 200_000
+            updated = await db.prepare("UPDATE t SET n = n + 1").run()
+            assert updated["meta"]["changes"] == 200_000
+
+        await within_budget(probed, "200k-row INSERT then UPDATE through env.DB", insert_update)  # type: ignore[arg-type]
+        await db.exec("DELETE FROM t")
+        await db.prepare(
+            "WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 10000) "
+            "INSERT INTO t (id, body, n) SELECT v, printf('%.1000c', 'x'), v FROM n"
+        ).run()
+
+        async def large(attempt: int) -> None:
+            result = await db.prepare("SELECT * FROM t").all()
+            assert len(result["results"]) == 10_000 and result["meta"]["rows_read"] == 10_000
+
+        await within_budget(probed, "10 MB result through env.DB", large)  # type: ignore[arg-type]
+    finally:
+        await probed.loop_lag.stop()
+        db.close()
+
+
+@pytest.mark.slow
+async def test_a_smartsql_update_of_200k_rows_does_not_hold_the_loop(tmp_path: Path) -> None:
+    shutil.copytree(APPS / "callmeback", tmp_path / "cmb")
+    async with App.from_manifest(tmp_path / "cmb" / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        db = app.env.CALL_ME_BACK_DB
+        reply = await db.execute_query(
+            sql_query="WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 200000) "
+            "INSERT INTO users (id, email, name) SELECT 'u' || v, 'user' || v, 'name' FROM n"
+        )
+        assert reply["status"] == 200, reply
+
+        async def update(attempt: int) -> None:
+            reply = await db.execute_query(sql_query=f"UPDATE users SET name = 'name {attempt}'")
+            assert reply["status"] == 200 and "200000 row(s) changed" in reply["message"], reply
+
+        await within_budget(app, "SmartSQL UPDATE of 200k rows", update)
