@@ -208,6 +208,16 @@ class SqlWorker:
         except sqlite3.Error as exc:
             log.warning("database %r: closing: %s", self.name, exc)
 
+    def _run_alone(self, group: _Group) -> None:
+        """One write waiting, and no other: it runs in autocommit (its statement is its own
+        transaction, committed before the statement returns), saving a BEGIN and a COMMIT."""
+        future = group.jobs[0][1]
+        if future.cancelled():
+            return
+        value, error = _alone_outcome(self, group)
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one waits
+            group.loop.call_soon_threadsafe(_settle, [(future, value, error)])
+
     def _run_call(self, call: _Call) -> None:
         try:
             value = call.job(self.conn)
@@ -218,6 +228,9 @@ class SqlWorker:
             call.done(value, None)
 
     def _run_groups(self, groups: list[_Group]) -> None:
+        if len(groups) == 1 and len(groups[0].jobs) == 1:
+            self._run_alone(groups[0])
+            return
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         applied: list[int] = []  # indexes into outcomes whose writes sit in the open transaction
 
@@ -269,6 +282,24 @@ class SqlWorker:
         for loop, settled in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one waits
                 loop.call_soon_threadsafe(_settle, settled)
+
+
+def _alone_outcome(worker: SqlWorker, group: _Group) -> tuple[Any, BaseException | None]:
+    job = group.jobs[0][0]
+    try:
+        value = job(worker.conn)  # autocommit: SQLite commits the statement's own transaction
+    except BaseException as exc:  # noqa: BLE001 - handed to the writer
+        worker.deadline.disarm()
+        return None, exc
+    if worker.conn.in_transaction:  # a savepoint (batch) is released, or the job began one
+        try:
+            worker.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if worker.conn.in_transaction:
+                worker.conn.execute("ROLLBACK")
+            return None, SqlCommitError(f"database {worker.name!r}: commit failed, the write was not applied: {exc}")
+    worker.commits += 1
+    return value, None
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
