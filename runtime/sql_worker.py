@@ -39,6 +39,7 @@ Job = Callable[[sqlite3.Connection], Any]
 
 STATEMENT_TIMEOUT = 30.0  # seconds a statement may run (``sql.statement_timeout``)
 PROGRESS_STEPS = 10_000  # SQLite VM instructions between deadline checks (tens of microseconds)
+LOOP_CAP = 5  # progress calls (of PROGRESS_STEPS instructions) a lone write may take on the loop
 CLOSE_WAIT = 0.5  # seconds close() lets the work in flight finish before interrupting it
 log = logging.getLogger("raindrop.sql")
 
@@ -62,6 +63,8 @@ class Deadline:
         self.timeout = timeout
         self.until = float("inf")
         self.closing = False
+        self.cap: int | None = None  # progress calls left while a write runs on the loop
+        self.capped_out = False
 
     def arm(self) -> None:
         self.until = time.monotonic() + self.timeout
@@ -70,6 +73,12 @@ class Deadline:
         self.until = float("inf")
 
     def check(self) -> int:
+        if self.cap is not None:
+            self.cap -= 1
+            if self.cap < 0:
+                self.capped_out = True
+                return 1
+            return 0
         return 1 if self.closing or time.monotonic() > self.until else 0
 
     def error(self, database: str, sql: str) -> SqlError:
@@ -97,6 +106,8 @@ class SqlWorker:
         self._queue: queue.SimpleQueue[_Group | _Call | None] = queue.SimpleQueue()
         self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
         self._closed = False
+        self._turn = False  # a write of this loop turn ran on the loop
+        self._use = threading.Lock()  # held by whoever uses the connection: the worker, or the loop
         self.commits = 0  # transactions committed (group commit shares them)
         self._thread = threading.Thread(target=self._run, name=f"raindrop-sql-{name}", daemon=True)
         self._thread.start()
@@ -112,10 +123,53 @@ class SqlWorker:
         self._check_open()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
+        if not self._turn and not self._pending and self._queue.empty() and self._use.acquire(blocking=False):
+            self._turn = True  # the other writes of this turn form a group: they share a commit
+            loop.call_soon(self._end_turn)
+            try:
+                done, value, error = self._on_loop(job)
+            finally:
+                self._use.release()
+            if done:  # answered on the next turn, after _end_turn: the caller cannot write again this turn
+                loop.call_soon(_settle, [(future, value, error)])
+                return future
         if not self._pending:
             loop.call_soon(self._flush, loop)
         self._pending.append((job, future))
         return future
+
+    def _end_turn(self) -> None:
+        self._turn = False
+
+    def _on_loop(self, job: Job) -> tuple[bool, Any, BaseException | None]:
+        """A lone write with the worker idle: run it here, in autocommit, stopped after
+        :data:`LOOP_CAP` progress calls (well under a millisecond) and never waiting for a lock;
+        (False, ...) when it was stopped, to be run again by the worker."""
+        conn = self.conn
+        self.deadline.cap, self.deadline.capped_out = LOOP_CAP, False
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            try:
+                value = job(conn)
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if self.deadline.capped_out or "locked" in str(exc) or "busy" in str(exc):
+                    return False, None, None
+                return True, None, exc
+            if conn.in_transaction:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    return False, None, None
+            self.commits += 1
+            return True, value, None
+        finally:
+            self.deadline.cap = None
+            self.deadline.disarm()
+            conn.execute("PRAGMA busy_timeout=10000")
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         jobs, self._pending = self._pending, []
@@ -186,21 +240,22 @@ class SqlWorker:
             held = None
             if item is None:
                 break
-            if isinstance(item, _Call):
-                self._run_call(item)
-                continue
-            groups = [item]
-            while True:  # every group already waiting joins this transaction
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(more, _Group):
-                    groups.append(more)
-                else:
-                    held = more
-                    break
-            self._run_groups(groups)
+            with self._use:
+                if isinstance(item, _Call):
+                    self._run_call(item)
+                    continue
+                groups = [item]
+                while True:  # every group already waiting joins this transaction
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if isinstance(more, _Group):
+                        groups.append(more)
+                    else:
+                        held = more
+                        break
+                self._run_groups(groups)
         try:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
