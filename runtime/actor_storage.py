@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from runtime import structured
 from runtime.arguments import checked_arguments, utf8
 from runtime.backends.base import Fence, StateStore
-from runtime.errors import BindingError, LimitError
+from runtime.errors import BindingError, LimitError, StorageValueError
 from runtime.naming import platform_names
 
 if TYPE_CHECKING:
@@ -65,6 +65,18 @@ def _check_key(key: object) -> None:
         raise LimitError(f"actor storage keys cannot be larger than {MAX_KEY_BYTES} bytes (this one is {size})")
 
 
+def _load(key: str, text: str) -> Any:
+    """The stored value of ``key``, or a clear error when what is stored is not a structured
+    clone (state written by something other than this runtime, or damaged)."""
+    try:
+        return structured.loads(text)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise StorageValueError(
+            f"actor storage value for key {key[:80]!r} cannot be read: it is not a structured clone "
+            f"this runtime wrote ({type(exc).__name__}: {str(exc)[:120]}); delete the key or the actor's state"
+        ) from None
+
+
 def _check_keys(keys: list[Any]) -> list[str]:
     if len(keys) > MAX_PAIRS:
         raise LimitError(f"actor storage takes at most {MAX_PAIRS} keys at once, not {len(keys)}")
@@ -110,10 +122,10 @@ class Storage:
             _check_key(key)  # a str, or refused naming what it is
             assert isinstance(key, str)
             found = await self._store.get(self._ns, self._id, [key])
-            return structured.loads(found[key]) if key in found else None
+            return _load(key, found[key]) if key in found else None
         keys = _check_keys([k for k in key if k is not None])
         found = await self._store.get(self._ns, self._id, keys)
-        return {k: structured.loads(found[k]) for k in sorted(found)}
+        return {k: _load(k, found[k]) for k in sorted(found)}
 
     async def put(self, key: str | dict[str, Any], value: Any = None) -> None:
         """Store ``value`` under ``key``, or every item of a dict, atomically.
@@ -163,7 +175,7 @@ class Storage:
         rows = await self._store.list(
             self._ns, self._id, prefix=prefix or "", start=start, end=end, reverse=reverse, limit=limit
         )
-        return {k: structured.loads(v) for k, v in rows}
+        return {k: _load(k, v) for k, v in rows}
 
     async def get_alarm(self) -> int | None:
         """The alarm's time in epoch milliseconds, or None."""
@@ -178,6 +190,8 @@ class Storage:
             at = when / 1000
         else:
             raise BindingError(f"set_alarm takes epoch milliseconds or a datetime, not {when!r}")
+        if at <= 0:  # as the platform: a time already past fires at once, but not one at or before 1970
+            raise BindingError(f"set_alarm cannot be called with an alarm time <= 0 (got {when!r})")
         if self._owner is not None and not callable(getattr(self._owner, "alarm", None)):
             raise BindingError(
                 f'actor "{self._ns}": set_alarm needs an alarm() handler, and {self._owner.__name__} has none; '

@@ -10,7 +10,7 @@ catch one class; a user mistake is always one of these and never a bare tracebac
     ├── EmbeddingModelError    the offline embedding model (smart components) is missing or unreadable
     ├── BindingError           a binding was used wrongly (bad argument, value of the wrong type)
     │   ├── LimitError         a platform limit was exceeded (KV key size, TTL, message size...)
-    │   ├── StorageValueError  an actor storage value cannot be stored
+    │   ├── StorageValueError  an actor storage value cannot be stored (or a stored one read)
     │   ├── AIError            env.AI was given a model or inputs it cannot run, or its provider failed
     │   └── SqlError           an SQL statement failed (SQLite's reason and the statement)
     │       └── SqlCommitError   (also a StorageError) the transaction of a write was not committed
@@ -66,7 +66,8 @@ class LimitError(BindingError):
 
 
 class StorageValueError(BindingError):
-    """A value given to actor storage is not storable (not JSON-like data, bytes or datetime)."""
+    """A value given to actor storage is not storable (not a structured clone), or a stored
+    value cannot be read back as one."""
 
 
 class AIError(BindingError):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from runtime import App, BindingError, FakeClock, LimitError
+from runtime import App, BindingError, FakeClock, LimitError, StorageValueError
 from runtime.actors import ActorId, Storage
 from tests.backends import backend_url
 
@@ -39,6 +39,19 @@ async def test_get(storage: Storage) -> None:
     await storage.put("complex", complex_value)
     assert await storage.get("complex") == complex_value
     assert await storage.get("missing") is None
+
+
+async def test_get_throws_helpful_error_when_deserialization_fails(app: App, storage: Storage) -> None:
+    # "get: throws with helpful error when deserialization fails": what the backend holds under
+    # the key is not a value this runtime wrote
+    await app.backend.state.put("store", "a" * 64, {"key": "bad"})
+    for read in (storage.get("key"), storage.get(["key"]), storage.list()):
+        with pytest.raises(
+            StorageValueError, match=r"value for key 'key' cannot be read: it is not a structured clone"
+        ):
+            await read
+    await storage.put("key", "good")  # a write replaces it
+    assert await storage.get("key") == "good"
 
 
 async def test_get_many(storage: Storage) -> None:
@@ -102,6 +115,9 @@ async def test_delete(storage: Storage) -> None:
     assert await storage.delete(["key1", "key3"]) == 2
     assert await storage.get(["key1", "key2", "key3"]) == {"key2": 2}
     assert await storage.delete(["key2", "nope", "none"]) == 1
+    # "delete: delete multiple keys ignores undefined keys" (None is Python's undefined here)
+    await storage.put({"key1": 1, "key2": 2})
+    assert await storage.delete(["key1", None, "key2"]) == 2  # type: ignore[list-item]
 
 
 async def test_delete_all(storage: Storage) -> None:  # "deleteAll: deletes all keys"
@@ -163,9 +179,29 @@ async def test_alarms_set_get_delete(storage: Storage) -> None:
         await storage.set_alarm("soon")  # type: ignore[arg-type]
 
 
-async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock, kind: str) -> None:
-    # "Alarms: setupAlarms and call setAlarm twice. The second one should trigger"
-    # (through a real actor, on the fake clock)
+async def test_set_alarm_of_zero_throws(storage: Storage) -> None:
+    # "Alarms: setTimeout of 0 throws" (workerd: "setAlarm() cannot be called with an alarm time <= 0")
+    for when in (0, -1, datetime(1970, 1, 1, tzinfo=UTC)):
+        with pytest.raises(BindingError, match=r"set_alarm cannot be called with an alarm time <= 0"):
+            await storage.set_alarm(when)
+    assert await storage.get_alarm() is None
+    await storage.set_alarm(1)  # the first millisecond after 1970 is a time already past: accepted
+    assert await storage.get_alarm() == 1
+
+
+async def test_alarm_is_stored_in_the_backing(app: App, storage: Storage) -> None:
+    # "getAlarm: backing returns inputed number" / "setAlarm: backing returns inputed number" /
+    # "deleteAlarm: removing from storage works": another Storage on the same backend (as after
+    # a restart) reads what this one wrote
+    again = Storage(app.backend.state, "store", ActorId("a" * 64, "peer"), lambda: None)
+    await storage.set_alarm(1_800_000_000_000)
+    assert await again.get_alarm() == 1_800_000_000_000
+    assert await app.backend.state.get_alarm("store", "a" * 64) == 1_800_000_000
+    await storage.delete_alarm()
+    assert await again.get_alarm() is None
+
+
+def _ticker_app(tmp_path: object) -> Any:
     from pathlib import Path
 
     root = Path(str(tmp_path)) / "alarm-app"
@@ -176,13 +212,22 @@ async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock, kin
         "class Ticker(Actor):\n"
         "    async def arm(self, ms):\n"
         "        await self.state.storage.set_alarm(ms)\n"
+        "    async def disarm(self):\n"
+        "        await self.state.storage.delete_alarm()\n"
         "    async def alarm(self):\n"
         "        fired = (await self.state.storage.get('fired')) or []\n"
         "        await self.state.storage.put('fired', [*fired, self.env.clock.time()])\n"
         "    async def fired(self):\n"
         "        return (await self.state.storage.get('fired')) or []\n"
     )
-    async with App.from_manifest(root / "raindrop.manifest", clock=clock, backend=backend_url(kind, root)) as app:
+    return root / "raindrop.manifest"
+
+
+async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock, kind: str) -> None:
+    # "Alarms: setupAlarms and call setAlarm twice. The second one should trigger"
+    # (through a real actor, on the fake clock)
+    manifest = _ticker_app(tmp_path)
+    async with App.from_manifest(manifest, clock=clock, backend=backend_url(kind, manifest.parent)) as app:
         ticker = app.env.TICKER.get(app.env.TICKER.id_from_name("t"))
         now_ms = int(clock.time() * 1000)
         await ticker.arm(now_ms + 60_000)
@@ -196,6 +241,30 @@ async def test_alarm_fires_once_when_due(tmp_path: object, clock: FakeClock, kin
         clock.advance(seconds=600)
         await app.drain()
         assert len(await ticker.fired()) == 1
+
+
+async def test_alarms_fire_when_due_and_not_once_deleted(tmp_path: object, clock: FakeClock, kind: str) -> None:
+    manifest = _ticker_app(tmp_path)
+    async with App.from_manifest(manifest, clock=clock, backend=backend_url(kind, manifest.parent)) as app:
+        ticker = app.env.TICKER.get(app.env.TICKER.id_from_name("t"))
+        # "Alarms: setupAlarms and call setAlarm immediately": a time already past fires at once
+        await ticker.arm(1)
+        await app.drain()
+        assert await ticker.fired() == [clock.time()]
+        # "Alarms: wait a second before updating value": not before it is due, then once
+        await ticker.arm(int(clock.time() * 1000) + 1000)
+        clock.advance(seconds=0.5)
+        await app.drain()
+        assert len(await ticker.fired()) == 1
+        clock.advance(seconds=0.5)
+        await app.drain()
+        assert len(await ticker.fired()) == 2
+        # "Alarms: check delete worked via a wait period"
+        await ticker.arm(int(clock.time() * 1000) + 1000)
+        await ticker.disarm()
+        clock.advance(seconds=2)
+        await app.drain()
+        assert len(await ticker.fired()) == 2
 
 
 def _two_actors(root: Any) -> Any:
