@@ -204,3 +204,68 @@ async def test_retries_messages(app: App) -> None:  # "retries messages"
     assert batches == [["msg1", "msg2", "msg3"], ["msg1", "msg2", "msg3"], ["msg3"]]
     (letter,) = await app.dead_letters("retried")
     assert letter.body == b'"msg3"' and letter.attempts == 3  # never silently dropped
+
+
+# Miniflare's queues/delay.spec.ts: a consumer with max_batch_timeout 0 on the fake clock.
+
+
+async def reported(app: App, clock: FakeClock, seconds: float) -> list[list[Any]]:
+    clock.advance(seconds=seconds)
+    await app.drain()
+    return list(handler_module(app, "reporter").BATCHES)
+
+
+async def test_send_respects_per_message_delay(app: App, clock: FakeClock) -> None:
+    # ".send() respects per-message delay": ten messages, delayed 1 to 10 s, arrive one a second
+    handler_module(app, "reporter").BATCHES.clear()
+    for i in range(1, 11):
+        await app.env.DELAYED.send(i, delay_seconds=i)
+    assert await reported(app, clock, 0) == []
+    for i in range(1, 11):
+        assert await reported(app, clock, 1) == [[n] for n in range(1, i + 1)]
+
+
+async def test_send_batch_respects_per_batch_delay(app: App, clock: FakeClock) -> None:
+    # ".sendBatch() respects per-batch delay"
+    handler_module(app, "reporter").BATCHES.clear()
+    await app.env.DELAYED.send_batch([{"body": 1}, {"body": 2}], delay_seconds=3)
+    assert await reported(app, clock, 0) == []
+    assert await reported(app, clock, 1) == []
+    assert await reported(app, clock, 1) == []
+    assert await reported(app, clock, 1) == [[1, 2]]
+
+
+async def test_send_batch_respects_per_message_delay(app: App, clock: FakeClock) -> None:
+    # ".sendBatch() respects per-message delay": a message's own delay wins over the batch's
+    handler_module(app, "reporter").BATCHES.clear()
+    await app.env.DELAYED.send_batch(
+        [{"body": 1, "delay_seconds": 1}, {"body": 2, "delay_seconds": 2}, {"body": 3}], delay_seconds=3
+    )
+    assert await reported(app, clock, 0) == []
+    assert await reported(app, clock, 1) == [[1]]
+    assert await reported(app, clock, 1) == [[1], [2]]
+    assert await reported(app, clock, 1) == [[1], [2], [3]]
+
+
+# Miniflare's queues/retry.spec.ts: the consumer retries every batch; retry_delay 5, max_retries 2.
+
+
+async def test_respects_retry_delays_and_max_retries(app: App, clock: FakeClock) -> None:
+    # "respects retry delays" / "respects max retries"
+    batches = handler_module(app, "later").BATCHES
+    batches.clear()
+    await app.env.RETRY_LATER.send("some-message")
+
+    async def after(seconds: float) -> int:
+        clock.advance(seconds=seconds)
+        await app.drain()
+        return len(batches)
+
+    assert await after(1) == 1  # delivered once
+    assert await after(1) == 1  # not again one second later
+    assert await after(4) == 2  # again once the 5 s retry delay is over
+    assert await after(5) == 3  # and again 5 s later: the third and last attempt (max_retries 2)
+    assert await after(5) == 3  # not delivered again
+    assert await after(60) == 3
+    (letter,) = await app.dead_letters("retry-later")
+    assert letter.attempts == 3
