@@ -14,7 +14,7 @@ import binascii
 import builtins
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, overload
@@ -161,28 +161,28 @@ class Bucket:
 
     @overload
     async def get(
-        self, key: str, *, range: dict[str, int] | None = None, only_if: None = None
+        self, key: str, *, range: Mapping[str, Any] | None = None, only_if: None = None
     ) -> BucketObjectBody | None: ...
 
     @overload
     async def get(
-        self, key: str, *, range: dict[str, int] | None = None, only_if: dict[str, Any]
+        self, key: str, *, range: Mapping[str, Any] | None = None, only_if: dict[str, Any]
     ) -> BucketObjectBody | BucketObject | None: ...
 
     async def get(
-        self, key: str, *, range: dict[str, int] | None = None, only_if: dict[str, Any] | None = None
+        self, key: str, *, range: Mapping[str, Any] | None = None, only_if: dict[str, Any] | None = None
     ) -> BucketObjectBody | BucketObject | None:
         """The object with its body, or None. ``range`` is ``{"offset", "length"}`` or
-        ``{"suffix"}``. When ``only_if`` is not met, the object's metadata without a body."""
+        ``{"suffix"}``, or request headers whose ``Range`` header says which bytes. When
+        ``only_if`` is not met, the object's metadata without a body."""
         key = self._key(key)
         condition = checks.conditions(self.name, only_if)
-        if range is not None:
-            range = checks.range_shape(self.name, range)
+        wanted = checks.range_shape(self.name, range) if range is not None else None
 
         def plan(obj: BucketObject) -> tuple[int, int] | None:
             if condition is not None and not checks.passes(condition, obj):
                 return None
-            return checks.span(self.name, range, obj.size)
+            return checks.span(self.name, wanted, obj.size)
 
         found = await self.store.get(key, plan)
         if found is None:
@@ -190,7 +190,7 @@ class Bucket:
         obj, data = found
         if data is None:
             return obj
-        start, end = checks.span(self.name, range, obj.size)
+        start, end = checks.span(self.name, wanted, obj.size)
         applied = {"offset": start, "length": end - start}
         return BucketObjectBody(**{**obj.__dict__, "range": applied}, body=data)
 

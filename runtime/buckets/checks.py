@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -134,7 +135,9 @@ def conditions(bucket: str, only_if: object) -> dict[str, Any] | None:
                 raise BindingError(
                     f"bucket {bucket!r}: only_if {name} is an etag or a list of etags, not {value!r:.80}"
                 )
-            checked[name] = [e.strip('"') for e in etags]  # an HTTP etag ("...") names the same object
+            # An HTTP etag ("...") names the same object. A weak one (W/"...") never passes
+            # etag_matches (a strong comparison) and is compared weakly by etag_does_not_match.
+            checked[name] = [_etag(e, weak_ok=name == "etag_does_not_match") for e in etags]
         else:
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise BindingError(f"bucket {bucket!r}: only_if {name} is a timezone-aware datetime, not {value!r:.80}")
@@ -142,13 +145,21 @@ def conditions(bucket: str, only_if: object) -> dict[str, Any] | None:
     return checked
 
 
+def _etag(etag: str, *, weak_ok: bool) -> str | None:
+    """``etag`` without its quotes; None for a weak etag where only strong ones can match."""
+    weak = etag.startswith("W/")
+    if weak and not weak_ok:
+        return None
+    return (etag[2:] if weak else etag).strip('"')
+
+
 def passes(cond: dict[str, Any], obj: BucketObject | None) -> bool:
     """Whether ``obj`` (None: no object) meets ``cond``, by R2's rules (RFC 7232's precedence)."""
     if obj is None:
         return "etag_matches" not in cond and "uploaded_after" not in cond
 
-    def listed(etags: Iterable[str]) -> bool:
-        return any(e == "*" or e == obj.etag for e in etags)
+    def listed(etags: Iterable[str | None]) -> bool:
+        return any(e is not None and (e == "*" or e == obj.etag) for e in etags)
 
     if_match = "etag_matches" not in cond or listed(cond["etag_matches"])
     if_none_match = "etag_does_not_match" not in cond or not listed(cond["etag_does_not_match"])
@@ -163,8 +174,38 @@ def passes(cond: dict[str, Any], obj: BucketObject | None) -> bool:
     return if_match and if_none_match and modified_since and unmodified_since
 
 
+_BYTE_RANGE = re.compile(r"bytes=\s*(\d*)\s*-\s*(\d*)\s*")
+
+
+def _range_header(bucket: str, headers: Mapping[Any, Any]) -> dict[str, int]:
+    """The ``Range`` header of ``headers`` as a range, as R2 reads it: none, or several ranges,
+    is the whole object; ``bytes=a-b``, ``bytes=a-`` and ``bytes=-n`` are one range."""
+    value = next((v for k, v in headers.items() if isinstance(k, str) and k.lower() == "range"), None)
+    if value is None or (isinstance(value, str) and "," in value):
+        return {}
+    match = _BYTE_RANGE.fullmatch(value) if isinstance(value, str) else None
+    if match is None or match.groups() == ("", ""):
+        raise BindingError(
+            f"bucket {bucket!r}: the Range header is bytes=START-END, START- or -SUFFIX, not {value!r:.80}"
+        )
+    first, last = match.groups()
+    if not first:
+        return {"suffix": int(last)}
+    if not last:
+        return {"offset": int(first)}
+    if int(last) < int(first):
+        raise BindingError(f"bucket {bucket!r}: the Range header {value!r} ends before it starts")
+    return {"offset": int(first), "length": int(last) - int(first) + 1}
+
+
 def range_shape(bucket: str, range: object) -> dict[str, int]:
-    """``range`` checked for shape: ``offset``, ``length`` and ``suffix`` in whole bytes."""
+    """``range`` checked for shape: ``offset``, ``length`` and ``suffix`` in whole bytes; or
+    request headers (any mapping with a ``Range`` key, or a headers object that is no dict),
+    whose ``Range`` header is read as the platform does."""
+    if isinstance(range, Mapping) and (
+        not isinstance(range, dict) or any(isinstance(k, str) and k.lower() == "range" for k in range)
+    ):
+        return _range_header(bucket, range)
     if (
         not isinstance(range, Mapping)
         or not set(range) <= {"offset", "length", "suffix"}

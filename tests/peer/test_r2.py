@@ -389,3 +389,94 @@ async def test_list_accepts_long_prefix(app: App) -> None:  # "list: accepts lon
     await r2.put(long_key, "value")
     (obj,) = (await r2.list(prefix=long_key))["objects"]
     assert obj.key == long_key
+
+
+async def test_get_range_using_range_header(app: App) -> None:  # 'get: range using "Range" header'
+    # The platform takes a Headers object as the range; in Python, request headers (Starlette's
+    # or httpx's Headers, or a dict with a "Range" key).
+    from starlette.datastructures import Headers
+
+    r2 = app.env.BUCKET
+    value = "abcdefghijklmnopqrstuvwxyz"
+    await r2.put("key", value)
+    for headers, text, applied in [
+        (Headers({}), value, {"offset": 0, "length": 26}),  # no Range header: the whole object
+        (Headers({"range": "bytes=3-6"}), "defg", {"offset": 3, "length": 4}),
+        (Headers({"Range": "bytes=10-"}), value[10:], {"offset": 10, "length": 16}),
+        ({"Range": "bytes=-5"}, "vwxyz", {"offset": 21, "length": 5}),
+        ({"range": "bytes=5-6,10-11"}, value, {"offset": 0, "length": 26}),  # several ranges: all of it
+    ]:
+        body = await r2.get("key", range=headers)
+        assert (await body.text(), body.range) == (text, applied), headers
+    with pytest.raises(BindingError, match="the Range header is bytes=START-END, START- or -SUFFIX"):
+        await r2.get("key", range={"Range": "items=1-2"})
+    with pytest.raises(BindingError, match=r"range is \{'offset', 'length'\} or \{'suffix'\}"):
+        await r2.get("key", range={"offest": 3})  # a misspelt range is still refused, not read as headers
+
+
+async def test_r2_conditional_matches_various_conditions(app: App, clock: FakeClock) -> None:
+    # "testR2Conditional: matches various conditions" (validator.spec.ts, its fixture r2/validator.ts):
+    # R2's precedence rules (RFC 7232 section 6), through get(only_if=) on an object and put(only_if=)
+    # on a missing key.
+    r2 = app.env.BUCKET
+    await r2.put("key", "value")
+    etag, bad = MD5, digest("not-test")
+    past, future = clock.now() - timedelta(seconds=30), clock.now() + timedelta(seconds=30)
+
+    async def using(**cond: object) -> bool:
+        return isinstance(await r2.get("key", only_if=cond), BucketObjectBody)
+
+    async def using_missing(**cond: object) -> bool:
+        stored = await r2.put("missing", "x", only_if=cond)
+        await r2.delete("missing")
+        return stored is not None
+
+    # single conditions
+    assert await using(etag_matches=etag) and not await using(etag_matches=bad)
+    assert await using(etag_does_not_match=bad) and not await using(etag_does_not_match=etag)
+    assert not await using(uploaded_before=past) and await using(uploaded_before=future)
+    assert await using(uploaded_after=past) and not await using(uploaded_after=future)
+    # weak etags: never match etag_matches (a strong comparison), compared weakly otherwise
+    assert not await using(etag_matches=f'W/"{etag}"')
+    assert not await using(etag_does_not_match=f'W/"{etag}"')
+    assert await using(etag_does_not_match=f'W/"{bad}"')
+    assert await using(etag_matches="*") and not await using(etag_does_not_match="*")
+    # several conditions that fail
+    assert not await using(etag_matches=etag, etag_does_not_match=etag)
+    assert not await using(etag_matches=etag, uploaded_after=future)
+    assert not await using(etag_matches=etag, uploaded_after=future, uploaded_before=past)
+    assert not await using(etag_does_not_match=bad, uploaded_before=past)
+    assert not await using(etag_does_not_match=bad, uploaded_after=future, uploaded_before=past)
+    assert not await using(etag_matches=bad, etag_does_not_match=bad, uploaded_after=past, uploaded_before=future)
+    # several that pass: a passing etag_matches makes uploaded_before pass, a passing
+    # etag_does_not_match makes uploaded_after pass
+    assert await using(etag_matches=etag, etag_does_not_match=bad)
+    assert await using(etag_matches=etag, uploaded_before=past)
+    assert await using(etag_does_not_match=bad, uploaded_after=future)
+    assert await using(etag_matches=etag, uploaded_before=past, etag_does_not_match=bad, uploaded_after=future)
+    assert await using(uploaded_before=future, etag_does_not_match=bad, uploaded_after=future)
+    assert await using(uploaded_after=past, etag_matches=etag, uploaded_before=past)
+    # no object: etag_matches and uploaded_after fail, the others pass
+    assert not await using_missing(etag_matches=etag)
+    assert not await using_missing(uploaded_after=past)
+    assert not await using_missing(etag_matches=etag, uploaded_after=past)
+    assert await using_missing(etag_does_not_match=etag)
+    assert await using_missing(uploaded_before=past)
+    assert await using_missing(etag_does_not_match=etag, uploaded_before=past)
+
+
+async def test_operations_permit_strange_bucket_names(tmp_path: object, kind: str) -> None:
+    # "operations permit strange bucket names" (Miniflare's is "my/ Bucket"; a manifest name
+    # keeps to the platform's name rules, so the strangest one it allows)
+    from pathlib import Path
+
+    from tests.backends import backend_url
+
+    root = Path(str(tmp_path)) / "strange"
+    root.mkdir()
+    (root / "raindrop.manifest").write_text('application "s" {\n  bucket "my-bucket_name.with.dots-2" {}\n}\n')
+    async with App.from_manifest(root / "raindrop.manifest", backend=backend_url(kind, root)) as app:
+        (bucket,) = app.manifest.application.buckets
+        r2 = getattr(app.env, bucket.binding)
+        await r2.put("key", "value")
+        assert await (await r2.get("key")).text() == "value"
