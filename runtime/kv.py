@@ -24,6 +24,7 @@ MAX_VALUE_BYTES = 25 * 1024 * 1024
 MAX_METADATA_BYTES = 1024
 MAX_LIST_LIMIT = 1000
 MAX_BULK_KEYS = 100
+MAX_BULK_BYTES = 25 * 1024 * 1024  # of the values (and metadata) one bulk get returns, as the platform
 MIN_CACHE_TTL = 30
 _DOTS = (".", "..")
 _A_YEAR = 365 * 86_400.0
@@ -104,12 +105,19 @@ class KvCache:
             raise BindingError(f"KV {self.name!r}: a bulk get reads 'text' or 'json', not {kind!r}")
         now = self._clock.time()
         found: dict[str, Any] = {}
+        total = 0
         for key in keys:
             self._check_key(key)
             entry = await self._store.get(self.name, key, now)
             if entry is None:
                 found[key] = None
             else:
+                total += len(entry.value) + len(entry.metadata or "")
+                if self._enforce and total > MAX_BULK_BYTES:
+                    raise LimitError(
+                        f"KV {self.name!r}: a bulk get returns at most 25 MiB of values: "
+                        f"Total size of request exceeds the limit of 25MB (these keys hold more)"
+                    )
                 metadata = json.loads(entry.metadata) if entry.metadata is not None else None
                 found[key] = {"value": self._decode(key, entry.value, kind), "metadata": metadata}
         return found
