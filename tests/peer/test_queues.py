@@ -269,3 +269,18 @@ async def test_respects_retry_delays_and_max_retries(app: App, clock: FakeClock)
     assert await after(60) == 3
     (letter,) = await app.dead_letters("retry-later")
     assert letter.attempts == 3
+
+
+def test_max_batch_timeout_validation(tmp_path: Path) -> None:
+    # "maxBatchTimeout validation" (skipped in Miniflare's own suite): 60 s is the most
+    import shutil
+
+    from tests.peer.conftest import APP
+
+    shutil.copytree(APP, tmp_path / "peer")
+    local = tmp_path / "peer" / "raindrop.local.yaml"
+    local.write_text("observers:\n  collector: {max_batch_timeout: 60}\n")
+    App.from_manifest(tmp_path / "peer" / "raindrop.manifest")
+    local.write_text("observers:\n  collector: {max_batch_timeout: 61}\n")
+    with pytest.raises(ManifestError, match="max_batch_timeout"):
+        App.from_manifest(tmp_path / "peer" / "raindrop.manifest")

@@ -180,9 +180,18 @@ async def test_complete_multipart_upload(r2: object) -> None:  # "completeMultip
 
 async def test_multipart_objects_read_list_range_and_delete_as_any(r2: object) -> None:
     # "head/get/put/delete/list: is multipart aware"
-    upload = await r2.create_multipart_upload("key")  # type: ignore[attr-defined]
+    upload = await r2.create_multipart_upload(  # type: ignore[attr-defined]
+        "key", custom_metadata={"key": "value"}, http_metadata={"contentType": "text/plain"}
+    )
     parts = [await upload.upload_part(n, c * PART_SIZE) for n, c in ((1, "a"), (2, "b"), (3, "c"))]
-    await upload.complete(parts)
+    # an upload in progress is no object yet
+    assert await r2.head("key") is None and await r2.get("key") is None  # type: ignore[attr-defined]
+    assert (await r2.list(include=["httpMetadata", "customMetadata"]))["objects"] == []  # type: ignore[attr-defined]
+    completed = await upload.complete(parts)
+    (listed,) = (await r2.list(include=["httpMetadata", "customMetadata"]))["objects"]  # type: ignore[attr-defined]
+    assert (listed.key, listed.version, listed.size) == ("key", completed.version, 3 * PART_SIZE)
+    assert listed.etag.endswith("-3") and listed.http_etag == f'"{listed.etag}"' and listed.checksums == {}
+    assert listed.custom_metadata == {"key": "value"} and listed.http_metadata == {"contentType": "text/plain"}
     head = await r2.head("key")  # type: ignore[attr-defined]
     assert head.size == 3 * PART_SIZE and head.etag.endswith("-3") and head.checksums == {}
     part = await r2.get("key", range={"offset": PART_SIZE - 2, "length": 4})  # type: ignore[attr-defined]
