@@ -1,7 +1,8 @@
 """Miniflare 2's Durable Object storage and alarm assertions, ported to actors:
 packages/durable-objects/test/storage.spec.ts and alarms.spec.ts (cloudflare/miniflare).
 Each test names the Miniflare test it comes from. Input and output gates and transactions are
-Miniflare internals with no counterpart in the actor API, and are not ported."""
+Miniflare internals with no counterpart in the actor API, and are not ported (README.md lists
+every case and why)."""
 
 from __future__ import annotations
 

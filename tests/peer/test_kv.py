@@ -1,6 +1,6 @@
 """Miniflare's KV assertions, ported: packages/miniflare/test/plugins/kv/index.spec.ts
 (cloudflare/workers-sdk). Each test names the Miniflare test it comes from. Where Raindrop's
-Python spelling deliberately differs, the assertion states ours and a comment says why."""
+Python spelling deliberately differs, the assertion states ours and a comment says why. README.md says where every case went."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Miniflare's queue assertions, ported: packages/miniflare/test/plugins/queues/index.spec.ts
-(cloudflare/workers-sdk). Each test names the Miniflare test it comes from."""
+(cloudflare/workers-sdk), delay.spec.ts and retry.spec.ts. Each test names the Miniflare test it
+comes from; README.md says where every case of those spec files went."""
 
 from __future__ import annotations
 

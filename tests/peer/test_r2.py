@@ -1,5 +1,6 @@
 """Miniflare's R2 assertions, ported: packages/miniflare/test/plugins/r2/index.spec.ts
-(cloudflare/workers-sdk). Each test names the Miniflare test it comes from."""
+(cloudflare/workers-sdk), and validator.spec.ts. Each test names the Miniflare test it comes from;
+README.md says where every case of those spec files went."""
 
 from __future__ import annotations
 
