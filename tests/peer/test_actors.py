@@ -149,7 +149,7 @@ async def test_eviction(app: App) -> None:  # "Durable Object eviction"
     original = await stub.instance_id()
     assert await stub.increment() == 1
     assert await stub.instance_id() == original  # not evicted between calls
-    assert app._actors is not None and app._actors.evict_idle(idle=0) == 1
+    assert app.actors.evict_idle(idle=0) == 1
     assert await stub.instance_id() != original
     assert await stub.increment() == 2
     assert uuid.UUID(original)
