@@ -1,11 +1,13 @@
 """TypeScript MCP services: the module's default export runs in Node against a server that
-records its tools; the runtime serves them with the official SDK (``FastMCP``, as for Python
-modules) and calls each tool back in Node."""
+records its tools, resources, resource templates and prompts; the runtime serves them with the
+official SDK (``FastMCP``, as for Python modules) and calls each one back in Node."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from mcp import types
 from mcp.types import CallToolResult
 
 from runtime.manifest.model import McpService
@@ -59,3 +61,38 @@ class TypeScriptMcpModule:
                 icons=None,
                 meta=None,
             )
+
+        self._serve_resources_and_prompts(server)
+
+    def _serve_resources_and_prompts(self, server: Any) -> None:
+        """resources/list, resources/read, resources/templates/list, prompts/list and prompts/get,
+        answered by what the module registered in Node (its callbacks run there)."""
+        host = self._typescript.host
+        name = self._name
+
+        def handler(
+            op: str, result: type[Any], fields: Callable[[Any], dict[str, Any]]
+        ) -> Callable[[Any], Awaitable[types.ServerResult]]:
+            async def answer(request: Any) -> types.ServerResult:
+                value = await host.request({"t": "mcp", "r": name, "op": op, **fields(request)})
+                return types.ServerResult(result.model_validate(value))
+
+            return answer
+
+        def nothing(request: Any) -> dict[str, Any]:
+            return {}
+
+        handlers = server._mcp_server.request_handlers
+        handlers[types.ListResourcesRequest] = handler("resources/list", types.ListResourcesResult, nothing)
+        handlers[types.ListResourceTemplatesRequest] = handler(
+            "resources/templates/list", types.ListResourceTemplatesResult, nothing
+        )
+        handlers[types.ReadResourceRequest] = handler(
+            "resources/read", types.ReadResourceResult, lambda request: {"uri": str(request.params.uri)}
+        )
+        handlers[types.ListPromptsRequest] = handler("prompts/list", types.ListPromptsResult, nothing)
+        handlers[types.GetPromptRequest] = handler(
+            "prompts/get",
+            types.GetPromptResult,
+            lambda request: {"name": request.params.name, "args": request.params.arguments or {}},
+        )

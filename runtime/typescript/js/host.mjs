@@ -8,7 +8,7 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
 import { buildEnv, stateOf, requestOf, responseOf, generic } from './env.mjs';
-import { recordingServer } from './mcp.mjs';
+import { mcpHandlers } from './mcp.mjs';
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
@@ -333,30 +333,12 @@ async function run(message, work) {
   }
 }
 
-const mcpServers = new Map();
-
-async function mcpSetup(message) {
-  const server = recordingServer(message.r);
-  await modules[message.r].default(server, env, stateOf(message.h, message.id, message.r, host));
-  mcpServers.set(message.r, server);
-  return [...server.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
-}
-
-async function mcpCall(message) {
-  const tool = mcpServers.get(message.r)?.tools.get(message.name);
-  if (!tool) throw new BindingError(`mcp_service "${message.r}" has no tool ${JSON.stringify(message.name)}`);
-  // The SDK's `extra`: notifications sent from a tool are accepted and dropped locally.
-  const extra = {
-    signal: new AbortController().signal, requestId: message.i, _meta: {},
-    sendNotification: async () => {},
-    sendRequest: async () => { throw new BindingError('requests from a tool to the client are not supported locally'); },
-  };
-  return await tool.callback(message.args ?? {}, extra);
-}
+const mcp = mcpHandlers(() => ({ modules, env, state: (m) => stateOf(m.h, m.id, m.r, host) }), BindingError);
 
 const dispatch = {
-  mcpSetup: (m) => run(m, mcpSetup),
-  mcpCall: (m) => run(m, mcpCall),
+  mcpSetup: (m) => run(m, mcp.setup),
+  mcpCall: (m) => run(m, mcp.call),
+  mcp: (m) => run(m, mcp.request),
   r: settle,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
