@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 from mcp import ClientSession
-from mcp.shared.exceptions import McpError
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import McpError
 
 from tests.test_serve import Served
 
