@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+
 import httpx
 import pytest
 from mcp import ClientSession
