@@ -3,6 +3,7 @@ semantic documents and procedures, durable across a restart."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -129,6 +130,11 @@ async def test_semantic_documents_and_procedures(app: App, clock: FakeClock) -> 
     }
     found = await memory.search_semantic_memory("renewable power incentives for houses")
     assert found["success"] and found["document_search_response"]["results"][0]["source"] == put["object_id"]
+    # a document that is one chunk is found as its JSON, which apps parse back
+    assert json.loads(found["document_search_response"]["results"][0]["text"]) == {
+        "title": "Solar subsidies",
+        "body": "Tax credits for rooftop panels",
+    }
     assert (await memory.delete_semantic_memory(put["object_id"])) == {"success": True, "error": None}
     assert not (await memory.get_semantic_memory(put["object_id"]))["success"]
     assert not (await memory.put_semantic_memory(["not", "a", "dict"]))["success"]  # type: ignore[arg-type]

@@ -242,10 +242,12 @@ class MemoryStore:
             if hit.key in seen:
                 continue
             seen.add(hit.key)
+            if len(results) >= PAGE_SIZE:
+                break
             results.append(
                 {
                     "chunk_signature": f"{hit.key}:{hit.seq}",
-                    "text": hit.text,
+                    "text": self._chunk_text(hit.key, hit.text),
                     "source": hit.key,
                     "payload_signature": hit.key,
                     "score": hit.score,
@@ -254,7 +256,17 @@ class MemoryStore:
                     "type": "application/json",
                 }
             )
-        return {"success": True, "document_search_response": {"results": results[:PAGE_SIZE]}, "error": None}
+        return {"success": True, "document_search_response": {"results": results}, "error": None}
+
+    def _chunk_text(self, object_id: str, text: str) -> str:
+        """A hit's text: the document's JSON when the document is one chunk (as the platform's
+        chunk of a small JSON document reads, and apps ``JSON.parse`` it), else the chunk."""
+        row = self.conn.execute(
+            "SELECT document FROM memory_semantic WHERE memory = ? AND object_id = ?", (self.name, object_id)
+        ).fetchone()
+        if row is None or len(chunk(document_text(json.loads(row[0])))) != 1:
+            return text
+        return str(row[0])
 
     def delete_semantic(self, object_id: str) -> dict[str, Any]:
         with self.conn:

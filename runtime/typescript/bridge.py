@@ -164,11 +164,14 @@ class Bridge:
 
     def _platform(self, value: Any, depth: int) -> Any:
         """A smart binding's result as the platform spells it: camelCase keys in its outer two
-        levels (deeper dicts are the user's documents, left alone), and an object the runtime
+        levels and in the records of a list there (``documentSearchResponse.results[].chunkSignature``);
+        deeper dicts are the user's documents, left alone. An object the runtime
         keeps (a working-memory session, a procedural store) as a handle Node calls methods of."""
         if not isinstance(value, _PLAIN) and not hasattr(value, "as_dict"):
             return {"$handle": self.register(value)}
         if depth >= 2:
+            if isinstance(value, list | tuple):  # the records of a result list (search hits): their own keys
+                return [{_camel(k): v for k, v in r.items()} if isinstance(r, dict) else r for r in value]
             return value
         if isinstance(value, dict):
             return {_camel(k) if isinstance(k, str) else k: self._platform(v, depth + 1) for k, v in value.items()}
