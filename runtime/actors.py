@@ -60,6 +60,17 @@ def names_namespace(namespace: str) -> str:
     return f"~names:{namespace}"
 
 
+def _let_go(instance: Actor | None) -> None:
+    """An instance the host drops: what it holds elsewhere (a TypeScript actor's instance in
+    Node and its storage handle) is let go with it, through its ``_released`` hook."""
+    released = getattr(instance, "_released", None)
+    if callable(released):
+        try:
+            released()
+        except Exception as exc:  # noqa: BLE001 - dropping an instance never fails a call
+            log.warning("letting go of an actor instance failed: %s", exc)
+
+
 class ActorState:
     """``self.state``: the actor's ``id`` and ``storage``."""
 
@@ -120,7 +131,7 @@ class ActorHost:
 
     def _forget(self, key: tuple[str, str]) -> None:
         """This process took the actor's lease anew: the next call makes a fresh instance."""
-        self._instances.pop(key, None)
+        _let_go(self._instances.pop(key, None))
 
     def evict_idle(self, idle: float = IDLE_EVICT) -> int:
         """Let go of every instance without a call for ``idle`` seconds and none running now;
@@ -132,7 +143,7 @@ class ActorHost:
             lock = self._locks.get(key)
             if lock is not None and lock.locked():
                 continue
-            self._instances.pop(key, None)
+            _let_go(self._instances.pop(key, None))
             self._locks.pop(key, None)
             del self._last_used[key]
             evicted += 1

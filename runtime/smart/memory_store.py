@@ -236,7 +236,7 @@ class MemoryStore:
                 "document_search_response": {"results": []},
                 "error": "the search needle is empty",
             }
-        results = []
+        results: list[dict[str, Any]] = []
         seen: set[str] = set()
         for hit in await self.hits("semantic", needle):
             if hit.key in seen:

@@ -161,6 +161,11 @@ def _actor_class(ts: TypeScriptApp, resource: ActorBlock, methods: list[str]) ->
             self._handle = ts.bridge.register(state.storage)
             self._fresh = True
 
+        def _released(self) -> None:
+            """Evicted (idle) or replaced: Node drops its instance, Python the storage handle."""
+            ts.bridge.release(self._handle)
+            ts.host.send({"t": "actorDrop", "r": name, "id": str(self.state.id), "h": self._handle})
+
         async def _call(self, method: str, args: list[Any]) -> Any:
             fresh, self._fresh = self._fresh, False
             actor = self.state.id

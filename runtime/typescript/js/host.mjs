@@ -150,6 +150,7 @@ let appCors = null;
 let env = null;
 const handlers = new Map();
 const actors = new Map();
+const actorHandles = new WeakMap(); // instance -> its storage handle
 const ctx = { waitUntil: (p) => host.waitUntil(p), passThroughOnException() {} };
 
 function methodsOf(value) {
@@ -306,6 +307,7 @@ async function actorCall(message) {
     const cls = modules[resource][message.cls] ?? modules[resource].default;
     instance = new cls(stateOf(message.h, message.id, message.nm, host), env);
     actors.set(key, instance);
+    actorHandles.set(instance, message.h);
   }
   if (message.m === 'fetch') return reply(message.i, await instance.fetch(new Request(message.a[1], { method: message.a[0], headers: headerPairs(message.a[2]), body: message.a[3] ?? undefined })));
   const fn = instance[message.m];
@@ -353,6 +355,10 @@ const dispatch = {
   msgs: (m) => run(m, deliver),
   task: (m) => run(m, async () => { await handlerOf(m.r).handle({ ...m.ev, scheduledTime: m.ev.scheduledTime }, env, ctx); return null; }),
   actor: (m) => run(m, actorCall),
+  // An actor instance the runtime let go (idle, or its lease taken anew): the next call makes a
+  // fresh one from storage. The handle check keeps a newer instance made meanwhile.
+  actorDrop: (m) => { const key = `${m.r}/${m.id}`; if (actorHandles.get(actors.get(key)) === m.h) actors.delete(key); },
+  counts: (m) => send({ t: 'ok', i: m.i, v: { actors: actors.size } }),
 };
 
 const reader = new Reader((frame) => {
