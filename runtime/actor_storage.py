@@ -110,6 +110,22 @@ class Storage:
         #: Wraps work that outlives a call (``wait_until``) so the actor's lease is kept until it
         #: ends; set by the actor host on a shared backend.
         self.hold: Callable[[Awaitable[Any]], Awaitable[Any]] | None = None
+        #: Runs a write made while no call runs on the actor under its lease (set with ``hold``).
+        self.outside_call: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None
+
+    def _continues(self, fence: Fence) -> bool:
+        """Whether a lease this process took anew follows this instance's own with nobody's
+        between (the epoch grows by one per take): then the instance writes under it."""
+        if self._fence is None or self._fence.owner != fence.owner or fence.epoch != self._fence.epoch + 1:
+            return False
+        self._fence = fence
+        return True
+
+    async def _write(self, write: Callable[[Fence | None], Awaitable[Any]]) -> Any:
+        """``write(fence)`` under the actor's lease, which a call holds, or else is taken."""
+        if self.outside_call is None:
+            return await write(self._fence)
+        return await self.outside_call(lambda: write(self._fence))
 
     def _held_while(self, work: Awaitable[Any]) -> Awaitable[Any]:
         """``work``, keeping this actor's lease (and so its writes) until it ends."""
@@ -142,19 +158,20 @@ class Storage:
             if len(text) > MAX_VALUE_BYTES:
                 raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
             encoded[k] = text
-        await self._store.put(self._ns, self._id, encoded, self._fence)
+        await self._write(lambda fence: self._store.put(self._ns, self._id, encoded, fence))
 
     async def delete(self, key: str | Sequence[str]) -> bool | int:
         """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
         if isinstance(key, str):
             _check_key(key)
-            return await self._store.delete(self._ns, self._id, [key], self._fence) == 1
+            return bool(await self._write(lambda fence: self._store.delete(self._ns, self._id, [key], fence)) == 1)
         keys = _check_keys([k for k in key if k is not None])
-        return await self._store.delete(self._ns, self._id, keys, self._fence)
+        deleted: int = await self._write(lambda fence: self._store.delete(self._ns, self._id, keys, fence))
+        return deleted
 
     async def delete_all(self) -> None:
         """Delete every key and the alarm."""
-        await self._store.delete_all(self._ns, self._id, self._fence)
+        await self._write(lambda fence: self._store.delete_all(self._ns, self._id, fence))
 
     async def list(
         self,
@@ -197,9 +214,9 @@ class Storage:
                 f'actor "{self._ns}": set_alarm needs an alarm() handler, and {self._owner.__name__} has none; '
                 "add `async def alarm(self) -> None` to the class"
             )
-        await self._store.set_alarm(self._ns, self._id, self._name, at, self._fence)
+        await self._write(lambda fence: self._store.set_alarm(self._ns, self._id, self._name, at, fence))
         self._wake()
 
     async def delete_alarm(self) -> None:
         """Cancel the actor's alarm, if one is set."""
-        await self._store.delete_alarm(self._ns, self._id, self._fence)
+        await self._write(lambda fence: self._store.delete_alarm(self._ns, self._id, fence))

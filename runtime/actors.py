@@ -130,7 +130,13 @@ class ActorHost:
         return lock
 
     def _forget(self, key: tuple[str, str]) -> None:
-        """This process took the actor's lease anew: the next call makes a fresh instance."""
+        """This process took the actor's lease anew: the next call makes a fresh instance,
+        unless nobody held the actor since this instance's lease (the epoch grew by one: this
+        process's own take), when the instance goes on under the new lease."""
+        instance = self._instances.get(key)
+        fence = self.ownership.fence(key) if self.ownership is not None else None
+        if instance is not None and fence is not None and instance.state.storage._continues(fence):
+            return
         _let_go(self._instances.pop(key, None))
 
     def evict_idle(self, idle: float = IDLE_EVICT) -> int:
@@ -168,6 +174,7 @@ class ActorHost:
             storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls)
             if self.ownership is not None:
                 storage.hold = self._holding(key)
+                storage.outside_call = self._writing(key)
             instance = cls(ActorState(actor, storage, self._spawn), self._env())
             self._instances[key] = instance
             if actor.name is not None:
@@ -188,6 +195,25 @@ class ActorHost:
                 await ownership.leave(key)
 
         return hold
+
+    def _writing(self, key: tuple[str, str]) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]:
+        """A storage write made while no call runs on ``key`` (work a call left running): it
+        holds the actor's lease, taking it back if it was let go, as a call would."""
+        ownership = self.ownership
+        assert ownership is not None
+
+        async def write(work: Callable[[], Awaitable[Any]]) -> Any:
+            lock = self._locks.get(key)
+            if lock is not None and lock.locked():
+                return await work()  # a call runs: its lease covers the write
+            ownership.want(key)
+            try:
+                await ownership.enter(key)
+                return await work()
+            finally:
+                await ownership.leave(key)
+
+        return write
 
     async def _remember_name(self, namespace: str, actor: ActorId) -> None:
         """Keep the name an id came from beside the state, so every process's dashboard shows it."""
