@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from runtime.app import App
@@ -40,3 +41,12 @@ async def test_eviction_releases_the_node_instance_and_its_handle(raindrop_app: 
     assert await counters.get(counters.id_from_name("a")).increment(1) == 3  # state came from storage
     assert await node_actors(raindrop_app) == 1
     assert bridge.handles == before + 1
+
+
+async def test_a_write_after_the_call_returned_lands(raindrop_app: App) -> None:
+    counters = raindrop_app.env.COUNTER
+    counter = counters.get(counters.id_from_name("late"))
+    assert await counter.later("k", 60) is True
+    await anyio.sleep(0.3)  # the actor's lease was let go meanwhile: the write takes it back
+    assert await raindrop_app.env.CACHE.get("late-error") is None
+    assert await counter.read("k") == "late"

@@ -29,6 +29,16 @@ export class Counter extends Actor<any> {
     };
   }
 
+  // A write after the call returned, not handed to waitUntil: it must still land.
+  async later(key: string, ms: number): Promise<boolean> {
+    setTimeout(() => { this.state.storage.put(key, 'late').catch((e) => this.env.CACHE.put('late-error', String(e))); }, ms);
+    return true;
+  }
+
+  async read(key: string): Promise<unknown> {
+    return (await this.state.storage.get(key)) ?? null;
+  }
+
   async alarm(): Promise<void> {
     await this.env.CACHE.put('alarm-fired', String(Date.now()));
   }
