@@ -19,14 +19,14 @@ def raindrop_manifest(contract_manifest: Path) -> Path:
 
 
 async def node_actors(app: App) -> int:
-    assert app._typescript is not None
-    counts = await app._typescript.host.request({"t": "counts"})
+    assert app.typescript is not None
+    counts = await app.typescript.host.request({"t": "counts"})
     return int(counts["actors"])
 
 
 async def test_eviction_releases_the_node_instance_and_its_handle(raindrop_app: App) -> None:
-    assert raindrop_app._typescript is not None and raindrop_app._actors is not None
-    bridge = raindrop_app._typescript.bridge
+    assert raindrop_app.typescript is not None
+    bridge = raindrop_app.typescript.bridge
     counters = raindrop_app.env.COUNTER
     before = bridge.handles
     assert await counters.get(counters.id_from_name("a")).increment(2) == 2
@@ -34,7 +34,7 @@ async def test_eviction_releases_the_node_instance_and_its_handle(raindrop_app: 
     assert await node_actors(raindrop_app) == 2
     assert bridge.handles == before + 2  # one storage handle per live instance
 
-    assert raindrop_app._actors.evict_idle(idle=0) == 2
+    assert raindrop_app.actors.evict_idle(idle=0) == 2
     assert await node_actors(raindrop_app) == 0
     assert bridge.handles == before
 

@@ -275,7 +275,9 @@ async def test_bucket_ranges_and_deletes(raindrop_http: httpx.AsyncClient) -> No
 async def test_actor_ids_and_storage_methods(raindrop_http: httpx.AsyncClient) -> None:
     answer = (await raindrop_http.get("/more-actor")).json()
     assert answer["same"] is True and answer["value"] == 5
-    assert answer["handTyped"].endswith('is not an id of actor "counter": another actor class made it, or it was typed by hand (an id is for the class that made it)')
+    assert answer["handTyped"].endswith(
+        'is not an id of actor "counter": another actor class made it, or it was typed by hand (an id is for the class that made it)'
+    )
     assert answer["inspect"] == {
         "keys": ["a", "b", "value"],
         "many": {"a": 1, "b": 2},
