@@ -195,8 +195,9 @@ def _validate(path: Path, strict: bool, out: TextIO, err: TextIO) -> int:
     tail = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
     print(f'{path}: application "{manifest.application.name}" is valid: {listed}{tail}', file=out)
     from runtime.generate import staleness
+    from runtime.generate_ts import staleness as ts_staleness
 
-    stale = staleness(manifest)
+    stale = "; ".join(s for s in (staleness(manifest), ts_staleness(manifest)) if s)
     if stale:
         print(f"{path}: warning: {stale}", file=err)
         if strict:
@@ -256,6 +257,10 @@ def _generate(path: Path, out: TextIO, err: TextIO) -> int:
     )
     for service, cls in service_protocols(manifest).items():
         print(f"  service {service!r} has env vars of its own: use `class ...(Service[{cls}])`", file=out)
+    from runtime.generate_ts import write as write_ts
+
+    for typed in write_ts(manifest):  # one per TypeScript handler, beside it, as the platform's CLI writes
+        print(f"wrote {typed.relative_to(manifest.root)}: `import type {{ Env }} from './raindrop.gen'`", file=out)
     return EXIT_OK
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from runtime import scaffold
+from runtime.generate_ts import write
+from runtime.manifest import load
 
 WEB = """import { Service } from '@liquidmetal-ai/raindrop-framework';
 import type { Env } from './raindrop.gen';
@@ -44,16 +46,6 @@ export default class extends Each<Body, Env> {
 }
 """
 
-WEB_ENV = """// The bindings this handler sees (type-only: never run).
-export interface Env {
-  JOBS: { send(body: unknown, options?: { delaySeconds?: number }): Promise<void> };
-  RESULTS: {
-    get(key: string, type: 'json'): Promise<any>;
-    put(key: string, value: string, options?: { expirationTtl?: number }): Promise<void>;
-  };
-}
-"""
-
 PACKAGE = """{
   "name": "{name}",
   "private": true,
@@ -79,9 +71,7 @@ def new_typescript(name: str, parent: Path) -> Path:
         "raindrop.manifest": scaffold.MANIFEST.format(name=name),
         "raindrop.local.yaml": scaffold.LOCAL,
         "src/web/index.ts": WEB.replace("{name}", name),
-        "src/web/raindrop.gen.ts": WEB_ENV,
         "src/job-runner/index.ts": JOB_RUNNER,
-        "src/job-runner/raindrop.gen.ts": WEB_ENV,
         "package.json": PACKAGE.replace("{name}", name),
         "tests/test_app.py": scaffold.TEST.replace("{name}", name),
         "pytest.ini": scaffold.PYTEST_INI,
@@ -91,4 +81,6 @@ def new_typescript(name: str, parent: Path) -> Path:
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return root / "raindrop.manifest"
+    manifest = root / "raindrop.manifest"
+    write(load(manifest, handlers="ignore"))  # src/*/raindrop.gen.ts, as `generate` writes them
+    return manifest

@@ -24,7 +24,7 @@ export class Counter extends Actor<any> {
     await this.state.storage.deleteAlarm();
     const deleted = await this.state.storage.delete('a');
     return {
-      keys: [...listed.keys()], many: Object.fromEntries(many), alarmIn: alarm - Date.now(),
+      keys: [...listed.keys()], many: Object.fromEntries(many), alarmIn: (alarm ?? 0) - Date.now(),
       alarmAfter: await this.state.storage.getAlarm(), deleted, id: this.state.id.toString().length,
     };
   }
