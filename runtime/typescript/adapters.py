@@ -17,6 +17,7 @@ from starlette.responses import Response, StreamingResponse
 from runtime.handlers import Actor, Batch, Each, Service, Task
 from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource, Observer, ScheduleSource
+from runtime.manifest.model import Service as ServiceBlock
 from runtime.typescript.host import TypeScriptError
 
 if TYPE_CHECKING:
@@ -131,7 +132,15 @@ def adapter_class(ts: TypeScriptApp, resource: CodeResource, info: dict[str, Any
 
         return TypeScriptEach
 
+    declared = resource.env if isinstance(resource, ServiceBlock) else ()
+
     class TypeScriptService(Service):
+        def __init__(self, env: Any, ctx: Any = None) -> None:
+            super().__init__(env, ctx)
+            if declared:  # env blocks nested in the service: its env in Node has them too
+                values = env.bindings()
+                ts.host.preset({"t": "own", "r": name, "vars": {var.name: values.get(var.name) for var in declared}})
+
         async def fetch(self, request: Request) -> Response:
             message = {"t": "fetch", "r": name, "q": await request_parts(request)}
             value = await ts.host.request(message)

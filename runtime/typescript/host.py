@@ -133,6 +133,12 @@ class NodeHost:
         self._setup.append(message)
         return await self.request(message)
 
+    def preset(self, message: dict[str, Any]) -> None:
+        """Send ``message`` now, without waiting for its answer, and again to every restarted
+        child (frames arrive in order: it is in place before any request sent after it)."""
+        self._setup.append(message)
+        self.send({**message, "i": 0})
+
     async def request(self, message: dict[str, Any]) -> Any:
         """Send a request to Node and wait for its answer.
 

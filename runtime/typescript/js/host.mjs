@@ -179,11 +179,29 @@ function describe(resource) {
   return { base, methods };
 }
 
+// A service with env blocks of its own sees the app's env and its own vars (null: unset).
+const ownVars = new Map();
+const ownEnvs = new Map();
+function envOf(name) {
+  const vars = ownVars.get(name);
+  if (!vars) return env;
+  let own = ownEnvs.get(name);
+  if (!own) {
+    own = { ...env };
+    for (const [key, value] of Object.entries(vars)) {
+      if (value === null) delete own[key];
+      else own[key] = value;
+    }
+    ownEnvs.set(name, own);
+  }
+  return own;
+}
+
 function handlerOf(name) {
   let handler = handlers.get(name);
   if (!handler) {
     const found = modules[name].default;
-    handler = typeof found === 'function' ? new found(ctx, env) : found;
+    handler = typeof found === 'function' ? new found(ctx, envOf(name)) : found;
     handlers.set(name, handler);
   }
   return handler;
@@ -229,12 +247,13 @@ async function answer(message, request) {
   const method = request.method;
   const handler = handlerOf(message.r);
   let response;
-  if (appCors && method === 'OPTIONS' && request.headers.has('access-control-request-method')) response = appCors(request, env);
+  const own = envOf(message.r);
+  if (appCors && method === 'OPTIONS' && request.headers.has('access-control-request-method')) response = appCors(request, own);
   else {
     // As the platform's wrapper: a class's fetch also gets (env, ctx), which some apps read.
-    response = await handler.fetch(request, env, ctx);
+    response = await handler.fetch(request, own, ctx);
     if (!(response instanceof BaseResponse)) throw new TypeError(`fetch returned ${response === null ? 'null' : typeof response}, not a Response`);
-    if (appCors) response = appCors(request, env, response);
+    if (appCors) response = appCors(request, own, response);
   }
   return reply(message.i, response);
 }
@@ -345,7 +364,13 @@ const dispatch = {
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
   init: (m) => run(m, init),
-  env: (m) => { env = buildEnv(m.spec, host); send({ t: 'ok', i: m.i, v: true }); },
+  env: (m) => { env = buildEnv(m.spec, host); ownEnvs.clear(); send({ t: 'ok', i: m.i, v: true }); },
+  own: (m) => {
+    ownVars.set(m.r, m.vars);
+    ownEnvs.delete(m.r);
+    handlers.delete(m.r);
+    if (m.i) send({ t: 'ok', i: m.i, v: true });
+  },
   fetch: (m) => run(m, serve),
   rpc: (m) => run(m, async () => {
     const handler = handlerOf(m.r);
