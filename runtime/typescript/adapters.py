@@ -26,19 +26,38 @@ if TYPE_CHECKING:
     from runtime.typescript.runner import TypeScriptApp
 
 
-async def request_parts(request: Request) -> list[Any]:
+#: A request body larger than this (or of unknown length) is streamed to Node as it arrives.
+STREAM_OVER = 256 * 1024
+
+
+async def request_parts(request: Request, *, stream: bool = False) -> tuple[list[Any], AsyncIterator[bytes] | None]:
     """Method, URL (as Starlette spells it), headers as one NUL-separated text (one decode here
-    and one split in Node, not a JSON pair per header), body."""
-    body = await request.body()
+    and one split in Node, not a JSON pair per header), body; and, when ``stream`` allows it and
+    the body is large or chunked, the body's chunks to send as they arrive (the body is then None)."""
     scope = request.scope
     raw = scope["headers"]
     flat = b"\0".join(part for pair in raw for part in pair).decode("latin-1")
-    host = next((v.decode("latin-1") for k, v in raw if k == b"host"), None)
+    host = length = None
+    for key, value in raw:
+        if key == b"host":
+            host = value.decode("latin-1")
+        elif key == b"content-length":
+            length = value
+    chunks = None
+    if stream and scope.get("method") not in ("GET", "HEAD"):
+        if length is None:
+            chunked = any(k == b"transfer-encoding" for k, _ in raw)
+            big = chunked
+        else:
+            big = length.isdigit() and int(length) > STREAM_OVER
+        if big:
+            chunks = request.stream()
+    body = None if chunks is not None else (await request.body() or None)
     if host is None:
-        return [request.method, str(request.url), flat, body or None]
+        return [request.method, str(request.url), flat, body], chunks
     query = scope.get("query_string", b"")
     url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
-    return [request.method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body or None]
+    return [request.method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body], chunks
 
 
 def python_response(value: dict[str, Any]) -> Response:
@@ -142,8 +161,11 @@ def adapter_class(ts: TypeScriptApp, resource: CodeResource, info: dict[str, Any
                 ts.host.preset({"t": "own", "r": name, "vars": {var.name: values.get(var.name) for var in declared}})
 
         async def fetch(self, request: Request) -> Response:
-            message = {"t": "fetch", "r": name, "q": await request_parts(request)}
-            value = await ts.host.request(message)
+            parts, chunks = await request_parts(request, stream=True)
+            message: dict[str, Any] = {"t": "fetch", "r": name, "q": parts}
+            if chunks is not None:
+                message["st"] = 1
+            value = await ts.host.request(message, chunks)
             return python_response(value)
 
     for method in methods:
@@ -196,7 +218,7 @@ def _actor_class(ts: TypeScriptApp, resource: ActorBlock, methods: list[str]) ->
         if method == "fetch":
 
             async def fetch(self: TypeScriptActor, request: Request) -> Response:
-                parts = await request_parts(request)
+                parts, _ = await request_parts(request)
                 message_args = [parts[0], parts[1], parts[2], parts[3]]
                 value = await self._call("fetch", message_args)
                 return python_response(value)

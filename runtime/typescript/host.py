@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,17 @@ log = logging.getLogger("raindrop.typescript")
 JS = Path(__file__).parent / "js"
 BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
 SOCKET_BUFFER = 4 * 1024 * 1024
+#: How far a streamed request body may run ahead of what the handler has read.
+WINDOW = 1024 * 1024
+
+
+class _Window:
+    """Bytes of one streamed request body sent to Node, and read there (its ``a`` frames)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.read = 0
+        self.moved = asyncio.Event()
 
 
 class TypeScriptError(Exception):
@@ -88,6 +99,7 @@ class NodeHost:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._streams: dict[int, asyncio.Queue[bytes | None]] = {}
         self._waits: dict[int, asyncio.Future[None]] = {}
+        self._windows: dict[int, _Window] = {}
         self._ids = 0
         self._out: list[bytes] = []
         self._stopping = False
@@ -139,8 +151,9 @@ class NodeHost:
         self._setup.append(message)
         self.send({**message, "i": 0})
 
-    async def request(self, message: dict[str, Any]) -> Any:
-        """Send a request to Node and wait for its answer.
+    async def request(self, message: dict[str, Any], body: AsyncIterator[bytes] | None = None) -> Any:
+        """Send a request to Node and wait for its answer; ``body``: chunks of a request body
+        streamed after it (``in`` frames, at most ``WINDOW`` bytes ahead of what Node has read).
 
         :raises TypeScriptError: what the handler threw.
         """
@@ -149,6 +162,7 @@ class NodeHost:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[self._ids] = future
         self.send(message)
+        pump = None if body is None else asyncio.ensure_future(self._pump(message["i"], body))
         try:
             return await future
         except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal
@@ -157,6 +171,30 @@ class NodeHost:
             raise
         finally:
             self._pending.pop(message["i"], None)
+            if pump is not None and not pump.done():  # answered before reading it all
+                pump.cancel()
+
+    async def _pump(self, request: int, body: AsyncIterator[bytes]) -> None:
+        window = self._windows[request] = _Window()
+        try:
+            async for chunk in body:
+                if not chunk:
+                    continue
+                if self._transport is None:
+                    return
+                self.send({"t": "in", "i": request, "b": chunk})
+                window.sent += len(chunk)
+                while window.sent - window.read > WINDOW and self._transport is not None:
+                    window.moved.clear()
+                    await window.moved.wait()
+            self.send({"t": "in", "i": request, "end": 1})
+        except asyncio.CancelledError:
+            self.send({"t": "in", "i": request, "end": 1, "e": "the request was answered before its body was read"})
+            raise
+        except Exception as exc:  # noqa: BLE001 - the client went away: the handler's read fails
+            self.send({"t": "in", "i": request, "end": 1, "e": f"reading the request body failed: {exc}"})
+        finally:
+            self._windows.pop(request, None)
 
     def stream(self, request: int) -> asyncio.Queue[bytes | None]:
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
@@ -193,6 +231,11 @@ class NodeHost:
             error = message["e"]
             if future is not None and not future.done():
                 future.set_exception(TypeScriptError(error["name"], error["message"], error.get("stack", "")))
+        elif kind == "a":
+            window = self._windows.get(message["i"])
+            if window is not None:
+                window.read = message["n"]
+                window.moved.set()
         elif kind == "chunk":
             self._streams[message["i"]].put_nowait(message["b"])
         elif kind == "end":
@@ -232,6 +275,8 @@ class NodeHost:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(failure)
+        for window in self._windows.values():
+            window.moved.set()
         for queue in self._streams.values():
             queue.put_nowait(None)
         self._streams.clear()

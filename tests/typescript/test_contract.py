@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -313,3 +314,53 @@ async def test_spans_from_typescript_are_recorded_by_the_runtimes_tracer(
     assert spans["ts-failed"].outcome == "error"
     assert spans["ts-failed"].error == "Error: span broke"
     assert spans["ts-work"].started_at == raindrop_app.clock.time()  # the fake clock's moment
+
+
+async def test_a_large_upload_is_streamed_to_typescript(raindrop_http: httpx.AsyncClient, raindrop_app: App) -> None:
+    """20 MB sent in chunks: the handler hashes it as it arrives (it has the first chunk while the
+    client is still sending), and Python never holds more than a window of it."""
+    import asyncio
+    import hashlib
+    import tracemalloc
+
+    chunk = bytes(range(256)) * 256  # 64 KB
+    total = 20 * 1024 * 1024
+    expected = hashlib.sha256()
+    seen_while_sending = False
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal seen_while_sending
+        for index in range(total // len(chunk)):
+            if index == 32:  # 2 MB in: the handler must have read some before the rest is sent
+                for _ in range(1000):
+                    if await raindrop_app.env.CACHE.get("upload:first") is not None:
+                        seen_while_sending = True
+                        break
+                    await asyncio.sleep(0.01)
+            expected.update(chunk)
+            yield chunk
+
+    tracemalloc.start()
+    try:
+        response = await raindrop_http.post("/upload", content=body())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["size"] == total
+    assert answer["sha256"] == expected.hexdigest()
+    assert seen_while_sending
+    assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {total}-byte upload"
+
+
+async def test_a_large_body_with_a_length_reaches_typescript_whole(raindrop_http: httpx.AsyncClient) -> None:
+    import hashlib
+
+    data = bytes(range(256)) * 4096 * 3  # 3 MB, sent with content-length
+    answer = (await raindrop_http.post("/upload", content=data)).json()
+    assert answer == {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "chunks": answer["chunks"]}
+    echoed = await raindrop_http.post("/echo", content=data)  # read with arrayBuffer()
+    assert echoed.content == data
+    unread = await raindrop_http.post("/hello", content=data * 2)  # answered without reading its 6 MB body
+    assert unread.text == "hello from TypeScript"

@@ -19,6 +19,7 @@ from runtime.typescript.host import JS
 
 HERE = Path(__file__).parent
 TYPESCRIPT = "5.6.3"
+NODE_TYPES = "20.11.30"  # handlers import node: modules, as the platform's bundler allows
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def tsc() -> Path:
         pytest.skip("Node.js and npm are not installed")
     folder = cache_dir() / f"typescript-{TYPESCRIPT}"
     binary = folder / "node_modules" / ".bin" / "tsc"
-    if not binary.is_file():
+    if not binary.is_file() or not (folder / "node_modules" / "@types" / "node").is_dir():
         folder.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
             [
@@ -62,7 +63,8 @@ def compile_app(tsc: Path, root: Path) -> subprocess.CompletedProcess[str]:
             "strict": True,
             "noEmit": True,
             "lib": ["ES2022", "DOM", "DOM.Iterable"],
-            "types": [],
+            "types": ["node"],
+            "typeRoots": [str(tsc.parents[1] / "@types")],
             "paths": {
                 "@liquidmetal-ai/raindrop-framework": [str(framework / "index.d.ts")],
                 "@liquidmetal-ai/raindrop-framework/*": [str(framework) + "/*"],

@@ -216,10 +216,48 @@ function headerPairs(text) {
   return pairs;
 }
 
+// -- request bodies streamed by the runtime (`in` frames): read as they arrive; every READ_ACK
+// bytes the handler has read are reported, and the runtime sends at most a window ahead of that.
+const READ_ACK = 256 * 1024;
+const inbound = new Map();
+
+function inboundStream(i) {
+  const state = { chunks: [], ended: false, error: null, wake: null, read: 0, acked: 0 };
+  inbound.set(i, state);
+  return new ReadableStream({
+    type: 'bytes',
+    async pull(controller) {
+      while (state.chunks.length === 0 && !state.ended) await new Promise((r) => { state.wake = r; });
+      if (state.chunks.length) {
+        const chunk = state.chunks.shift();
+        state.read += chunk.byteLength; // before enqueue, which detaches the chunk's buffer
+        controller.enqueue(chunk);
+        if (state.read - state.acked >= READ_ACK) { state.acked = state.read; send({ t: 'a', i, n: state.read }); }
+        return;
+      }
+      inbound.delete(i);
+      if (state.error) controller.error(new Error(state.error));
+      else controller.close();
+    },
+    cancel() { inbound.delete(i); state.chunks = []; send({ t: 'a', i, n: Number.MAX_SAFE_INTEGER }); },
+  }, { highWaterMark: 0 });
+}
+
+function received(message) {
+  const state = inbound.get(message.i);
+  if (!state) return;
+  if (message.end) { state.ended = true; state.error = message.e ?? null; }
+  // A blob is a view into the frame it came in: copied out so the frame is not kept alive.
+  else state.chunks.push(new Uint8Array(message.b));
+  if (state.wake) { const wake = state.wake; state.wake = null; wake(); }
+}
+
 async function serve(message) {
   const [method, url, flat, body] = message.q;
   const headers = headerPairs(flat);
-  const request = new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
+  const request = message.st
+    ? new Request(url, { method, headers, body: inboundStream(message.i), duplex: 'half' })
+    : new Request(url, { method, headers, body: body && method !== 'GET' && method !== 'HEAD' ? body : undefined });
   // request.signal, made on first read (a signal on every Request costs more than a small handler)
   let controller = null;
   let finished = false;
@@ -237,6 +275,7 @@ async function serve(message) {
   } finally {
     finished = true;
     aborts.delete(message.i);
+    inbound.delete(message.i);
   }
 }
 
@@ -361,6 +400,7 @@ const dispatch = {
   mcpCall: (m) => run(m, mcp.call),
   mcp: (m) => run(m, mcp.request),
   r: settle,
+  in: received,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
   init: (m) => run(m, init),

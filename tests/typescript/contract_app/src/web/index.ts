@@ -1,4 +1,5 @@
 import { Service } from '@liquidmetal-ai/raindrop-framework';
+import { createHash } from 'node:crypto';
 import { json } from './lib';
 
 interface Env {
@@ -184,6 +185,22 @@ export default class extends Service<Env> {
           },
         });
         return new Response(stream, { headers: { 'content-type': 'text/event-stream' } });
+      }
+      case '/upload': {
+        // Read as a stream: the first chunk is marked in KV while the client is still sending.
+        const hash = createHash('sha256');
+        const reader = request.body!.getReader();
+        let size = 0;
+        let chunks = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          if (chunks === 0) await env.CACHE.put('upload:first', String(value.byteLength));
+          hash.update(value);
+          size += value.byteLength;
+          chunks += 1;
+        }
+        return json({ sha256: hash.digest('hex'), size, chunks });
       }
       case '/echo':
         return new Response(await request.arrayBuffer(), { headers: { 'x-method': request.method } });
