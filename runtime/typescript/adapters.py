@@ -43,21 +43,22 @@ async def request_parts(request: Request, *, stream: bool = False) -> tuple[list
             host = value.decode("latin-1")
         elif key == b"content-length":
             length = value
-    chunks = None
-    if stream and scope.get("method") not in ("GET", "HEAD"):
-        if length is None:
-            chunked = any(k == b"transfer-encoding" for k, _ in raw)
-            big = chunked
-        else:
-            big = length.isdigit() and int(length) > STREAM_OVER
-        if big:
+    chunks = body = None
+    method = scope["method"]
+    if method != "GET" and method != "HEAD":  # Node gives these no body: not read here either
+        if stream and (
+            any(k == b"transfer-encoding" for k, _ in raw)
+            if length is None
+            else (length.isdigit() and int(length) > STREAM_OVER)
+        ):
             chunks = request.stream()
-    body = None if chunks is not None else (await request.body() or None)
+        else:
+            body = await request.body() or None
     if host is None:
-        return [request.method, str(request.url), flat, body], chunks
+        return [method, str(request.url), flat, body], chunks
     query = scope.get("query_string", b"")
     url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
-    return [request.method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body], chunks
+    return [method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body], chunks
 
 
 def python_response(value: dict[str, Any]) -> Response:

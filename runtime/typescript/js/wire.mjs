@@ -44,17 +44,41 @@ export function decode(frame) {
       ? blobs[value.$b] : value);
 }
 
-// Splits a byte stream into frames (without their leading size).
+// Splits a byte stream into frames (without their leading size). A frame larger than a socket
+// read (a 1 MB value) is copied into one buffer of its size as it arrives, rather than keeping
+// every chunk and joining them at the end (half the memory at its peak).
+const LARGE = 256 * 1024;
+
 export class Reader {
-  constructor(onFrame) { this.onFrame = onFrame; this.chunks = []; this.length = 0; }
+  constructor(onFrame) { this.onFrame = onFrame; this.chunks = []; this.length = 0; this.large = null; this.filled = 0; }
   push(chunk) {
+    if (this.large) {
+      const take = Math.min(chunk.length, this.large.length - this.filled);
+      chunk.copy(this.large, this.filled, 0, take);
+      this.filled += take;
+      if (this.filled < this.large.length) return;
+      const frame = this.large;
+      this.large = null;
+      this.onFrame(frame);
+      if (take === chunk.length) return;
+      chunk = chunk.subarray(take);
+    }
     this.chunks.push(chunk);
     this.length += chunk.length;
     while (this.length >= 4) {
       let head = this.chunks[0];
       if (head.length < 4) { head = this.flatten(); }
       const size = head.readUInt32LE(0);
-      if (this.length < 4 + size) return;
+      if (this.length < 4 + size) {
+        if (size < LARGE) return;
+        const all = this.flatten();
+        this.large = Buffer.allocUnsafeSlow(size);
+        all.copy(this.large, 0, 4);
+        this.filled = all.length - 4;
+        this.chunks = [];
+        this.length = 0;
+        return;
+      }
       const all = this.chunks.length === 1 ? head : this.flatten();
       const frame = all.subarray(4, 4 + size);
       const rest = all.subarray(4 + size);
