@@ -14,13 +14,13 @@ const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable
 let root = process.cwd();
 let corked = false;
 
-function send(message) {
+function send(message, plain = false) {
   if (!corked) {
     corked = true;
     socket.cork();
     process.nextTick(() => { corked = false; socket.uncork(); });
   }
-  socket.write(encode(message));
+  socket.write(encode(message, plain));
 }
 
 // -- the app's clock: under a fake clock, Date follows the moment every frame carries ----------
@@ -302,8 +302,8 @@ async function answer(message, request) {
 async function reply(i, response) {
   const h = [...response.headers];
   const source = response[SOURCE];
-  if (source !== undefined && response[STREAM] === undefined) return send({ t: 'ok', i, v: { s: response.status, h, b: source } });
-  if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } });
+  if (source !== undefined && response[STREAM] === undefined) return send({ t: 'ok', i, v: { s: response.status, h, b: source } }, source === null || typeof source === 'string');
+  if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } }, true);
   const reader = response.body.getReader();
   const chunks = [];
   let next = null;

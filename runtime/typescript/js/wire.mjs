@@ -2,7 +2,16 @@
 // each blob [u32 size][bytes]. Binary values travel as blobs, marked {"$b": index} in the JSON.
 const HEADER = 8;
 
-export function encode(message) {
+// `plain`: the caller knows the message holds no bytes (most answers), so no replacer runs.
+export function encode(message, plain = false) {
+  if (plain) {
+    const text = Buffer.from(JSON.stringify(message));
+    const out = Buffer.allocUnsafe(HEADER + text.length);
+    out.writeUInt32LE(4 + text.length, 0);
+    out.writeUInt32LE(text.length, 4);
+    text.copy(out, HEADER);
+    return out;
+  }
   const blobs = [];
   const json = JSON.stringify(message, function (key, value) {
     const raw = this[key];
