@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     stubs.add_argument("manifest", nargs="?", default="raindrop.manifest")
     generate = commands.add_parser(
-        "generate", help="write raindrop_gen.py: the app's typed Env for Service[Env] and mypy"
+        "generate",
+        help="write raindrop_gen.py (the app's typed Env for Service[Env] and mypy) and src/<name>/raindrop.gen.ts",
     )
     generate.add_argument("manifest", nargs="?", default="raindrop.manifest")
     cli_state.register(commands)
@@ -259,8 +260,13 @@ def _generate(path: Path, out: TextIO, err: TextIO) -> int:
         print(f"  service {service!r} has env vars of its own: use `class ...(Service[{cls}])`", file=out)
     from runtime.generate_ts import write as write_ts
 
-    for typed in write_ts(manifest):  # one per TypeScript handler, beside it, as the platform's CLI writes
+    typed_files = write_ts(manifest)  # one per TypeScript handler, beside it, as the platform's CLI writes
+    for typed in typed_files:
         print(f"wrote {typed.relative_to(manifest.root)}: `import type {{ Env }} from './raindrop.gen'`", file=out)
+    if typed_files:
+        from runtime.typescript.host import JS
+
+        print(f"  the framework's types for tsc (tsconfig.json paths): {JS / 'framework' / 'index.d.ts'}", file=out)
     return EXIT_OK
 
 
