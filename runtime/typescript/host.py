@@ -30,6 +30,13 @@ SOCKET_BUFFER = 4 * 1024 * 1024
 WINDOW = 1024 * 1024
 
 
+def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
+    """What reading a streamed request body raised, once it has."""
+    if pump is None or not pump.done() or pump.cancelled():
+        return None
+    return pump.exception()
+
+
 class _Window:
     """Bytes of one streamed request body sent to Node, and read there (its ``a`` frames)."""
 
@@ -164,7 +171,12 @@ class NodeHost:
         self.send(message)
         pump = None if body is None else asyncio.ensure_future(self._pump(message["i"], body))
         try:
-            return await future
+            value = await future
+        except TypeScriptError as exc:
+            failed = _failed(pump)  # the body could not be read (too large, the client left): that is the answer
+            if failed is not None:
+                raise failed from exc
+            raise
         except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal
             if self._transport is not None:
                 self.send({"t": "cancel", "i": message["i"]})
@@ -173,6 +185,10 @@ class NodeHost:
             self._pending.pop(message["i"], None)
             if pump is not None and not pump.done():  # answered before reading it all
                 pump.cancel()
+        failed = _failed(pump)
+        if failed is not None:
+            raise failed
+        return value
 
     async def _pump(self, request: int, body: AsyncIterator[bytes]) -> None:
         window = self._windows[request] = _Window()
@@ -191,8 +207,9 @@ class NodeHost:
         except asyncio.CancelledError:
             self.send({"t": "in", "i": request, "end": 1, "e": "the request was answered before its body was read"})
             raise
-        except Exception as exc:  # noqa: BLE001 - the client went away: the handler's read fails
-            self.send({"t": "in", "i": request, "end": 1, "e": f"reading the request body failed: {exc}"})
+        except Exception as exc:  # the body is too large or the client went away: the handler's read fails
+            self.send({"t": "in", "i": request, "end": 1, "e": f"reading the request body failed: {exc!r}"})
+            raise  # and the request's answer is this error (see ``request``)
         finally:
             self._windows.pop(request, None)
 

@@ -364,3 +364,18 @@ async def test_a_large_body_with_a_length_reaches_typescript_whole(raindrop_http
     assert echoed.content == data
     unread = await raindrop_http.post("/hello", content=data * 2)  # answered without reading its 6 MB body
     assert unread.text == "hello from TypeScript"
+
+
+async def test_a_streamed_body_over_the_limit_is_a_413(raindrop_app: App) -> None:
+    service = raindrop_app.asgi("web")
+    service.max_body = 1024 * 1024  # the platform's is 100 MB: a smaller one, not to send that much
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield bytes(64 * 1024)
+
+    transport = httpx.ASGITransport(app=service)
+    async with httpx.AsyncClient(transport=transport, base_url="http://web.localhost") as client:
+        response = await client.post("/upload", content=body())
+    assert response.status_code == 413, response.text
+    assert "larger than the limit" in response.text
