@@ -61,15 +61,23 @@ async def request_parts(request: Request, *, stream: bool = False) -> tuple[list
     return [method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body], chunks
 
 
+class _Answer(Response):
+    """A response Node already made: status, raw headers and body as they are (Response's own
+    ``__init__`` renders and computes headers that would be thrown away here)."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        self.raw_headers = headers
+
+
 def python_response(value: dict[str, Any]) -> Response:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in value["h"] if k.lower() != "content-length"]
     body: bytes = value["b"] if isinstance(value["b"], bytes) else (value["b"] or "").encode()
     if not value.get("more"):
-        response = Response(status_code=value["s"])
         headers.append((b"content-length", str(len(body)).encode()))
-        response.body = body
-        response.raw_headers = headers
-        return response
+        return _Answer(value["s"], headers, body)
     queue: asyncio.Queue[bytes | None] = value["queue"]
 
     async def chunks() -> AsyncIterator[bytes]:
