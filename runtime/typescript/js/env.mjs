@@ -11,7 +11,8 @@ const bytesOf = async (value) => {
   if (typeof value.getReader === 'function') return new Uint8Array(await new Response(value).arrayBuffer());
   return value;
 };
-const arrayBuffer = (v) => v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength);
+// A value that has a buffer of its own (a large one, read apart by the wire) is handed over as is.
+const arrayBuffer = (v) => (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v.buffer : v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
 const drop = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 function kv(name, host) {

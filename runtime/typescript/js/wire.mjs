@@ -38,6 +38,7 @@ export function encode(message, plain = false) {
 }
 
 export function decode(frame) {
+  if (!Buffer.isBuffer(frame)) return parse(frame.text, frame.blobs); // a large frame read apart
   const size = frame.readUInt32LE(0);
   const text = frame.toString('utf8', 4, 4 + size);
   if (4 + size === frame.length) return JSON.parse(text);
@@ -48,26 +49,32 @@ export function decode(frame) {
     blobs.push(new Uint8Array(frame.buffer, frame.byteOffset + at + 4, n));
     at += 4 + n;
   }
+  return parse(text, blobs);
+}
+
+function parse(text, blobs) {
   return JSON.parse(text, (key, value) =>
     value !== null && typeof value === 'object' && typeof value.$b === 'number' && Object.keys(value).length === 1
       ? blobs[value.$b] : value);
 }
 
 // Splits a byte stream into frames (without their leading size). A frame larger than a socket
-// read (a 1 MB value) is copied into one buffer of its size as it arrives, rather than keeping
-// every chunk and joining them at the end (half the memory at its peak).
+// read is copied into one buffer as it arrives, rather than keeping every chunk and joining them
+// at the end; when its one blob ends it (a 1 MB value), into a buffer of the blob's own, which
+// becomes the value's ArrayBuffer without another copy.
 const LARGE = 256 * 1024;
 
 export class Reader {
-  constructor(onFrame) { this.onFrame = onFrame; this.chunks = []; this.length = 0; this.large = null; this.filled = 0; }
+  constructor(onFrame) { this.onFrame = onFrame; this.chunks = []; this.length = 0; this.large = null; this.filled = 0; this.text = null; }
   push(chunk) {
     if (this.large) {
       const take = Math.min(chunk.length, this.large.length - this.filled);
       chunk.copy(this.large, this.filled, 0, take);
       this.filled += take;
       if (this.filled < this.large.length) return;
-      const frame = this.large;
+      const frame = this.text === null ? this.large : { text: this.text, blobs: [this.large] };
       this.large = null;
+      this.text = null;
       this.onFrame(frame);
       if (take === chunk.length) return;
       chunk = chunk.subarray(take);
@@ -79,13 +86,7 @@ export class Reader {
       if (head.length < 4) { head = this.flatten(); }
       const size = head.readUInt32LE(0);
       if (this.length < 4 + size) {
-        if (size < LARGE) return;
-        const all = this.flatten();
-        this.large = Buffer.allocUnsafeSlow(size);
-        all.copy(this.large, 0, 4);
-        this.filled = all.length - 4;
-        this.chunks = [];
-        this.length = 0;
+        if (size >= LARGE) this.start(size);
         return;
       }
       const all = this.chunks.length === 1 ? head : this.flatten();
@@ -95,6 +96,28 @@ export class Reader {
       this.length = rest.length;
       this.onFrame(frame);
     }
+  }
+  // A large frame is coming: once its JSON and first blob's size are here, the rest is copied in place.
+  start(size) {
+    const all = this.flatten();
+    if (all.length < 8) return;
+    const json = all.readUInt32LE(4);
+    const blob = 8 + json; // where the first blob's size is, counting the frame's own size
+    const hasBlob = blob + 4 <= 4 + size;
+    if (hasBlob && json < LARGE && all.length < blob + 4) return; // a small JSON part: wait for it
+    if (hasBlob && all.length >= blob + 4 && blob + 4 + all.readUInt32LE(blob) === 4 + size) {
+      const length = all.readUInt32LE(blob);
+      this.text = all.toString('utf8', 8, blob);
+      this.large = Buffer.allocUnsafeSlow(length);
+      all.copy(this.large, 0, blob + 4);
+      this.filled = all.length - blob - 4;
+    } else {
+      this.large = Buffer.allocUnsafeSlow(size);
+      all.copy(this.large, 0, 4);
+      this.filled = all.length - 4;
+    }
+    this.chunks = [];
+    this.length = 0;
   }
   flatten() {
     const all = Buffer.concat(this.chunks, this.length);
