@@ -44,6 +44,7 @@ def tsc() -> Path:
                 "--prefix",
                 str(folder),
                 f"typescript@{TYPESCRIPT}",
+                f"@types/node@{NODE_TYPES}",
             ],
             capture_output=True,
             text=True,
