@@ -17,7 +17,6 @@ lexical order, when the app starts; each is recorded in ``_raindrop_migrations``
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import sqlite3
@@ -186,7 +185,7 @@ class SqlDatabase:
             conn.execute("RELEASE raindrop_batch")
             return results
 
-        results: list[dict[str, Any]] = await asyncio.shield(self._worker.write(job))
+        results: list[dict[str, Any]] = await self._worker.write(job)
         return results
 
     async def _query(self, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
@@ -194,7 +193,7 @@ class SqlDatabase:
         group has committed."""
         if _READ.match(sql):
             return await self._reads.run(sql, params, shape, self._worker)
-        return await asyncio.shield(self._worker.write(lambda conn: self._statement(conn, sql, params, shape)))
+        return await self._worker.write(lambda conn: self._statement(conn, sql, params, shape))
 
     def _statement(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
         """On the worker: run one statement under the time limit and shape its result."""

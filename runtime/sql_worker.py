@@ -1,20 +1,28 @@
-"""The thread that runs one SQL database's writes, on a connection it alone uses.
+"""One SQL database's writes: the group commit of :mod:`runtime.backends.commits` over user
+SQL, with a thread for what is too heavy for the event loop.
 
-User SQL can be arbitrarily heavy (a recursive CTE of millions of rows, an ``UPDATE`` of a
-whole table), so it never runs on the event loop. Each database has one worker thread that
-owns the write connection. The loop hands it work in two forms:
+Writes follow the state backend's design (:class:`~runtime.backends.commits.Committer`): a lone
+write commits at once, the writes of one loop turn commit together in one transaction at its
+end, and their writers are woken from one future once the COMMIT returned, never before. What
+differs is user SQL's weight: a recursive CTE of millions of rows, an ``UPDATE`` of a whole
+table. So a write or a group runs on the loop first, on the write connection, with a progress
+handler that stops it after :data:`LOOP_CAP` (:data:`GROUP_CAP` for a group) calls of
+:data:`PROGRESS_STEPS` VM instructions, a millisecond or two, and never waiting for a lock.
+What is stopped there is rolled back (nothing of it was acknowledged) and handed, with the rest
+of its group, to the database's worker thread, which owns the connection while it runs: it
+runs every group waiting for it in one transaction, under the statement time limit, commits,
+and only then wakes each group's writers with one ``call_soon_threadsafe``. While the worker
+has work, later groups queue behind it, so commits keep their order.
 
-- **groups**: the write jobs submitted in one turn of the loop (:meth:`SqlWorker.write`). The
-  worker runs every group waiting in its queue inside one transaction and commits once; only
-  then does it post the outcomes back, with one ``call_soon_threadsafe`` for the whole
-  transaction, which resolves each writer's future. A write is acknowledged after its commit,
-  never before; fifty writers share one commit.
-- **calls** (:meth:`SqlWorker.call`): a function of the connection run between transactions
-  (reads of the connection's own TEMP tables, schema set-up, SmartSQL's bookkeeping).
+The worker also runs **calls** (:meth:`SqlWorker.call`): a function of the connection run
+between transactions (``exec`` scripts, reads of the connection's own TEMP tables, schema
+set-up, SmartSQL's bookkeeping).
 
 Every statement has a time limit (:attr:`SqlWorker.timeout`): a progress handler interrupts it
 past its deadline, and the caller gets :class:`~runtime.errors.SqlError` naming the database.
-:meth:`SqlWorker.close` waits a bounded time for the work in flight, then interrupts it.
+An interrupted write may take its transaction with it; the other writers of that transaction
+are then told so, never acknowledged. :meth:`SqlWorker.close` waits a bounded time for the
+work in flight, then interrupts it.
 """
 
 from __future__ import annotations
@@ -27,11 +35,12 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 from runtime import checkpoint
+from runtime.backends.commits import Committer, Group, join
 from runtime.errors import SqlCommitError, SqlError
 
 T = TypeVar("T")
@@ -40,20 +49,26 @@ Job = Callable[[sqlite3.Connection], Any]
 STATEMENT_TIMEOUT = 30.0  # seconds a statement may run (``sql.statement_timeout``)
 PROGRESS_STEPS = 10_000  # SQLite VM instructions between deadline checks (tens of microseconds)
 LOOP_CAP = 5  # progress calls (of PROGRESS_STEPS instructions) a lone write may take on the loop
+GROUP_CAP = 20  # progress calls a group of writes may take on the loop, all its statements together
 CLOSE_WAIT = 0.5  # seconds close() lets the work in flight finish before interrupting it
+BUSY_MS = 10_000  # how long the worker waits for another connection's lock (the loop never waits)
 log = logging.getLogger("raindrop.sql")
 
-
-class _Group:
-    def __init__(self, loop: asyncio.AbstractEventLoop, jobs: list[tuple[Job, asyncio.Future[Any]]]) -> None:
-        self.loop = loop
-        self.jobs = jobs
+#: A write of a group: the group and the index of its job (its outcome goes to the same index).
+Pending = tuple[Group, int]
 
 
 class _Call:
     def __init__(self, job: Job, done: Callable[[Any, BaseException | None], None]) -> None:
         self.job = job
         self.done = done
+
+
+class _Spill:
+    """Writes the loop handed to the worker: what is left of one group."""
+
+    def __init__(self, pending: list[Pending]) -> None:
+        self.pending = pending
 
 
 class Deadline:
@@ -94,19 +109,22 @@ def interrupted(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted"
 
 
-class SqlWorker:
-    """One database's write connection and the thread that uses it."""
+class SqlWorker(Committer):
+    """One database's write connection, its group commit, and the thread that takes over what
+    the loop may not run."""
 
     def __init__(self, name: str, path: Path, *, timeout: float = STATEMENT_TIMEOUT) -> None:
+        super().__init__()
         self.name = name
         self.deadline = Deadline(timeout)
         self.conn = checkpoint.open_wal(path)
         self.conn.execute("PRAGMA foreign_keys=ON")
+        self.conn.execute("PRAGMA busy_timeout=0")  # on the loop a write never waits for a lock
         self.conn.set_progress_handler(self.deadline.check, PROGRESS_STEPS)
-        self._queue: queue.SimpleQueue[_Group | _Call | None] = queue.SimpleQueue()
-        self._pending: list[tuple[Job, asyncio.Future[Any]]] = []
+        self._queue: queue.SimpleQueue[_Spill | _Call | None] = queue.SimpleQueue()
+        self._sent = 0  # items handed to the worker (written by the loop only)
+        self._finished = 0  # items the worker is done with (written by the worker only)
         self._closed = False
-        self._turn = False  # a write of this loop turn ran on the loop
         self._use = threading.Lock()  # held by whoever uses the connection: the worker, or the loop
         self.commits = 0  # transactions committed (group commit shares them)
         self._thread = threading.Thread(target=self._run, name=f"raindrop-sql-{name}", daemon=True)
@@ -118,63 +136,50 @@ class SqlWorker:
 
     # -- the loop's side ----------------------------------------------------------------------------
 
-    def write(self, job: Job) -> asyncio.Future[Any]:
-        """Run ``job(conn)`` inside this turn's transaction; the future resolves once it committed."""
+    def write(self, job: Job) -> Coroutine[Any, Any, Any]:
+        """Run ``job(conn)`` alone or inside this turn's transaction; the result, awaited, is its
+        value once it committed (or its error)."""
         self._check_open()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if not self._turn and not self._pending and self._queue.empty() and self._use.acquire(blocking=False):
-            self._turn = True  # the other writes of this turn form a group: they share a commit
-            loop.call_soon(self._end_turn)
+        group = self._join_turn()
+        if group is None:
+            return self._alone(job)
+        group.items.append(job)
+        return join(group, len(group.items) - 1)
+
+    def _idle(self) -> bool:
+        return self._sent == self._finished
+
+    async def _alone(self, job: Job) -> Any:
+        now = time.perf_counter()
+        group = Group(asyncio.get_running_loop())
+        group.items.append(job)
+        group.writers = 1
+        self._commit(group)
+        if not group.done:  # the worker has it
+            return await join(group, 0)
+        await self._pause(now)
+        return await join(group, 0)  # settled: returns at once
+
+    def _commit(self, group: Group) -> None:
+        group.outcomes = [(None, None)] * len(group.items)
+        pending = [(group, index) for index in range(len(group.items))]
+        if self._idle() and self._use.acquire(blocking=False):
+            deadline = self.deadline
+            deadline.cap, deadline.capped_out = LOOP_CAP if len(pending) == 1 else GROUP_CAP, False
             try:
-                done, value, error = self._on_loop(job)
+                pending = self._transaction(pending, on_loop=True)
             finally:
+                deadline.cap = None
+                deadline.disarm()
                 self._use.release()
-            if done:  # answered on the next turn, after _end_turn: the caller cannot write again this turn
-                loop.call_soon(_settle, [(future, value, error)])
-                return future
-        if not self._pending:
-            loop.call_soon(self._flush, loop)
-        self._pending.append((job, future))
-        return future
+            if not pending:
+                group.settle()
+                return
+        self._send(_Spill(pending))
 
-    def _end_turn(self) -> None:
-        self._turn = False
-
-    def _on_loop(self, job: Job) -> tuple[bool, Any, BaseException | None]:
-        """A lone write with the worker idle: run it here, in autocommit, stopped after
-        :data:`LOOP_CAP` progress calls (well under a millisecond) and never waiting for a lock;
-        (False, ...) when it was stopped, to be run again by the worker."""
-        conn = self.conn
-        self.deadline.cap, self.deadline.capped_out = LOOP_CAP, False
-        conn.execute("PRAGMA busy_timeout=0")
-        try:
-            try:
-                value = job(conn)
-            except BaseException as exc:  # noqa: BLE001 - handed to the writer
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                if self.deadline.capped_out or "locked" in str(exc) or "busy" in str(exc):
-                    return False, None, None
-                return True, None, exc
-            if conn.in_transaction:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    return False, None, None
-            self.commits += 1
-            return True, value, None
-        finally:
-            self.deadline.cap = None
-            self.deadline.disarm()
-            conn.execute("PRAGMA busy_timeout=10000")
-
-    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        jobs, self._pending = self._pending, []
-        if jobs:
-            self._queue.put(_Group(loop, jobs))
+    def _send(self, item: _Spill | _Call) -> None:
+        self._sent += 1
+        self._queue.put(item)
 
     async def call(self, job: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``job(conn)`` on the worker, between transactions; its result or its error."""
@@ -194,7 +199,7 @@ class SqlWorker:
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 loop.call_soon_threadsafe(settle)
 
-        self._queue.put(_Call(job, done))
+        self._send(_Call(job, done))
         return await future
 
     def call_blocking(self, job: Callable[[sqlite3.Connection], T]) -> T:
@@ -208,7 +213,7 @@ class SqlWorker:
             else:
                 result.set_exception(error)
 
-        self._queue.put(_Call(job, done))
+        self._send(_Call(job, done))
         return result.result()
 
     def _check_open(self) -> None:
@@ -220,8 +225,10 @@ class SqlWorker:
         if self._closed:
             return
         self._closed = True
-        if self._pending:
-            self._flush(self._pending[0][1].get_loop())
+        group, self._group = self._group, None
+        if group is not None:
+            group.outcomes = [(None, None)] * len(group.items)
+            self._send(_Spill([(group, index) for index in range(len(group.items))]))
         self._queue.put(None)
         self._thread.join(CLOSE_WAIT)
         if self._thread.is_alive():
@@ -231,31 +238,106 @@ class SqlWorker:
             if self._thread.is_alive():
                 log.warning("database %r: its worker did not stop within 5 s of being interrupted", self.name)
 
+    # -- both sides: one transaction --------------------------------------------------------------
+
+    def _transaction(self, pending: list[Pending], *, on_loop: bool) -> list[Pending]:
+        """Run the writes of ``pending`` in one transaction (a lone one in autocommit: its
+        statement is its own transaction) and commit; each outcome goes to its group. On the loop,
+        a write stopped at the cap or by a lock rolls the transaction back, and what must run
+        again is returned, for the worker; empty when done."""
+        conn = self.conn
+        applied: list[Pending] = []  # writes in the open transaction
+        failed: BaseException | None = None
+        if len(pending) > 1:
+            failed = self._begin()
+            if failed is not None and on_loop:
+                return pending
+        for position, (group, index) in enumerate(pending):
+            outcomes = group.outcomes
+            assert outcomes is not None
+            if failed is not None:
+                outcomes[index] = (None, failed)
+                continue
+            try:
+                value = group.items[index](conn)
+            except BaseException as exc:  # noqa: BLE001 - handed to the writer
+                self.deadline.disarm()
+                if on_loop and (self.deadline.capped_out or "locked" in str(exc) or "busy" in str(exc)):
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    return applied + pending[position:]
+                outcomes[index] = (None, exc)
+                if len(pending) > 1 and not conn.in_transaction:  # the error rolled back the whole transaction
+                    lost = SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}")
+                    for other, at in applied:
+                        other.outcomes[at] = (None, lost)  # type: ignore[index]
+                    applied.clear()
+                    failed = self._begin()
+                    if failed is not None and on_loop:
+                        return pending[position + 1 :]
+                elif len(pending) == 1 and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                continue
+            outcomes[index] = (value, None)
+            applied.append((group, index))
+            if len(pending) > 1 and not conn.in_transaction:  # the statement ended the transaction itself
+                applied.clear()
+                failed = self._begin()
+                if failed is not None and on_loop:
+                    return pending[position + 1 :]
+        if conn.in_transaction:  # a group's, or a lone write's savepoint (batch) or own BEGIN
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if on_loop:
+                    return applied
+                error = SqlCommitError(f"database {self.name!r}: commit failed, the writes were not applied: {exc}")
+                for group, index in applied:
+                    group.outcomes[index] = (None, error)  # type: ignore[index]
+                return []
+            self.commits += 1
+        elif applied:
+            self.commits += 1  # a lone statement committed itself
+        return []
+
+    def _begin(self) -> BaseException | None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            return SqlError(f"database {self.name!r}: cannot start a write: {exc}")
+        return None
+
     # -- the worker's side --------------------------------------------------------------------------
 
     def _run(self) -> None:
-        held: _Group | _Call | None = None
+        held: _Spill | _Call | None = None
         while True:
             item = held if held is not None else self._queue.get()
             held = None
             if item is None:
                 break
             with self._use:
-                if isinstance(item, _Call):
-                    self._run_call(item)
-                    continue
-                groups = [item]
-                while True:  # every group already waiting joins this transaction
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if isinstance(more, _Group):
-                        groups.append(more)
-                    else:
-                        held = more
-                        break
-                self._run_groups(groups)
+                self.conn.execute(f"PRAGMA busy_timeout={BUSY_MS}")
+                try:
+                    if isinstance(item, _Call):
+                        self._run_call(item)
+                        continue
+                    spills = [item]
+                    while True:  # every group already waiting joins this transaction
+                        try:
+                            more = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if isinstance(more, _Spill):
+                            spills.append(more)
+                        else:
+                            held = more
+                            break
+                    self._run_spills(spills)
+                finally:
+                    self.conn.execute("PRAGMA busy_timeout=0")
         try:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -263,108 +345,25 @@ class SqlWorker:
         except sqlite3.Error as exc:
             log.warning("database %r: closing: %s", self.name, exc)
 
-    def _run_alone(self, group: _Group) -> None:
-        """One write waiting, and no other: it runs in autocommit (its statement is its own
-        transaction, committed before the statement returns), saving a BEGIN and a COMMIT."""
-        future = group.jobs[0][1]
-        if future.cancelled():
-            return
-        value, error = _alone_outcome(self, group)
-        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one waits
-            group.loop.call_soon_threadsafe(_settle, [(future, value, error)])
-
     def _run_call(self, call: _Call) -> None:
         try:
             value = call.job(self.conn)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             self.deadline.disarm()
+            self._finished += 1
             call.done(None, exc)
         else:
+            self._finished += 1
             call.done(value, None)
 
-    def _run_groups(self, groups: list[_Group]) -> None:
-        if len(groups) == 1 and len(groups[0].jobs) == 1:
-            self._run_alone(groups[0])
-            return
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-        applied: list[int] = []  # indexes into outcomes whose writes sit in the open transaction
-
-        def begin() -> BaseException | None:
-            try:
-                self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                return SqlError(f"database {self.name!r}: cannot start a write: {exc}")
-            return None
-
-        failed = begin()
-        for group in groups:
-            for job, future in group.jobs:
-                if failed is not None:
-                    outcomes.append((future, None, failed))
-                    continue
-                if future.cancelled():
-                    continue
-                try:
-                    value = job(self.conn)
-                except BaseException as exc:  # noqa: BLE001 - handed to the writer
-                    self.deadline.disarm()
-                    outcomes.append((future, None, exc))
-                    if not self.conn.in_transaction:  # the error rolled back the whole transaction
-                        lost = SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}")
-                        for index in applied:
-                            outcomes[index] = (outcomes[index][0], None, lost)
-                        applied.clear()
-                        failed = begin()
-                    continue
-                applied.append(len(outcomes))
-                outcomes.append((future, value, None))
-                if not self.conn.in_transaction:  # the statement ended the transaction itself
-                    applied.clear()
-                    failed = begin()
-        if self.conn.in_transaction:
-            try:
-                self.conn.execute("COMMIT")
-                self.commits += 1
-            except sqlite3.Error as exc:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                error = SqlCommitError(f"database {self.name!r}: commit failed, the writes were not applied: {exc}")
-                for index in applied:
-                    outcomes[index] = (outcomes[index][0], None, error)
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
-        for outcome in outcomes:
-            by_loop.setdefault(outcome[0].get_loop(), []).append(outcome)
-        for loop, settled in by_loop.items():
+    def _run_spills(self, spills: list[_Spill]) -> None:
+        pending = [write for spill in spills for write in spill.pending]
+        self._transaction(pending, on_loop=False)
+        self._finished += len(spills)  # before the writers wake: a write they make next may run on the loop
+        groups = {id(group): group for group, _ in pending}
+        for group in groups.values():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: no one waits
-                loop.call_soon_threadsafe(_settle, settled)
-
-
-def _alone_outcome(worker: SqlWorker, group: _Group) -> tuple[Any, BaseException | None]:
-    job = group.jobs[0][0]
-    try:
-        value = job(worker.conn)  # autocommit: SQLite commits the statement's own transaction
-    except BaseException as exc:  # noqa: BLE001 - handed to the writer
-        worker.deadline.disarm()
-        return None, exc
-    if worker.conn.in_transaction:  # a savepoint (batch) is released, or the job began one
-        try:
-            worker.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if worker.conn.in_transaction:
-                worker.conn.execute("ROLLBACK")
-            return None, SqlCommitError(f"database {worker.name!r}: commit failed, the write was not applied: {exc}")
-    worker.commits += 1
-    return value, None
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
-    for future, value, error in outcomes:
-        if future.done():
-            continue
-        if error is None:
-            future.set_result(value)
-        else:
-            future.set_exception(error)
+                group.future.get_loop().call_soon_threadsafe(group.settle)
 
 
 __all__ = ["STATEMENT_TIMEOUT", "SqlWorker", "interrupted"]

@@ -1,5 +1,12 @@
-"""Durable writes on SQLite: the group commit every acknowledged write joins. Acknowledged means
-durable: a write returns once committed (the other calls' failures: ``failures.py``)."""
+"""Durable writes on SQLite: the one group commit every acknowledged write joins, the state
+backend's and every SQL database's. Acknowledged means durable: a write returns once committed
+(the other calls' failures: ``failures.py``).
+
+:class:`Committer` is the design: a lone write commits at once, the writes of one event-loop
+turn commit together at its end, and their writers are woken from one future after the
+commit. :class:`GroupCommit` commits the state backend's own statements on the loop;
+:class:`runtime.sql_worker.SqlWorker` commits user SQL on the loop under a step cap, and on
+its thread what outgrows the cap."""
 
 from __future__ import annotations
 
@@ -36,75 +43,76 @@ _VALUES = re.compile(r"\bVALUES\s*(\(\s*\?(?:\s*,\s*\?)*\s*\))", re.IGNORECASE)
 GROUPS_RECENTLY = 0.01
 
 
-class _Group:
-    """The writes of one turn, committed together, and how their commit went."""
+class Group:
+    """The writes of one turn, committed together, and how their commit went. Its writers wait
+    on one future; each reads its own outcome by index when the commit reports one per item."""
 
-    __slots__ = ("done", "error", "future", "statements", "writers")
+    __slots__ = ("done", "error", "future", "items", "outcomes", "writers")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.statements: list[tuple[str, list[tuple[Any, ...]], str]] = []  # (sql, rows, what)
+        self.items: list[Any] = []  # what the committer commits: statements, or jobs
         self.writers = 0  # the calls whose writes these are
         self.future: asyncio.Future[None] = loop.create_future()  # every writer of the group awaits it
         self.done = False
-        self.error: Exception | None = None
+        self.error: Exception | None = None  # the whole group failed
+        self.outcomes: list[tuple[Any, BaseException | None]] | None = None  # one per item, when told apart
+
+    def settle(self, error: Exception | None = None) -> None:
+        """Wake every writer (on the group's loop): the commit is over."""
+        self.done = True
+        self.error = error
+        if not self.future.done():
+            if error is None:
+                self.future.set_result(None)
+            else:
+                self.future.set_exception(error)
+                self.future.exception()  # retrieved: when every writer was cancelled, nobody else will
 
 
-class GroupCommit:
+class Committer:
     """Durable writes that share commits: each call returns once its write is committed (it
     survives a SIGKILL of the process the next moment), and writes made during one event-loop
-    turn are committed together.
+    turn are committed together. The one design behind both the state backend's writes
+    (:class:`GroupCommit`) and an SQL database's (:class:`runtime.sql_worker.SqlWorker`).
 
     A write that finds no other writer about (no group formed in the last 10 ms) commits at once,
     on its own; a loop of such writes yields to other tasks every half millisecond, so it never
     starves them. Writes that come while another write is committing or yielding join the turn's
-    group, which commits in one transaction at the end of the turn: fifty concurrent requests, or
-    a KV put and a queue send in one handler, pay for one commit instead of one each. Statements
-    run in the order they were added (a later write of a key wins). When a commit fails (a full
-    disk), every writer of it gets :class:`StorageError` and nothing of it is kept; memory held is
-    only the current turn's writes. A write joins its group when :meth:`write` is called; a
-    writer cancelled while it waits gets ``CancelledError``, and its write, already part of the
-    group, is committed with the others.
+    group, committed in one transaction at the end of the turn (:meth:`flush`): fifty concurrent
+    requests, or a KV put and a queue send in one handler, pay for one commit instead of one
+    each. A group's writers wait on one future, woken together once it committed, never before.
+    A write joins its group when it is made; a writer cancelled while it waits gets
+    ``CancelledError``, and its write, already part of the group, is committed with the others.
+    Subclasses say how a group commits (:meth:`_commit`) and whether a write may commit alone
+    now (:meth:`_idle`).
     """
 
-    def __init__(self, conn: sqlite3.Connection, backend: _Backend) -> None:
-        self._conn = conn
-        self._backend = backend
-        self._group: _Group | None = None  # the pending group, committed at the end of this turn
+    def __init__(self) -> None:
+        self._group: Group | None = None  # the pending group, committed at the end of this turn
         self._yielding = 0  # writers that committed alone and are yielding their turn
         self._yielded_at = 0.0  # when a lone writer last let other tasks run (perf_counter)
         self._grouped_at = 0.0  # when a group of writes last committed: writers are concurrent
 
-    def write(self, sql: str, rows: list[tuple[Any, ...]], what: str) -> Coroutine[Any, Any, None]:
-        """Commit ``sql`` for ``rows``, alone or with the other writes of this turn; the result,
-        awaited, returns once the write is committed.
-
-        :raises StorageError: when the commit failed; nothing of the write was kept.
-        """
+    def _join_turn(self) -> Group | None:
+        """The turn's group for a new write, or None: nobody else is writing, commit it alone."""
         group = self._group
         if group is None:
-            if not self._yielding and time.perf_counter() - self._grouped_at > GROUPS_RECENTLY:
-                return self._alone(sql, rows, what)  # nobody else is writing
+            if not self._yielding and time.perf_counter() - self._grouped_at > GROUPS_RECENTLY and self._idle():
+                return None
             loop = asyncio.get_running_loop()
-            group = self._group = _Group(loop)
+            group = self._group = Group(loop)
             loop.call_soon(self.flush)
         group.writers += 1
-        statements = group.statements
-        if statements and statements[-1][0] == sql:
-            statements[-1][1].extend(rows)  # consecutive writes of one kind: one statement
-        else:
-            statements.append((sql, list(rows), what))
-        return _join(group)
+        return group
 
-    async def _alone(self, sql: str, rows: list[tuple[Any, ...]], what: str) -> None:
-        """Commit one write now, on its own; a loop of such writes lets other tasks run every
-        YIELD_EVERY seconds, not at every write, and writes that come meanwhile form a group."""
-        now = time.perf_counter()
-        try:
-            self._run([(sql, rows, what)])
-        except StorageError:
-            self._backend.failed_writes += 1
-            raise
-        if now - self._yielded_at < YIELD_EVERY:
+    def _idle(self) -> bool:
+        """Whether a write may commit alone now (nothing of earlier turns is still committing)."""
+        return True
+
+    async def _pause(self, since: float) -> None:
+        """After a lone commit begun at ``since``: let other tasks run, at most every YIELD_EVERY
+        seconds; writes that come meanwhile form a group."""
+        if since - self._yielded_at < YIELD_EVERY:
             return
         self._yielding += 1
         try:
@@ -114,24 +122,65 @@ class GroupCommit:
             self._yielded_at = time.perf_counter()
 
     def flush(self) -> None:
-        """Commit the pending group now and tell its writers how it went."""
+        """Commit the pending group now; its writers hear how it went once it is over."""
         group, self._group = self._group, None
         self._grouped_at = time.perf_counter()
+        if group is not None:
+            self._commit(group)
+
+    def _commit(self, group: Group) -> None:
+        """Commit ``group``'s items in one transaction and :meth:`Group.settle` it, now or later
+        (from the group's loop)."""
+        raise NotImplementedError
+
+
+class GroupCommit(Committer):
+    """The state backend's writes (KV, queues, actor state): statements of the runtime's own,
+    each small. A group runs on the loop at the end of its turn; its statements run in the
+    order they were added (a later write of a key wins), consecutive ones of a kind as one
+    multi-row statement. When a commit fails (a full disk), every writer of it gets
+    :class:`StorageError` and nothing of it is kept; memory held is only the current turn's
+    writes."""
+
+    def __init__(self, conn: sqlite3.Connection, backend: _Backend) -> None:
+        super().__init__()
+        self._conn = conn
+        self._backend = backend
+
+    def write(self, sql: str, rows: list[tuple[Any, ...]], what: str) -> Coroutine[Any, Any, Any]:
+        """Commit ``sql`` for ``rows``, alone or with the other writes of this turn; the result,
+        awaited, returns once the write is committed.
+
+        :raises StorageError: when the commit failed; nothing of the write was kept.
+        """
+        group = self._join_turn()
         if group is None:
-            return
+            return self._alone(sql, rows, what)
+        statements = group.items
+        if statements and statements[-1][0] == sql:
+            statements[-1][1].extend(rows)  # consecutive writes of one kind: one statement
+        else:
+            statements.append((sql, list(rows), what))
+        return join(group, -1)
+
+    async def _alone(self, sql: str, rows: list[tuple[Any, ...]], what: str) -> None:
+        now = time.perf_counter()
         try:
-            self._run(group.statements)
+            self._run([(sql, rows, what)])
+        except StorageError:
+            self._backend.failed_writes += 1
+            raise
+        await self._pause(now)
+
+    def _commit(self, group: Group) -> None:
+        try:
+            self._run(group.items)
         except Exception as exc:  # noqa: BLE001 - whatever it is, every writer hears of it; none waits forever
-            group.error = exc
             if isinstance(exc, StorageError):
                 self._backend.failed_writes += group.writers  # each writer's call failed once
-        group.done = True
-        if not group.future.done():
-            if group.error is None:
-                group.future.set_result(None)
-            else:
-                group.future.set_exception(group.error)
-                group.future.exception()  # retrieved: when every writer was cancelled, nobody else will
+            group.settle(exc)
+            return
+        group.settle()
 
     def _run(self, statements: list[tuple[str, list[tuple[Any, ...]], str]]) -> None:
         """Commit ``statements``; the caller counts the failed writes of a StorageError."""
@@ -184,22 +233,29 @@ def _multi_row(sql: str, rows: int) -> str | None:
     return sql[:start] + ", ".join([group] * rows) + sql[end:]
 
 
-async def _join(group: _Group) -> None:
-    """Wait for ``group``'s commit. Its writers share one future (waking fifty writers from one
-    future costs half of waking them from one each); a writer cancelled while waiting cancels
-    that future for all, so the others, not cancelled themselves, wait on for the outcome."""
+async def join(group: Group, index: int) -> Any:
+    """Wait for ``group``'s commit; the outcome of its item ``index`` when the commit tells its
+    items apart. Its writers share one future (waking fifty writers from one future costs half
+    of waking them from one each); a writer cancelled while waiting cancels that future for all,
+    so the others, not cancelled themselves, wait on for the outcome."""
     while True:
         future = group.future
         try:
             await future
-            return
+            break
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not future.cancelled() or task is None or task.cancelling():
                 raise  # this writer was cancelled (its write is still committed with the group)
         if group.done:
-            if group.error is not None:
-                raise group.error
-            return
+            break
         if group.future is future:
             group.future = asyncio.get_running_loop().create_future()
+    if group.error is not None:
+        raise group.error
+    if group.outcomes is None:
+        return None
+    value, error = group.outcomes[index]
+    if error is not None:
+        raise error
+    return value
