@@ -17,6 +17,7 @@ lexical order, when the app starts; each is recorded in ``_raindrop_migrations``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sqlite3
@@ -36,14 +37,23 @@ from runtime.sql_worker import STATEMENT_TIMEOUT, SqlWorker, interrupted
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
 
+@functools.lru_cache(maxsize=1024)
+def _is_read(sql: str) -> bool:
+    """Whether ``sql`` only reads (cached: a statement's text is prepared once and run often)."""
+    return _READ.match(sql) is not None
+
+
 def _meta(cursor: sqlite3.Cursor, started: float, rows_read: int) -> dict[str, Any]:
+    changes = cursor.rowcount
+    if changes < 0:
+        changes = 0
     return {
         "duration": round((time.perf_counter() - started) * 1000, 3),
-        "changes": max(cursor.rowcount, 0),
+        "changes": changes,
         "last_row_id": cursor.lastrowid,
-        "changed_db": cursor.connection.total_changes > 0 and cursor.rowcount > 0,
+        "changed_db": changes > 0 and cursor.connection.total_changes > 0,
         "rows_read": rows_read,
-        "rows_written": max(cursor.rowcount, 0),
+        "rows_written": changes,
     }
 
 
@@ -102,8 +112,11 @@ class PreparedStatement:
 
 
 def _all(cursor: sqlite3.Cursor, rows: list[Any], started: float) -> dict[str, Any]:
-    columns = [c[0] for c in cursor.description or []]
-    results = [dict(zip(columns, row, strict=True)) for row in rows]
+    if rows:
+        columns = [c[0] for c in cursor.description or []]
+        results = [dict(zip(columns, row, strict=True)) for row in rows]
+    else:
+        results = []  # a write's usual answer: no columns to name
     return {"results": results, "success": True, "meta": _meta(cursor, started, len(rows))}
 
 
@@ -191,7 +204,7 @@ class SqlDatabase:
     async def _query(self, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
         """Run one statement off the loop and shape its rows there; a write returns once its
         group has committed."""
-        if _READ.match(sql):
+        if _is_read(sql):
             return await self._reads.run(sql, params, shape, self._worker)
         return await self._worker.write(lambda conn: self._statement(conn, sql, params, shape))
 

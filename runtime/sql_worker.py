@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from runtime import checkpoint
-from runtime.backends.commits import Committer, Group, join
+from runtime.backends.commits import YIELD_EVERY, Committer, Group, join
 from runtime.errors import SqlCommitError, SqlError
 
 T = TypeVar("T")
@@ -53,6 +53,7 @@ GROUP_CAP = 20  # progress calls a group of writes may take on the loop, all its
 CLOSE_WAIT = 0.5  # seconds close() lets the work in flight finish before interrupting it
 BUSY_MS = 10_000  # how long the worker waits for another connection's lock (the loop never waits)
 log = logging.getLogger("raindrop.sql")
+_NEVER = float("inf")
 
 #: A write of a group: the group and the index of its job (its outcome goes to the same index).
 Pending = tuple[Group, int]
@@ -157,20 +158,25 @@ class SqlWorker(Committer):
         self._commit(group)
         if not group.done:  # the worker has it
             return await join(group, 0)
-        await self._pause(now)
-        return await join(group, 0)  # settled: returns at once
+        if now - self._yielded_at >= YIELD_EVERY:
+            await self._pause()
+        value, error = group.outcomes[0]  # type: ignore[index]
+        if error is not None:
+            raise error
+        return value
 
     def _commit(self, group: Group) -> None:
-        group.outcomes = [(None, None)] * len(group.items)
-        pending = [(group, index) for index in range(len(group.items))]
-        if self._idle() and self._use.acquire(blocking=False):
+        count = len(group.items)
+        group.outcomes = [(None, None)] * count
+        pending = [(group, index) for index in range(count)] if count > 1 else [(group, 0)]
+        if self._sent == self._finished and self._use.acquire(blocking=False):
             deadline = self.deadline
-            deadline.cap, deadline.capped_out = LOOP_CAP if len(pending) == 1 else GROUP_CAP, False
+            deadline.cap, deadline.capped_out = LOOP_CAP if count == 1 else GROUP_CAP, False
             try:
                 pending = self._transaction(pending, on_loop=True)
             finally:
                 deadline.cap = None
-                deadline.disarm()
+                deadline.until = _NEVER
                 self._use.release()
             if not pending:
                 group.settle()

@@ -109,11 +109,10 @@ class Committer:
         """Whether a write may commit alone now (nothing of earlier turns is still committing)."""
         return True
 
-    async def _pause(self, since: float) -> None:
-        """After a lone commit begun at ``since``: let other tasks run, at most every YIELD_EVERY
-        seconds; writes that come meanwhile form a group."""
-        if since - self._yielded_at < YIELD_EVERY:
-            return
+    async def _pause(self) -> None:
+        """After a lone commit, when YIELD_EVERY seconds passed since the last pause (the caller
+        checks ``_yielded_at``, sparing a coroutine): let other tasks run; writes that come
+        meanwhile form a group."""
         self._yielding += 1
         try:
             await asyncio.sleep(0)
@@ -170,7 +169,8 @@ class GroupCommit(Committer):
         except StorageError:
             self._backend.failed_writes += 1
             raise
-        await self._pause(now)
+        if now - self._yielded_at >= YIELD_EVERY:
+            await self._pause()
 
     def _commit(self, group: Group) -> None:
         try:
