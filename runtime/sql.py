@@ -37,6 +37,10 @@ from runtime.sql_worker import STATEMENT_TIMEOUT, SqlWorker, interrupted
 _READ = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*(?:select|values|explain)\b", re.IGNORECASE | re.DOTALL)
 
 
+#: The types ``bind`` takes, looked up before the slower ``isinstance`` (which also takes subclasses).
+_BINDABLE = frozenset({str, int, float, bytes, bool, type(None)})
+
+
 @functools.lru_cache(maxsize=1024)
 def _is_read(sql: str) -> bool:
     """Whether ``sql`` only reads (cached: a statement's text is prepared once and run often)."""
@@ -71,7 +75,7 @@ class PreparedStatement:
 
     def bind(self, *params: Any) -> PreparedStatement:
         for value in params:
-            if value is not None and not isinstance(value, str | int | float | bytes | bool):
+            if type(value) not in _BINDABLE and not isinstance(value, str | int | float | bytes | bool):
                 raise SqlError(
                     f"cannot bind a {type(value).__name__} ({value!r:.40}); bind str, int, float, bytes, bool or None"
                 )
@@ -122,8 +126,9 @@ def _all(cursor: sqlite3.Cursor, rows: list[Any], started: float) -> dict[str, A
 
 @platform_names
 class SqlDatabase:
-    """``env.<DB>``: one SQLite database; its statements run off the event loop
-    (:mod:`runtime.sql_worker`, :mod:`runtime.sql_reads`)."""
+    """``env.<DB>``: one SQLite database; no statement holds the event loop for long: writes
+    share the group commit (:mod:`runtime.sql_worker`), reads are capped or run in a thread
+    (:mod:`runtime.sql_reads`)."""
 
     def __init__(self, name: str, path: Path, *, statement_timeout: float = STATEMENT_TIMEOUT) -> None:
         self.name = name
@@ -189,7 +194,7 @@ class SqlDatabase:
         def job(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             conn.execute("SAVEPOINT raindrop_batch")
             try:
-                results = [self._statement(conn, sql, params, _all) for sql, params in pairs]
+                results = [self._statement(sql, params, _all, conn) for sql, params in pairs]
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK TO raindrop_batch")
@@ -202,14 +207,14 @@ class SqlDatabase:
         return results
 
     async def _query(self, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
-        """Run one statement off the loop and shape its rows there; a write returns once its
-        group has committed."""
+        """Run one statement and shape its rows where it ran (on the loop under a cap, or in a
+        thread); a write returns once it has committed, alone or with its group."""
         if _is_read(sql):
             return await self._reads.run(sql, params, shape, self._worker)
-        return await self._worker.write(lambda conn: self._statement(conn, sql, params, shape))
+        return await self._worker.write(functools.partial(self._statement, sql, params, shape))
 
-    def _statement(self, conn: sqlite3.Connection, sql: str, params: tuple[Any, ...], shape: Shape) -> Any:
-        """On the worker: run one statement under the time limit and shape its result."""
+    def _statement(self, sql: str, params: tuple[Any, ...], shape: Shape, conn: sqlite3.Connection) -> Any:
+        """A write job: run one statement on the write connection under its limit and shape the result."""
         return run_statement(self.name, conn, self._worker.deadline, sql, params, shape)
 
     def migrate(self, folder: Path) -> list[str]:

@@ -259,10 +259,8 @@ class SqlWorker(Committer):
             if failed is not None and on_loop:
                 return pending
         for position, (group, index) in enumerate(pending):
-            outcomes = group.outcomes
-            assert outcomes is not None
             if failed is not None:
-                outcomes[index] = (None, failed)
+                group.outcomes[index] = (None, failed)  # type: ignore[index]
                 continue
             try:
                 value = group.items[index](conn)
@@ -272,7 +270,7 @@ class SqlWorker(Committer):
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     return applied + pending[position:]
-                outcomes[index] = (None, exc)
+                group.outcomes[index] = (None, exc)  # type: ignore[index]
                 if len(pending) > 1 and not conn.in_transaction:  # the error rolled back the whole transaction
                     lost = SqlError(f"database {self.name!r}: the transaction was rolled back: {exc}")
                     for other, at in applied:
@@ -284,7 +282,7 @@ class SqlWorker(Committer):
                 elif len(pending) == 1 and conn.in_transaction:
                     conn.execute("ROLLBACK")
                 continue
-            outcomes[index] = (value, None)
+            group.outcomes[index] = (value, None)  # type: ignore[index]
             applied.append((group, index))
             if len(pending) > 1 and not conn.in_transaction:  # the statement ended the transaction itself
                 applied.clear()

@@ -88,3 +88,23 @@ async def test_a_point_read_and_a_read_of_a_temp_table(tmp_path: Path) -> None:
             await db.prepare("SELECT * FROM missing_table").all()
     finally:
         db.close()
+
+
+async def test_a_write_that_meets_another_connections_lock_waits_for_it_off_the_loop(tmp_path: Path) -> None:
+    db = SqlDatabase("ORDERS", tmp_path / "db.sqlite")
+    try:
+        await db.exec("CREATE TABLE t (x INTEGER)")
+        other = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        lone = asyncio.ensure_future(db.prepare("INSERT INTO t VALUES (1)").run())
+        await asyncio.sleep(0)
+        group = [asyncio.ensure_future(db.prepare("INSERT INTO t VALUES (?)").bind(n).run()) for n in (2, 3)]
+        started = time.monotonic()
+        await asyncio.sleep(0.2)  # the loop is free meanwhile: the writes wait on the worker
+        assert time.monotonic() - started < 1 and not lone.done()
+        other.execute("COMMIT")
+        await asyncio.gather(lone, *group)
+        assert sorted(row[0] for row in other.execute("SELECT x FROM t")) == [1, 2, 3]  # acknowledged: committed
+        other.close()
+    finally:
+        db.close()
