@@ -82,8 +82,8 @@ async def test_concurrent_writes_share_one_commit_and_are_durable_on_return(tmp_
         return int(other.execute("SELECT count(*) FROM hits WHERE n = ?", (n,)).fetchone()[0])
 
     assert await asyncio.gather(*(write(n) for n in range(50))) == [1] * 50
-    # fifty writers, two commits: the first write of the turn commits at once (the worker was idle),
-    # the other 49 share one
+    # fifty writers, two commits: the first write commits at once (no other writer was about),
+    # the other 49 join its turn's group and share one
     assert db._worker.commits <= 2
     # a failing statement fails alone; the others of its group still commit
     await db.exec("CREATE UNIQUE INDEX one_n ON hits (n)")

@@ -152,9 +152,13 @@ class GroupCommit(Committer):
 
         :raises StorageError: when the commit failed; nothing of the write was kept.
         """
-        group = self._join_turn()
-        if group is None:
-            return self._alone(sql, rows, what)
+        group = self._group
+        if group is not None:
+            group.writers += 1  # the turn's group is open: join it (the hot path of concurrent writers)
+        else:
+            group = self._join_turn()
+            if group is None:
+                return self._alone(sql, rows, what)
         statements = group.items
         if statements and statements[-1][0] == sql:
             statements[-1][1].extend(rows)  # consecutive writes of one kind: one statement
