@@ -19,10 +19,11 @@ outrank a paraphrase's true match; and k = 20 rather than the customary 60, whic
 ranks so much that such words still won (hybrid recall 0.94 with k = 60, 1.0 with 20, 10 or 5;
 vector alone 0.98, lexical alone 0.5).
 
-SmartMemory's writes happen on the event loop's thread (the embedding, the slow part, runs in a
-worker thread before); SmartBucket documents are written off the loop, in batches, by
-:mod:`runtime.smart.indexer`. Every write commits before it returns. Searches may run in worker
-threads: each thread reads through a connection of its own.
+Nothing here writes on the event loop in the running app: SmartBucket documents are written
+off the loop, in batches, by :mod:`runtime.smart.indexer`, and SmartMemory's writes by
+:mod:`runtime.smart.memory_writer` (both through :meth:`RetrievalIndex.replace_in` and
+:func:`insert_chunks` on a connection of their own). Every write commits before it returns.
+Searches run in worker threads: each thread reads through a connection of its own.
 """
 
 from __future__ import annotations
