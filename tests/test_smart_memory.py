@@ -3,12 +3,19 @@ semantic documents and procedures, durable across a restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 
 from runtime import App, BindingError, FakeClock
@@ -177,3 +184,79 @@ async def test_memories_survive_a_restart(backend: str, clock: FakeClock, tmp_pa
             "fact": "Ohio's capital is Columbus"
         }
         assert await (await memory.get_procedural_memory()).get_procedure("tone") == "calm and friendly"
+
+
+async def test_concurrent_writes_share_commits_and_a_failed_one_fails_alone(app: App) -> None:
+    memory = app.env.AGENT_MEMORY
+    wm = (await memory.start_working_memory_session())["working_memory"]
+    await wm.put_memory("the embedding model loads once")
+    assert app.smart is not None
+    writer = app.smart.memory_writer
+    before = writer.commits
+    async with anyio.create_task_group() as group:
+        for number in range(50):
+            group.start_soon(wm.put_memory, f"ferry note {number}")
+    assert len(await wm.get_memory()) == 51
+    assert writer.commits - before < 50  # fifty writes in flight share transactions
+
+    def broken(conn: Any, after: Any) -> None:
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    results = await asyncio.gather(
+        writer.write(broken), wm.put_memory("written beside a broken job", key="beside"), return_exceptions=True
+    )
+    assert isinstance(results[0], sqlite3.OperationalError) and isinstance(results[1], str)
+    assert (await wm.get_memory(key="beside"))[0]["content"] == "written beside a broken job"
+
+
+WRITER = """
+import asyncio, sys
+from pathlib import Path
+from runtime import App
+
+async def main() -> None:
+    async with App.from_manifest(Path(sys.argv[1]), state_dir=Path(sys.argv[2])) as app:
+        wm = (await app.env.AGENT_MEMORY.start_working_memory_session())["working_memory"]
+        print(wm.session_id, flush=True)
+
+        async def put(number: int) -> None:
+            size = 8000 if number % 50 == 7 else number % 5 * 200  # some past one transaction of chunks
+            content = f"note {number} " + "about ferries and islands " * size
+            print(await wm.put_memory(content), flush=True)  # printed once acknowledged
+
+        number = 0
+        while True:
+            await asyncio.gather(*(put(number + offset) for offset in range(50)))
+            number += 50
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow  # a writer process killed with SIGKILL
+async def test_acknowledged_memory_writes_survive_sigkill(tmp_path: Path) -> None:
+    shutil.copytree(APP, tmp_path / "smart")
+    manifest, state = tmp_path / "smart" / "raindrop.manifest", tmp_path / "state"
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(manifest), str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert child.stdout is not None
+    session = child.stdout.readline().strip()
+    acked: list[str] = []
+    while len(acked) < 300:
+        line = child.stdout.readline()
+        assert line, child.stderr.read() if child.stderr else "the writer stopped"
+        acked.append(line.strip())
+    child.send_signal(signal.SIGKILL)
+    out, _ = child.communicate()
+    acked += [line for line in out.splitlines()[:-1]]  # the last line may have been cut by the kill
+    async with App.from_manifest(manifest, state_dir=state) as again:
+        wm = await again.env.AGENT_MEMORY.get_working_memory_session(session)
+        stored = {entry["id"] for entry in await wm.get_memory() or []}
+        assert not set(acked) - stored, f"{len(set(acked) - stored)} acknowledged entries lost"
+        found = await wm.search_memory("ferries and islands")
+        assert found is not None and {entry["id"] for entry in found} <= stored

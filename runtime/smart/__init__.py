@@ -16,6 +16,7 @@ from runtime.smart.buckets import SmartBucket, Spawn
 from runtime.smart.embeddings import shared
 from runtime.smart.indexer import Indexer
 from runtime.smart.memory import SmartMemory
+from runtime.smart.memory_writer import MemoryWriter
 from runtime.smart.retrieval import RetrievalIndex
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class SmartComponents:
         self._now = now
         self._index: RetrievalIndex | None = None
         self._indexer: Indexer | None = None
+        self._memory_writer: MemoryWriter | None = None
         self.buckets: dict[str, SmartBucket] = {}
         self.memories: dict[str, SmartMemory] = {}
 
@@ -54,12 +56,19 @@ class SmartComponents:
             self._indexer = Indexer(self.folder / INDEX_FILE, shared(), self._spawn)
         return self._indexer
 
+    @property
+    def memory_writer(self) -> MemoryWriter:
+        """The SmartMemories' writer (off the event loop, commits shared)."""
+        if self._memory_writer is None:
+            self._memory_writer = MemoryWriter(self.index)
+        return self._memory_writer
+
     def bucket(self, name: str, inner: Bucket) -> SmartBucket:
         bucket = self.buckets[name] = SmartBucket(name, inner, self.index, shared(), self.ai, self.indexer, self._now)
         return bucket
 
     def memory(self, name: str) -> SmartMemory:
-        memory = self.memories[name] = SmartMemory(name, self.index, shared(), self.ai, self._now)
+        memory = self.memories[name] = SmartMemory(name, self.index, shared(), self.ai, self._now, self.memory_writer)
         return memory
 
     def start(self) -> None:
@@ -78,6 +87,9 @@ class SmartComponents:
         return await self._indexer.settle(grace) if self._indexer is not None else True
 
     def close(self) -> None:
+        if self._memory_writer is not None:
+            self._memory_writer.close()
+            self._memory_writer = None
         if self._indexer is not None:
             self._indexer.close()
             self._indexer = None

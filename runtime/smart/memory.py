@@ -17,10 +17,13 @@ returned as aware UTC datetimes and accepted as datetimes or epoch seconds.
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from runtime.arguments import checked_arguments
 from runtime.errors import BindingError
@@ -36,6 +39,7 @@ from runtime.smart.memory_store import (
     as_text,
     as_utc,
 )
+from runtime.smart.memory_writer import MemoryWriter
 from runtime.smart.procedural import ProceduralMemory
 from runtime.smart.retrieval import RetrievalIndex
 
@@ -62,7 +66,7 @@ class _LongTermMemory:
 
     async def get_semantic_memory(self, object_id: str) -> dict[str, Any]:
         """The semantic document ``object_id``."""
-        return self._memory.get_semantic(object_id)
+        return await self._memory.get_semantic(object_id)
 
     async def search_semantic_memory(self, needle: str) -> dict[str, Any]:
         """Semantic documents that match ``needle``, best first."""
@@ -70,7 +74,7 @@ class _LongTermMemory:
 
     async def delete_semantic_memory(self, object_id: str) -> dict[str, Any]:
         """Delete the semantic document ``object_id``."""
-        return self._memory.delete_semantic(object_id)
+        return await self._memory.delete_semantic(object_id)
 
 
 @platform_names
@@ -78,16 +82,24 @@ class _LongTermMemory:
 class SmartMemory(_LongTermMemory):
     """``env.<SMARTMEMORY>``."""
 
-    def __init__(self, name: str, index: RetrievalIndex, embedder: Embedder, ai: AI, now: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        name: str,
+        index: RetrievalIndex,
+        embedder: Embedder,
+        ai: AI,
+        now: Callable[[], float],
+        writer: MemoryWriter,
+    ) -> None:
         self.name = name
-        self._memory = MemoryStore(name, index, embedder, ai, now)
+        self._memory = MemoryStore(name, index, embedder, ai, now, writer)
 
     def __repr__(self) -> str:
         return f"<SmartMemory {self.name!r}>"
 
     async def start_working_memory_session(self) -> dict[str, Any]:
         """A new working-memory session: ``{"session_id", "working_memory"}``."""
-        session_id = self._memory.new_session()
+        session_id = await self._memory.new_session()
         return {"session_id": session_id, "working_memory": WorkingMemory(self._memory, session_id)}
 
     async def get_working_memory_session(self, session_id: str) -> WorkingMemory:
@@ -98,7 +110,7 @@ class SmartMemory(_LongTermMemory):
 
     async def rehydrate_session(self, session_id: str, summary_only: bool = False) -> dict[str, Any]:
         """A new working memory session holding an ended session's entries (or its summary)."""
-        new_id = self._memory.new_session()
+        new_id = await self._memory.new_session()
         stub = WorkingMemory(self._memory, new_id)
         outcome = await stub.rehydrate_session(session_id, summary_only)
         return {"session_id": new_id, "working_memory": stub, **outcome}
@@ -111,36 +123,11 @@ class SmartMemory(_LongTermMemory):
 
     def overview(self) -> dict[str, Any]:
         """Sessions, counts and procedures, for the dashboard."""
-        conn, name = self._memory.conn, self.name
-        sessions = conn.execute(
-            "SELECT s.session_id, s.state, s.started_at, s.ended_at, count(e.id) FROM memory_sessions s "
-            "LEFT JOIN memory_entries e ON e.memory = s.memory AND e.session_id = s.session_id "
-            "WHERE s.memory = ? GROUP BY s.session_id ORDER BY s.started_at DESC LIMIT 50",
-            (name,),
-        ).fetchall()
-        procedures = conn.execute(
-            "SELECT store, key, value FROM memory_procedures WHERE memory = ? ORDER BY store, key LIMIT 200", (name,)
-        ).fetchall()
-        (episodes,) = conn.execute("SELECT count(*) FROM memory_episodes WHERE memory = ?", (name,)).fetchone()
-        (documents,) = conn.execute("SELECT count(*) FROM memory_semantic WHERE memory = ?", (name,)).fetchone()
-        return {
-            "sessions": [
-                {"session_id": s[0], "state": s[1], "started_at": as_utc(s[2]).isoformat(), "entries": s[4]}
-                for s in sessions
-            ],
-            "episodes": episodes,
-            "semantic_documents": documents,
-            "procedures": [{"store": p[0], "key": p[1], "value": p[2]} for p in procedures],
-        }
+        return self._memory.overview()
 
     def entries(self, session_id: str) -> list[dict[str, Any]]:
         """Every entry of one working-memory session, for the dashboard."""
-        rows = self._memory.conn.execute(
-            "SELECT id, session_id, timeline, key, agent, by, due_to, content, at FROM memory_entries "
-            "WHERE memory = ? AND session_id = ? ORDER BY at, id",
-            (self.name, session_id),
-        ).fetchall()
-        return [self._memory.entry(row) for row in rows]
+        return self._memory.entries(session_id)
 
 
 @platform_names
@@ -178,37 +165,43 @@ class WorkingMemory(_LongTermMemory):
         moment = as_moment(at, "at")
         entry_id = uuid.uuid4().hex
         texts, vectors = await self._memory.embed_chunks(content)
-        with self._memory.conn:
-            self._memory.conn.execute(
+        session = session_id or self.session_id
+        row = (
+            self._memory.name,
+            entry_id,
+            session,
+            timeline or DEFAULT_TIMELINE,
+            key,
+            agent,
+            agent,
+            None,
+            content,
+            moment if moment is not None else self._memory.now(),
+        )
+        await self._memory.writer.document(
+            self._memory.collection("working"),
+            session,
+            entry_id,
+            texts,
+            vectors,
+            lambda conn, after: conn.execute(
                 "INSERT INTO memory_entries (memory, id, session_id, timeline, key, agent, by, due_to, content, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    self._memory.name,
-                    entry_id,
-                    session_id or self.session_id,
-                    timeline or DEFAULT_TIMELINE,
-                    key,
-                    agent,
-                    agent,
-                    None,
-                    content,
-                    moment if moment is not None else self._memory.now(),
-                ),
-            )
-        self._memory.index.replace(
-            self._memory.collection("working"), session_id or self.session_id, entry_id, texts, vectors
+                row,
+            ),
         )
         return entry_id
 
     def _rows(
         self,
+        conn: sqlite3.Connection,
         timeline: str | None,
         key: str | None,
         start: float | None,
         end: float | None,
         ids: list[str] | None = None,
     ) -> list[tuple[Any, ...]]:
-        return self._memory.conn.execute(
+        return conn.execute(
             "SELECT id, session_id, timeline, key, agent, by, due_to, content, at FROM memory_entries "
             "WHERE memory = ?1 AND session_id = ?2 AND (?3 IS NULL OR timeline = ?3) AND (?4 IS NULL OR key = ?4) "
             "AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at <= ?6) "
@@ -235,10 +228,13 @@ class WorkingMemory(_LongTermMemory):
         """Entries matching every filter given, oldest first (the ``n_most_recent`` newest ones
         when given); None when none match."""
         newest = as_positive(n_most_recent, "n_most_recent")
-        rows = self._rows(timeline, key, as_moment(start_time, "start_time"), as_moment(end_time, "end_time"))
-        if newest is not None:
-            rows = rows[-newest:]
-        return [self._memory.entry(row) for row in rows] or None
+        start, end = as_moment(start_time, "start_time"), as_moment(end_time, "end_time")
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = self._rows(conn, timeline, key, start, end)
+            return [self._memory.entry(row) for row in (rows if newest is None else rows[-newest:])]
+
+        return await self._memory.read(read) or None
 
     async def search_memory(
         self,
@@ -251,25 +247,33 @@ class WorkingMemory(_LongTermMemory):
         """Entries nearest to ``terms`` in meaning or words, best first; None when none match."""
         terms = as_text(terms, f"smartmemory {self._memory.name!r}: search_memory terms")
         newest = as_positive(n_most_recent, "n_most_recent")
-        candidates = self._rows(timeline, None, as_moment(start_time, "start_time"), as_moment(end_time, "end_time"))
-        if newest is not None:
-            candidates = candidates[-newest:]
-        by_id = {row[0]: row for row in candidates}
-        if not by_id:
-            return None
-        order: list[str] = []
-        for hit in await self._memory.hits("working", terms, partitions=[self.session_id], keys=list(by_id)):
-            if hit.key not in order:
-                order.append(hit.key)
-        return [self._memory.entry(by_id[entry_id]) for entry_id in order] or None
+        start, end = as_moment(start_time, "start_time"), as_moment(end_time, "end_time")
+        vector = await self._memory.query_vector(terms)
+
+        def find(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            candidates = self._rows(conn, timeline, None, start, end)
+            if newest is not None:
+                candidates = candidates[-newest:]
+            by_id = {row[0]: row for row in candidates}
+            if not by_id:
+                return []
+            order: dict[str, None] = {}
+            for hit in self._memory.search("working", terms, vector, partitions=[self.session_id], keys=list(by_id)):
+                order.setdefault(hit.key)
+            return [self._memory.entry(by_id[entry_id]) for entry_id in order]
+
+        return await self._memory.read(find) or None
 
     async def delete_memory(self, entry_id: str) -> None:
-        with self._memory.conn:
-            self._memory.conn.execute(
+        await self._memory.writer.remove(
+            self._memory.collection("working"),
+            self.session_id,
+            entry_id,
+            lambda conn, after: conn.execute(
                 "DELETE FROM memory_entries WHERE memory = ? AND session_id = ? AND id = ?",
                 (self._memory.name, self.session_id, entry_id),
-            )
-        self._memory.index.remove(self._memory.collection("working"), self.session_id, entry_id)
+            ),
+        )
 
     async def summarize_memory(
         self, memories: list[dict[str, Any]], system_prompt: str | None = None
@@ -309,46 +313,66 @@ class WorkingMemory(_LongTermMemory):
     async def end_session(self, flush: bool) -> None:
         """End the session; with ``flush=True`` it becomes episodic memory (summary and entries)."""
         self._active()
-        if flush:
-            rows = self._rows(None, None, None, None)
-            entries = [self._memory.entry(row) for row in rows]
-            summary = await self.summarize_memory(entries)
-            stored = [{**e, "at": e["at"].timestamp()} for e in entries]
-            meta = summary["metadata"]
-            created = self._memory.now()
-            with self._memory.conn:
-                self._memory.conn.execute(
-                    "INSERT OR REPLACE INTO memory_episodes (memory, session_id, summary, agent, entry_count, "
-                    "timeline_count, duration, entries, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        self._memory.name,
-                        self.session_id,
-                        summary["summary"],
-                        meta["agent"],
-                        meta["entry_count"],
-                        meta["timeline_count"],
-                        meta["duration"],
-                        json.dumps(stored),
-                        created,
-                    ),
-                )
-            episode_text = summary["summary"] + "\n" + "\n".join(e["content"] for e in entries)
-            texts, vectors = await self._memory.embed_chunks(episode_text)
-            self._memory.index.replace(self._memory.collection("episodic"), "", self.session_id, texts, vectors)
-        with self._memory.conn:
-            self._memory.conn.execute(
+        name, session = self._memory.name, self.session_id
+
+        def ended(conn: sqlite3.Connection, after: Any) -> None:
+            conn.execute(
                 "UPDATE memory_sessions SET state = 'ended', ended_at = ? WHERE memory = ? AND session_id = ?",
-                (self._memory.now(), self._memory.name, self.session_id),
+                (self._memory.now(), name, session),
             )
+
+        if not flush:
+            await self._memory.writer.write(ended)
+            return
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            return [self._memory.entry(row) for row in self._rows(conn, None, None, None, None)]
+
+        entries = await self._memory.read(read)
+        summary = await self.summarize_memory(entries)
+        meta = summary["metadata"]
+        created = self._memory.now()
+        stored, episode_text = await anyio.to_thread.run_sync(
+            lambda: (
+                json.dumps([{**e, "at": e["at"].timestamp()} for e in entries]),
+                summary["summary"] + "\n" + "\n".join(e["content"] for e in entries),
+            )
+        )
+        texts, vectors = await self._memory.embed_chunks(episode_text)
+
+        def episode(conn: sqlite3.Connection, after: Any) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO memory_episodes (memory, session_id, summary, agent, entry_count, "
+                "timeline_count, duration, entries, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    name,
+                    session,
+                    summary["summary"],
+                    meta["agent"],
+                    meta["entry_count"],
+                    meta["timeline_count"],
+                    meta["duration"],
+                    stored,
+                    created,
+                ),
+            )
+            ended(conn, after)  # the episode and the session's end commit together
+
+        await self._memory.writer.document(self._memory.collection("episodic"), "", session, texts, vectors, episode)
 
     async def rehydrate_session(self, session_id: str, summary_only: bool = False) -> dict[str, Any]:
         """Copy an episodic session's entries (or only its summary) into this session."""
         self._active()
         started = self._memory.now()
-        row = self._memory.conn.execute(
-            "SELECT summary, entries FROM memory_episodes WHERE memory = ? AND session_id = ?",
-            (self._memory.name, session_id),
-        ).fetchone()
+
+        def read(conn: sqlite3.Connection) -> tuple[str, list[dict[str, Any]]] | None:
+            row = conn.execute(
+                "SELECT summary, entries FROM memory_episodes WHERE memory = ? AND session_id = ?",
+                (self._memory.name, session_id),
+            ).fetchone()
+            return None if row is None else (row[0], json.loads(row[1]))
+
+        row = await self._memory.read(read)
         if row is None:
             status = {
                 "status": "failed",
@@ -358,14 +382,14 @@ class WorkingMemory(_LongTermMemory):
                 "initiated_at": as_utc(started),
                 "completed_at": as_utc(started),
             }
-            self._save_status(status)
+            await self._save_status(status)
             return {"success": False, "message": status["error"], "entries_restored": 0}
         restored = 0
         if summary_only:
             await self.put_memory(row[0] or "(empty summary)", timeline="*summary")
             restored = 1
         else:
-            for entry in json.loads(row[1]):
+            for entry in row[1]:
                 await self.put_memory(
                     entry["content"],
                     timeline=entry["timeline"],
@@ -382,24 +406,27 @@ class WorkingMemory(_LongTermMemory):
             "initiated_at": as_utc(started),
             "completed_at": as_utc(self._memory.now()),
         }
-        self._save_status(status)
+        await self._save_status(status)
         return {
             "success": True,
             "message": f"restored {restored} entries from session {session_id}",
             "entries_restored": restored,
         }
 
-    def _save_status(self, status: dict[str, Any]) -> None:
-        stored = {
-            **status,
-            "initiated_at": status["initiated_at"].timestamp(),
-            "completed_at": status["completed_at"].timestamp(),
-        }
-        with self._memory.conn:
-            self._memory.conn.execute(
+    async def _save_status(self, status: dict[str, Any]) -> None:
+        stored = json.dumps(
+            {
+                **status,
+                "initiated_at": status["initiated_at"].timestamp(),
+                "completed_at": status["completed_at"].timestamp(),
+            }
+        )
+        await self._memory.writer.write(
+            lambda conn, after: conn.execute(
                 "UPDATE memory_sessions SET rehydration = ? WHERE memory = ? AND session_id = ?",
-                (json.dumps(stored), self._memory.name, self.session_id),
+                (stored, self._memory.name, self.session_id),
             )
+        )
 
     async def get_rehydration_status(self) -> dict[str, Any] | None:
         row = self._memory.conn.execute(

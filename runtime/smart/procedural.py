@@ -3,9 +3,8 @@ text values under keys, searchable by key and by value through the retrieval eng
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
-
-import anyio
 
 from runtime.arguments import checked_arguments
 from runtime.errors import BindingError
@@ -30,35 +29,49 @@ class ProceduralMemory:
         if not isinstance(value, str):
             raise BindingError(f"procedure {key!r}: the value is text, not {type(value).__name__}")
         now = self._memory.now()
-        with self._memory.conn:
-            self._memory.conn.execute(
+        name, store = self._memory.name, self.id
+        collection = self._memory.collection(f"procedural:{self.id}")
+        key_texts, key_vectors = await self._memory.embed_chunks(key)
+        value_texts, value_vectors = await self._memory.embed_chunks(value or key)
+
+        def row(conn: sqlite3.Connection, after: Any) -> None:
+            conn.execute(
                 "INSERT INTO memory_procedures (memory, store, key, value, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (memory, store, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (self._memory.name, self.id, key, value, now, now),
+                (name, store, key, value, now, now),
             )
-        collection = self._memory.collection(f"procedural:{self.id}")
-        for part, text in (("keys", key), ("values", value or key)):
-            texts, vectors = await self._memory.embed_chunks(text)
-            self._memory.index.replace(collection, part, key, texts, vectors)
+
+        # The row with the key's chunks, then the value's (a big value is written in batches).
+        await self._memory.writer.document(collection, "keys", key, key_texts, key_vectors, row)
+        await self._memory.writer.document(collection, "values", key, value_texts, value_vectors)
 
     async def get_procedure(self, key: str) -> str | None:
-        row = self._memory.conn.execute(
+        return await self._memory.read(self._get, key)
+
+    def _get(self, conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute(
             "SELECT value FROM memory_procedures WHERE memory = ? AND store = ? AND key = ?",
             (self._memory.name, self.id, key),
         ).fetchone()
         return None if row is None else str(row[0])
 
     async def delete_procedure(self, key: str) -> bool:
-        with self._memory.conn:
-            gone = self._memory.conn.execute(
+        collection = self._memory.collection(f"procedural:{self.id}")
+
+        def row(conn: sqlite3.Connection, after: Any) -> int:
+            return conn.execute(
                 "DELETE FROM memory_procedures WHERE memory = ? AND store = ? AND key = ?",
                 (self._memory.name, self.id, key),
             ).rowcount
-        self._memory.index.remove(self._memory.collection(f"procedural:{self.id}"), None, key)
+
+        gone = await self._memory.writer.remove(collection, None, key, row)  # keys and values
         return bool(gone)
 
     async def list_procedures(self) -> list[dict[str, Any]]:
-        rows = self._memory.conn.execute(
+        return await self._memory.read(self._list)
+
+    def _list(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        rows = conn.execute(
             "SELECT key, value, created_at, updated_at FROM memory_procedures WHERE memory = ? AND store = ? ORDER BY key",
             (self._memory.name, self.id),
         ).fetchall()
@@ -73,21 +86,17 @@ class ProceduralMemory:
         parts = [p for p, wanted in (("keys", search_keys), ("values", search_values)) if wanted]
         if not parts:
             return None
-        listed = {p["key"]: p for p in await self.list_procedures()}
-        if newest is not None:
-            recent = sorted(listed.values(), key=lambda p: p["updated_at"], reverse=True)[:newest]
-            listed = {p["key"]: p for p in recent}
-        (vector,) = await anyio.to_thread.run_sync(self._memory.embedder.embed, [terms])
-        hits = self._memory.index.search(
-            self._memory.collection(f"procedural:{self.id}"),
-            terms,
-            vector,
-            partitions=parts,
-            keys=list(listed),
-            limit=200,
-        )
-        order: list[str] = []
-        for hit in hits:
-            if hit.key not in order:
-                order.append(hit.key)
-        return [listed[key] for key in order] or None
+        vector = await self._memory.query_vector(terms)
+
+        def find(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            listed = {p["key"]: p for p in self._list(conn)}
+            if newest is not None:
+                recent = sorted(listed.values(), key=lambda p: p["updated_at"], reverse=True)[:newest]
+                listed = {p["key"]: p for p in recent}
+            hits = self._memory.search(f"procedural:{self.id}", terms, vector, partitions=parts, keys=list(listed))
+            order: dict[str, None] = {}
+            for hit in hits:
+                order.setdefault(hit.key)
+            return [listed[key] for key in order]
+
+        return await self._memory.read(find) or None

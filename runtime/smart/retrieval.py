@@ -19,10 +19,11 @@ outrank a paraphrase's true match; and k = 20 rather than the customary 60, whic
 ranks so much that such words still won (hybrid recall 0.94 with k = 60, 1.0 with 20, 10 or 5;
 vector alone 0.98, lexical alone 0.5).
 
-SmartMemory's writes happen on the event loop's thread (the embedding, the slow part, runs in a
-worker thread before); SmartBucket documents are written off the loop, in batches, by
-:mod:`runtime.smart.indexer`. Every write commits before it returns. Searches may run in worker
-threads: each thread reads through a connection of its own.
+Nothing here writes on the event loop in the running app: SmartBucket documents are written
+off the loop, in batches, by :mod:`runtime.smart.indexer`, and SmartMemory's writes by
+:mod:`runtime.smart.memory_writer` (both through :meth:`RetrievalIndex.replace_in` and
+:func:`insert_chunks` on a connection of their own). Every write commits before it returns.
+Searches run in worker threads: each thread reads through a connection of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import hashlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -72,74 +73,13 @@ END;
 
 # Words too common to rank by: left out of the lexical query (BM25 would weigh them near zero,
 # but matching them makes every chunk a candidate).
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "for",
-        "from",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "that",
-        "the",
-        "their",
-        "them",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "do",
-        "does",
-        "did",
-        "not",
-        "no",
-        "can",
-        "could",
-        "would",
-        "should",
-        "how",
-        "about",
-    ]
+_STOPWORDS = (
+    "a an and are as at be but by for from has have he her his i if in into is it its "
+    "me my of on or our she so that the their them there these they this to was we "
+    "were what when where which who why will with you your do does did not no can "
+    "could would should how about"
 )
+STOPWORDS = frozenset(_STOPWORDS.split())
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -230,43 +170,65 @@ class RetrievalIndex:
 
     def replace(self, collection: str, partition: str, key: str, texts: Sequence[str], vectors: Vectors) -> None:
         """Make ``texts`` (with their ``vectors``) the chunks of one document, in one transaction."""
-        assert len(texts) == len(vectors)
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            removed = self._delete(collection, partition, key)
-            generation = ann.bump(self._conn, collection)
-            scope = _scope(collection)
-            first = insert_chunks(
-                self._conn,
-                [
-                    (collection, scope, partition, key, seq, text, np.asarray(vector, dtype=np.float32).tobytes())
-                    for seq, (text, vector) in enumerate(zip(texts, vectors, strict=True))
-                ],
-            )
-        noted = self._vectors.get(collection)
-        if noted is not None:
-            noted.changed(generation, removed, np.arange(first, first + len(texts), dtype=np.int64), partition, vectors)
+            note = self.replace_in(self._conn, collection, partition, key, texts, vectors)
+        note()
+
+    def replace_in(
+        self,
+        conn: sqlite3.Connection,
+        collection: str,
+        partition: str,
+        key: str,
+        texts: Sequence[str],
+        vectors: Vectors,
+    ) -> Callable[[], None]:
+        """:meth:`replace` inside the caller's transaction on ``conn``; returns what to call once
+        it has committed (it tells the collection's vector index what changed)."""
+        assert len(texts) == len(vectors)
+        removed = _delete(conn, collection, partition, key)
+        generation = ann.bump(conn, collection)
+        scope = _scope(collection)
+        first = insert_chunks(
+            conn,
+            [
+                (collection, scope, partition, key, seq, text, np.asarray(vector, dtype=np.float32).tobytes())
+                for seq, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+            ],
+        )
+
+        def committed() -> None:
+            noted = self._vectors.get(collection)
+            if noted is not None:
+                added = np.arange(first, first + len(texts), dtype=np.int64)
+                noted.changed(generation, removed, added, partition, vectors)
+
+        return committed
 
     def remove(self, collection: str, partition: str | None, key: str | None = None) -> int:
         """Drop a document's chunks (``key``), or a whole partition's (``key=None``), or a
         collection's (both None); returns how many chunks went."""
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            removed = self._delete(collection, partition, key)
-            generation = ann.bump(self._conn, collection) if len(removed) else 0
-        noted = self._vectors.get(collection)
-        if noted is not None and len(removed):
-            noted.changed(generation, removed)
-        return len(removed)
+            removed, note = self.remove_in(self._conn, collection, partition, key)
+        note()
+        return removed
 
-    def _delete(self, collection: str, partition: str | None, key: str | None) -> npt.NDArray[np.int64]:
-        """Delete chunks; their ids."""
-        rows = self._conn.execute(
-            "DELETE FROM chunks WHERE collection = ?1 AND (?2 IS NULL OR partition = ?2) AND (?3 IS NULL OR key = ?3) "
-            "RETURNING id",
-            (collection, partition, key),
-        ).fetchall()
-        return np.array([row[0] for row in rows], dtype=np.int64)
+    def remove_in(
+        self, conn: sqlite3.Connection, collection: str, partition: str | None, key: str | None = None
+    ) -> tuple[int, Callable[[], None]]:
+        """:meth:`remove` inside the caller's transaction on ``conn``: how many chunks went, and
+        what to call once it has committed."""
+        removed = _delete(conn, collection, partition, key)
+        generation = ann.bump(conn, collection) if len(removed) else 0
+
+        def committed() -> None:
+            noted = self._vectors.get(collection)
+            if noted is not None and len(removed):
+                noted.changed(generation, removed)
+
+        return len(removed), committed
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -287,7 +249,7 @@ class RetrievalIndex:
     ) -> list[Hit]:
         """The best chunks for ``query``, best first. ``query_vector`` (its embedding) is needed
         unless ``mode="lexical"``. ``partitions`` and ``keys`` restrict where to look."""
-        conn = self._reader()
+        conn = self.reader()
         wanted_partitions = set(partitions) if partitions is not None else None
         wanted_keys = set(keys) if keys is not None else None
         rankings: list[list[tuple[int, float]]] = []  # (chunk id, weight) in rank order
@@ -404,7 +366,7 @@ class RetrievalIndex:
             vectors_index = self._vectors.setdefault(collection, ann.VectorIndex(self.path, collection))
         return vectors_index.search(conn, query_vector, CANDIDATES, partitions)
 
-    def _reader(self) -> sqlite3.Connection:
+    def reader(self) -> sqlite3.Connection:
         """This thread's connection for searching (WAL: it reads while the writer writes)."""
         reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if reader is None:
@@ -414,6 +376,16 @@ class RetrievalIndex:
             with self._readers_lock:
                 self._reader_conns.append(reader)
         return reader
+
+
+def _delete(conn: sqlite3.Connection, collection: str, partition: str | None, key: str | None) -> npt.NDArray[np.int64]:
+    """Delete chunks; their ids."""
+    rows = conn.execute(
+        "DELETE FROM chunks WHERE collection = ?1 AND (?2 IS NULL OR partition = ?2) AND (?3 IS NULL OR key = ?3) "
+        "RETURNING id",
+        (collection, partition, key),
+    ).fetchall()
+    return np.array([row[0] for row in rows], dtype=np.int64)
 
 
 def _json_list(values: Iterable[str]) -> str:
