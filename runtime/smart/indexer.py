@@ -40,6 +40,7 @@ from runtime.smart.ann_parts import bump
 from runtime.smart.embeddings import Embedder, Vectors
 from runtime.smart.extract import MAX_CHUNKS, MAX_TEXT_CHARS, Extracted, NotIndexable, chunk, extract
 from runtime.smart.retrieval import _scope, insert_chunks
+from runtime.smart.staging import StagingArea
 
 PARALLEL = 4  # documents indexed at once
 EXTRACT_SECONDS = 60.0  # the most a PDF's extraction may take (its process is then ended)
@@ -71,7 +72,7 @@ class Indexer:
         self._workers: set[asyncio.Task[Any]] = set()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()  # one write transaction at a time on the indexer's connection
-        self._token = uuid.uuid4().hex[:12]  # this process's staging area
+        self._staging = StagingArea(path, STAGING)  # this indexer's, locked while it lives
         self._swept = False
         self.max_chars = MAX_TEXT_CHARS
         self.max_chunks = MAX_CHUNKS
@@ -127,6 +128,7 @@ class Indexer:
         return finished
 
     def close(self) -> None:
+        self._staging.release()
         if self._conn is not None:
             with self._lock:
                 self._conn.close()
@@ -164,7 +166,8 @@ class Indexer:
     async def write(self, collection: str, partition: str, key: str, texts: Sequence[str], vectors: Vectors) -> Staged:
         """Stage the document's new chunks in batches; :meth:`Staged.commit` makes them its
         chunks (when the document is still current), :meth:`Staged.drop` discards them."""
-        stage = f"{STAGING}{self._token}:{collection}"
+        self._staging.claim()  # before anything is staged: other processes' sweeps see it
+        stage = self._staging.collection(collection)
         staged_key = f"{uuid.uuid4().hex}\x00{key}"
         scope = _scope(collection)
         for start in range(0, len(texts), WRITE_BATCH):
@@ -180,11 +183,15 @@ class Indexer:
         await self._delete_where("collection = ? AND key = ?", (collection, key))
 
     async def _sweep_staging(self) -> None:
-        """Chunks a previous process staged and never swapped in (it stopped mid-write)."""
-        await self._delete_where(
-            "collection >= ? AND collection < ? AND substr(collection, 1, ?) != ?",
-            (STAGING, STAGING[:-1] + chr(ord(STAGING[-1]) + 1), len(STAGING) + len(self._token), STAGING + self._token),
-        )
+        """Chunks a process that is gone staged and never swapped in (it stopped mid-write);
+        a live process's staging is left alone (see :mod:`runtime.smart.staging`)."""
+        for token in await anyio.to_thread.run_sync(self._abandoned):
+            await self._delete_where("collection >= ? AND collection < ?", self._staging.bounds(token))
+            self._staging.forget(token)
+
+    def _abandoned(self) -> list[str]:
+        with self._lock:
+            return self._staging.abandoned(self._connection())
 
     # -- the indexer's connection (used from threads only) ----------------------------------------
 

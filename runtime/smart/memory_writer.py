@@ -18,8 +18,8 @@ transaction at a time (a lock, as :mod:`runtime.smart.indexer` does), never on t
 A document of more than :data:`WRITE_BATCH` chunks (a huge entry) is written in batches under a
 staging collection that no search reads, then swapped in by one short transaction together with
 its row, so a search sees all of it or none of it; the chunks it replaces are deleted afterwards,
-in batches. Staged chunks a previous process left behind (it stopped mid-write) are deleted
-before the first write.
+in batches. Staged chunks a process that is gone left behind (it stopped mid-write) are
+deleted before the first write; another live process's are not (:mod:`runtime.smart.staging`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from runtime.errors import StorageError
 from runtime.smart.ann_parts import bump
 from runtime.smart.embeddings import Vectors
 from runtime.smart.retrieval import RetrievalIndex, _scope, insert_chunks
+from runtime.smart.staging import StagingArea
 
 WRITE_BATCH = 200  # chunks written per transaction (a job without chunks counts as one)
 MAX_JOBS = 100  # jobs sharing one transaction
@@ -71,7 +72,7 @@ class MemoryWriter:
         self._lock = threading.Lock()  # one transaction at a time on the writer's connection
         self._pending: deque[_Queued] = deque()
         self._flusher: asyncio.Task[None] | None = None
-        self._token = uuid.uuid4().hex[:12]  # this process's staging area
+        self._staging = StagingArea(index.path, STAGING)  # this writer's, locked while it lives
         self._swept = False
         self._closed = False
         self.commits = 0  # transactions committed (tests read it)
@@ -80,6 +81,7 @@ class MemoryWriter:
         """Run ``job`` in a transaction, with the other jobs queued meanwhile; its result once
         committed. :raises StorageError: when the transaction could not commit."""
         if not self._swept:
+            self._staging.claim()  # before anything is staged: other processes' sweeps see it
             await self._sweep()
         loop = asyncio.get_running_loop()
         queued = _Queued(job, max(1, cost), loop.create_future())
@@ -107,7 +109,7 @@ class MemoryWriter:
                 return result
 
             return await self.write(small, len(texts))
-        stage = f"{STAGING}{self._token}:{collection}"
+        stage = self._staging.collection(collection)
         staged_key = f"{uuid.uuid4().hex}\x00{key}"
         scope = _scope(collection)
         swapped = False
@@ -154,7 +156,7 @@ class MemoryWriter:
         """Drop one document's chunks and run ``row`` in the same transaction; ``row``'s result.
         A document of many chunks is retired at once (no search sees it) and deleted in batches."""
         retired = f"{uuid.uuid4().hex}\x00{key}"
-        stage = f"{STAGING}{self._token}:{collection}"
+        stage = self._staging.collection(collection)
 
         def drop(conn: sqlite3.Connection, after: list[Callable[[], None]]) -> tuple[Any, bool]:
             result = row(conn, after) if row is not None else None
@@ -180,6 +182,7 @@ class MemoryWriter:
 
     def close(self) -> None:
         self._closed = True  # a turn that comes after fails rather than reopen the file
+        self._staging.release()
         if self._conn is not None:
             with self._lock:
                 self._conn.close()
@@ -247,13 +250,16 @@ class MemoryWriter:
             committed()
 
     async def _sweep(self) -> None:
-        """Chunks a previous process staged and never swapped in (it stopped mid-write)."""
+        """Chunks a process that is gone staged and never swapped in (it stopped mid-write);
+        a live process's staging is left alone (see :mod:`runtime.smart.staging`)."""
         self._swept = True
-        mine = STAGING + self._token
-        await self._delete_where(
-            "collection >= ? AND collection < ? AND substr(collection, 1, ?) != ?",
-            (STAGING, STAGING[:-1] + chr(ord(STAGING[-1]) + 1), len(mine), mine),
-        )
+        for token in await anyio.to_thread.run_sync(self._abandoned):
+            await self._delete_where("collection >= ? AND collection < ?", self._staging.bounds(token))
+            self._staging.forget(token)
+
+    def _abandoned(self) -> list[str]:
+        with self._lock:
+            return self._staging.abandoned(self._connection())
 
     async def _delete_where(self, where: str, params: tuple[Any, ...]) -> None:
         """Delete chunks in batches, each its own turn of the writer."""
