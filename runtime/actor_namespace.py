@@ -37,6 +37,7 @@ class ActorStub:
             return await self._host.call(self._namespace, self.id, method, args, kwargs)
 
         call.__name__ = method
+        self.__dict__[method] = call  # the next call of the method finds it without coming here
         return call
 
 

@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from runtime import structured
@@ -25,6 +25,7 @@ from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
 from runtime.handlers import Actor
 from runtime.observers import RunRecord, describe_error
+from runtime.structured import IMMUTABLE
 from runtime.ownership import RENEW, Ownership
 
 __all__ = [
@@ -55,6 +56,14 @@ IDLE_EVICT = 120.0
 def names_namespace(namespace: str) -> str:
     """Where the names of an actor class's ids are kept (no manifest name contains ``~``)."""
     return f"~names:{namespace}"
+
+
+def _scalars(values: Iterable[Any]) -> bool:
+    """Whether every one of ``values`` is its own structured clone."""
+    for value in values:
+        if type(value) not in IMMUTABLE:
+            return False
+    return True
 
 
 def _let_go(instance: Actor | None) -> None:
@@ -168,7 +177,8 @@ class ActorHost:
             if cls is None:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
             fence = self.ownership.fence(key) if self.ownership is not None else None
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls)
+            # The one instance of the actor (under its lease when shared): it may cache reads.
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls, cache=True)
             if self.ownership is not None:
                 storage.hold = self._holding(key)
                 storage.outside_call = self._writing(key)
@@ -256,8 +266,12 @@ class ActorHost:
         self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         if method != "fetch":
-            args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
-            kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
+            # Scalars are their own clones (the usual call); anything else is cloned. ``kwargs``
+            # is the call's own dict already, so only its values may be shared with the caller.
+            if args and not _scalars(args):
+                args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
+            if kwargs and not _scalars(kwargs.values()):
+                kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
 
         async def invoke(instance: Actor) -> Any:
             function = getattr(instance, method, None) if not method.startswith("_") else None
@@ -269,7 +283,7 @@ class ActorHost:
             return result
 
         result = await self.run(namespace, actor, invoke)
-        if method == "fetch":
+        if method == "fetch" or type(result) in IMMUTABLE:
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")
 
