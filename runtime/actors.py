@@ -11,10 +11,12 @@ carry that lease's fence: once the lease is lost they raise :class:`LeaseLostErr
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from types import CoroutineType
 from typing import Any
 
 from runtime import structured
@@ -25,8 +27,8 @@ from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
 from runtime.handlers import Actor
 from runtime.observers import RunRecord, describe_error
-from runtime.structured import IMMUTABLE
 from runtime.ownership import RENEW, Ownership
+from runtime.structured import IMMUTABLE
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -60,10 +62,25 @@ def names_namespace(namespace: str) -> str:
 
 def _scalars(values: Iterable[Any]) -> bool:
     """Whether every one of ``values`` is its own structured clone."""
-    for value in values:
+    for value in values:  # noqa: SIM110 - a plain loop: all() would add a generator per call
         if type(value) not in IMMUTABLE:
             return False
     return True
+
+
+def _method(instance: Actor, namespace: str, method: str) -> Callable[..., Any]:
+    """The public method ``method`` of ``instance``, or the error saying it has none."""
+    function = getattr(instance, method, None) if not method.startswith("_") else None
+    if function is None or not callable(function):
+        raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
+    return function  # type: ignore[no-any-return]
+
+
+async def _invoke(namespace: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Actor) -> Any:
+    result = _method(instance, namespace, method)(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def _let_go(instance: Actor | None) -> None:
@@ -209,16 +226,19 @@ class ActorHost:
         ownership = self.ownership
         assert ownership is not None
 
-        async def write(work: Callable[[], Awaitable[Any]]) -> Any:
-            lock = self._locks.get(key)
-            if lock is not None and lock.locked():
-                return await work()  # a call runs: its lease covers the write
+        async def outside(work: Callable[[], Awaitable[Any]]) -> Any:
             ownership.want(key)
             try:
                 await ownership.enter(key)
                 return await work()
             finally:
                 await ownership.leave(key)
+
+        def write(work: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+            lock = self._locks.get(key)
+            if lock is not None and lock.locked():
+                return work()  # a call runs: its lease covers the write
+            return outside(work)
 
         return write
 
@@ -273,17 +293,35 @@ class ActorHost:
             if kwargs and not _scalars(kwargs.values()):
                 kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
 
-        async def invoke(instance: Actor) -> Any:
-            function = getattr(instance, method, None) if not method.startswith("_") else None
-            if function is None or not callable(function):
-                raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
-            result = function(*args, **kwargs)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
-
-        result = await self.run(namespace, actor, invoke)
-        if method == "fetch" or type(result) in IMMUTABLE:
+        else:
+            return await self.run(namespace, actor, functools.partial(_invoke, namespace, method, args, kwargs))
+        # What run() does, inline: a method call is the hot path, and each frame costs it.
+        key = (namespace, str(actor))
+        if namespace not in self.classes:
+            raise BindingError(f'actor "{namespace}" has no handler class loaded')
+        self._last_used[key] = time.monotonic()
+        ownership = self.ownership
+        if ownership is None:
+            async with self._lock(key):
+                result = _method(self.instance(namespace, actor), namespace, method)(*args, **kwargs)
+                if type(result) is CoroutineType or inspect.isawaitable(result):
+                    result = await result
+        else:
+            ownership.want(key)
+            try:
+                async with self._lock(key):
+                    if not ownership.entered(key):
+                        await ownership.enter(key)
+                    try:
+                        result = _method(self.instance(namespace, actor), namespace, method)(*args, **kwargs)
+                        if type(result) is CoroutineType or inspect.isawaitable(result):
+                            result = await result
+                    except LeaseLostError:
+                        ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
+                        raise
+            finally:
+                ownership.left(key)
+        if type(result) in IMMUTABLE:
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")
 
