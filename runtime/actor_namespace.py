@@ -33,10 +33,14 @@ class ActorStub:
         if method.startswith("_"):
             raise AttributeError(method)
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await self._host.call(self._namespace, self.id, method, args, kwargs)
+        host, namespace, actor = self._host, self._namespace, self.id
+
+        def call(*args: Any, **kwargs: Any) -> Awaitable[Any]:
+            # A plain function returning the host's coroutine: no frame of its own per call.
+            return host.call(namespace, actor, method, args, kwargs)
 
         call.__name__ = method
+        self.__dict__[method] = call  # the next call of the method finds it without coming here
         return call
 
 

@@ -6,7 +6,7 @@ instance runs under (see :mod:`runtime.ownership`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +15,16 @@ from runtime.arguments import checked_arguments, utf8
 from runtime.backends.base import Fence, StateStore
 from runtime.errors import BindingError, LimitError, StorageValueError
 from runtime.naming import platform_names
+from runtime.structured import IMMUTABLE
 
 if TYPE_CHECKING:
     from runtime.handlers import Actor
 
 MAX_VALUE_BYTES = 2 * 1024 * 1024
+#: The read cache of one instance's storage keeps values up to this size (encoded)...
+CACHE_VALUE_BYTES = 64 * 1024
+#: ... and at most this many keys: past it, it starts again empty.
+CACHE_KEYS = 1024
 
 
 class ActorId:
@@ -58,6 +63,8 @@ MAX_KEY_BYTES = 2048
 
 
 def _check_key(key: object) -> None:
+    if type(key) is str and len(key) <= MAX_KEY_BYTES and key.isascii():
+        return  # the usual key: text of at most MAX_KEY_BYTES bytes, no message to format
     if not isinstance(key, str):
         raise BindingError(f"actor storage keys are str, not {type(key).__name__}")
     size = len(utf8(key, f"actor storage key {key[:40]!r}"))
@@ -99,6 +106,7 @@ class Storage:
         fence: Fence | None = None,
         *,
         owner: type[Actor] | None = None,
+        cache: bool = False,
     ) -> None:
         self._store = store
         self._ns = namespace
@@ -112,6 +120,24 @@ class Storage:
         self.hold: Callable[[Awaitable[Any]], Awaitable[Any]] | None = None
         #: Runs a write made while no call runs on the actor under its lease (set with ``hold``).
         self.outside_call: Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]] | None = None
+        #: With ``cache``: key -> its stored text (None: absent), as last read or written here.
+        #: Only for an instance that is the one writer of its storage (the actor host's, made
+        #: under the actor's lease on a shared backend): nothing else changes what it holds.
+        #: Values are cached encoded, so every read still returns a fresh clone.
+        self._cache: dict[str, str | None] | None = {} if cache else None
+        self._writes = 0  # bumped by every write: a read that spans one does not fill the cache
+
+    def _remember(self, items: Mapping[str, str | None]) -> None:
+        cache = self._cache
+        if cache is None:
+            return
+        if len(cache) + len(items) > CACHE_KEYS:
+            cache.clear()
+        for key, text in items.items():
+            if text is None or len(text) <= CACHE_VALUE_BYTES:
+                cache[key] = text
+            else:
+                cache.pop(key, None)
 
     def _continues(self, fence: Fence) -> bool:
         """Whether a lease this process took anew follows this instance's own with nobody's
@@ -122,10 +148,19 @@ class Storage:
         return True
 
     async def _write(self, write: Callable[[Fence | None], Awaitable[Any]]) -> Any:
-        """``write(fence)`` under the actor's lease, which a call holds, or else is taken."""
-        if self.outside_call is None:
-            return await write(self._fence)
-        return await self.outside_call(lambda: write(self._fence))
+        """``write(fence)`` under the actor's lease, which a call holds, or else is taken. A
+        write that fails may or may not have been stored: the cache forgets everything."""
+        self._writes += 1
+        try:
+            if self.outside_call is None:
+                return await write(self._fence)
+            return await self.outside_call(lambda: write(self._fence))
+        except BaseException:
+            if self._cache is not None:
+                self._cache.clear()
+            raise
+        finally:
+            self._writes += 1
 
     def _held_while(self, work: Awaitable[Any]) -> Awaitable[Any]:
         """``work``, keeping this actor's lease (and so its writes) until it ends."""
@@ -137,10 +172,20 @@ class Storage:
         if isinstance(key, str) or not isinstance(key, list | tuple):
             _check_key(key)  # a str, or refused naming what it is
             assert isinstance(key, str)
+            cache = self._cache
+            if cache is not None and key in cache:
+                text = cache[key]
+                return None if text is None else _load(key, text)
+            writes = self._writes
             found = await self._store.get(self._ns, self._id, [key])
+            if writes == self._writes:  # no write began or ended meanwhile: this is current
+                self._remember({key: found.get(key)})
             return _load(key, found[key]) if key in found else None
         keys = _check_keys([k for k in key if k is not None])
+        writes = self._writes
         found = await self._store.get(self._ns, self._id, keys)
+        if writes == self._writes:
+            self._remember({k: found.get(k) for k in keys})
         return {k: _load(k, found[k]) for k in sorted(found)}
 
     async def put(self, key: str | dict[str, Any], value: Any = None) -> None:
@@ -154,24 +199,33 @@ class Storage:
         encoded = {}
         for k, v in items.items():
             _check_key(k)
-            text = structured.dumps(v, f"actor storage value for key {k!r}")
+            if type(v) in IMMUTABLE:
+                text = structured.dumps(v)  # a scalar: nothing to name in an error
+            else:
+                text = structured.dumps(v, f"actor storage value for key {k!r}")
             if len(text) > MAX_VALUE_BYTES:
                 raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
             encoded[k] = text
         await self._write(lambda fence: self._store.put(self._ns, self._id, encoded, fence))
+        self._remember(encoded)
 
     async def delete(self, key: str | Sequence[str]) -> bool | int:
         """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
         if isinstance(key, str):
             _check_key(key)
-            return bool(await self._write(lambda fence: self._store.delete(self._ns, self._id, [key], fence)) == 1)
+            existed = await self._write(lambda fence: self._store.delete(self._ns, self._id, [key], fence)) == 1
+            self._remember({key: None})
+            return bool(existed)
         keys = _check_keys([k for k in key if k is not None])
         deleted: int = await self._write(lambda fence: self._store.delete(self._ns, self._id, keys, fence))
+        self._remember(dict.fromkeys(keys))
         return deleted
 
     async def delete_all(self) -> None:
         """Delete every key and the alarm."""
         await self._write(lambda fence: self._store.delete_all(self._ns, self._id, fence))
+        if self._cache is not None:
+            self._cache.clear()
 
     async def list(
         self,

@@ -11,10 +11,12 @@ carry that lease's fence: once the lease is lost they raise :class:`LeaseLostErr
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from types import CoroutineType
 from typing import Any
 
 from runtime import structured
@@ -26,6 +28,7 @@ from runtime.errors import BackendError, BindingError, LeaseLostError, StorageEr
 from runtime.handlers import Actor
 from runtime.observers import RunRecord, describe_error
 from runtime.ownership import RENEW, Ownership
+from runtime.structured import IMMUTABLE
 
 __all__ = [
     "MAX_KEY_BYTES",
@@ -55,6 +58,29 @@ IDLE_EVICT = 120.0
 def names_namespace(namespace: str) -> str:
     """Where the names of an actor class's ids are kept (no manifest name contains ``~``)."""
     return f"~names:{namespace}"
+
+
+def _scalars(values: Iterable[Any]) -> bool:
+    """Whether every one of ``values`` is its own structured clone."""
+    for value in values:  # noqa: SIM110 - a plain loop: all() would add a generator per call
+        if type(value) not in IMMUTABLE:
+            return False
+    return True
+
+
+def _method(instance: Actor, namespace: str, method: str) -> Callable[..., Any]:
+    """The public method ``method`` of ``instance``, or the error saying it has none."""
+    function = getattr(instance, method, None) if not method.startswith("_") else None
+    if function is None or not callable(function):
+        raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
+    return function  # type: ignore[no-any-return]
+
+
+async def _invoke(namespace: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Actor) -> Any:
+    result = _method(instance, namespace, method)(*args, **kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def _let_go(instance: Actor | None) -> None:
@@ -168,7 +194,8 @@ class ActorHost:
             if cls is None:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
             fence = self.ownership.fence(key) if self.ownership is not None else None
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls)
+            # The one instance of the actor (under its lease when shared): it may cache reads.
+            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls, cache=True)
             if self.ownership is not None:
                 storage.hold = self._holding(key)
                 storage.outside_call = self._writing(key)
@@ -199,16 +226,19 @@ class ActorHost:
         ownership = self.ownership
         assert ownership is not None
 
-        async def write(work: Callable[[], Awaitable[Any]]) -> Any:
-            lock = self._locks.get(key)
-            if lock is not None and lock.locked():
-                return await work()  # a call runs: its lease covers the write
+        async def outside(work: Callable[[], Awaitable[Any]]) -> Any:
             ownership.want(key)
             try:
                 await ownership.enter(key)
                 return await work()
             finally:
                 await ownership.leave(key)
+
+        def write(work: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+            lock = self._locks.get(key)
+            if lock is not None and lock.locked():
+                return work()  # a call runs: its lease covers the write
+            return outside(work)
 
         return write
 
@@ -256,20 +286,42 @@ class ActorHost:
         self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         if method != "fetch":
-            args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
-            kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
+            # Scalars are their own clones (the usual call); anything else is cloned. ``kwargs``
+            # is the call's own dict already, so only its values may be shared with the caller.
+            if args and not _scalars(args):
+                args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
+            if kwargs and not _scalars(kwargs.values()):
+                kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
 
-        async def invoke(instance: Actor) -> Any:
-            function = getattr(instance, method, None) if not method.startswith("_") else None
-            if function is None or not callable(function):
-                raise BindingError(f'actor "{namespace}" ({type(instance).__name__}) has no public method {method!r}')
-            result = function(*args, **kwargs)
-            if inspect.isawaitable(result):
-                result = await result
-            return result
-
-        result = await self.run(namespace, actor, invoke)
-        if method == "fetch":
+        else:
+            return await self.run(namespace, actor, functools.partial(_invoke, namespace, method, args, kwargs))
+        # What run() does, inline: a method call is the hot path, and each frame costs it.
+        key = (namespace, str(actor))
+        if namespace not in self.classes:
+            raise BindingError(f'actor "{namespace}" has no handler class loaded')
+        self._last_used[key] = time.monotonic()
+        ownership = self.ownership
+        if ownership is None:
+            async with self._lock(key):
+                result = _method(self.instance(namespace, actor), namespace, method)(*args, **kwargs)
+                if type(result) is CoroutineType or inspect.isawaitable(result):
+                    result = await result
+        else:
+            ownership.want(key)
+            try:
+                async with self._lock(key):
+                    if not ownership.entered(key):
+                        await ownership.enter(key)
+                    try:
+                        result = _method(self.instance(namespace, actor), namespace, method)(*args, **kwargs)
+                        if type(result) is CoroutineType or inspect.isawaitable(result):
+                            result = await result
+                    except LeaseLostError:
+                        ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
+                        raise
+            finally:
+                ownership.left(key)
+        if type(result) in IMMUTABLE:
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")
 

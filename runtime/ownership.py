@@ -85,6 +85,15 @@ class Ownership:
         """A call for ``key`` is coming (counted, so that the lease is kept while calls queue)."""
         self._pending[key] = self._pending.get(key, 0) + 1
 
+    def entered(self, key: Key) -> bool:
+        """Whether ``key``'s lease is held and fresh, with no reason to let others in: then
+        :meth:`enter` would return at once, and the caller need not await it."""
+        held = self._held.get(key)
+        if held is None:
+            return False
+        now = time.monotonic()
+        return (now - held.since < HOLD or self._pending.get(key, 0) <= 1) and now - held.renewed <= RENEW
+
     async def enter(self, key: Key) -> None:
         """Hold ``key``'s lease, waiting for other processes as long as they hold it."""
         held = self._held.get(key)
@@ -137,6 +146,10 @@ class Ownership:
     async def leave(self, key: Key) -> None:
         """A call on ``key`` is done; with no more coming for ``LINGER``, let the lease go (a
         caller that awaits each call in turn keeps it, rather than paying for it every time)."""
+        self.left(key)
+
+    def left(self, key: Key) -> None:
+        """:meth:`leave`, as a plain call (it never waits)."""
         count = self._pending.get(key, 1) - 1
         if count > 0:
             self._pending[key] = count

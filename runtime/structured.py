@@ -40,6 +40,11 @@ _ERROR = "$raindrop:error"
 _OBJECT = "$raindrop:object"  # a dict whose only key happens to start with the tag
 _REF = "$raindrop:ref"  # the n-th container seen, again
 _CONTAINER = "$raindrop:container"  # a container others refer to: [its number, its value]
+#: Types whose values are their own structured clone (immutable, and read back as the same type):
+#: cloning one is returning it, and one encodes as plain JSON. Exact types only: a subclass of
+#: str or int (an enum) is read back as its base type, so it goes through the full clone.
+IMMUTABLE = frozenset({type(None), bool, int, float, str})
+_INFINITIES = (float("-inf"), float("inf"))
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
@@ -213,6 +218,9 @@ def dumps(value: Any, where: str = "value") -> str:
 
     :raises StorageValueError: for a value the platform's structured clone refuses.
     """
+    kind = type(value)
+    if kind in IMMUTABLE and (kind is not float or (value == value and value not in _INFINITIES)):
+        return json.dumps(value)  # a scalar: no tags, no containers to number
     encoder = _Encoder()
     try:
         tagged = encoder.tag(value, where)
@@ -222,9 +230,14 @@ def dumps(value: Any, where: str = "value") -> str:
 
 
 def loads(text: str | bytes) -> Any:
-    return _Decoder().untag(json.loads(text))
+    value = json.loads(text)
+    if type(value) in IMMUTABLE:
+        return value  # a scalar: nothing tagged in it
+    return _Decoder().untag(value)
 
 
 def clone(value: Any, where: str = "value") -> Any:
     """A structured clone of ``value``: an independent copy, refused when not cloneable."""
+    if type(value) in IMMUTABLE:
+        return value  # its own clone: an int, a str... cannot be changed through either copy
     return loads(dumps(value, where))

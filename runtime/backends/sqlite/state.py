@@ -31,6 +31,14 @@ if TYPE_CHECKING:
 
 
 _PUT = "INSERT OR REPLACE INTO actor_storage (ns, actor, key, value) VALUES (?, ?, ?, ?)"
+#: One key under a fence, in one statement: written only if, when it runs, the lease row names
+#: the call's owner and epoch. It joins the backend's group commit (the writes of concurrent
+#: actors share a commit); whether it was refused is read from the lease row afterwards.
+_PUT_FENCED = (
+    "INSERT OR REPLACE INTO actor_storage (ns, actor, key, value) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS "
+    "(SELECT 1 FROM actor_owners WHERE ns = ?1 AND actor = ?2 AND owner = ?5 AND epoch = ?6)"
+)
+_HELD = "SELECT 1 FROM actor_owners WHERE ns = ? AND actor = ? AND owner = ? AND epoch = ?"
 _DELETE = "DELETE FROM actor_storage WHERE ns = ? AND actor = ? AND key IN (SELECT value FROM json_each(?))"
 _SET_ALARM = (
     "INSERT OR REPLACE INTO actor_alarms (ns, actor, name, at, retries, leased_until) VALUES (?, ?, ?, ?, 0, 0)"
@@ -102,10 +110,7 @@ class SqliteStateStore(StateStore):
             self._conn.execute("BEGIN IMMEDIATE")
             if (
                 fence is not None
-                and not self._conn.execute(
-                    "SELECT 1 FROM actor_owners WHERE ns = ? AND actor = ? AND owner = ? AND epoch = ?",
-                    (namespace, actor, fence.owner, fence.epoch),
-                ).fetchone()
+                and not self._conn.execute(_HELD, (namespace, actor, fence.owner, fence.epoch)).fetchone()
             ):
                 raise LeaseLostError.refused(namespace, actor)  # `with` rolls back: nothing written
             for sql, rows in statements:
@@ -125,6 +130,15 @@ class SqliteStateStore(StateStore):
         return dict(rows)
 
     async def put(self, namespace: str, actor: str, items: dict[str, str], fence: Fence | None = None) -> None:
+        if fence is not None and len(items) == 1:  # the usual write: one key, during a call
+            ((key, value),) = items.items()
+            params = (namespace, actor, key, value, fence.owner, fence.epoch)
+            await self._backend.writes.write(_PUT_FENCED, [params], "actor storage put")
+            # Committed. A take of the lease raises its epoch and epochs never come back, so a
+            # row that names this owner and epoch now named them when the write ran: it is stored.
+            if not self._conn.execute(_HELD, (namespace, actor, fence.owner, fence.epoch)).fetchone():
+                raise LeaseLostError.refused(namespace, actor)
+            return
         self._write(fence, namespace, actor, [(_PUT, [(namespace, actor, k, v) for k, v in items.items()])])
 
     async def delete(self, namespace: str, actor: str, keys: Sequence[str], fence: Fence | None = None) -> int:
