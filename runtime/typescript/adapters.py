@@ -206,31 +206,30 @@ def _actor_class(ts: TypeScriptApp, resource: ActorBlock, methods: list[str]) ->
             ts.bridge.release(self._handle)
             ts.host.send({"t": "actorDrop", "r": name, "id": str(self.state.id), "h": self._handle})
 
-        async def _call(self, method: str, args: list[Any]) -> Any:
+        async def _call(self, method: str, args: list[Any], body: AsyncIterator[bytes] | None = None) -> Any:
             fresh, self._fresh = self._fresh, False
             actor = self.state.id
-            return await ts.host.request(
-                {
-                    "t": "actor",
-                    "r": name,
-                    "cls": resource.class_name,
-                    "id": str(actor),
-                    "nm": actor.name,
-                    "h": self._handle,
-                    "m": method,
-                    "a": args,
-                    "fresh": fresh,
-                }
-            )
+            message = {
+                "t": "actor",
+                "r": name,
+                "cls": resource.class_name,
+                "id": str(actor),
+                "nm": actor.name,
+                "h": self._handle,
+                "m": method,
+                "a": args,
+                "fresh": fresh,
+            }
+            if body is not None:  # a large or chunked fetch body: streamed, as to a service
+                message["st"] = 1
+            return await ts.host.request(message, body)
 
     def make(method: str) -> Callable[..., Coroutine[Any, Any, Any]]:
         if method == "fetch":
 
             async def fetch(self: TypeScriptActor, request: Request) -> Response:
-                parts, _ = await request_parts(request)
-                message_args = [parts[0], parts[1], parts[2], parts[3]]
-                value = await self._call("fetch", message_args)
-                return python_response(value)
+                parts, chunks = await request_parts(request, stream=True)
+                return python_response(await self._call("fetch", parts, chunks))
 
             return fetch
 

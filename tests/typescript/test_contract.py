@@ -379,3 +379,41 @@ async def test_a_streamed_body_over_the_limit_is_a_413(raindrop_app: App) -> Non
         response = await client.post("/upload", content=body())
     assert response.status_code == 413, response.text
     assert "larger than the limit" in response.text
+
+
+async def test_a_large_upload_is_streamed_to_a_typescript_actors_fetch(raindrop_app: App) -> None:
+    """A Python service hands its request to a TypeScript actor's fetch: 20 MB sent in chunks are
+    hashed in the actor as they arrive, and Python never holds more than a window of them."""
+    import asyncio
+    import hashlib
+    import tracemalloc
+
+    chunk = bytes(range(256)) * 256  # 64 KB
+    total = 20 * 1024 * 1024
+    expected = hashlib.sha256()
+    seen_while_sending = False
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal seen_while_sending
+        for index in range(total // len(chunk)):
+            if index == 32:  # 2 MB in: the actor must have read some before the rest is sent
+                for _ in range(1000):
+                    if await raindrop_app.env.CACHE.get("actor-upload:first") is not None:
+                        seen_while_sending = True
+                        break
+                    await asyncio.sleep(0.01)
+            expected.update(chunk)
+            yield chunk
+
+    transport = httpx.ASGITransport(app=raindrop_app.asgi("pyhelper"))
+    async with httpx.AsyncClient(transport=transport, base_url="http://pyhelper.localhost") as client:
+        tracemalloc.start()
+        try:
+            response = await client.post("/actor/upload", content=body())
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert response.status_code == 200, response.text
+    assert response.json() == {"sha256": expected.hexdigest(), "size": total}
+    assert seen_while_sending
+    assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {total}-byte upload"

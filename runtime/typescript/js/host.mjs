@@ -367,7 +367,17 @@ async function actorCall(message) {
     actors.set(key, instance);
     actorHandles.set(instance, message.h);
   }
-  if (message.m === 'fetch') return reply(message.i, await instance.fetch(new Request(message.a[1], { method: message.a[0], headers: headerPairs(message.a[2]), body: message.a[3] ?? undefined })));
+  if (message.m === 'fetch') {
+    const [method, url, flat, body] = message.a;
+    const request = message.st
+      ? new Request(url, { method, headers: headerPairs(flat), body: inboundStream(message.i), duplex: 'half' })
+      : new Request(url, { method, headers: headerPairs(flat), body: body ?? undefined });
+    try {
+      return await reply(message.i, await instance.fetch(request));
+    } finally {
+      inbound.delete(message.i);
+    }
+  }
   const fn = instance[message.m];
   if (typeof fn !== 'function') throw new BindingError(`actor "${message.r}" (${instance.constructor.name}) has no public method ${JSON.stringify(message.m)}`);
   send({ t: 'ok', i: message.i, v: await fn.apply(instance, message.a) });

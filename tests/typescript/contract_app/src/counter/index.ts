@@ -1,4 +1,5 @@
 import { Actor, ActorState } from '@liquidmetal-ai/raindrop-framework';
+import { createHash } from 'node:crypto';
 
 export class Counter extends Actor<any> {
   constructor(state: ActorState, env: any) {
@@ -37,6 +38,23 @@ export class Counter extends Actor<any> {
 
   async read(key: string): Promise<unknown> {
     return (await this.state.storage.get(key)) ?? null;
+  }
+
+  // An upload forwarded to the actor: hashed as it arrives (the first chunk is marked in KV while
+  // the client is still sending); /echo streams the body straight back.
+  async fetch(request: Request): Promise<Response> {
+    if (new URL(request.url).pathname.endsWith('/echo')) return new Response(request.body);
+    const hash = createHash('sha256');
+    const reader = request.body!.getReader();
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size === 0) await this.env.CACHE.put('actor-upload:first', String(value.byteLength));
+      hash.update(value);
+      size += value.byteLength;
+    }
+    return Response.json({ sha256: hash.digest('hex'), size });
   }
 
   async alarm(): Promise<void> {
