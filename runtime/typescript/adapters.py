@@ -72,6 +72,16 @@ class _Answer(Response):
         self.raw_headers = headers
 
 
+class _Duplex(StreamingResponse):
+    """An answer that streams while its request's body is still being read (a handler that
+    echoes ``request.body``). Starlette's StreamingResponse reads ``receive`` meanwhile to notice
+    a client leaving, which would take the body's chunks from the request reading them; here the
+    body's own reader notices instead (the read fails, Node's stream errors, the answer ends)."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.stream_response(send)
+
+
 def python_response(value: dict[str, Any]) -> Response:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in value["h"] if k.lower() != "content-length"]
     body: bytes = value["b"] if isinstance(value["b"], bytes) else (value["b"] or "").encode()
@@ -80,16 +90,22 @@ def python_response(value: dict[str, Any]) -> Response:
         return _Answer(value["s"], headers, body)
     queue: asyncio.Queue[bytes | None] = value["queue"]
 
-    async def chunks() -> AsyncIterator[bytes]:
-        if body:
-            yield body
-        while True:
-            chunk = await queue.get()
-            if chunk is None:
-                return
-            yield chunk
+    pump: asyncio.Future[None] | None = value.get("pump")
 
-    streaming = StreamingResponse(chunks(), status_code=value["s"])
+    async def chunks() -> AsyncIterator[bytes]:
+        try:
+            if body:
+                yield body
+            while True:
+                chunk = await queue.get()
+                if chunk is None:
+                    return
+                yield chunk
+        finally:  # the answer ended (or its client left): what is left of the request body is not sent
+            if pump is not None and not pump.done():
+                pump.cancel()
+
+    streaming = (StreamingResponse if pump is None else _Duplex)(chunks(), status_code=value["s"])
     streaming.raw_headers = headers
     return streaming
 

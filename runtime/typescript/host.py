@@ -170,8 +170,12 @@ class NodeHost:
         self._pending[self._ids] = future
         self.send(message)
         pump = None if body is None else asyncio.ensure_future(self._pump(message["i"], body))
+        streaming = False
         try:
             value = await future
+            # An answer that streams while its request's body still arrives (a handler that
+            # echoes request.body): the body goes on until the answer ends (see python_response).
+            streaming = pump is not None and value.__class__ is dict and bool(value.get("more"))
         except TypeScriptError as exc:
             failed = _failed(pump)  # the body could not be read (too large, the client left): that is the answer
             if failed is not None:
@@ -183,11 +187,13 @@ class NodeHost:
             raise
         finally:
             self._pending.pop(message["i"], None)
-            if pump is not None and not pump.done():  # answered before reading it all
+            if pump is not None and not pump.done() and not streaming:  # answered before reading it all
                 pump.cancel()
         failed = _failed(pump)
         if failed is not None:
             raise failed
+        if streaming:
+            value["pump"] = pump
         return value
 
     async def _pump(self, request: int, body: AsyncIterator[bytes]) -> None:

@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 
@@ -417,3 +418,20 @@ async def test_a_large_upload_is_streamed_to_a_typescript_actors_fetch(raindrop_
     assert response.json() == {"sha256": expected.hexdigest(), "size": total}
     assert seen_while_sending
     assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {total}-byte upload"
+
+
+async def test_a_typescript_actor_echoes_a_large_streamed_body(raindrop_app: App) -> None:
+    """The actor answers with the request's own stream: the reply flows back while the upload
+    still arrives, so a body larger than the window in flight comes back whole."""
+    data = bytes(range(256)) * 4096 * 3  # 3 MB: three windows
+
+    async def body() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 65536):
+            yield data[start : start + 65536]
+
+    transport = httpx.ASGITransport(app=raindrop_app.asgi("pyhelper"))
+    async with httpx.AsyncClient(transport=transport, base_url="http://pyhelper.localhost") as client:
+        with anyio.fail_after(30):
+            response = await client.post("/actor/echo", content=body())
+    assert response.status_code == 200
+    assert response.content == data
