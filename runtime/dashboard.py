@@ -300,14 +300,14 @@ class Dashboard:
     async def memories(self, request: Request) -> Response:
         smart = self.app.smart
         found = smart.memories if smart is not None else {}
-        return JSONResponse({name: _jsonable(memory.overview()) for name, memory in found.items()})
+        return JSONResponse({name: _jsonable(await memory.overview()) for name, memory in found.items()})
 
     async def memory_entries(self, request: Request) -> Response:
         smart = self.app.smart
         memory = smart.memories.get(request.path_params["name"]) if smart is not None else None
         if memory is None:
             return JSONResponse({"error": f"no smartmemory named {request.path_params['name']!r}"}, status_code=404)
-        return JSONResponse(_jsonable(memory.entries(request.path_params["session"])))
+        return JSONResponse(_jsonable(await memory.entries(request.path_params["session"])))
 
     async def runs(self, request: Request) -> Response:
         return JSONResponse(

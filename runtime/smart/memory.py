@@ -121,13 +121,13 @@ class SmartMemory(_LongTermMemory):
 
     # -- for the dashboard ------------------------------------------------------------------------
 
-    def overview(self) -> dict[str, Any]:
+    async def overview(self) -> dict[str, Any]:
         """Sessions, counts and procedures, for the dashboard."""
-        return self._memory.overview()
+        return await self._memory.overview()
 
-    def entries(self, session_id: str) -> list[dict[str, Any]]:
+    async def entries(self, session_id: str) -> list[dict[str, Any]]:
         """Every entry of one working-memory session, for the dashboard."""
-        return self._memory.entries(session_id)
+        return await self._memory.entries(session_id)
 
 
 @platform_names

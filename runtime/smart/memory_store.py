@@ -196,38 +196,46 @@ class MemoryStore:
 
     # -- for the dashboard (its own reads, on the loop's connection) -----------------------------
 
-    def overview(self) -> dict[str, Any]:
-        """Sessions, counts and procedures, for the dashboard."""
-        conn, name = self.conn, self.name
-        sessions = conn.execute(
-            "SELECT s.session_id, s.state, s.started_at, s.ended_at, count(e.id) FROM memory_sessions s "
-            "LEFT JOIN memory_entries e ON e.memory = s.memory AND e.session_id = s.session_id "
-            "WHERE s.memory = ? GROUP BY s.session_id ORDER BY s.started_at DESC LIMIT 50",
-            (name,),
-        ).fetchall()
-        procedures = conn.execute(
-            "SELECT store, key, value FROM memory_procedures WHERE memory = ? ORDER BY store, key LIMIT 200", (name,)
-        ).fetchall()
-        (episodes,) = conn.execute("SELECT count(*) FROM memory_episodes WHERE memory = ?", (name,)).fetchone()
-        (documents,) = conn.execute("SELECT count(*) FROM memory_semantic WHERE memory = ?", (name,)).fetchone()
-        return {
-            "sessions": [
-                {"session_id": s[0], "state": s[1], "started_at": as_utc(s[2]).isoformat(), "entries": s[4]}
-                for s in sessions
-            ],
-            "episodes": episodes,
-            "semantic_documents": documents,
-            "procedures": [{"store": p[0], "key": p[1], "value": p[2]} for p in procedures],
-        }
+    async def overview(self) -> dict[str, Any]:
+        """Sessions, counts and procedures, for the dashboard (read off the loop)."""
 
-    def entries(self, session_id: str) -> list[dict[str, Any]]:
-        """Every entry of one working-memory session, for the dashboard."""
-        rows = self.conn.execute(
-            "SELECT id, session_id, timeline, key, agent, by, due_to, content, at FROM memory_entries "
-            "WHERE memory = ? AND session_id = ? ORDER BY at, id",
-            (self.name, session_id),
-        ).fetchall()
-        return [self.entry(row) for row in rows]
+        def read(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
+            sessions = conn.execute(
+                "SELECT s.session_id, s.state, s.started_at, s.ended_at, count(e.id) FROM memory_sessions s "
+                "LEFT JOIN memory_entries e ON e.memory = s.memory AND e.session_id = s.session_id "
+                "WHERE s.memory = ? GROUP BY s.session_id ORDER BY s.started_at DESC LIMIT 50",
+                (name,),
+            ).fetchall()
+            procedures = conn.execute(
+                "SELECT store, key, value FROM memory_procedures WHERE memory = ? ORDER BY store, key LIMIT 200",
+                (name,),
+            ).fetchall()
+            (episodes,) = conn.execute("SELECT count(*) FROM memory_episodes WHERE memory = ?", (name,)).fetchone()
+            (documents,) = conn.execute("SELECT count(*) FROM memory_semantic WHERE memory = ?", (name,)).fetchone()
+            return {
+                "sessions": [
+                    {"session_id": s[0], "state": s[1], "started_at": as_utc(s[2]).isoformat(), "entries": s[4]}
+                    for s in sessions
+                ],
+                "episodes": episodes,
+                "semantic_documents": documents,
+                "procedures": [{"store": p[0], "key": p[1], "value": p[2]} for p in procedures],
+            }
+
+        return await self.read(read, self.name)
+
+    async def entries(self, session_id: str) -> list[dict[str, Any]]:
+        """Every entry of one working-memory session, for the dashboard (read off the loop)."""
+
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT id, session_id, timeline, key, agent, by, due_to, content, at FROM memory_entries "
+                "WHERE memory = ? AND session_id = ? ORDER BY at, id",
+                (self.name, session_id),
+            ).fetchall()
+            return [self.entry(row) for row in rows]
+
+        return await self.read(read)
 
     # -- episodic -------------------------------------------------------------------------------
 
