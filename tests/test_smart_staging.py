@@ -122,12 +122,16 @@ def test_staging_with_no_lock_file_is_abandoned_and_a_held_one_is_not(tmp_path: 
     alive.claim()
     rows = [(alive.collection("c"), "k"), (f"{STAGING}0123456789ab:c", "k"), (f"{STAGING}{sweeper.token}:c", "k")]
     index.conn.executemany(
-        "INSERT INTO chunks (collection, scope, partition, key, seq, text, vector) VALUES (?, '', '', ?, 0, '', x'')", rows
+        "INSERT INTO chunks (collection, scope, partition, key, seq, text, vector) VALUES (?, '', '', ?, 0, '', x'')",
+        rows,
     )
+    dead = path.with_name(path.name + ".staging") / "fedcba987654"
+    dead.write_bytes(b"")  # the lock file of a writer killed before it staged anything
     try:
-        assert sweeper.abandoned(index.conn) == ["0123456789ab"]  # a runtime older than lock files left it
+        # the first was left by a runtime older than lock files, the second has no chunks
+        assert sweeper.abandoned(index.conn) == ["0123456789ab", "fedcba987654"]
         alive.release()
-        assert sorted(sweeper.abandoned(index.conn)) == sorted(["0123456789ab", alive.token])
+        assert sorted(sweeper.abandoned(index.conn)) == sorted(["0123456789ab", "fedcba987654", alive.token])
     finally:
         alive.release()
         index.close()

@@ -64,6 +64,8 @@ class StagingArea:
                 "SELECT DISTINCT collection FROM chunks WHERE collection >= ? AND collection < ?", (self.prefix, end)
             )
         }
+        if self._folder.is_dir():  # and lock files of writers that died before staging anything
+            tokens.update(path.name for path in self._folder.iterdir())
         tokens.discard(self.token)
         return [token for token in sorted(tokens) if self._gone(token)]
 
