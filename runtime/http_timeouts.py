@@ -3,7 +3,7 @@
 uvicorn times out idle keep-alive connections but not a client that sends its request slowly:
 headers dribbled a byte a second, or a body that never completes, hold a connection (and, for
 the body, a running handler) for as long as the client likes. This protocol, uvicorn's own
-httptools protocol with two timers, answers 408 and closes the connection when
+httptools protocol with a read deadline, answers 408 and closes the connection when
 
 - the request line and headers have not all arrived ``header_timeout`` seconds after the
   connection opened, or after the previous response on a kept-alive connection started a new
