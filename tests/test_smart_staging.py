@@ -122,7 +122,8 @@ def test_staging_with_no_lock_file_is_abandoned_and_a_held_one_is_not(tmp_path: 
     alive.claim()
     rows = [(alive.collection("c"), "k"), (f"{STAGING}0123456789ab:c", "k"), (f"{STAGING}{sweeper.token}:c", "k")]
     index.conn.executemany(
-        "INSERT INTO chunks (collection, scope, partition, key, seq, text, vector) VALUES (?, '', '', ?, 0, '', x'')", rows
+        "INSERT INTO chunks (collection, scope, partition, key, seq, text, vector) VALUES (?, '', '', ?, 0, '', x'')",
+        rows,
     )
     try:
         assert sweeper.abandoned(index.conn) == ["0123456789ab"]  # a runtime older than lock files left it
