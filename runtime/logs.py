@@ -141,7 +141,11 @@ class TurnBufferedHandler(logging.Handler):
 
     def write_line(self, line: str) -> None:
         """Add one formatted line to this turn's output."""
-        self._lines.append(line + "\n")
+        self.write_text(line + "\n")
+
+    def write_text(self, text: str) -> None:
+        """Add ``text``, whole lines ending in a newline, to this turn's output."""
+        self._lines.append(text)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (startup, shutdown, another thread): write now
@@ -186,9 +190,35 @@ def request_writer() -> RequestLog | None:
     if not isinstance(formatter, TextFormatter | JsonFormatter):
         return None
 
+    if isinstance(formatter, JsonFormatter):
+
+        def write_json(service: str, method: str, path: str, status: int, duration: float) -> None:
+            message = f"{service} {printable(method)} {printable(path)} -> {status} in {duration:.1f} ms"
+            handler.write_line(formatter.line(time.time(), "INFO", "raindrop.http", message))
+
+        return write_json
+
+    # Text: what comes before the message ("HH:MM:SS INFO    raindrop.http: ") is made once a
+    # second, a method's escaped form once, and the line is one f-string, its newline included.
+    second = -1
+    prefix = ""
+    methods: dict[str, str] = {}
+    add = handler.write_text
+
     def write(service: str, method: str, path: str, status: int, duration: float) -> None:
-        message = f"{service} {printable(method)} {printable(path)} -> {status} in {duration:.1f} ms"
-        handler.write_line(formatter.line(time.time(), "INFO", "raindrop.http", message))
+        nonlocal second, prefix
+        now = time.time()
+        if int(now) != second:
+            second = int(now)
+            prefix = formatter.line(now, "INFO", "raindrop.http", "")
+        shown = methods.get(method)
+        if shown is None:
+            shown = printable(method)
+            if len(methods) < 64:  # the methods a server sees are few; a client's odd ones are not kept
+                methods[method] = shown
+        if not path.isprintable():
+            path = printable(path)
+        add(f"{prefix}{service} {shown} {path} -> {status} in {duration:.1f} ms\n")
 
     return write
 

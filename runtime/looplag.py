@@ -17,18 +17,30 @@ Elsewhere ``held`` equals the plain lag.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
-_SCHEDSTAT = Path("/proc/thread-self/schedstat")
+_SCHEDSTAT = "/proc/thread-self/schedstat"
 
 
-def _waited() -> float | None:
-    """Seconds this thread has spent runnable but waiting for a CPU (None where unknown)."""
+def _open_schedstat() -> int | None:
+    """A descriptor of the calling thread's schedstat (None where there is none). Opened once
+    and read in place: opening the file at every probe was most of an idle app's CPU."""
     try:
-        return int(_SCHEDSTAT.read_text().split()[1]) / 1e9
+        return os.open(_SCHEDSTAT, os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def _waited(fd: int | None) -> float | None:
+    """Seconds the thread of ``fd`` has spent runnable but waiting for a CPU (None where unknown)."""
+    if fd is None:
+        return None
+    try:
+        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return None
 
@@ -63,16 +75,23 @@ class LoopLag:
         self.held = 0.0
 
     async def _probe(self) -> None:
-        while True:
-            waited = _waited()
-            due = time.perf_counter() + self.interval
-            await asyncio.sleep(self.interval)
-            late = max(0.0, time.perf_counter() - due)
-            after = _waited()
-            self._samples.append(late)
-            self.worst = max(self.worst, late)
-            queued = after - waited if after is not None and waited is not None else 0.0
-            self.held = max(self.held, late - queued)
+        fd = _open_schedstat()  # the loop's thread's own: the probe always runs on that thread
+        try:
+            waited = _waited(fd)
+            while True:
+                due = time.perf_counter() + self.interval
+                await asyncio.sleep(self.interval)
+                late = max(0.0, time.perf_counter() - due)
+                after = _waited(fd)  # read once a wake-up: the next sample starts from it
+                self._samples.append(late)
+                self.worst = max(self.worst, late)
+                queued = after - waited if after is not None and waited is not None else 0.0
+                self.held = max(self.held, late - queued)
+                waited = after
+        finally:
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
 
     def snapshot(self) -> dict[str, Any]:
         """``{"max_ms", "p99_ms", "samples", "interval_ms"}`` over the recent samples (the plain

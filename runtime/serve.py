@@ -62,8 +62,15 @@ class Router:
         if self.dashboard is not None and (path == PREFIX or path.startswith(PREFIX + "/")):
             await self.dashboard(scope, receive, send)
             return
-        host = next((v for k, v in scope.get("headers") or [] if k == b"host"), b"").decode().split(":")[0]
-        target = self.by_host.get(host.removesuffix(".localhost")) if host.endswith(".localhost") else None
+        target = None
+        if self.by_host:
+            for key, value in scope.get("headers") or ():
+                if key == b"host":
+                    if b".localhost" in value:  # only then can it name a service: decode it
+                        host = value.decode().split(":")[0]
+                        if host.endswith(".localhost"):
+                            target = self.by_host.get(host.removesuffix(".localhost"))
+                    break
         target = target or self.default
         if target is None:
             response = JSONResponse(

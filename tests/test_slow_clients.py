@@ -78,3 +78,22 @@ def test_client_that_disconnects_is_not_an_error(served: Served) -> None:
     code, err = served.stop(signal.SIGTERM)
     assert code == 0, err
     assert "ERROR" not in err and "Traceback" not in err, err
+
+
+def test_a_body_timeout_shorter_than_the_header_timeout_still_holds(tmp_path: Path) -> None:
+    # A connection keeps one timer set for its earliest deadline: a body deadline before the
+    # header deadline the timer was set for must bring the timer forward.
+    import shutil
+
+    shutil.copytree(APP, tmp_path / "web")
+    local = tmp_path / "web" / "raindrop.local.yaml"
+    local.write_text(local.read_text() + "http:\n  header_timeout: 3\n  body_timeout: 0.4\n")
+    server = Served(tmp_path / "web" / "raindrop.manifest", 0)
+    try:
+        head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 40\r\n\r\n"
+        answer, took = dribble(server.port, [head, *[b"x" for _ in range(40)]], 0.1)
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"body did not arrive within 0.4 s" in answer
+        assert took < 2.0
+    finally:
+        if server.process.poll() is None:
+            server.stop()
