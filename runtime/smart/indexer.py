@@ -185,13 +185,7 @@ class Indexer:
     async def _sweep_staging(self) -> None:
         """Chunks a process that is gone staged and never swapped in (it stopped mid-write);
         a live process's staging is left alone (see :mod:`runtime.smart.staging`)."""
-        for token in await anyio.to_thread.run_sync(self._abandoned):
-            await self._delete_where("collection >= ? AND collection < ?", self._staging.bounds(token))
-            self._staging.forget(token)
-
-    def _abandoned(self) -> list[str]:
-        with self._lock:
-            return self._staging.abandoned(self._connection())
+        await self._staging.sweep(self._connection, self._lock, self._delete_where)
 
     # -- the indexer's connection (used from threads only) ----------------------------------------
 

@@ -253,13 +253,7 @@ class MemoryWriter:
         """Chunks a process that is gone staged and never swapped in (it stopped mid-write);
         a live process's staging is left alone (see :mod:`runtime.smart.staging`)."""
         self._swept = True
-        for token in await anyio.to_thread.run_sync(self._abandoned):
-            await self._delete_where("collection >= ? AND collection < ?", self._staging.bounds(token))
-            self._staging.forget(token)
-
-    def _abandoned(self) -> list[str]:
-        with self._lock:
-            return self._staging.abandoned(self._connection())
+        await self._staging.sweep(self._connection, self._lock, self._delete_where)
 
     async def _delete_where(self, where: str, params: tuple[Any, ...]) -> None:
         """Delete chunks in batches, each its own turn of the writer."""

@@ -18,8 +18,13 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import threading
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
+
+import anyio
 
 TOKEN_LENGTH = 12
 
@@ -68,6 +73,23 @@ class StagingArea:
             tokens.update(path.name for path in self._folder.iterdir())
         tokens.discard(self.token)
         return [token for token in sorted(tokens) if self._gone(token)]
+
+    async def sweep(
+        self,
+        connection: Callable[[], sqlite3.Connection],
+        lock: threading.Lock,
+        delete_where: Callable[[str, tuple[Any, ...]], Awaitable[None]],
+    ) -> None:
+        """Delete what writers that are gone staged, through a writer's ``connection`` (held
+        under its ``lock``, in a worker thread) and its batched ``delete_where``."""
+
+        def find() -> list[str]:
+            with lock:
+                return self.abandoned(connection())
+
+        for token in await anyio.to_thread.run_sync(find):
+            await delete_where("collection >= ? AND collection < ?", self.bounds(token))
+            self.forget(token)
 
     def bounds(self, token: str) -> tuple[str, str]:
         """The range of collection names token ``token`` staged under (for a DELETE)."""
