@@ -269,6 +269,7 @@ async def _search(session: Any, found: list[Any]) -> None:
     found.append(await session.get_memory(n_most_recent=10))
 
 
+@pytest.mark.slow
 async def test_a_burst_of_memory_writes_and_searches_does_not_hold_the_loop(tmp_path: Path) -> None:
     """5,000 ``put_memory`` calls, 50 in flight, with searches among them; a search reads the
     whole session (before, each write's commit, its full-text and vector index writes and each
@@ -297,6 +298,7 @@ async def test_a_burst_of_memory_writes_and_searches_does_not_hold_the_loop(tmp_
         assert len(await session.get_memory()) > 5000
 
 
+@pytest.mark.slow
 async def test_a_huge_memory_entry_does_not_hold_the_loop(tmp_path: Path) -> None:
     """One entry of 4 MB of text: thousands of chunks to embed and index."""
     shutil.copytree(APPS / "smart", tmp_path / "smart")
