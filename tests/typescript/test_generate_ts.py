@@ -104,6 +104,7 @@ export class Typed extends Service<Env> {
 """
 
 
+@pytest.mark.slow  # runs the TypeScript compiler
 def test_generated_env_compiles_and_types_the_bindings(tsc: Path, tmp_path: Path) -> None:
     root = tmp_path / "app"
     shutil.copytree(HERE / "contract_app", root, ignore=shutil.ignore_patterns(".raindrop", "node_modules"))
@@ -129,6 +130,7 @@ def test_generated_env_compiles_and_types_the_bindings(tsc: Path, tmp_path: Path
     assert "Property 'subtract' does not exist" in done.stdout
 
 
+@pytest.mark.slow  # runs the TypeScript compiler
 def test_typescript_scaffold_compiles_with_its_generated_env(tsc: Path, tmp_path: Path) -> None:
     assert main(["new", "shop", "--dir", str(tmp_path), "--typescript"], stdout=io.StringIO()) == 0
     root = tmp_path / "shop"
