@@ -11,7 +11,6 @@ carry that lease's fence: once the lease is lost they raise :class:`LeaseLostErr
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import logging
 import time
@@ -76,11 +75,9 @@ def _method(instance: Actor, namespace: str, method: str) -> Callable[..., Any]:
     return function  # type: ignore[no-any-return]
 
 
-async def _invoke(namespace: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], instance: Actor) -> Any:
-    result = _method(instance, namespace, method)(*args, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
+def _call_method(instance: Actor, namespace: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``instance.method(*args, **kwargs)``: its result, or the awaitable that gives it."""
+    return _method(instance, namespace, method)(*args, **kwargs)
 
 
 def _let_go(instance: Actor | None) -> None:
@@ -259,9 +256,11 @@ class ActorHost:
             self.names[(namespace, actor)] = found  # names never change: ask the store once
         return found or None
 
-    async def run(self, namespace: str, actor: ActorId, work: Callable[[Actor], Awaitable[Any]]) -> Any:
-        """Run ``work(instance)`` with the actor's calls serialized: one at a time in this
-        process and, on a shared backend, only while this process holds the actor's lease."""
+    async def run(self, namespace: str, actor: ActorId, work: Callable[..., Any], *args: Any) -> Any:
+        """``work(instance, *args)`` (awaited when it returns an awaitable), with the actor's calls
+        serialized: one at a time in this process and, on a shared backend, only while this
+        process holds the actor's lease. Method calls come through here too: it is their hot
+        path, so a held, fresh lease is entered and left without awaiting."""
         key = (namespace, str(actor))
         if namespace not in self.classes:
             raise BindingError(f'actor "{namespace}" has no handler class loaded')
@@ -269,58 +268,38 @@ class ActorHost:
         ownership = self.ownership
         if ownership is None:
             async with self._lock(key):
-                return await work(self.instance(namespace, actor))
+                result = work(self.instance(namespace, actor), *args)
+                if type(result) is CoroutineType or inspect.isawaitable(result):
+                    result = await result
+                return result
         ownership.want(key)
         try:
             async with self._lock(key):
-                await ownership.enter(key)
+                if not ownership.entered(key):
+                    await ownership.enter(key)
                 try:
-                    return await work(self.instance(namespace, actor))
+                    result = work(self.instance(namespace, actor), *args)
+                    if type(result) is CoroutineType or inspect.isawaitable(result):
+                        result = await result
+                    return result
                 except LeaseLostError:
                     ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
                     raise
         finally:
-            await ownership.leave(key)
+            ownership.left(key)
 
     async def call(
         self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if method != "fetch":
-            # Scalars are their own clones (the usual call); anything else is cloned. ``kwargs``
-            # is the call's own dict already, so only its values may be shared with the caller.
-            if args and not _scalars(args):
-                args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
-            if kwargs and not _scalars(kwargs.values()):
-                kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
-
-        else:
-            return await self.run(namespace, actor, functools.partial(_invoke, namespace, method, args, kwargs))
-        # What run() does, inline: a method call is the hot path, and each frame costs it.
-        key = (namespace, str(actor))
-        if namespace not in self.classes:
-            raise BindingError(f'actor "{namespace}" has no handler class loaded')
-        self._last_used[key] = time.monotonic()
-        ownership = self.ownership
-        if ownership is None:
-            async with self._lock(key):
-                result = _method(self.instance(namespace, actor), namespace, method)(*args, **kwargs)
-                if type(result) is CoroutineType or inspect.isawaitable(result):
-                    result = await result
-        else:
-            ownership.want(key)
-            try:
-                async with self._lock(key):
-                    if not ownership.entered(key):
-                        await ownership.enter(key)
-                    try:
-                        result = _method(self.instance(namespace, actor), namespace, method)(*args, **kwargs)
-                        if type(result) is CoroutineType or inspect.isawaitable(result):
-                            result = await result
-                    except LeaseLostError:
-                        ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
-                        raise
-            finally:
-                ownership.left(key)
+        if method == "fetch":
+            return await self.run(namespace, actor, _call_method, namespace, method, args, kwargs)
+        # Scalars are their own clones (the usual call); anything else is cloned. ``kwargs`` is
+        # the call's own dict already, so only its values may be shared with the caller.
+        if args and not _scalars(args):
+            args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
+        if kwargs and not _scalars(kwargs.values()):
+            kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
+        result = await self.run(namespace, actor, _call_method, namespace, method, args, kwargs)
         if type(result) in IMMUTABLE:
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")

@@ -45,9 +45,17 @@ POOL = 4  # idle read connections kept
 
 
 def run_statement(
-    name: str, conn: sqlite3.Connection, deadline: Deadline, sql: str, params: tuple[Any, ...], shape: Shape
+    name: str,
+    conn: sqlite3.Connection,
+    deadline: Deadline,
+    sql: str,
+    params: tuple[Any, ...],
+    shape: Shape,
+    failed: Callable[[BaseException, str], None] | None = None,
 ) -> Any:
-    """Run one statement on ``conn`` under ``deadline`` and shape its rows (in a worker thread)."""
+    """Run one statement on ``conn`` under ``deadline`` and shape its rows (in a worker thread).
+    A failure other than the deadline goes to ``failed`` first (which may raise its own error),
+    then is a :class:`SqlError`."""
     started = time.perf_counter()
     deadline.arm()
     try:
@@ -56,6 +64,8 @@ def run_statement(
     except _STATEMENT_ERRORS as exc:
         if interrupted(exc):
             raise deadline.error(name, sql) from None
+        if failed is not None:
+            failed(exc, sql)
         raise SqlError(f"database {name!r}: {exc} in {sql.strip()[:200]!r}") from None
     finally:
         deadline.disarm()
@@ -125,9 +135,7 @@ class Reads:
         return shape(cursor, rows, started)
 
     def _raise(self, exc: BaseException, sql: str) -> None:
-        if isinstance(exc, sqlite3.OperationalError) and (
-            "no such table" in str(exc) or "attempt to write" in str(exc) or "no such" in str(exc)
-        ):
+        if isinstance(exc, sqlite3.OperationalError) and ("no such" in str(exc) or "attempt to write" in str(exc)):
             raise _OnlyWriterKnows from None
         raise SqlError(f"database {self.name!r}: {exc} in {sql.strip()[:200]!r}") from None
 
@@ -139,20 +147,10 @@ class Reads:
             deadline = Deadline(self.timeout)
             conn.set_progress_handler(deadline.check, 10_000)
             pooled = (conn, deadline)
-        conn, deadline = pooled
-        started = time.perf_counter()
-        deadline.arm()
         try:
-            cursor = conn.execute(sql, params)
-            rows = cursor.fetchall() if cursor.description else []
-        except _STATEMENT_ERRORS as exc:
-            if interrupted(exc):
-                raise deadline.error(self.name, sql) from None
-            self._raise(exc, sql)
+            return run_statement(self.name, pooled[0], pooled[1], sql, params, shape, self._raise)
         finally:
-            deadline.disarm()
             self._give_back(pooled)
-        return shape(cursor, rows, started)
 
     def _give_back(self, pooled: tuple[sqlite3.Connection, Deadline]) -> None:
         with self._lock:
