@@ -78,6 +78,7 @@ class Ownership:
         self._pending: dict[Key, int] = {}  # calls of this process waiting for or running on a key
         self._cooling: dict[Key, float] = {}  # monotonic moment before which not to take it again
         self._tasks: set[asyncio.Task[None]] = set()  # lingering releases under way
+        self._releasing: dict[Key, asyncio.Future[None]] = {}  # lets go under way: a take waits for it
         self._timers: dict[Key, asyncio.TimerHandle] = {}  # lingers not over yet
         self._closed = False
 
@@ -89,13 +90,16 @@ class Ownership:
         """Whether ``key``'s lease is held and fresh, with no reason to let others in: then
         :meth:`enter` would return at once, and the caller need not await it."""
         held = self._held.get(key)
-        if held is None:
+        if held is None or key in self._releasing:
             return False
         now = time.monotonic()
         return (now - held.since < HOLD or self._pending.get(key, 0) <= 1) and now - held.renewed <= RENEW
 
     async def enter(self, key: Key) -> None:
         """Hold ``key``'s lease, waiting for other processes as long as they hold it."""
+        releasing = self._releasing.get(key)
+        if releasing is not None:  # let go of it first: a take meanwhile would be undone by it
+            await asyncio.wait([releasing])
         held = self._held.get(key)
         now = time.monotonic()
         if held is not None:
@@ -161,16 +165,25 @@ class Ownership:
     def _linger_over(self, key: Key) -> None:
         self._timers.pop(key, None)
         if key in self._held and not self._pending.get(key) and not self._closed:
-            task = asyncio.ensure_future(self._let_go(key))
+            task = asyncio.ensure_future(self._let_go(key, idle=True))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _let_go(self, key: Key) -> None:
-        if self._held.pop(key, None) is not None:
-            try:
-                await self.store.disown_actor(key[0], key[1], self.owner)
-            except Exception as exc:  # noqa: BLE001 - the lease then runs out by itself
-                log.warning("letting go of actor %s %s failed (its lease will run out): %s", key[0], key[1][:12], exc)
+    async def _let_go(self, key: Key, idle: bool = False) -> None:
+        """Give ``key``'s lease back. With ``idle``, only if no call wants it by now: a call may
+        have come, and entered the held lease, between the linger's end and this task's start.
+        Until the backend has it back, a call that comes waits (:meth:`enter`): were it to take
+        the lease meanwhile, the give-back landing after would leave its writes without one."""
+        if (idle and self._pending.get(key)) or key in self._releasing or self._held.pop(key, None) is None:
+            return
+        done = self._releasing[key] = asyncio.get_running_loop().create_future()
+        try:
+            await self.store.disown_actor(key[0], key[1], self.owner)
+        except Exception as exc:  # noqa: BLE001 - the lease then runs out by itself
+            log.warning("letting go of actor %s %s failed (its lease will run out): %s", key[0], key[1][:12], exc)
+        finally:
+            del self._releasing[key]
+            done.set_result(None)
 
     async def renew(self) -> None:
         """Extend every held lease that is due for it (called every ``RENEW`` seconds)."""

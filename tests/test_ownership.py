@@ -175,3 +175,43 @@ asyncio.run(main())
             arming.kill()
         for worker in workers:
             worker.finish()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_a_call_that_comes_as_an_idle_lease_is_let_go_keeps_it(tmp_path: Path, kind: str) -> None:
+    """The idle let-go is a task: a call that enters the still-held lease between the linger's
+    end and that task's start keeps the lease, and its write is stored (it was once refused:
+    the task gave the lease back under the call's feet)."""
+    from runtime.backends.base import Fence
+    from runtime.ownership import Ownership
+
+    backend = backend_for(kind, tmp_path)
+    async with App.from_manifest(APP / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
+        store = app.backend.state
+        ownership = Ownership(store, lambda key: None, owner="here")
+        key = ("counter", "k" * 64)
+        ownership.want(key)
+        await ownership.enter(key)
+        ownership.left(key)  # idle: the linger timer is armed
+        ownership._timers.pop(key).cancel()
+        ownership._linger_over(key)  # the linger ends: its let-go task is scheduled, not started
+        ownership.want(key)  # a call comes in this same turn
+        assert ownership.entered(key)
+        fence = ownership.fence(key)
+        assert isinstance(fence, Fence)
+        await store.put(*key, {"n": "1"}, fence)  # stored, not refused
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert ownership.fence(key) == fence
+        assert await store.actor_owners("counter", time.time()) == {key[1]: "here"}
+        ownership.left(key)
+        ownership._timers.pop(key).cancel()
+        # A release under way holds a new take back until the backend has the lease back.
+        releasing = asyncio.ensure_future(ownership._let_go(key, idle=True))
+        await asyncio.sleep(0)
+        ownership.want(key)
+        assert not ownership.entered(key)
+        await ownership.enter(key)
+        assert releasing.done()
+        assert await store.actor_owners("counter", time.time()) == {key[1]: "here"}
+        await ownership.release_all()
