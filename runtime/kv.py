@@ -14,7 +14,7 @@ from runtime.arguments import not_text, utf8
 from runtime.backends.base import KvStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
-from runtime.naming import keyword_error, platform_names
+from runtime.naming import keyword_error, options_error, platform_names
 
 ValueType = Literal["text", "json", "bytes"]
 
@@ -45,16 +45,19 @@ class KvCache:
         self._store = store
         self._clock = clock
         self._enforce = enforce_limits
-        # A store that reads without waiting (SQLite) offers get_now: no coroutine frames on the hot read.
-        self._get_now: Callable[[str, str, float], tuple[bytes, str | None, float | None] | None] | None = getattr(
-            store, "get_now", None
-        )
+        # A store that reads without waiting (SQLite) offers value_now: no coroutine frames on the hot read.
+        self._value_now: Callable[[str, str, float], bytes | None] | None = getattr(store, "value_now", None)
 
     def __repr__(self) -> str:
         return f"<KvCache {self.name!r}>"
 
     async def get(
-        self, key: str | builtins.list[str], type: ValueType = "text", *, cache_ttl: float | None = None
+        self,
+        key: str | builtins.list[str],
+        type: ValueType = "text",
+        *,
+        cache_ttl: float | None = None,
+        **unknown: Never,
     ) -> Any:
         """The value of ``key`` decoded as ``type`` ("text", "json" or "bytes"), or None. Given a
         list of up to 100 keys, a dict of each key to its value (None when missing), as the
@@ -65,23 +68,38 @@ class KvCache:
         :raises BindingError: for a bad key or type, or a value that is not valid JSON when
             ``type="json"``.
         """
+        # The hottest read: its arguments are checked here, not by a wrapper (one frame fewer).
+        if unknown:
+            raise keyword_error(self, "get", unknown)
+        if type != "text" and type != "json" and type != "bytes" and key.__class__ is not builtins.list:
+            raise self._shaped("get", key, type) or BindingError(
+                f"KV {self.name!r}: type must be 'text', 'json' or 'bytes', not {type!r}"
+            )
         if cache_ttl is not None:
             self._check_cache_ttl(cache_ttl)
-        if isinstance(key, builtins.list):
-            found = await self._bulk(key, type)
-            return {k: (v["value"] if v is not None else None) for k, v in found.items()}
-        self._check_key(key)
-        if self._get_now is not None:
-            row = self._get_now(self.name, key, self._clock.time())
-            value = row[0] if row is not None else None
+        if key.__class__ is not str or not key.isascii() or not 0 < len(key) <= MAX_KEY_BYTES or key in _DOTS:
+            if isinstance(key, builtins.list):
+                found = await self._bulk(key, type)
+                return {k: (v["value"] if v is not None else None) for k, v in found.items()}
+            if isinstance(key, dict):
+                shaped = self._shaped("get", key, type)
+                if shaped is not None:
+                    raise shaped
+            self._check_key(key)
+        if self._value_now is not None:
+            value = self._value_now(self.name, key, self._clock.time())
         else:
             entry = await self._store.get(self.name, key, self._clock.time())
             value = entry.value if entry is not None else None
         if value is None:
             return None
         if type == "text":
-            return value.decode("utf-8", errors="replace")
+            return value.decode("utf-8", "replace")
         return self._decode(key, value, type)
+
+    def _shaped(self, method: str, *args: Any) -> BindingError | None:
+        """The hint for a call of the TypeScript shape (options in a dict), if it is one."""
+        return options_error(self.__class__.__name__, method, (self, *args), ("self", "key", "type"))
 
     async def get_with_metadata(
         self, key: str | builtins.list[str], type: ValueType = "text", *, cache_ttl: float | None = None

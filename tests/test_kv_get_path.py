@@ -1,4 +1,4 @@
-"""The KV binding's read path on SQLite (``get_now``, no coroutine frames): the same answers and
+"""The KV binding's read path on SQLite (``value_now``, no coroutine frames): the same answers and
 errors as the store's ``get``: a key checked as on every other call, a failure a StorageError."""
 
 from __future__ import annotations
@@ -52,3 +52,19 @@ async def test_a_failing_read_is_a_storage_error_naming_the_file(app: App) -> No
     with pytest.raises(StorageError, match=r"state\.db.*get failed"):
         await app.env.CACHE.get("a")
     assert app.backend.failed_writes == 0  # a read loses nothing
+
+
+async def test_get_checks_its_arguments_without_a_wrapper(app: App) -> None:
+    """``get`` checks its own keywords and type (no wrapper frame on the hottest read): a bad
+    type is refused even for a missing key, and the TypeScript shape gets its hint."""
+    kv = app.env.CACHE
+    with pytest.raises(BindingError, match="type must be 'text', 'json' or 'bytes', not 'xml'"):
+        await kv.get("missing", "xml")
+    with pytest.raises(BindingError, match="did you mean `cache_ttl`"):
+        await kv.get("a", cacheTtl=60)
+    with pytest.raises(BindingError, match="keyword arguments, not a dict"):
+        await kv.get("a", {"type": "json"})
+    with pytest.raises(BindingError, match="keyword arguments, not a dict"):
+        await kv.get({"key": "a"})
+    await kv.put("a", "1")
+    assert await kv.get(["a", "b"], "json") == {"a": 1, "b": None}
