@@ -10,6 +10,8 @@ keep that promise with a lease per actor id in the backend:
 - it keeps the lease while calls keep coming, renewing it every second, and lets it go 5 ms
   after its queue of calls for the actor empties, or after holding it 100 ms while busy, so
   that other processes' callers get their turn (it then waits 4 ms before taking it again);
+  a lease is given back only if no call of this process wants it by then, and a call that
+  comes while it is being given back waits for that, then takes it anew;
 - a process that stops lets go of every lease; one that is killed (or paused) holds them
   until they run out (3 s), after which others take over.
 
