@@ -88,22 +88,30 @@ def python_response(value: dict[str, Any]) -> Response:
     if not value.get("more"):
         headers.append((b"content-length", str(len(body)).encode()))
         return _Answer(value["s"], headers, body)
-    queue: asyncio.Queue[bytes | None] = value["queue"]
+    queue: asyncio.Queue[bytes | Exception | None] = value["queue"]
 
     pump: asyncio.Future[None] | None = value.get("pump")
+    abandon: Callable[[], None] = value["abandon"]
 
     async def chunks() -> AsyncIterator[bytes]:
+        ended = False
         try:
             if body:
                 yield body
             while True:
                 chunk = await queue.get()
                 if chunk is None:
+                    ended = True
                     return
+                if isinstance(chunk, Exception):  # an error, not a truncated success
+                    ended = True
+                    raise chunk
                 yield chunk
         finally:  # the answer ended (or its client left): what is left of the request body is not sent
             if pump is not None and not pump.done():
                 pump.cancel()
+            if not ended:  # its reader left before the end: the handler's stream is cancelled
+                abandon()
 
     streaming = (StreamingResponse if pump is None else _Duplex)(chunks(), status_code=value["s"])
     streaming.raw_headers = headers
