@@ -1,0 +1,66 @@
+import { Service } from '@liquidmetal-ai/raindrop-framework';
+
+const probe = ((globalThis as any).__streamProbe ??= { generated: 0, consumed: 0, backlog: 0, atFirst: -1 });
+
+// `size` bytes (byte k is k % 251) in 64 KB chunks, made only as they are read; how far the
+// making runs ahead of the actor's reading is noted in `probe.backlog`.
+function generated(size: number, failAt = -1): ReadableStream<Uint8Array> {
+  probe.generated = 0;
+  probe.consumed = 0;
+  probe.backlog = 0;
+  probe.atFirst = -1;
+  return new ReadableStream({
+    pull(controller) {
+      if (failAt >= 0 && probe.generated >= failAt) return controller.error(new TypeError('the upload broke midway'));
+      const n = Math.min(65536, size - probe.generated);
+      if (n <= 0) return controller.close();
+      const chunk = new Uint8Array(n);
+      for (let k = 0; k < n; k++) chunk[k] = (probe.generated + k) % 251;
+      probe.generated += n;
+      probe.backlog = Math.max(probe.backlog, probe.generated - probe.consumed);
+      controller.enqueue(chunk);
+    },
+  }, { highWaterMark: 0 });
+}
+
+export default class extends Service<any> {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const env = this.env;
+    const feed = env.FEED.get(env.FEED.idFromName('a'));
+    const pyfeed = env.PYFEED.get(env.PYFEED.idFromName('a'));
+    const size = Number(url.searchParams.get('size') || '0');
+    switch (url.pathname) {
+      case '/events':
+      case '/ticks':
+      case '/fail':
+        return feed.fetch(request); // forwarded: the answer streams through as it is written
+      case '/py/events':
+      case '/py/ticks':
+        return pyfeed.fetch(`http://pyfeed${url.pathname.slice(3)}`, { signal: request.signal });
+      case '/read': { // the whole answer read here: a stream failing midway is an error, not short
+        const target = url.searchParams.get('from') === 'py' ? pyfeed : feed;
+        const answer = await target.fetch(`http://feed/${url.searchParams.get('path')}`);
+        try {
+          return Response.json({ text: await answer.text() });
+        } catch (e: any) {
+          return Response.json({ error: `${e.name}: ${e.message}` });
+        }
+      }
+      case '/upload': { // a generated upload streamed to an actor (TypeScript, or Python: ?to=py)
+        const target = url.searchParams.get('to') === 'py' ? pyfeed : feed;
+        const failAt = Number(url.searchParams.get('failAt') ?? '-1');
+        try {
+          const answer = await target.fetch('http://feed/upload', { method: 'POST', body: generated(size, failAt), duplex: 'half' } as any);
+          return Response.json({ status: answer.status, answer: await answer.json(), probe });
+        } catch (e: any) {
+          return Response.json({ error: `${e.name}: ${e.message}`, probe });
+        }
+      }
+      case '/echo': // the client's body through the service to the actor and back
+        return feed.fetch('http://feed/echo', { method: 'POST', body: request.body, duplex: 'half' } as any);
+      default:
+        return new Response('not found', { status: 404 });
+    }
+  }
+}
