@@ -18,7 +18,7 @@ from runtime.handlers import Actor, Batch, Each, Service, Task
 from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource, Observer, ScheduleSource
 from runtime.manifest.model import Service as ServiceBlock
-from runtime.typescript.host import TypeScriptError
+from runtime.typescript.host import READ_ACK, TypeScriptError
 
 if TYPE_CHECKING:
     from runtime.queue import Message, MessageBatch
@@ -92,9 +92,11 @@ def python_response(value: dict[str, Any]) -> Response:
 
     pump: asyncio.Future[None] | None = value.get("pump")
     abandon: Callable[[], None] = value["abandon"]
+    ack: Callable[[int], None] = value["ack"]
 
     async def chunks() -> AsyncIterator[bytes]:
         ended = False
+        read = acked = 0
         try:
             if body:
                 yield body
@@ -106,6 +108,10 @@ def python_response(value: dict[str, Any]) -> Response:
                 if isinstance(chunk, Exception):  # an error, not a truncated success
                     ended = True
                     raise chunk
+                read += len(chunk)
+                if read - acked >= READ_ACK:  # Node reads the handler's stream a window ahead of this
+                    acked = read
+                    ack(read)
                 yield chunk
         finally:  # the answer ended (or its client left): what is left of the request body is not sent
             if pump is not None and not pump.done():

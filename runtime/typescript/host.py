@@ -276,6 +276,7 @@ class NodeHost:
                 if value.__class__ is dict and value.get("more"):
                     value["queue"] = self.stream(message["i"])
                     value["abandon"] = self._abandoner(message["i"])
+                    value["ack"] = self._acker(message["i"])
                 future.set_result(value)
         elif kind == "err":
             future = self._pending.get(message["i"])
@@ -337,6 +338,16 @@ class NodeHost:
                 self.send({"t": "cancel", "i": request})
 
         return abandon
+
+    def _acker(self, request: int) -> Callable[[int], None]:
+        """What a streamed answer's reader calls with how much it has read: Node reads the
+        handler's stream at most a window ahead of it."""
+
+        def ack(read: int) -> None:
+            if request in self._streams and self._transport is not None:
+                self.send({"t": "ack", "i": request, "read": read})
+
+        return ack
 
     def _streamed_call(self, message: dict[str, Any]) -> None:
         """A fetch from TypeScript whose request body (``st``) arrives in ``ci`` frames and whose

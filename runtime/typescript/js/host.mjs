@@ -308,6 +308,7 @@ async function reply(i, response) {
   if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } }, true);
   const reader = response.body.getReader();
   const chunks = [];
+  let gathered = 0;
   let next = null;
   for (;;) {
     next = reader.read();
@@ -316,17 +317,23 @@ async function reply(i, response) {
     next = null;
     if (ready.done) return send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks) } });
     chunks.push(ready.value);
-    if (chunks.length > 64) break;
+    gathered += ready.value.length;
+    if (chunks.length > 64 || gathered > HEAD_BYTES) break; // a fast stream is not all read into the head
   }
   send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks), more: true } });
-  // The runtime's reader leaving (its client, a timeout) cancels the stream: see `cancel`.
-  replying.set(i, reader);
+  // The runtime's reader leaving (its client, a timeout) cancels the stream: see `cancel`. It
+  // acknowledges what it read (`ack`): the stream is read at most REPLY_WINDOW ahead of that.
+  const flow = { reader, sent: 0, read: 0, wake: null };
+  replying.set(i, flow);
   try {
     for (;;) {
+      while (flow.sent - flow.read > REPLY_WINDOW && replying.has(i)) await new Promise((r) => { flow.wake = r; });
       const { done, value } = await (next ?? reader.read());
       next = null;
       if (done) break;
-      send({ t: 'chunk', i, b: typeof value === 'string' ? Buffer.from(value) : value });
+      const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+      send({ t: 'chunk', i, b: chunk });
+      flow.sent += chunk.byteLength;
     }
     send({ t: 'end', i });
   } catch (error) { // failed midway: the reader gets an error, not a body cut short
@@ -336,6 +343,8 @@ async function reply(i, response) {
   }
 }
 const replying = new Map();
+const REPLY_WINDOW = 1024 * 1024;
+const HEAD_BYTES = 256 * 1024;
 
 function join(chunks) {
   if (chunks.length === 0) return null;
@@ -424,13 +433,18 @@ const dispatch = {
   rc: (m) => host.stream.chunk(m),
   re: (m) => host.stream.end(m),
   ca: (m) => host.stream.acked(m),
+  ack: (m) => { const flow = replying.get(m.i); if (flow) { flow.read = m.read; flow.wake?.(); } },
   in: received,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => {
     const controller = aborts.get(m.i);
     if (controller) controller.abort(new Error('the runtime timed the request out'));
     const streaming = replying.get(m.i); // the answer's reader left: its stream is cancelled
-    if (streaming) { replying.delete(m.i); streaming.cancel(new Error('the answer\'s reader left')).catch(() => {}); }
+    if (streaming) {
+      replying.delete(m.i);
+      streaming.wake?.();
+      streaming.reader.cancel(new Error('the answer\'s reader left')).catch(() => {});
+    }
   },
   init: (m) => run(m, init),
   env: (m) => { env = buildEnv(m.spec, host); ownEnvs.clear(); send({ t: 'ok', i: m.i, v: true }); },
