@@ -66,6 +66,27 @@ export class Feed extends Actor<any> {
       return Response.json({ sha256: hash.digest('hex'), size, chunks });
     }
     if (path === '/echo') return new Response(request.body);
+    if (path === '/download') { // made only as it is read; how far ahead of the reader in probe.backlog
+      const size = Number(new URL(request.url).searchParams.get('size'));
+      probe.generated = 0;
+      probe.consumed = 0;
+      probe.backlog = 0;
+      return new Response(new ReadableStream({
+        pull(controller) {
+          const n = Math.min(65536, size - probe.generated);
+          if (n <= 0) return controller.close();
+          const chunk = new Uint8Array(n);
+          for (let k = 0; k < n; k++) chunk[k] = (probe.generated + k) % 251;
+          probe.generated += n;
+          probe.backlog = Math.max(probe.backlog, probe.generated - probe.consumed);
+          controller.enqueue(chunk);
+        },
+      }, { highWaterMark: 0 }));
+    }
+    if (path === '/hang') { // answers only once "go" is in KV
+      while ((await env.CACHE.get('go')) === null) await sleep(5);
+      return new Response('late');
+    }
     return new Response('no such feed', { status: 404 });
   }
 }

@@ -1,4 +1,5 @@
 import { Service } from '@liquidmetal-ai/raindrop-framework';
+import { createHash } from 'node:crypto';
 
 const probe = ((globalThis as any).__streamProbe ??= { generated: 0, consumed: 0, backlog: 0, atFirst: -1 });
 
@@ -57,6 +58,41 @@ export default class extends Service<any> {
           return Response.json({ error: `${e.name}: ${e.message}`, probe });
         }
       }
+      case '/download': { // read here slowly: the actor's making waits for this reading
+        const answer = await feed.fetch(`http://feed/download?size=${size}`);
+        const hash = createHash('sha256');
+        const reader = answer.body!.getReader();
+        let got = 0;
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          hash.update(value);
+          got += value.byteLength;
+          probe.consumed = got;
+          if (got % (1 << 20) < 65536) await new Promise((r) => setTimeout(r, 1));
+        }
+        return Response.json({ size: got, sha256: hash.digest('hex'), backlog: probe.backlog });
+      }
+      case '/abort': { // the caller aborts: before the answer (`when=head`) or while reading it
+        const controller = new AbortController();
+        try {
+          if (url.searchParams.get('when') === 'head') {
+            setTimeout(() => controller.abort(), 30);
+            await feed.fetch('http://feed/hang', { signal: controller.signal });
+            return Response.json({ error: null });
+          }
+          const answer = await (url.searchParams.get('from') === 'py' ? pyfeed : feed).fetch('http://feed/ticks', { signal: controller.signal });
+          const reader = answer.body!.getReader();
+          for (let n = 0; n < 3; n++) await reader.read();
+          controller.abort();
+          await reader.read();
+          return Response.json({ error: null });
+        } catch (e: any) {
+          return Response.json({ error: e.name });
+        }
+      }
+      case '/hang': // forwarded: the runtime times the request out before the actor answers
+        return feed.fetch(request);
       case '/echo': // the client's body through the service to the actor and back
         return feed.fetch('http://feed/echo', { method: 'POST', body: request.body, duplex: 'half' } as any);
       default:
