@@ -77,8 +77,9 @@ export function streamCalls(send) {
     send({ t: 'cc', i: call.i });
     stopSending(call, reason);
     const error = reason ?? new DOMException('The operation was aborted.', 'AbortError');
-    if (call.answered) {
+    if (call.answered) { // what arrived and was not read yet is dropped: the next read fails
       call.error = error;
+      call.chunks = [];
       call.ended = true;
       wake(call, 'readable');
     } else call.reject(error);
@@ -90,8 +91,15 @@ export function streamCalls(send) {
     call.unlisten();
   }
 
+  // An answer dropped without reading its body (garbage collected) cancels the call too: the
+  // runtime's side does not wait on it forever.
+  const dropped = new FinalizationRegistry((i) => {
+    const call = calls.get(i);
+    if (call) abort(call, new Error('the answer was dropped without reading its body'));
+  });
+
   function body(call) {
-    return new ReadableStream({
+    const stream = new ReadableStream({
       type: 'bytes',
       async pull(controller) {
         while (call.chunks.length === 0 && !call.ended) await new Promise((r) => { call.readable = r; });
@@ -107,6 +115,8 @@ export function streamCalls(send) {
       },
       cancel(reason) { abort(call, reason); },
     }, { highWaterMark: 0 });
+    dropped.register(stream, call.i);
+    return stream;
   }
 
   return {
