@@ -196,6 +196,17 @@ async def test_a_large_upload_streams_from_a_service_to_an_actor(raindrop_http: 
 
 
 @pytest.mark.parametrize("to", ["ts", "py"])
+@pytest.mark.parametrize(("size", "piece"), [(0, 65536), (3000, 1), (16 * MB, 16 * MB)])
+async def test_uploads_of_hostile_shapes(raindrop_http: httpx.AsyncClient, to: str, size: int, piece: int) -> None:
+    """An empty stream, a stream of single bytes, one chunk of 16 MB: each arrives whole."""
+    params = {"size": str(size), "to": to, "piece": str(piece)}
+    answer = (await raindrop_http.get("/upload", params=params)).json()
+    assert answer["status"] == 200, answer
+    assert answer["answer"]["size"] == size
+    assert answer["answer"]["sha256"] == _expected(size)
+
+
+@pytest.mark.parametrize("to", ["ts", "py"])
 async def test_an_upload_failing_midway_fails_the_actors_read(raindrop_http: httpx.AsyncClient, to: str) -> None:
     answer = (await raindrop_http.get("/upload", params={"size": str(8 * MB), "to": to, "failAt": str(2 * MB)})).json()
     assert "error" in answer, answer

@@ -51,10 +51,10 @@ export class Feed extends Actor<any> {
     }
     if (path === '/upload') {
       const hash = createHash('sha256');
-      const reader = request.body!.getReader();
+      const reader = request.body?.getReader(); // an empty body is no body
       let size = 0;
       let chunks = 0;
-      for (;;) {
+      while (reader) {
         const { done, value } = await reader.read();
         if (done) break;
         if (size === 0) probe.atFirst = probe.generated;

@@ -5,7 +5,7 @@ const probe = ((globalThis as any).__streamProbe ??= { generated: 0, consumed: 0
 
 // `size` bytes (byte k is k % 251) in 64 KB chunks, made only as they are read; how far the
 // making runs ahead of the actor's reading is noted in `probe.backlog`.
-function generated(size: number, failAt = -1): ReadableStream<Uint8Array> {
+function generated(size: number, failAt = -1, piece = 65536): ReadableStream<Uint8Array> {
   probe.generated = 0;
   probe.consumed = 0;
   probe.backlog = 0;
@@ -13,7 +13,7 @@ function generated(size: number, failAt = -1): ReadableStream<Uint8Array> {
   return new ReadableStream({
     pull(controller) {
       if (failAt >= 0 && probe.generated >= failAt) return controller.error(new TypeError('the upload broke midway'));
-      const n = Math.min(65536, size - probe.generated);
+      const n = Math.min(piece, size - probe.generated);
       if (n <= 0) return controller.close();
       const chunk = new Uint8Array(n);
       for (let k = 0; k < n; k++) chunk[k] = (probe.generated + k) % 251;
@@ -52,7 +52,7 @@ export default class extends Service<any> {
         const target = url.searchParams.get('to') === 'py' ? pyfeed : feed;
         const failAt = Number(url.searchParams.get('failAt') ?? '-1');
         try {
-          const answer = await target.fetch('http://feed/upload', { method: 'POST', body: generated(size, failAt), duplex: 'half' } as any);
+          const answer = await target.fetch('http://feed/upload', { method: 'POST', body: generated(size, failAt, Number(url.searchParams.get('piece') ?? '65536')), duplex: 'half' } as any);
           return Response.json({ status: answer.status, answer: await answer.json(), probe });
         } catch (e: any) {
           return Response.json({ error: `${e.name}: ${e.message}`, probe });
