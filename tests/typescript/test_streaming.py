@@ -269,3 +269,7 @@ async def test_a_request_timed_out_by_the_runtime_cancels_the_actor_call(raindro
             response = await client.get("/hang")
     assert response.status_code == 504
     await assert_nothing_left(raindrop_app)
+
+
+async def test_an_answer_without_a_body(raindrop_http: httpx.AsyncClient) -> None:
+    assert (await raindrop_http.get("/empty")).json() == {"statuses": [204, 204]}

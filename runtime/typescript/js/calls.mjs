@@ -7,6 +7,7 @@
 const WINDOW = 1024 * 1024;
 const READ_ACK = 256 * 1024;
 const EAGER = 256 * 1024; // a body that is all there at once, up to this size, goes with the call
+const NO_BODY = new Set([101, 204, 205, 304]);
 
 export function streamCalls(send) {
   const calls = new Map();
@@ -146,6 +147,8 @@ export function streamCalls(send) {
         call.unlisten = () => signal.removeEventListener('abort', aborted);
       }
       const value = await answer;
+      // A status that has no body (204, 304) is answered without one: a Response refuses one.
+      if (NO_BODY.has(value.s)) return new Response(null, { status: value.s, headers: value.h });
       return new Response(value.more ? body(call) : value.b ?? null, { status: value.s, headers: value.h });
     },
     settle(message) {

@@ -57,4 +57,6 @@ class Pyfeed(Actor):
                 raise ValueError("the python feed broke midway")
 
             return StreamingResponse(failing(), media_type="text/event-stream")
+        if path == "/empty":
+            return Response(status_code=204)
         return Response("no such feed", status_code=404)

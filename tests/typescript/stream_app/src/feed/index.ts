@@ -66,6 +66,7 @@ export class Feed extends Actor<any> {
       return Response.json({ sha256: hash.digest('hex'), size, chunks });
     }
     if (path === '/echo') return new Response(request.body);
+    if (path === '/empty') return new Response(null, { status: 204 });
     if (path === '/download') { // made only as it is read; how far ahead of the reader in probe.backlog
       const size = Number(new URL(request.url).searchParams.get('size'));
       probe.generated = 0;

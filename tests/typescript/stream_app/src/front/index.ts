@@ -91,6 +91,11 @@ export default class extends Service<any> {
           return Response.json({ error: e.name });
         }
       }
+      case '/empty': { // statuses without a body, from a TypeScript and a Python actor
+        const statuses = [];
+        for (const target of [feed, pyfeed]) statuses.push((await target.fetch('http://feed/empty')).status);
+        return Response.json({ statuses });
+      }
       case '/hang': // forwarded: the runtime times the request out before the actor answers
         return feed.fetch(request);
       case '/echo': // the client's body through the service to the actor and back
