@@ -52,8 +52,8 @@ class _Window:
 
 
 class BodyError(Exception):
-    """Reading a body streamed from TypeScript failed there (its source threw, or the caller
-    aborted it): the reader sees this, not a truncated body."""
+    """Reading a body streamed from TypeScript failed (its source threw there, or Node exited):
+    the reader sees this, not a truncated body."""
 
 
 @dataclasses.dataclass
@@ -448,7 +448,7 @@ class NodeHost:
         for body in self._bodies.values():
             body.put_nowait(BodyError("the Node process running the TypeScript handlers exited"))
         for queue in self._streams.values():
-            queue.put_nowait(None)
+            queue.put_nowait(failure)  # an answer streaming when Node died fails, it is not cut short
         self._streams.clear()
         for waiting in self._waits.values():
             if not waiting.done():

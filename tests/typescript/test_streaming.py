@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import signal
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import httpx
 import pytest
 
 from runtime.app import App
+from runtime.errors import NodeError
 from runtime.typescript.runner import running
 from tests.typescript.conftest import copy_app
 
@@ -273,3 +276,16 @@ async def test_a_request_timed_out_by_the_runtime_cancels_the_actor_call(raindro
 
 async def test_an_answer_without_a_body(raindrop_http: httpx.AsyncClient) -> None:
     assert (await raindrop_http.get("/empty")).json() == {"statuses": [204, 204]}
+
+
+async def test_node_dying_midway_breaks_the_stream_instead_of_ending_it(raindrop_app: App) -> None:
+    host = running[raindrop_app.manifest.root].host
+    exchange = Exchange(raindrop_app.asgi("front"), "/ticks")
+    assert await exchange.next() == b"data: 0\n\n"
+    assert host.pid is not None
+    os.kill(host.pid, signal.SIGKILL)
+    with anyio.fail_after(5), pytest.raises(NodeError):
+        await exchange.task
+    with anyio.fail_after(10):  # and the child is started again
+        while not host.restarts:
+            await asyncio.sleep(0.05)
