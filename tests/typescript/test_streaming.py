@@ -289,3 +289,20 @@ async def test_node_dying_midway_breaks_the_stream_instead_of_ending_it(raindrop
     with anyio.fail_after(10):  # and the child is started again
         while not host.restarts:
             await asyncio.sleep(0.05)
+
+
+async def test_concurrent_uploads_to_one_actor_wait_their_turn(
+    raindrop_app: App, raindrop_http: httpx.AsyncClient
+) -> None:
+    """Eight 2 MB uploads at once to the same actors (one call at a time each): the waiting ones
+    stop at their window, and all arrive whole."""
+    size = 2 * MB
+
+    async def one(to: str) -> Any:
+        return (await raindrop_http.get("/upload", params={"size": str(size), "to": to})).json()
+
+    with anyio.fail_after(20):
+        answers = await asyncio.gather(*(one("ts" if k % 2 else "py") for k in range(8)))
+    for answer in answers:
+        assert answer["answer"]["sha256"] == _expected(size), answer
+    await assert_nothing_left(raindrop_app)

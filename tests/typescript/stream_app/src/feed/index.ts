@@ -72,13 +72,15 @@ export class Feed extends Actor<any> {
       probe.generated = 0;
       probe.consumed = 0;
       probe.backlog = 0;
+      let at = 0;
       return new Response(new ReadableStream({
         pull(controller) {
-          const n = Math.min(65536, size - probe.generated);
+          const n = Math.min(65536, size - at);
           if (n <= 0) return controller.close();
           const chunk = new Uint8Array(n);
-          for (let k = 0; k < n; k++) chunk[k] = (probe.generated + k) % 251;
-          probe.generated += n;
+          for (let k = 0; k < n; k++) chunk[k] = (at + k) % 251;
+          at += n;
+          probe.generated = at;
           probe.backlog = Math.max(probe.backlog, probe.generated - probe.consumed);
           controller.enqueue(chunk);
         },

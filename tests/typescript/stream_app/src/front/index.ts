@@ -10,14 +10,16 @@ function generated(size: number, failAt = -1, piece = 65536): ReadableStream<Uin
   probe.consumed = 0;
   probe.backlog = 0;
   probe.atFirst = -1;
+  let at = 0;
   return new ReadableStream({
     pull(controller) {
-      if (failAt >= 0 && probe.generated >= failAt) return controller.error(new TypeError('the upload broke midway'));
-      const n = Math.min(piece, size - probe.generated);
+      if (failAt >= 0 && at >= failAt) return controller.error(new TypeError('the upload broke midway'));
+      const n = Math.min(piece, size - at);
       if (n <= 0) return controller.close();
       const chunk = new Uint8Array(n);
-      for (let k = 0; k < n; k++) chunk[k] = (probe.generated + k) % 251;
-      probe.generated += n;
+      for (let k = 0; k < n; k++) chunk[k] = (at + k) % 251;
+      at += n;
+      probe.generated = at;
       probe.backlog = Math.max(probe.backlog, probe.generated - probe.consumed);
       controller.enqueue(chunk);
     },
