@@ -1,9 +1,10 @@
 // A fetch from TypeScript to an actor or a service (env.ACTOR.get(id).fetch, env.SVC.fetch): its
-// request body goes to the runtime as it is read (`ci` frames, at most WINDOW bytes ahead of what
-// the runtime has read, which it acknowledges in `ca` frames; not `n`, every frame's moment), and the answer's body comes back
-// as it is produced (`rc` frames, then `re`; read here is acknowledged in `ra` frames). These
-// calls have negative ids; the caller aborting (its signal, or cancelling the answer's body)
-// sends `cc`, and the runtime cancels its side of the call.
+// request body goes to the runtime as it is read (`ci` frames, at most WINDOW bytes ahead of
+// what the runtime has read, which it acknowledges in `ca` frames: `read`, as `n` is every
+// frame's moment), and the answer's body comes back as it is produced (`rc` frames, then `re`;
+// what is read here is acknowledged in `ra` frames). These calls have negative ids; the caller
+// aborting (its signal, or cancelling the answer's body) sends `cc`, and the runtime cancels its
+// side of the call.
 const WINDOW = 1024 * 1024;
 const READ_ACK = 256 * 1024;
 const EAGER = 256 * 1024; // a body that is all there at once, up to this size, goes with the call
@@ -136,6 +137,10 @@ export function streamCalls(send) {
           call.reader = null;
           first = null;
         }
+      }
+      if (signal?.aborted) { // while the body's start was read
+        call.reader?.cancel(signal.reason).catch(() => {});
+        throw signal.reason;
       }
       const answer = new Promise((resolve, reject) => { call.resolve = resolve; call.reject = reject; });
       calls.set(i, call);
