@@ -4,9 +4,9 @@ The runtime and the child talk over a socketpair (the child's ``RAINDROP_TS_FD``
 (:mod:`runtime.typescript.wire`). Requests go to Node (``fetch``, ``rpc``, ``msgs``, ``task``,
 ``actor``); Node's binding calls (``c``) come back and are answered by the Python bindings (an
 actor's or a service's ``fetch`` with a negative id: its bodies stream both ways, see
-``_streamed_call`` and js/calls.mjs). The
-child exits when the socket closes (its parent died or stopped it); an unexpected exit fails
-the requests in flight and the child is started again, with backoff.
+``_streamed_call`` and js/calls.mjs). The child exits when the socket closes (its parent died
+or stopped it); an unexpected exit fails the requests in flight and the child is started
+again, with backoff.
 """
 
 from __future__ import annotations
