@@ -18,7 +18,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
@@ -301,17 +301,26 @@ class ServiceStub:
 
 
 def build_request(
-    url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | str | None = None
+    url: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | str | AsyncIterator[bytes] | None = None,
 ) -> Request:
-    """A Starlette ``Request`` for ``url``, for calling a service's ``fetch`` in process."""
+    """A Starlette ``Request`` for ``url``, for calling a service's ``fetch`` in process. ``body``
+    may be chunks, read as the handler reads the request (without a length, the request says
+    ``transfer-encoding: chunked``, as one from a client sending it in chunks)."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    payload = body.encode() if isinstance(body, str) else (body or b"")
+    chunks = body if body is not None and not isinstance(body, bytes | str) else None
+    payload = body.encode() if isinstance(body, str) else (body if isinstance(body, bytes) else b"")
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     raw_headers.append((b"host", (parts.netloc or "internal").encode()))
     if payload:
         raw_headers.append((b"content-length", str(len(payload)).encode()))
+    elif chunks is not None and not any(k in (b"content-length", b"transfer-encoding") for k, _ in raw_headers):
+        raw_headers.append((b"transfer-encoding", b"chunked"))
     scope = {
         "type": "http",
         "method": method.upper(),
@@ -329,6 +338,10 @@ def build_request(
         nonlocal sent
         if sent:
             return {"type": "http.disconnect"}
+        if chunks is not None:  # a failed read of the chunks raises here, in the handler's read
+            chunk = await anext(aiter(chunks), None)
+            if chunk is not None:
+                return {"type": "http.request", "body": chunk, "more_body": True}
         sent = True
         return {"type": "http.request", "body": payload, "more_body": False}
 

@@ -18,7 +18,7 @@ from runtime.handlers import Actor, Batch, Each, Service, Task
 from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource, Observer, ScheduleSource
 from runtime.manifest.model import Service as ServiceBlock
-from runtime.typescript.host import TypeScriptError
+from runtime.typescript.host import READ_ACK, TypeScriptError
 
 if TYPE_CHECKING:
     from runtime.queue import Message, MessageBatch
@@ -88,22 +88,36 @@ def python_response(value: dict[str, Any]) -> Response:
     if not value.get("more"):
         headers.append((b"content-length", str(len(body)).encode()))
         return _Answer(value["s"], headers, body)
-    queue: asyncio.Queue[bytes | None] = value["queue"]
+    queue: asyncio.Queue[bytes | Exception | None] = value["queue"]
 
     pump: asyncio.Future[None] | None = value.get("pump")
+    abandon: Callable[[], None] = value["abandon"]
+    ack: Callable[[int], None] = value["ack"]
 
     async def chunks() -> AsyncIterator[bytes]:
+        ended = False
+        read = acked = 0
         try:
             if body:
                 yield body
             while True:
                 chunk = await queue.get()
                 if chunk is None:
+                    ended = True
                     return
+                if isinstance(chunk, Exception):  # an error, not a truncated success
+                    ended = True
+                    raise chunk
+                read += len(chunk)
+                if read - acked >= READ_ACK:  # Node reads the handler's stream a window ahead of this
+                    acked = read
+                    ack(read)
                 yield chunk
         finally:  # the answer ended (or its client left): what is left of the request body is not sent
             if pump is not None and not pump.done():
                 pump.cancel()
+            if not ended:  # its reader left before the end: the handler's stream is cancelled
+                abandon()
 
     streaming = (StreamingResponse if pump is None else _Duplex)(chunks(), status_code=value["s"])
     streaming.raw_headers = headers

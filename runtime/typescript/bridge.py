@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from runtime.naming import snake
 from runtime.queue import Queue
 from runtime.services import ServiceStub, build_request
 from runtime.sql import SqlDatabase
+from runtime.typescript.host import Streamed
 
 
 def binding_spec(env: Env) -> dict[str, Any]:
@@ -46,15 +47,13 @@ def binding_spec(env: Env) -> dict[str, Any]:
     return {"bindings": bindings, "vars": values}
 
 
-async def wire_response(response: Response) -> dict[str, Any]:
-    """A Python ``Response`` as the Node side rebuilds it: status, headers, body."""
-    if isinstance(response, StreamingResponse):
-        parts = [chunk if isinstance(chunk, bytes) else str(chunk).encode() async for chunk in response.body_iterator]
-        body = b"".join(parts)
-    else:
-        body = bytes(response.body)
+def wire_response(response: Response) -> dict[str, Any] | Streamed:
+    """A Python ``Response`` as the Node side rebuilds it: status, headers, body; a streaming
+    one's body goes to Node as it is produced (an actor's server-sent events, a large download)."""
     headers = [[k.decode("latin-1"), v.decode("latin-1")] for k, v in response.raw_headers if k != b"content-length"]
-    return {"s": response.status_code, "h": headers, "b": body}
+    if isinstance(response, StreamingResponse):
+        return Streamed({"s": response.status_code, "h": headers, "b": None}, response.body_iterator)
+    return {"s": response.status_code, "h": headers, "b": bytes(response.body)}
 
 
 class Bridge:
@@ -121,10 +120,10 @@ class Bridge:
             return await getattr(target.get(ActorId(actor, name)), called)(*arguments)
         if method == "$actorFetch":
             actor, name, request = args
-            response = await target.get(ActorId(actor, name)).fetch(_request(request))
-            return await wire_response(response)
-        if method == "$fetch":
-            return await wire_response(await target.fetch(_request(args)))
+            response = await target.get(ActorId(actor, name)).fetch(_request(request, message.get("st")))
+            return wire_response(response)
+        if method == "$fetch":  # ``st``: the request body's chunks, as they arrive from Node
+            return wire_response(await target.fetch(_request(args, message.get("st"))))
         if method.startswith("_"):
             raise BindingError(f"{message['b']} has no public method {method!r}")
         function = getattr(target, method, None) or getattr(target, snake(method), None)
@@ -204,6 +203,6 @@ def _options(function: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[li
     return args, kwargs
 
 
-def _request(parts: list[Any]) -> Any:
+def _request(parts: list[Any], chunks: AsyncIterator[bytes] | None) -> Any:
     method, url, headers, body = parts
-    return build_request(url, method=method, headers=dict(headers), body=body)
+    return build_request(url, method=method, headers=dict(headers), body=body if chunks is None else chunks)

@@ -2,19 +2,22 @@
 
 The runtime and the child talk over a socketpair (the child's ``RAINDROP_TS_FD``) in frames
 (:mod:`runtime.typescript.wire`). Requests go to Node (``fetch``, ``rpc``, ``msgs``, ``task``,
-``actor``); Node's binding calls (``c``) come back and are answered by the Python bindings. The
-child exits when the socket closes (its parent died or stopped it); an unexpected exit fails
-the requests in flight and the child is started again, with backoff.
+``actor``); Node's binding calls (``c``) come back and are answered by the Python bindings (an
+actor's or a service's ``fetch`` with a negative id: its bodies stream both ways, see
+``_streamed_call`` and js/calls.mjs). The child exits when the socket closes (its parent died
+or stopped it); an unexpected exit fails the requests in flight and the child is started
+again, with backoff.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,10 @@ BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
 SOCKET_BUFFER = 4 * 1024 * 1024
 #: How far a streamed request body may run ahead of what the handler has read.
 WINDOW = 1024 * 1024
+#: A body streamed from Node is acknowledged every this many bytes read (Node's own READ_ACK).
+READ_ACK = 256 * 1024
+#: What an acknowledgement says when the rest of a body is not wanted: Node stops sending it.
+UNWANTED = 2**53 - 1
 
 
 def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
@@ -44,6 +51,20 @@ class _Window:
         self.sent = 0
         self.read = 0
         self.moved = asyncio.Event()
+
+
+class BodyError(Exception):
+    """Reading a body streamed from TypeScript failed (its source threw there, or Node exited):
+    the reader sees this, not a truncated body."""
+
+
+@dataclasses.dataclass
+class Streamed:
+    """A binding call's answer whose body streams to Node as it is produced (a fetch of an actor
+    or a service): ``head`` is status and headers, ``chunks`` the body."""
+
+    head: dict[str, Any]
+    chunks: AsyncIterable[bytes | str | memoryview]
 
 
 class TypeScriptError(Exception):
@@ -104,9 +125,14 @@ class NodeHost:
         self._process: asyncio.subprocess.Process | None = None
         self._transport: asyncio.Transport | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
-        self._streams: dict[int, asyncio.Queue[bytes | None]] = {}
+        self._streams: dict[int, asyncio.Queue[bytes | Exception | None]] = {}
         self._waits: dict[int, asyncio.Future[None]] = {}
         self._windows: dict[int, _Window] = {}
+        # Binding calls whose bodies stream (Node's ids for them are negative): the call, the
+        # request body arriving from Node, and the answer's body sent to Node.
+        self._calls: dict[int, asyncio.Task[None]] = {}
+        self._bodies: dict[int, asyncio.Queue[bytes | BodyError | None]] = {}
+        self._answers: dict[int, _Window] = {}
         self._ids = 0
         self._out: list[bytes] = []
         self._stopping = False
@@ -219,8 +245,8 @@ class NodeHost:
         finally:
             self._windows.pop(request, None)
 
-    def stream(self, request: int) -> asyncio.Queue[bytes | None]:
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+    def stream(self, request: int) -> asyncio.Queue[bytes | Exception | None]:
+        queue: asyncio.Queue[bytes | Exception | None] = asyncio.Queue()
         self._streams[request] = queue
         return queue
 
@@ -239,6 +265,9 @@ class NodeHost:
     def received(self, message: dict[str, Any]) -> None:
         kind = message["t"]
         if kind == "c":
+            if message["i"] < 0:  # a fetch whose bodies stream, which Node may cancel
+                self._streamed_call(message)
+                return
             task = asyncio.ensure_future(self._call(message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -248,6 +277,8 @@ class NodeHost:
                 value = message.get("v")
                 if value.__class__ is dict and value.get("more"):
                     value["queue"] = self.stream(message["i"])
+                    value["abandon"] = self._abandoner(message["i"])
+                    value["ack"] = self._acker(message["i"])
                 future.set_result(value)
         elif kind == "err":
             future = self._pending.get(message["i"])
@@ -260,9 +291,16 @@ class NodeHost:
                 window.read = message["n"]
                 window.moved.set()
         elif kind == "chunk":
-            self._streams[message["i"]].put_nowait(message["b"])
+            queue = self._streams.get(message["i"])
+            if queue is not None:  # None: its reader left (see _abandoner)
+                queue.put_nowait(message["b"])
         elif kind == "end":
-            self._streams.pop(message["i"]).put_nowait(None)
+            queue = self._streams.pop(message["i"], None)
+            if queue is not None:  # with ``e``: what the handler's stream failed with midway
+                error = message.get("e")
+                queue.put_nowait(
+                    TypeScriptError(error["name"], error["message"], error.get("stack", "")) if error else None
+                )
         elif kind == "w":
             waiting: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self._waits[message["i"]] = waiting
@@ -276,10 +314,117 @@ class NodeHost:
                     done.set_exception(TypeScriptError(error["name"], error["message"], error.get("stack", "")))
                 else:
                     done.set_result(None)
+        elif kind == "ci":  # a chunk, or the end, of a streamed call's request body
+            body = self._bodies.get(message["i"])
+            if body is not None:
+                if not message.get("end"):
+                    body.put_nowait(message["b"])
+                else:
+                    body.put_nowait(BodyError(message["e"]) if message.get("e") else None)
+        elif kind == "ra":  # Node read this much of a streamed call's answer
+            window = self._answers.get(message["i"])
+            if window is not None:
+                window.read = message["read"]
+                window.moved.set()
+        elif kind == "cc":  # the TypeScript caller aborted, or cancelled the answer's body
+            call = self._calls.get(message["i"])
+            if call is not None:
+                call.cancel()
+
+    def _abandoner(self, request: int) -> Callable[[], None]:
+        """What a streamed answer's reader calls when it stops before the end (its client left,
+        or the request timed out): Node cancels the stream the handler writes."""
+
+        def abandon() -> None:
+            if self._streams.pop(request, None) is not None and self._transport is not None:
+                self.send({"t": "cancel", "i": request})
+
+        return abandon
+
+    def _acker(self, request: int) -> Callable[[int], None]:
+        """What a streamed answer's reader calls with how much it has read: Node reads the
+        handler's stream at most a window ahead of it."""
+
+        def ack(read: int) -> None:
+            if request in self._streams and self._transport is not None:
+                self.send({"t": "ack", "i": request, "read": read})
+
+        return ack
+
+    def _streamed_call(self, message: dict[str, Any]) -> None:
+        """A fetch from TypeScript whose request body (``st``) arrives in ``ci`` frames and whose
+        answer's body may stream back; Node's ``cc`` cancels it at any point."""
+        call = message["i"]
+        if message.get("st"):
+            queue: asyncio.Queue[bytes | BodyError | None] = asyncio.Queue()
+            self._bodies[call] = queue
+            message["st"] = self._body(call, queue)
+        task = asyncio.ensure_future(self._call(message))
+        self._tasks.add(task)
+        self._calls[call] = task
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._tasks.discard(task)
+            self._calls.pop(call, None)
+            if self._bodies.pop(call, None) is not None and self._transport is not None:
+                self.send({"t": "ca", "i": call, "read": UNWANTED})  # answered without reading it all
+
+        task.add_done_callback(done)
+
+    async def _body(self, call: int, queue: asyncio.Queue[bytes | BodyError | None]) -> AsyncIterator[bytes]:
+        """The request body of streamed call ``call`` as it arrives; what is read is acknowledged
+        (Node sends at most ``WINDOW`` ahead of it)."""
+        read = acked = 0
+        while True:
+            chunk = await queue.get()
+            if chunk is None:
+                self._bodies.pop(call, None)
+                return
+            if isinstance(chunk, BodyError):
+                self._bodies.pop(call, None)
+                raise chunk
+            read += len(chunk)
+            if read - acked >= READ_ACK:
+                acked = read
+                self.send({"t": "ca", "i": call, "read": read})
+            yield chunk
+
+    async def _stream_answer(self, call: int, answer: Streamed) -> None:
+        """``answer``'s head, then its body in ``rc`` frames (at most ``WINDOW`` ahead of what Node
+        has read), then ``re``: with the error, if producing the body failed midway."""
+        window = self._answers[call] = _Window()
+        chunks = answer.chunks
+        self.send({"t": "r", "i": call, "v": {**answer.head, "more": 1}})
+        try:
+            async for chunk in chunks:
+                if not chunk:
+                    continue
+                if self._transport is None:
+                    return
+                data = chunk if chunk.__class__ is bytes else chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+                self.send({"t": "rc", "i": call, "b": data})
+                window.sent += len(data)
+                while window.sent - window.read > WINDOW and self._transport is not None:
+                    window.moved.clear()
+                    await window.moved.wait()
+            self.send({"t": "re", "i": call})
+        except Exception as exc:  # noqa: BLE001 - the reader in TypeScript gets it, not a truncated body
+            if isinstance(exc, TypeScriptError):  # thrown in TypeScript (an actor's stream): as it was
+                self.send({"t": "re", "i": call, "e": {"name": exc.js_name, "message": exc.js_message}})
+            else:
+                self.send({"t": "re", "i": call, "e": {"name": type(exc).__name__, "message": str(exc)}})
+        finally:
+            self._answers.pop(call, None)
+            close = getattr(chunks, "aclose", None)
+            if close is not None:  # the body's producer stops (cancelled: its own source is cancelled)
+                await close()
 
     async def _call(self, message: dict[str, Any]) -> None:
         try:
             value = await self._answer(message)
+            if value.__class__ is Streamed:
+                await self._stream_answer(message["i"], value)
+                return
         except Exception as exc:  # noqa: BLE001 - every binding error is thrown at the TypeScript call site
             if message["i"]:
                 self.send({"t": "r", "i": message["i"], "e": {"name": type(exc).__name__, "message": str(exc)}})
@@ -300,8 +445,12 @@ class NodeHost:
                 future.set_exception(failure)
         for window in self._windows.values():
             window.moved.set()
+        for window in self._answers.values():
+            window.moved.set()
+        for body in self._bodies.values():
+            body.put_nowait(BodyError("the Node process running the TypeScript handlers exited"))
         for queue in self._streams.values():
-            queue.put_nowait(None)
+            queue.put_nowait(failure)  # an answer streaming when Node died fails, it is not cut short
         self._streams.clear()
         for waiting in self._waits.values():
             if not waiting.done():

@@ -164,7 +164,7 @@ function actorNamespace(name, spec, host) {
         get(target, method) {
           if (method in target || typeof method !== 'string' || method === 'then') return target[method];
           if (method === 'fetch') {
-            return async (input, init) => responseOf(await host.call(name, '$actorFetch', [id.hex, id.name ?? null, await requestOf(input, init)]));
+            return streamedFetch(host, name, '$actorFetch', (request) => [id.hex, id.name ?? null, request]);
           }
           return (...args) => host.call(name, '$actor', [id.hex, id.name ?? null, method, args]);
         },
@@ -173,21 +173,22 @@ function actorNamespace(name, spec, host) {
   };
 }
 
-export async function requestOf(input, init) {
-  const request = input instanceof Request ? (init ? new Request(input, init) : input) : new Request(new URL(String(input), 'http://internal'), init);
-  const body = request.body ? new Uint8Array(await request.arrayBuffer()) : null;
-  return [request.method, request.url, [...request.headers], body];
-}
-
-export function responseOf(r) {
-  return new Response(r.b ?? null, { status: r.s, headers: r.h });
+// An actor's or a service's fetch: the request body streams to it and its answer streams back
+// (see calls.mjs). The caller's signal (init.signal, or a forwarded request's own) aborts both.
+function streamedFetch(host, name, method, args) {
+  return async (input, init) => {
+    const request = input instanceof Request ? (init ? new Request(input, init) : input) : new Request(new URL(String(input), 'http://internal'), init);
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+    const head = [request.method, request.url, [...request.headers]];
+    return host.stream.fetch(name, method, (body) => args([...head, body]), request, signal);
+  };
 }
 
 function service(name, host) {
   return new Proxy({}, {
     get(target, method) {
       if (typeof method !== 'string' || method === 'then') return undefined;
-      if (method === 'fetch') return async (input, init) => responseOf(await host.call(name, '$fetch', await requestOf(input, init)));
+      if (method === 'fetch') return streamedFetch(host, name, '$fetch', (request) => request);
       return (...args) => host.call(name, method, args);
     },
   });

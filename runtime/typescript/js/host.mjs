@@ -7,8 +7,9 @@ import { pathToFileURL, fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
-import { buildEnv, stateOf, requestOf, responseOf, generic } from './env.mjs';
+import { buildEnv, stateOf, generic } from './env.mjs';
 import { mcpHandlers } from './mcp.mjs';
+import { streamCalls } from './calls.mjs';
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
@@ -99,6 +100,7 @@ const host = {
     return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
   },
   notify(binding, method, args) { send({ t: 'c', i: 0, b: binding, m: method, a: args }); },
+  stream: streamCalls(send), // fetches of actors and services, whose bodies stream both ways
   waitUntil(promise, handle) {
     const i = nextId++;
     send(handle ? { t: 'w', i, h: handle } : { t: 'w', i });
@@ -306,6 +308,7 @@ async function reply(i, response) {
   if (!response.body) return send({ t: 'ok', i, v: { s: response.status, h, b: null } }, true);
   const reader = response.body.getReader();
   const chunks = [];
+  let gathered = 0;
   let next = null;
   for (;;) {
     next = reader.read();
@@ -314,17 +317,34 @@ async function reply(i, response) {
     next = null;
     if (ready.done) return send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks) } });
     chunks.push(ready.value);
-    if (chunks.length > 64) break;
+    gathered += ready.value.length;
+    if (chunks.length > 64 || gathered > HEAD_BYTES) break; // a fast stream is not all read into the head
   }
   send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks), more: true } });
-  for (;;) {
-    const { done, value } = await (next ?? reader.read());
-    next = null;
-    if (done) break;
-    send({ t: 'chunk', i, b: typeof value === 'string' ? Buffer.from(value) : value });
+  // The runtime's reader leaving (its client, a timeout) cancels the stream: see `cancel`. It
+  // acknowledges what it read (`ack`): the stream is read at most REPLY_WINDOW ahead of that.
+  const flow = { reader, sent: 0, read: 0, wake: null };
+  replying.set(i, flow);
+  try {
+    for (;;) {
+      while (flow.sent - flow.read > REPLY_WINDOW && replying.has(i)) await new Promise((r) => { flow.wake = r; });
+      const { done, value } = await (next ?? reader.read());
+      next = null;
+      if (done) break;
+      const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+      send({ t: 'chunk', i, b: chunk });
+      flow.sent += chunk.byteLength;
+    }
+    send({ t: 'end', i });
+  } catch (error) { // failed midway: the reader gets an error, not a body cut short
+    send({ t: 'end', i, e: errorOf(error) });
+  } finally {
+    replying.delete(i);
   }
-  send({ t: 'end', i });
 }
+const replying = new Map();
+const REPLY_WINDOW = 1024 * 1024;
+const HEAD_BYTES = 256 * 1024;
 
 function join(chunks) {
   if (chunks.length === 0) return null;
@@ -409,10 +429,23 @@ const dispatch = {
   mcpSetup: (m) => run(m, mcp.setup),
   mcpCall: (m) => run(m, mcp.call),
   mcp: (m) => run(m, mcp.request),
-  r: settle,
+  r: (m) => (m.i < 0 ? host.stream.settle(m) : settle(m)),
+  rc: (m) => host.stream.chunk(m),
+  re: (m) => host.stream.end(m),
+  ca: (m) => host.stream.acked(m),
+  ack: (m) => { const flow = replying.get(m.i); if (flow) { flow.read = m.read; flow.wake?.(); } },
   in: received,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
-  cancel: (m) => { const controller = aborts.get(m.i); if (controller) controller.abort(new Error('the runtime timed the request out')); },
+  cancel: (m) => {
+    const controller = aborts.get(m.i);
+    if (controller) controller.abort(new Error('the runtime timed the request out'));
+    const streaming = replying.get(m.i); // the answer's reader left: its stream is cancelled
+    if (streaming) {
+      replying.delete(m.i);
+      streaming.wake?.();
+      streaming.reader.cancel(new Error('the answer\'s reader left')).catch(() => {});
+    }
+  },
   init: (m) => run(m, init),
   env: (m) => { env = buildEnv(m.spec, host); ownEnvs.clear(); send({ t: 'ok', i: m.i, v: true }); },
   own: (m) => {
