@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import inspect
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,7 +60,33 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> Generator[None, Any, Any]:
+    """Mark an async test that names one of these fixtures before anyio's plugin looks at it
+    (around every other implementation, so whatever order plugins load in): marked any later,
+    anyio's plugin re-creates a parametrized test without its parameters."""
+    if inspect.iscoroutinefunction(obj) and isinstance(collector, pytest.Class | pytest.Module):
+        _mark_anyio(collector, name, obj)
+    return (yield)
+
+
+def _mark_anyio(collector: pytest.Class | pytest.Module, name: str, obj: object) -> None:
+    if not collector.istestfunction(obj, name):
+        return
+    if any(mark.name == "anyio" for mark in getattr(obj, "pytestmark", [])):
+        return
+    if collector.get_closest_marker("anyio") is not None:
+        return
+    try:
+        parameters = inspect.signature(obj).parameters  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return
+    if FIXTURES.intersection(parameters):
+        pytest.mark.anyio(obj)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # An async test that reaches these fixtures only through fixtures of its own is marked here.
     for item in items:
         function = getattr(item, "function", None)
         fixtures = set(getattr(item, "fixturenames", ()))

@@ -74,3 +74,32 @@ def test_pytester_redis_prefix_and_ini_start(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest("-p", "anyio", "-q")
     result.assert_outcomes(passed=2)
+
+
+def test_pytester_parametrized_async_tests_keep_their_parameters(pytester: pytest.Pytester) -> None:
+    """An async test that names a raindrop fixture is marked for anyio before parametrization:
+    marked later, anyio's plugin re-created it without its parameters (every case an error)."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("x", [1, 2])
+        async def test_direct(raindrop_clock, x):
+            assert x in (1, 2)
+
+        class TestInAClass:
+            @pytest.mark.parametrize("y", ["a"])
+            async def test_method(self, raindrop_clock, y):
+                assert y == "a"
+
+        @pytest.fixture
+        def later(raindrop_clock):
+            return raindrop_clock
+
+        async def test_through_a_fixture_of_its_own(later):
+            assert later.now().year == 2025
+        """
+    )
+    result = pytester.runpytest("-p", "anyio", "-v")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_direct?*1? PASSED*", "*test_direct?*2? PASSED*"])
