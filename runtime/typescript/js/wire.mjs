@@ -65,7 +65,8 @@ function parse(text, blobs) {
 const LARGE = 256 * 1024;
 
 export class Reader {
-  constructor(onFrame) { this.onFrame = onFrame; this.chunks = []; this.length = 0; this.large = null; this.filled = 0; this.text = null; }
+  // onLarge(bytes): a buffer of its own was made for a large frame (see host.mjs: young collections).
+  constructor(onFrame, onLarge = () => {}) { this.onFrame = onFrame; this.onLarge = onLarge; this.chunks = []; this.length = 0; this.large = null; this.filled = 0; this.text = null; }
   push(chunk) {
     if (this.large) {
       const take = Math.min(chunk.length, this.large.length - this.filled);
@@ -118,6 +119,7 @@ export class Reader {
     }
     this.chunks = [];
     this.length = 0;
+    this.onLarge(this.large.length);
   }
   flatten() {
     const all = Buffer.concat(this.chunks, this.length);
