@@ -23,6 +23,20 @@ def test_python_frames_round_trip() -> None:
         wire.encode({"v": object()})
 
 
+def test_python_reads_frames_however_the_socket_splits_them() -> None:
+    messages = [{"t": "ok", "i": 1, "v": "é\u2028"}, {"t": "r", "i": 2, "v": b"\x00" * 300}, {"t": "end", "i": 3}]
+    stream = b"".join(wire.encode(m) for m in messages)
+    for size in (1, 7, 8, 100, len(stream)):
+        buffer, got = bytearray(), []
+        for at in range(0, len(stream), size):
+            buffer += stream[at : at + size]
+            used = 0
+            for message, used in wire.frames(buffer):  # noqa: B007
+                got.append(message)
+            del buffer[:used]
+        assert got == messages and not buffer
+
+
 SCRIPT = """
 import { encode, decode, Reader } from %s;
 const got = [];

@@ -5,11 +5,12 @@ const HEADER = 8;
 // `plain`: the caller knows the message holds no bytes (most answers), so no replacer runs.
 export function encode(message, plain = false) {
   if (plain) {
-    const text = Buffer.from(JSON.stringify(message));
-    const out = Buffer.allocUnsafe(HEADER + text.length);
-    out.writeUInt32LE(4 + text.length, 0);
-    out.writeUInt32LE(text.length, 4);
-    text.copy(out, HEADER);
+    const json = JSON.stringify(message);
+    const length = Buffer.byteLength(json);
+    const out = Buffer.allocUnsafe(HEADER + length);
+    out.writeUInt32LE(4 + length, 0);
+    out.writeUInt32LE(length, 4);
+    out.write(json, HEADER, length, 'utf8');
     return out;
   }
   const blobs = [];
