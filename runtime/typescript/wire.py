@@ -25,15 +25,30 @@ def _refuse(value: Any) -> Any:
     raise _NotPlain
 
 
-#: Most frames (a request without a body, a small answer) are plain JSON: one C encoder, made once.
+#: Most frames (a request without a body, a small answer) are plain JSON.
 _PLAIN = json.JSONEncoder(separators=(",", ":"), default=_refuse)
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+#: The C encoder that ``JSONEncoder.encode`` makes anew for every call (with Python calls around
+#: it: a third of encoding a request), made once. It keeps no record of what it is in, so a cycle
+#: ends in RecursionError, and ``json.dumps`` below then reports it as a cycle.
+_FAST = (
+    None
+    if _make_encoder is None
+    else _make_encoder(None, _refuse, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
+)
+
+
+def _plain(message: dict[str, Any]) -> bytes:
+    if _FAST is None:
+        return _PLAIN.encode(message).encode()
+    return "".join(_FAST(message, 0)).encode()
 
 
 def encode(message: dict[str, Any]) -> bytes:
     """One frame (with its leading size) for ``message``."""
     try:
-        plain = _PLAIN.encode(message).encode()
-    except _NotPlain:
+        plain = _plain(message)
+    except (_NotPlain, RecursionError):
         pass
     else:
         return _TWO.pack(4 + len(plain), len(plain)) + plain
