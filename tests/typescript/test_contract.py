@@ -290,6 +290,29 @@ async def test_actor_ids_and_storage_methods(raindrop_http: httpx.AsyncClient) -
     }
 
 
+async def test_a_get_request_keeps_the_fetch_semantics(raindrop_http: httpx.AsyncClient) -> None:
+    """A GET's Request is made only when the handler needs more than its method, URL, headers
+    and signal; until then, and after, it is a Request in every way a handler can tell."""
+    answer = await raindrop_http.get("/request-semantics?a=b c", headers={"x-test": "yes"})
+    assert answer.json() == {
+        "isRequest": True,
+        "tag": "[object Request]",
+        "method": "GET",
+        "url": "http://web.localhost/request-semantics?a=b%20c",
+        "header": "yes",
+        "aborted": False,
+        "body": None,
+        "used": False,
+        "text": "",
+        "copyUrl": "http://web.localhost/request-semantics?a=b%20c",
+        "copyHeader": None,  # init.headers replaces the headers, as for any Request
+        "copyExtra": "1",
+        "clonedHeader": "yes",
+        "redirect": "follow",
+        "keepalive": False,
+    }
+
+
 async def test_responses_keep_the_fetch_semantics(raindrop_http: httpx.AsyncClient) -> None:
     assert (await raindrop_http.get("/response-semantics")).json() == {
         "first": "abc",

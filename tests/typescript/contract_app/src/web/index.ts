@@ -153,6 +153,18 @@ export default class extends Service<Env> {
           empty: new Response(null, { status: 204 }).body,
         });
       }
+      case '/request-semantics': {
+        // a GET's request is made lazily: it must still behave as a Request in every way
+        const copy = new Request(request, { headers: { 'x-extra': '1' } });
+        const cloned = request.clone();
+        return json({
+          isRequest: request instanceof Request, tag: Object.prototype.toString.call(request),
+          method: request.method, url: request.url, header: request.headers.get('x-test'),
+          aborted: request.signal.aborted, body: request.body, used: request.bodyUsed, text: await request.text(),
+          copyUrl: copy.url, copyHeader: copy.headers.get('x-test'), copyExtra: copy.headers.get('x-extra'),
+          clonedHeader: cloned.headers.get('x-test'), redirect: request.redirect, keepalive: request.keepalive,
+        });
+      }
       case '/span': {
         const env2: any = this.env;
         const total = await env2.tracer.startActiveSpan('ts-work', async (span: any) => {
