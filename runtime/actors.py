@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from types import CoroutineType
 from typing import Any, Literal
 
@@ -269,15 +269,40 @@ class ActorHost:
             self.names[(namespace, actor)] = found  # names never change: ask the store once
         return found or None
 
-    async def run(self, namespace: str, actor: ActorId, work: Callable[..., Any], *args: Any) -> Any:
+    def run(self, namespace: str, actor: ActorId, work: Callable[..., Any], *args: Any) -> Coroutine[Any, Any, Any]:
         """``work(instance, *args)`` (awaited when it returns an awaitable), with the actor's calls
         serialized: one at a time in this process and, on a shared backend, only while this
-        process holds the actor's lease. Method calls come through here too: it is their hot
-        path, so a held, fresh lease is entered and left without awaiting.
+        process holds the actor's lease.
 
         The result is returned once every put made before the call ended is committed (the
         output gate, see :class:`runtime.actor_storage.Storage`): the next call on the id runs
         meanwhile, and its puts may share that commit."""
+        return self._serialized(namespace, actor, work, args, None)
+
+    def call(
+        self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Coroutine[Any, Any, Any]:
+        """``method(*args, **kwargs)`` on the actor, as :meth:`run` runs work; arguments and
+        result are structured clones (not ``fetch``'s request and response)."""
+        return self._serialized(namespace, actor, _call_method, (namespace, method, args, kwargs), method)
+
+    async def _serialized(
+        self, namespace: str, actor: ActorId, work: Callable[..., Any], args: tuple[Any, ...], method: str | None
+    ) -> Any:
+        """:meth:`run` and :meth:`call`, in one coroutine: it is the hot path of every call, so a
+        held, fresh lease is entered and left without awaiting."""
+        if method is not None and method != "fetch":
+            # Scalars are their own clones (the usual call); anything else is cloned. The
+            # keyword arguments are the call's own dict already: only its values may be shared.
+            positional, keywords = args[2], args[3]
+            if positional and not _scalars(positional):
+                positional = tuple(structured.clone(list(positional), f"argument of {namespace}.{method}()"))
+                args = (namespace, method, positional, keywords)
+            if keywords and not _scalars(keywords.values()):
+                keywords = structured.clone(keywords, f"keyword argument of {namespace}.{method}()")
+                args = (namespace, method, positional, keywords)
+        else:
+            method = None  # fetch: a request and a response, not clones
         key = (namespace, str(actor))
         if namespace not in self.classes:
             raise BindingError(f'actor "{namespace}" has no handler class loaded')
@@ -286,14 +311,16 @@ class ActorHost:
         if ownership is not None:
             ownership.want(key)
         try:
-            lock = self._lock(key)
+            lock = self._locks.get(key) or self._lock(key)
             async with lock:
                 if ownership is not None and not ownership.entered(key):
                     held = self._instances.get(key)
                     if held is not None:  # its last puts are stored under the lease they were made in
                         await held.state.storage._drained()
                     await ownership.enter(key)
-                instance = self.instance(namespace, actor)
+                instance = self._instances.get(key)
+                if instance is None:
+                    instance = self.instance(namespace, actor)
                 storage: Storage = instance.state.storage
                 token = CALL.set(storage)
                 try:
@@ -309,8 +336,11 @@ class ActorHost:
                 CALL.reset(token)
                 gate = storage._ended(not lock._waiters)
             if gate is not None:
-                await self._gated(key, instance, gate)
-            return result
+                try:
+                    await join(gate, -1)
+                except Exception:
+                    self._broken(key, instance)
+                    raise
         except BaseException as exc:
             if isinstance(exc, LeaseLostError) and ownership is not None:
                 ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
@@ -321,32 +351,23 @@ class ActorHost:
         finally:
             if ownership is not None:
                 ownership.left(key)
+        if method is None or type(result) in IMMUTABLE:
+            return result
+        return structured.clone(result, f"result of {namespace}.{method}()")
 
     async def _gated(self, key: tuple[str, str], instance: Actor, gate: Batch) -> None:
-        """Wait for ``gate``'s commit. When it failed, the instance is let go: the next call on
-        the actor makes a fresh one, which reads what is stored."""
+        """Wait for ``gate``'s commit (see :meth:`_broken` when it failed)."""
         try:
             await join(gate, -1)
         except Exception:
-            if self._instances.get(key) is instance:
-                _let_go(self._instances.pop(key))
+            self._broken(key, instance)
             raise
 
-    async def call(
-        self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        if method == "fetch":
-            return await self.run(namespace, actor, _call_method, namespace, method, args, kwargs)
-        # Scalars are their own clones (the usual call); anything else is cloned. ``kwargs`` is
-        # the call's own dict already, so only its values may be shared with the caller.
-        if args and not _scalars(args):
-            args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
-        if kwargs and not _scalars(kwargs.values()):
-            kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
-        result = await self.run(namespace, actor, _call_method, namespace, method, args, kwargs)
-        if type(result) in IMMUTABLE:
-            return result
-        return structured.clone(result, f"result of {namespace}.{method}()")
+    def _broken(self, key: tuple[str, str], instance: Actor) -> None:
+        """A commit of ``instance``'s puts failed: it is let go, and the next call on the actor
+        makes a fresh one, which reads what is stored."""
+        if self._instances.get(key) is instance:
+            _let_go(self._instances.pop(key))
 
     async def renew_leases(self) -> None:
         """Keep this process's actor leases alive while it runs (a loop; shared backends)."""
