@@ -182,12 +182,13 @@ class Storage:
         self._fence = fence
         return True
 
-    async def _write(self, write: Callable[[Fence | None], Awaitable[Any]]) -> Any:
-        """``write(fence)`` under the actor's lease, which a call holds, or else is taken. A
-        write that fails may or may not have been stored: the cache forgets everything."""
+    async def _write(self, write: Callable[[Fence | None], Awaitable[Any]], held: bool = False) -> Any:
+        """``write(fence)`` under the actor's lease, which a call holds (``held``: calls waiting
+        for the write hold it), or else is taken. A write that fails may or may not have been
+        stored: the cache forgets everything."""
         self._writes += 1
         try:
-            if self.outside_call is None:
+            if held or self.outside_call is None:
                 return await write(self._fence)
             return await self.outside_call(lambda: write(self._fence))
         except BaseException:
@@ -261,7 +262,9 @@ class Storage:
                 await join(previous, -1)  # in order; a failed one fails this one too
             if self._broken is not None:
                 raise self._broken
-            await self._write(lambda fence: self._store.put(self._ns, self._id, pending, fence))
+            # Calls waiting on the batch keep the actor's lease (they have not left it): the
+            # write carries its fence as theirs would. With none, it is a write outside a call.
+            await self._write(lambda fence: self._store.put(self._ns, self._id, pending, fence), held=batch.calls > 0)
         except Exception as exc:  # noqa: BLE001 - every call waiting on the batch hears of it
             self._break(exc)
             batch.settle(exc)
