@@ -5,6 +5,7 @@ call waiting on it without the instance keeping what was not stored."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,38 @@ async def test_a_put_outside_a_call_returns_once_committed(app: App) -> None:
     await instance.state.storage.put("direct", 7)
     assert committed == [{"direct": "7"}]  # returned once committed, not before
     assert await stored(host, stub, "direct") == "7"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_calls_sharing_a_batch_whose_lease_is_taken_all_fail_and_nothing_is_stored(
+    tmp_path: Path, kind: str
+) -> None:
+    from runtime import LeaseLostError
+    from tests.test_actor_ownership import APP as SHARED
+    from tests.test_actor_ownership import backend_for
+
+    backend = backend_for(kind, tmp_path)
+    async with App.from_manifest(SHARED / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
+        ns, store = app.env.COUNTER, app.backend.state
+        actor = ns.id_from_name("gate-0")
+        counter = ns.get(actor)
+        assert await counter.increment() == 1
+        put = store.put
+        stolen = False
+
+        async def put_after_a_takeover(*args: Any, **kwargs: Any) -> None:
+            nonlocal stolen
+            if not stolen:  # another process takes the actor over just before the batch is written
+                stolen = True
+                (owner,) = (await store.actor_owners("counter", time.time())).values()
+                await store.disown_actor("counter", str(actor), owner)
+                await store.own_actor("counter", str(actor), "thief", time.time(), 30)
+            await put(*args, **kwargs)
+
+        store.put = put_after_a_takeover  # type: ignore[method-assign]
+        results = await asyncio.gather(*(counter.increment() for _ in range(40)), return_exceptions=True)
+        assert all(isinstance(r, LeaseLostError) for r in results), results  # none acknowledged
+        assert await store.get("counter", str(actor), ["n"]) == {"n": "1"}
+        store.put = put  # type: ignore[method-assign]
+        await store.disown_actor("counter", str(actor), "thief")
+        assert await counter.increment() == 2  # a fresh instance reads what is stored
