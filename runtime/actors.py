@@ -329,7 +329,7 @@ class ActorHost:
                         result = await result
                 except BaseException:
                     CALL.reset(token)
-                    gate = storage._ended(not lock._waiters)
+                    gate = storage._ended(True)  # sent now: the error is told under the lock
                     if gate is not None:  # its puts are stored (or fail) before its error is told
                         await self._gated(key, instance, gate)
                     raise

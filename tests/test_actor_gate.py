@@ -155,3 +155,16 @@ async def test_calls_sharing_a_batch_whose_lease_is_taken_all_fail_and_nothing_i
         store.put = put  # type: ignore[method-assign]
         await store.disown_actor("counter", str(actor), "thief")
         assert await counter.increment() == 2  # a fresh instance reads what is stored
+
+
+async def test_a_call_that_raises_after_a_put_among_queued_calls_waits_for_it_and_blocks_nobody(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("raising"))
+    await stub.schedule(4_000_000_000_000, "fail")  # alarm() now puts, then raises
+    calls = [stub.increment() for _ in range(5)] + [stub.alarm()] + [stub.increment() for _ in range(5)]
+    results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert [r for r in results if isinstance(r, BaseException)] == [results[5]]
+    assert isinstance(results[5], RuntimeError)
+    assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 11))
+    assert await stored(host, stub, "value") == "10"
+    assert await stored(host, stub, "alarms") == '["fail"]'  # the raising call's put is stored
