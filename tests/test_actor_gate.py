@@ -127,11 +127,10 @@ async def test_calls_sharing_a_batch_whose_lease_is_taken_all_fail_and_nothing_i
     tmp_path: Path, kind: str
 ) -> None:
     from runtime import LeaseLostError
-    from tests.test_actor_ownership import APP as SHARED
     from tests.test_actor_ownership import backend_for
 
     backend = backend_for(kind, tmp_path)
-    async with App.from_manifest(SHARED / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
+    async with App.from_manifest(APP / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
         ns, store = app.env.COUNTER, app.backend.state
         actor = ns.id_from_name("gate-0")
         counter = ns.get(actor)
@@ -151,7 +150,7 @@ async def test_calls_sharing_a_batch_whose_lease_is_taken_all_fail_and_nothing_i
         store.put = put_after_a_takeover  # type: ignore[method-assign]
         results = await asyncio.gather(*(counter.increment() for _ in range(40)), return_exceptions=True)
         assert all(isinstance(r, LeaseLostError) for r in results), results  # none acknowledged
-        assert await store.get("counter", str(actor), ["n"]) == {"n": "1"}
+        assert await store.get("counter", str(actor), ["value"]) == {"value": "1"}
         store.put = put  # type: ignore[method-assign]
         await store.disown_actor("counter", str(actor), "thief")
         assert await counter.increment() == 2  # a fresh instance reads what is stored
