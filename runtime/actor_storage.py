@@ -252,6 +252,7 @@ class Storage:
         if batch is not None:
             self._batch = None
             previous, self._sent = self._sent, batch
+            # The batch holds its commit's task (a task nothing refers to may be collected).
             batch.items.append(batch.future.get_loop().create_task(self._commit(batch, previous)))
         return self._last
 
