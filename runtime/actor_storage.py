@@ -5,15 +5,19 @@ instance runs under (see :mod:`runtime.ownership`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from runtime import structured
 from runtime.arguments import checked_arguments, utf8
 from runtime.backends.base import Fence, StateStore
-from runtime.errors import BindingError, LimitError, StorageValueError
+from runtime.backends.commits import Group, join
+from runtime.errors import BindingError, LimitError, StorageError, StorageValueError
 from runtime.naming import platform_names
 from runtime.structured import IMMUTABLE
 
@@ -25,6 +29,27 @@ MAX_VALUE_BYTES = 2 * 1024 * 1024
 CACHE_VALUE_BYTES = 64 * 1024
 #: ... and at most this many keys: past it, it starts again empty.
 CACHE_KEYS = 1024
+#: The calls on one actor whose puts share one commit at most (while more calls queue behind
+#: them); the writes then go to the store and the next calls' writes form the next batch.
+BATCH_CALLS = 64
+
+#: The storage whose actor call the current task runs (set by the actor host around a call): a
+#: put made there is held in the instance's write batch and returns at once; the call's result
+#: is released only once the batch is committed (the output gate).
+CALL: ContextVar[Storage | None] = ContextVar("raindrop_actor_call", default=None)
+
+
+class Batch(Group):
+    """Puts of one actor instance not yet committed, coalesced (a later put of a key replaces
+    an earlier one), and the calls whose results wait for them (they join the group's future)."""
+
+    __slots__ = ("armed", "calls", "pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.pending: dict[str, str] = {}
+        self.calls = 0  # calls that ended while this batch was open, their results held for it
+        self.armed = False  # a look whether to commit it is scheduled
 
 
 class ActorId:
@@ -125,6 +150,16 @@ class Storage:
         #: under the actor's lease on a shared backend): nothing else changes what it holds.
         #: Values are cached encoded, so every read still returns a fresh clone.
         self._cache: dict[str, str | None] | None = {} if cache else None
+        #: With ``cache``, puts are held in a batch (the output gate): the open batch, the last
+        #: batch not yet committed (open or committing: what a call's result waits for), and the
+        #: error that broke this instance (a batch was not stored: every later use raises it).
+        self._batch: Batch | None = None
+        self._last: Batch | None = None
+        self._broken: Exception | None = None
+        self._sent: Batch | None = None  # the last batch sent to the store, until committed
+        #: Whether a call runs on this actor now (set by the actor host): an open batch is then
+        #: committed when that call ends, not before.
+        self.busy: Callable[[], Literal["idle", "running", "next"]] = lambda: "idle"
         self._writes = 0  # bumped by every write: a read that spans one does not fill the cache
 
     def _remember(self, items: Mapping[str, str | None]) -> None:
@@ -147,12 +182,13 @@ class Storage:
         self._fence = fence
         return True
 
-    async def _write(self, write: Callable[[Fence | None], Awaitable[Any]]) -> Any:
-        """``write(fence)`` under the actor's lease, which a call holds, or else is taken. A
-        write that fails may or may not have been stored: the cache forgets everything."""
+    async def _write(self, write: Callable[[Fence | None], Awaitable[Any]], held: bool = False) -> Any:
+        """``write(fence)`` under the actor's lease, which a call holds (``held``: calls waiting
+        for the write hold it), or else is taken. A write that fails may or may not have been
+        stored: the cache forgets everything."""
         self._writes += 1
         try:
-            if self.outside_call is None:
+            if held or self.outside_call is None:
                 return await write(self._fence)
             return await self.outside_call(lambda: write(self._fence))
         except BaseException:
@@ -162,9 +198,129 @@ class Storage:
         finally:
             self._writes += 1
 
+    async def _write_after(self, write: Callable[[Fence | None], Awaitable[Any]]) -> Any:
+        """:meth:`_write`, once the puts made before it are committed (a write that is not a
+        put is not batched: it returns once committed, its outcome known)."""
+        if self._last is not None or self._broken is not None:
+            await self._settled()
+        return await self._write(write)
+
     def _held_while(self, work: Awaitable[Any]) -> Awaitable[Any]:
-        """``work``, keeping this actor's lease (and so its writes) until it ends."""
-        return work if self.hold is None else self.hold(work)
+        """``work``, keeping this actor's lease (and so its writes) until it ends. It runs
+        outside the call that started it: its puts return once committed."""
+
+        async def detached() -> Any:
+            CALL.set(None)  # this task's own copy of the call's context
+            return await work
+
+        return detached() if self.hold is None else self.hold(detached())
+
+    # -- the output gate ------------------------------------------------------------------------
+    # A put made during a call joins the instance's open batch and returns at once (later reads
+    # see it, from the cache); the call's result is released only once every batch open when it
+    # ended is committed. Consecutive calls' puts share a batch while calls queue, so one commit
+    # stores many calls' writes; acknowledged still means durable. A batch that fails breaks the
+    # instance: every call waiting on it, or using the instance later, raises its error, and the
+    # actor host makes a fresh instance for the next call.
+
+    def _open(self) -> Batch:
+        batch = self._batch = self._last = Batch(asyncio.get_running_loop())
+        self._arm(batch)
+        return batch
+
+    def _arm(self, batch: Batch) -> None:
+        """Look soon whether to commit ``batch`` (a put outside any call's end commits too)."""
+        if not batch.armed:
+            batch.armed = True
+            batch.future.get_loop().call_soon(self._look, batch)
+
+    def _look(self, batch: Batch) -> None:
+        batch.armed = False
+        if batch is not self._batch:
+            return
+        busy = self.busy()
+        if busy == "idle":
+            self._flush()
+        elif busy == "next":  # a call was let in and has yet to run: look again after it starts
+            self._arm(batch)
+        # else a call runs: it commits the batch when it ends
+
+    def _flush(self) -> Batch | None:
+        """Send the open batch to the store (after the batch sent before it); returns the last
+        batch not yet committed, if any."""
+        batch = self._batch
+        if batch is not None:
+            self._batch = None
+            previous, self._sent = self._sent, batch
+            # The batch holds its commit's task (a task nothing refers to may be collected).
+            batch.items.append(batch.future.get_loop().create_task(self._commit(batch, previous)))
+        return self._last
+
+    async def _commit(self, batch: Batch, previous: Batch | None) -> None:
+        pending = batch.pending
+        try:
+            if previous is not None and not previous.done:
+                await join(previous, -1)  # in order; a failed one fails this one too
+            if self._broken is not None:
+                raise self._broken
+            # Calls waiting on the batch keep the actor's lease (they have not left it): the
+            # write carries its fence as theirs would. With none, it is a write outside a call.
+            await self._write(lambda fence: self._store.put(self._ns, self._id, pending, fence), held=batch.calls > 0)
+        except Exception as exc:  # noqa: BLE001 - every call waiting on the batch hears of it
+            self._break(exc)
+            batch.settle(exc)
+            return
+        except BaseException as exc:  # cancelled (the loop is closing): whether it was stored is unknown
+            error = StorageError(f"actor storage write of {self._ns} {self._id[:12]} was interrupted")
+            self._break(error)
+            batch.settle(error)
+            raise exc from None
+        if self._sent is batch:
+            self._sent = None
+        if self._last is batch:
+            self._last = None
+        batch.settle()
+
+    def _break(self, error: Exception) -> None:
+        """A batch was not stored: what this instance holds is not what is stored; it is done."""
+        self._broken = error
+        if self._cache is not None:
+            self._cache.clear()
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.settle(error)
+
+    def _ended(self, idle: bool) -> Batch | None:
+        """A call ends (``idle``: none waits to run next): what its result must wait for. The
+        open batch is sent now if no call follows to add to it, or it is full."""
+        batch = self._batch
+        if batch is not None:
+            batch.calls += 1
+            if idle or batch.calls >= BATCH_CALLS:
+                self._flush()
+            # else the call let in next commits it when it ends (or, failing to start, kicks it)
+        last = self._last
+        return None if last is None or (last.done and last.error is None) else last
+
+    def _kick(self) -> None:
+        """A call on the actor failed to start or end as calls do: look soon whether the open
+        batch waits for a call that will not come."""
+        if self._batch is not None:
+            self._arm(self._batch)
+
+    async def _settled(self) -> None:
+        """Every put made so far committed (before a read the cache cannot answer, or a write
+        that is not a put); raises the error of one that failed."""
+        if self._broken is not None:
+            raise self._broken
+        last = self._flush()
+        if last is not None:
+            await join(last, -1)
+
+    async def _drained(self) -> None:
+        """As :meth:`_settled`, quietly: the calls waiting on the batches hear how they went."""
+        with contextlib.suppress(Exception):  # reported to the calls whose writes they were
+            await self._settled()
 
     async def get(self, key: str | Sequence[str]) -> Any:
         """The value of ``key`` (None when absent), or for a list of up to 128 keys a dict of
@@ -173,15 +329,20 @@ class Storage:
             _check_key(key)  # a str, or refused naming what it is
             assert isinstance(key, str)
             cache = self._cache
-            if cache is not None and key in cache:
-                text = cache[key]
-                return None if text is None else _load(key, text)
+            if cache is not None:
+                if key in cache:
+                    text = cache[key]
+                    return None if text is None else _load(key, text)
+                if self._last is not None or self._broken is not None:
+                    await self._settled()
             writes = self._writes
             found = await self._store.get(self._ns, self._id, [key])
             if writes == self._writes:  # no write began or ended meanwhile: this is current
                 self._remember({key: found.get(key)})
             return _load(key, found[key]) if key in found else None
         keys = _check_keys([k for k in key if k is not None])
+        if self._last is not None or self._broken is not None:
+            await self._settled()
         writes = self._writes
         found = await self._store.get(self._ns, self._id, keys)
         if writes == self._writes:
@@ -193,6 +354,31 @@ class Storage:
 
         :raises StorageValueError: for a value that is not storable (its type and key are named).
         """
+        if type(key) is str and self._broken is None and CALL.get() is self:
+            # The usual put: one key, during a call, into the batch (as below, in fewer steps).
+            _check_key(key)
+            if type(value) in IMMUTABLE:
+                text = structured.dumps(value)
+            else:
+                text = structured.dumps(value, f"actor storage value for key {key!r}")
+            if len(text) > MAX_VALUE_BYTES:
+                raise LimitError(
+                    f"actor storage value for key {key!r} is {len(text)} bytes encoded; the limit is 2 MiB"
+                )
+            batch = self._batch
+            if batch is None:
+                batch = self._open()
+            batch.pending[key] = text
+            self._writes += 1
+            cache = self._cache
+            if cache is not None:  # always: CALL names only storages with a cache (the host's)
+                if len(cache) >= CACHE_KEYS:
+                    cache.clear()
+                if len(text) <= CACHE_VALUE_BYTES:
+                    cache[key] = text
+                else:
+                    cache.pop(key, None)
+            return
         items = key if isinstance(key, dict) else {key: value}
         if len(items) > MAX_PAIRS:
             raise LimitError(f"actor storage put takes at most {MAX_PAIRS} pairs at once, not {len(items)}")
@@ -206,24 +392,35 @@ class Storage:
             if len(text) > MAX_VALUE_BYTES:
                 raise LimitError(f"actor storage value for key {k!r} is {len(text)} bytes encoded; the limit is 2 MiB")
             encoded[k] = text
-        await self._write(lambda fence: self._store.put(self._ns, self._id, encoded, fence))
+        if self._cache is None:
+            await self._write(lambda fence: self._store.put(self._ns, self._id, encoded, fence))
+            return
+        if self._broken is not None:
+            raise self._broken
+        batch = self._batch
+        if batch is None:
+            batch = self._open()
+        batch.pending.update(encoded)
+        self._writes += 1
         self._remember(encoded)
+        if CALL.get() is not self:  # not in a call (work a call left running): durable on return
+            await self._settled()
 
     async def delete(self, key: str | Sequence[str]) -> bool | int:
         """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
         if isinstance(key, str):
             _check_key(key)
-            existed = await self._write(lambda fence: self._store.delete(self._ns, self._id, [key], fence)) == 1
+            existed = await self._write_after(lambda fence: self._store.delete(self._ns, self._id, [key], fence)) == 1
             self._remember({key: None})
             return bool(existed)
         keys = _check_keys([k for k in key if k is not None])
-        deleted: int = await self._write(lambda fence: self._store.delete(self._ns, self._id, keys, fence))
+        deleted: int = await self._write_after(lambda fence: self._store.delete(self._ns, self._id, keys, fence))
         self._remember(dict.fromkeys(keys))
         return deleted
 
     async def delete_all(self) -> None:
         """Delete every key and the alarm."""
-        await self._write(lambda fence: self._store.delete_all(self._ns, self._id, fence))
+        await self._write_after(lambda fence: self._store.delete_all(self._ns, self._id, fence))
         if self._cache is not None:
             self._cache.clear()
 
@@ -243,6 +440,8 @@ class Storage:
             raise BindingError("list() cannot be called with both start and start_after values")
         if start_after is not None:
             start = start_after + "\x00"  # the first key after start_after
+        if self._last is not None or self._broken is not None:
+            await self._settled()
         rows = await self._store.list(
             self._ns, self._id, prefix=prefix or "", start=start, end=end, reverse=reverse, limit=limit
         )
@@ -268,9 +467,9 @@ class Storage:
                 f'actor "{self._ns}": set_alarm needs an alarm() handler, and {self._owner.__name__} has none; '
                 "add `async def alarm(self) -> None` to the class"
             )
-        await self._write(lambda fence: self._store.set_alarm(self._ns, self._id, self._name, at, fence))
+        await self._write_after(lambda fence: self._store.set_alarm(self._ns, self._id, self._name, at, fence))
         self._wake()
 
     async def delete_alarm(self) -> None:
         """Cancel the actor's alarm, if one is set."""
-        await self._write(lambda fence: self._store.delete_alarm(self._ns, self._id, fence))
+        await self._write_after(lambda fence: self._store.delete_alarm(self._ns, self._id, fence))

@@ -14,14 +14,15 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from types import CoroutineType
-from typing import Any
+from typing import Any, Literal
 
 from runtime import structured
 from runtime.actor_namespace import ActorNamespace, ActorStub
-from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, ActorId, Storage
+from runtime.actor_storage import CALL, MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, ActorId, Batch, Storage
 from runtime.backends.base import Alarm, StateStore
+from runtime.backends.commits import join
 from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
 from runtime.handlers import Actor
@@ -78,6 +79,17 @@ def _method(instance: Actor, namespace: str, method: str) -> Callable[..., Any]:
 def _call_method(instance: Actor, namespace: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``instance.method(*args, **kwargs)``: its result, or the awaitable that gives it."""
     return _method(instance, namespace, method)(*args, **kwargs)
+
+
+def _busy(lock: asyncio.Lock) -> Callable[[], Literal["idle", "running", "next"]]:
+    """Whether a call runs under ``lock``, or one was let in and has yet to start."""
+
+    def busy() -> Literal["idle", "running", "next"]:
+        if lock.locked():
+            return "running"
+        return "next" if lock._waiters else "idle"
+
+    return busy
 
 
 def _let_go(instance: Actor | None) -> None:
@@ -193,6 +205,7 @@ class ActorHost:
             fence = self.ownership.fence(key) if self.ownership is not None else None
             # The one instance of the actor (under its lease when shared): it may cache reads.
             storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls, cache=True)
+            storage.busy = _busy(self._lock(key))
             if self.ownership is not None:
                 storage.hold = self._holding(key)
                 storage.outside_call = self._writing(key)
@@ -256,53 +269,108 @@ class ActorHost:
             self.names[(namespace, actor)] = found  # names never change: ask the store once
         return found or None
 
-    async def run(self, namespace: str, actor: ActorId, work: Callable[..., Any], *args: Any) -> Any:
+    def run(self, namespace: str, actor: ActorId, work: Callable[..., Any], *args: Any) -> Coroutine[Any, Any, Any]:
         """``work(instance, *args)`` (awaited when it returns an awaitable), with the actor's calls
         serialized: one at a time in this process and, on a shared backend, only while this
-        process holds the actor's lease. Method calls come through here too: it is their hot
-        path, so a held, fresh lease is entered and left without awaiting."""
+        process holds the actor's lease.
+
+        The result is returned once every put made before the call ended is committed (the
+        output gate, see :class:`runtime.actor_storage.Storage`): the next call on the id runs
+        meanwhile, and its puts may share that commit."""
+        return self._serialized(namespace, actor, work, args, None)
+
+    def call(
+        self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Coroutine[Any, Any, Any]:
+        """``method(*args, **kwargs)`` on the actor, as :meth:`run` runs work; arguments and
+        result are structured clones (not ``fetch``'s request and response)."""
+        return self._serialized(namespace, actor, _call_method, (namespace, method, args, kwargs), method)
+
+    async def _serialized(
+        self, namespace: str, actor: ActorId, work: Callable[..., Any], args: tuple[Any, ...], method: str | None
+    ) -> Any:
+        """:meth:`run` and :meth:`call`, in one coroutine: it is the hot path of every call, so a
+        held, fresh lease is entered and left without awaiting."""
+        if method is not None and method != "fetch":
+            # Scalars are their own clones (the usual call); anything else is cloned. The
+            # keyword arguments are the call's own dict already: only its values may be shared.
+            positional, keywords = args[2], args[3]
+            if positional and not _scalars(positional):
+                positional = tuple(structured.clone(list(positional), f"argument of {namespace}.{method}()"))
+                args = (namespace, method, positional, keywords)
+            if keywords and not _scalars(keywords.values()):
+                keywords = structured.clone(keywords, f"keyword argument of {namespace}.{method}()")
+                args = (namespace, method, positional, keywords)
+        else:
+            method = None  # fetch: a request and a response, not clones
         key = (namespace, str(actor))
         if namespace not in self.classes:
             raise BindingError(f'actor "{namespace}" has no handler class loaded')
         self._last_used[key] = time.monotonic()
         ownership = self.ownership
-        if ownership is None:
-            async with self._lock(key):
-                result = work(self.instance(namespace, actor), *args)
-                if type(result) is CoroutineType or inspect.isawaitable(result):
-                    result = await result
-                return result
-        ownership.want(key)
+        if ownership is not None:
+            ownership.want(key)
         try:
-            async with self._lock(key):
-                if not ownership.entered(key):
+            lock = self._locks.get(key) or self._lock(key)
+            await lock.acquire()  # not `async with`: one coroutine frame less per call
+            try:
+                if ownership is not None and not ownership.entered(key):
+                    held = self._instances.get(key)
+                    if held is not None:  # its last puts are stored under the lease they were made in
+                        await held.state.storage._drained()
                     await ownership.enter(key)
+                instance = self._instances.get(key)
+                if instance is None:
+                    instance = self.instance(namespace, actor)
+                storage: Storage = instance.state.storage
+                token = CALL.set(storage)
                 try:
-                    result = work(self.instance(namespace, actor), *args)
+                    result = work(instance, *args)
                     if type(result) is CoroutineType or inspect.isawaitable(result):
                         result = await result
-                    return result
-                except LeaseLostError:
-                    ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
+                except BaseException:
+                    CALL.reset(token)
+                    gate = storage._ended(True)  # sent now: the error is told under the lock
+                    if gate is not None:  # its puts are stored (or fail) before its error is told
+                        await self._gated(key, instance, gate)
                     raise
+                CALL.reset(token)
+                gate = storage._ended(not lock._waiters)
+            finally:
+                lock.release()
+            if gate is not None:
+                try:
+                    await join(gate, -1)
+                except Exception:
+                    self._broken(key, instance)
+                    raise
+        except BaseException as exc:
+            if isinstance(exc, LeaseLostError) and ownership is not None:
+                ownership.lost(key)  # the next call waits for the lease and runs a fresh instance
+            held = self._instances.get(key)
+            if held is not None:
+                held.state.storage._kick()
+            raise
         finally:
-            ownership.left(key)
-
-    async def call(
-        self, namespace: str, actor: ActorId, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        if method == "fetch":
-            return await self.run(namespace, actor, _call_method, namespace, method, args, kwargs)
-        # Scalars are their own clones (the usual call); anything else is cloned. ``kwargs`` is
-        # the call's own dict already, so only its values may be shared with the caller.
-        if args and not _scalars(args):
-            args = tuple(structured.clone(list(args), f"argument of {namespace}.{method}()"))
-        if kwargs and not _scalars(kwargs.values()):
-            kwargs = structured.clone(kwargs, f"keyword argument of {namespace}.{method}()")
-        result = await self.run(namespace, actor, _call_method, namespace, method, args, kwargs)
-        if type(result) in IMMUTABLE:
+            if ownership is not None:
+                ownership.left(key)
+        if method is None or type(result) in IMMUTABLE:
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")
+
+    async def _gated(self, key: tuple[str, str], instance: Actor, gate: Batch) -> None:
+        """Wait for ``gate``'s commit (see :meth:`_broken` when it failed)."""
+        try:
+            await join(gate, -1)
+        except Exception:
+            self._broken(key, instance)
+            raise
+
+    def _broken(self, key: tuple[str, str], instance: Actor) -> None:
+        """A commit of ``instance``'s puts failed: it is let go, and the next call on the actor
+        makes a fresh one, which reads what is stored."""
+        if self._instances.get(key) is instance:
+            _let_go(self._instances.pop(key))
 
     async def renew_leases(self) -> None:
         """Keep this process's actor leases alive while it runs (a loop; shared backends)."""

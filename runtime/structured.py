@@ -22,6 +22,7 @@ import base64
 import builtins
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -45,6 +46,8 @@ _CONTAINER = "$raindrop:container"  # a container others refer to: [its number, 
 #: str or int (an enum) is read back as its base type, so it goes through the full clone.
 IMMUTABLE = frozenset({type(None), bool, int, float, str})
 _INFINITIES = (float("-inf"), float("inf"))
+#: ``json.dumps`` of a str (ASCII-escaped, quoted), the C function it calls, called directly.
+_quoted: Callable[[str], str] = json.encoder.encode_basestring_ascii
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 
 
@@ -219,6 +222,10 @@ def dumps(value: Any, where: str = "value") -> str:
     :raises StorageValueError: for a value the platform's structured clone refuses.
     """
     kind = type(value)
+    if kind is int:
+        return int.__repr__(value)  # what json.dumps gives, without its encoder's layers
+    if kind is str:
+        return _quoted(value)
     if kind in IMMUTABLE and (kind is not float or (value == value and value not in _INFINITIES)):
         return json.dumps(value)  # a scalar: no tags, no containers to number
     encoder = _Encoder()
@@ -230,6 +237,8 @@ def dumps(value: Any, where: str = "value") -> str:
 
 
 def loads(text: str | bytes) -> Any:
+    if type(text) is str and text.isdigit() and text.isascii() and (text[0] != "0" or len(text) == 1):
+        return int(text)  # a non-negative int (a counter), as json.loads reads it
     value = json.loads(text)
     if type(value) in IMMUTABLE:
         return value  # a scalar: nothing tagged in it

@@ -1,0 +1,169 @@
+"""The actor output gate: a put during a call returns at once, the call's result waits until
+the put is committed, queued calls on one id share commits, and a failed commit fails every
+call waiting on it without the instance keeping what was not stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime import App, StorageError
+from runtime.actors import ActorHost, ActorNamespace
+
+pytestmark = pytest.mark.anyio
+APP = Path(__file__).parent / "apps" / "clock"
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[App]:
+    async with App.from_manifest(APP / "raindrop.manifest", state_dir=tmp_path) as instance:
+        yield instance
+
+
+def counters(app: App) -> tuple[ActorNamespace, ActorHost]:
+    namespace = app.env.COUNTER
+    assert isinstance(namespace, ActorNamespace)
+    return namespace, namespace._host
+
+
+async def stored(host: ActorHost, stub: Any, key: str) -> Any:
+    found = await host.store.get("counter", str(stub.id), [key])
+    return found.get(key)
+
+
+async def test_a_call_returns_only_once_its_put_is_committed(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("gated"))
+    await stub.increment()
+    store = host.store
+    put = store.put
+    go = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_put(*args: Any, **kwargs: Any) -> None:
+        started.set()
+        await go.wait()
+        await put(*args, **kwargs)
+
+    store.put = slow_put  # type: ignore[method-assign]
+    call = asyncio.create_task(stub.increment())
+    await asyncio.wait_for(started.wait(), 5)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not call.done()  # the put is not committed: the result is held
+    assert await stored(host, stub, "value") == "1"
+    go.set()
+    assert await asyncio.wait_for(call, 5) == 2
+    assert await stored(host, stub, "value") == "2"  # acknowledged means committed
+
+
+async def test_queued_calls_on_one_id_share_commits(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("shared"))
+    store = host.store
+    put = store.put
+    commits = 0
+
+    async def counting_put(*args: Any, **kwargs: Any) -> None:
+        nonlocal commits
+        commits += 1
+        await put(*args, **kwargs)
+
+    store.put = counting_put  # type: ignore[method-assign]
+    results = await asyncio.gather(*(stub.increment() for _ in range(500)))
+    assert sorted(results) == list(range(1, 501))
+    assert await stored(host, stub, "value") == "500"
+    assert commits <= 500 // 8, commits  # many calls' puts per commit
+
+
+async def test_a_failed_commit_fails_the_calls_waiting_on_it_and_nothing_unstored_is_kept(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("failing"))
+    assert await stub.increment() == 1
+    store = host.store
+    put = store.put
+    failing = True
+
+    async def failing_put(*args: Any, **kwargs: Any) -> None:
+        if failing:
+            raise StorageError("disk full (on purpose)")
+        await put(*args, **kwargs)
+
+    store.put = failing_put  # type: ignore[method-assign]
+    results = await asyncio.gather(*(stub.increment() for _ in range(50)), return_exceptions=True)
+    assert all(isinstance(r, StorageError) for r in results), results  # none acknowledged
+    failing = False
+    assert await stub.recall("value") == 1  # a fresh instance: what is stored, not what was not
+    assert await stub.increment() == 2
+    assert await stored(host, stub, "value") == "2"
+
+
+async def test_a_put_outside_a_call_returns_once_committed(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("outside"))
+    await stub.increment()
+    store = host.store
+    put = store.put
+    committed: list[Any] = []
+
+    async def recording_put(*args: Any, **kwargs: Any) -> None:
+        await put(*args, **kwargs)
+        committed.append(args[2])
+
+    store.put = recording_put  # type: ignore[method-assign]
+    instance = host.instance("counter", stub.id)
+    await instance.state.storage.put("direct", 7)
+    assert committed == [{"direct": "7"}]  # returned once committed, not before
+    assert await stored(host, stub, "direct") == "7"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_calls_sharing_a_batch_whose_lease_is_taken_all_fail_and_nothing_is_stored(
+    tmp_path: Path, kind: str
+) -> None:
+    from runtime import LeaseLostError
+    from tests.test_actor_ownership import backend_for
+
+    backend = backend_for(kind, tmp_path)
+    async with App.from_manifest(APP / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
+        ns, store = app.env.COUNTER, app.backend.state
+        actor = ns.id_from_name("gate-0")
+        counter = ns.get(actor)
+        assert await counter.increment() == 1
+        put = store.put
+        stolen = False
+
+        async def put_after_a_takeover(*args: Any, **kwargs: Any) -> None:
+            nonlocal stolen
+            if not stolen:  # another process takes the actor over just before the batch is written
+                stolen = True
+                (owner,) = (await store.actor_owners("counter", time.time())).values()
+                await store.disown_actor("counter", str(actor), owner)
+                await store.own_actor("counter", str(actor), "thief", time.time(), 30)
+            await put(*args, **kwargs)
+
+        store.put = put_after_a_takeover  # type: ignore[method-assign]
+        results = await asyncio.gather(*(counter.increment() for _ in range(40)), return_exceptions=True)
+        assert all(isinstance(r, LeaseLostError) for r in results), results  # none acknowledged
+        assert await store.get("counter", str(actor), ["value"]) == {"value": "1"}
+        store.put = put  # type: ignore[method-assign]
+        await store.disown_actor("counter", str(actor), "thief")
+        assert await counter.increment() == 2  # a fresh instance reads what is stored
+
+
+async def test_a_call_that_raises_after_a_put_among_queued_calls_waits_for_it_and_blocks_nobody(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("raising"))
+    await stub.schedule(4_000_000_000_000, "fail")  # alarm() now puts, then raises
+    calls = [stub.increment() for _ in range(5)] + [stub.alarm()] + [stub.increment() for _ in range(5)]
+    results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), 5)
+    assert [r for r in results if isinstance(r, BaseException)] == [results[5]]
+    assert isinstance(results[5], RuntimeError)
+    assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 11))
+    assert await stored(host, stub, "value") == "10"
+    assert await stored(host, stub, "alarms") == '["fail"]'  # the raising call's put is stored
