@@ -18,7 +18,8 @@ from runtime.handlers import Actor, Batch, Each, Service, Task
 from runtime.manifest.model import Actor as ActorBlock
 from runtime.manifest.model import CodeResource, Observer, ScheduleSource
 from runtime.manifest.model import Service as ServiceBlock
-from runtime.typescript.host import READ_ACK, TypeScriptError
+from runtime.typescript.calls import READ_ACK
+from runtime.typescript.host import TypeScriptError
 
 if TYPE_CHECKING:
     from runtime.queue import Message, MessageBatch

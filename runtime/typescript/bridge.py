@@ -20,7 +20,7 @@ from runtime.naming import snake
 from runtime.queue import Queue
 from runtime.services import ServiceStub, build_request
 from runtime.sql import SqlDatabase
-from runtime.typescript.host import Streamed
+from runtime.typescript.calls import Streamed
 
 
 def binding_spec(env: Env) -> dict[str, Any]:

@@ -4,7 +4,7 @@ The runtime and the child talk over a socketpair (the child's ``RAINDROP_TS_FD``
 (:mod:`runtime.typescript.wire`). Requests go to Node (``fetch``, ``rpc``, ``msgs``, ``task``,
 ``actor``); Node's binding calls (``c``) come back and are answered by the Python bindings (an
 actor's or a service's ``fetch`` with a negative id: its bodies stream both ways, see
-``_streamed_call`` and js/calls.mjs). The child exits when the socket closes (its parent died
+:mod:`runtime.typescript.calls`). The child exits when the socket closes (its parent died
 or stopped it); an unexpected exit fails the requests in flight and the child is started
 again, with backoff.
 """
@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import socket
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from runtime.errors import NodeError
 from runtime.typescript import wire
+from runtime.typescript.calls import WINDOW, Streamed, StreamedCalls, Window
 
 log = logging.getLogger("raindrop.typescript")
 
@@ -30,12 +30,6 @@ JS = Path(__file__).parent / "js"
 BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
 SOCKET_BUFFER = 4 * 1024 * 1024
 SEMI_SPACE_MB = 4
-#: How far a streamed request body may run ahead of what the handler has read.
-WINDOW = 1024 * 1024
-#: A body streamed from Node is acknowledged every this many bytes read (Node's own READ_ACK).
-READ_ACK = 256 * 1024
-#: What an acknowledgement says when the rest of a body is not wanted: Node stops sending it.
-UNWANTED = 2**53 - 1
 
 
 def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
@@ -43,29 +37,6 @@ def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
     if pump is None or not pump.done() or pump.cancelled():
         return None
     return pump.exception()
-
-
-class _Window:
-    """Bytes of one streamed request body sent to Node, and read there (its ``a`` frames)."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self.read = 0
-        self.moved = asyncio.Event()
-
-
-class BodyError(Exception):
-    """Reading a body streamed from TypeScript failed (its source threw there, or Node exited):
-    the reader sees this, not a truncated body."""
-
-
-@dataclasses.dataclass
-class Streamed:
-    """A binding call's answer whose body streams to Node as it is produced (a fetch of an actor
-    or a service): ``head`` is status and headers, ``chunks`` the body."""
-
-    head: dict[str, Any]
-    chunks: AsyncIterable[bytes | str | memoryview]
 
 
 class TypeScriptError(Exception):
@@ -82,6 +53,13 @@ class TypeScriptError(Exception):
 
 
 Answer = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+def _js_error(exc: Exception) -> dict[str, str]:
+    """``exc`` as Node throws it: a TypeScript error as it was thrown there, else by its type."""
+    if isinstance(exc, TypeScriptError):
+        return {"name": exc.js_name, "message": exc.js_message}
+    return {"name": type(exc).__name__, "message": str(exc)}
 
 
 class _Connection(asyncio.Protocol):
@@ -129,19 +107,21 @@ class NodeHost:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._streams: dict[int, asyncio.Queue[bytes | Exception | None]] = {}
         self._waits: dict[int, asyncio.Future[None]] = {}
-        self._windows: dict[int, _Window] = {}
-        # Binding calls whose bodies stream (Node's ids for them are negative): the call, the
-        # request body arriving from Node, and the answer's body sent to Node.
-        self._calls: dict[int, asyncio.Task[None]] = {}
-        self._bodies: dict[int, asyncio.Queue[bytes | BodyError | None]] = {}
-        self._answers: dict[int, _Window] = {}
+        self._windows: dict[int, Window] = {}
         self._ids = 0
         self._out: list[bytes] = []
         self._stopping = False
         self._setup: list[dict[str, Any]] = []  # init and env, sent again to a restarted child
         self._supervisor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Binding calls whose bodies stream (Node's ids for them are negative).
+        self._streamed = StreamedCalls(self.send, lambda: self._transport is not None, self._call, self._tasks)
         self.restarts = 0
+
+    def open_streams(self) -> int:
+        """How many bodies stream to or from Node now, and streamed calls run (0: nothing left
+        open once every stream has run its course)."""
+        return self._streamed.open() + len(self._streams) + len(self._windows)
 
     @property
     def pid(self) -> int | None:
@@ -228,7 +208,7 @@ class NodeHost:
         return value
 
     async def _pump(self, request: int, body: AsyncIterator[bytes]) -> None:
-        window = self._windows[request] = _Window()
+        window = self._windows[request] = Window()
         try:
             async for chunk in body:
                 if not chunk:
@@ -271,7 +251,7 @@ class NodeHost:
         kind = message["t"]
         if kind == "c":
             if message["i"] < 0:  # a fetch whose bodies stream, which Node may cancel
-                self._streamed_call(message)
+                self._streamed.start(message)
                 return
             task = asyncio.ensure_future(self._call(message))
             self._tasks.add(task)
@@ -320,21 +300,11 @@ class NodeHost:
                 else:
                     done.set_result(None)
         elif kind == "ci":  # a chunk, or the end, of a streamed call's request body
-            body = self._bodies.get(message["i"])
-            if body is not None:
-                if not message.get("end"):
-                    body.put_nowait(message["b"])
-                else:
-                    body.put_nowait(BodyError(message["e"]) if message.get("e") else None)
+            self._streamed.body_arrived(message)
         elif kind == "ra":  # Node read this much of a streamed call's answer
-            window = self._answers.get(message["i"])
-            if window is not None:
-                window.read = message["read"]
-                window.moved.set()
+            self._streamed.answer_read(message)
         elif kind == "cc":  # the TypeScript caller aborted, or cancelled the answer's body
-            call = self._calls.get(message["i"])
-            if call is not None:
-                call.cancel()
+            self._streamed.cancel(message)
 
     def _abandoner(self, request: int) -> Callable[[], None]:
         """What a streamed answer's reader calls when it stops before the end (its client left,
@@ -356,79 +326,11 @@ class NodeHost:
 
         return ack
 
-    def _streamed_call(self, message: dict[str, Any]) -> None:
-        """A fetch from TypeScript whose request body (``st``) arrives in ``ci`` frames and whose
-        answer's body may stream back; Node's ``cc`` cancels it at any point."""
-        call = message["i"]
-        if message.get("st"):
-            queue: asyncio.Queue[bytes | BodyError | None] = asyncio.Queue()
-            self._bodies[call] = queue
-            message["st"] = self._body(call, queue)
-        task = asyncio.ensure_future(self._call(message))
-        self._tasks.add(task)
-        self._calls[call] = task
-
-        def done(task: asyncio.Task[None]) -> None:
-            self._tasks.discard(task)
-            self._calls.pop(call, None)
-            if self._bodies.pop(call, None) is not None and self._transport is not None:
-                self.send({"t": "ca", "i": call, "read": UNWANTED})  # answered without reading it all
-
-        task.add_done_callback(done)
-
-    async def _body(self, call: int, queue: asyncio.Queue[bytes | BodyError | None]) -> AsyncIterator[bytes]:
-        """The request body of streamed call ``call`` as it arrives; what is read is acknowledged
-        (Node sends at most ``WINDOW`` ahead of it)."""
-        read = acked = 0
-        while True:
-            chunk = await queue.get()
-            if chunk is None:
-                self._bodies.pop(call, None)
-                return
-            if isinstance(chunk, BodyError):
-                self._bodies.pop(call, None)
-                raise chunk
-            read += len(chunk)
-            if read - acked >= READ_ACK:
-                acked = read
-                self.send({"t": "ca", "i": call, "read": read})
-            yield chunk
-
-    async def _stream_answer(self, call: int, answer: Streamed) -> None:
-        """``answer``'s head, then its body in ``rc`` frames (at most ``WINDOW`` ahead of what Node
-        has read), then ``re``: with the error, if producing the body failed midway."""
-        window = self._answers[call] = _Window()
-        chunks = answer.chunks
-        self.send({"t": "r", "i": call, "v": {**answer.head, "more": 1}})
-        try:
-            async for chunk in chunks:
-                if not chunk:
-                    continue
-                if self._transport is None:
-                    return
-                data = chunk if chunk.__class__ is bytes else chunk.encode() if isinstance(chunk, str) else bytes(chunk)
-                self.send({"t": "rc", "i": call, "b": data})
-                window.sent += len(data)
-                while window.sent - window.read > WINDOW and self._transport is not None:
-                    window.moved.clear()
-                    await window.moved.wait()
-            self.send({"t": "re", "i": call})
-        except Exception as exc:  # noqa: BLE001 - the reader in TypeScript gets it, not a truncated body
-            if isinstance(exc, TypeScriptError):  # thrown in TypeScript (an actor's stream): as it was
-                self.send({"t": "re", "i": call, "e": {"name": exc.js_name, "message": exc.js_message}})
-            else:
-                self.send({"t": "re", "i": call, "e": {"name": type(exc).__name__, "message": str(exc)}})
-        finally:
-            self._answers.pop(call, None)
-            close = getattr(chunks, "aclose", None)
-            if close is not None:  # the body's producer stops (cancelled: its own source is cancelled)
-                await close()
-
     async def _call(self, message: dict[str, Any]) -> None:
         try:
             value = await self._answer(message)
             if value.__class__ is Streamed:
-                await self._stream_answer(message["i"], value)
+                await self._streamed.answer(message["i"], value, _js_error)
                 return
         except Exception as exc:  # noqa: BLE001 - every binding error is thrown at the TypeScript call site
             if message["i"]:
@@ -450,10 +352,7 @@ class NodeHost:
                 future.set_exception(failure)
         for window in self._windows.values():
             window.moved.set()
-        for window in self._answers.values():
-            window.moved.set()
-        for body in self._bodies.values():
-            body.put_nowait(BodyError("the Node process running the TypeScript handlers exited"))
+        self._streamed.lost()
         for queue in self._streams.values():
             queue.put_nowait(failure)  # an answer streaming when Node died fails, it is not cut short
         self._streams.clear()

@@ -105,7 +105,7 @@ async def assert_nothing_left(app: App) -> None:
     leaks, nothing hangs)."""
     host = running[app.manifest.root].host
     with anyio.fail_after(5):
-        while host._calls or host._bodies or host._answers or host._streams or host._windows:
+        while host.open_streams():
             await asyncio.sleep(0.01)
 
 
