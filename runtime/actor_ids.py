@@ -19,7 +19,7 @@ import os
 
 from runtime.errors import BindingError
 
-__all__ = ["from_name", "made_by", "signed", "unique", "upgrade"]
+__all__ = ["ActorId", "from_name", "made_by", "signed", "unique", "upgrade"]
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -58,3 +58,34 @@ def upgrade(namespace: str, old_hex: str) -> str:
     if len(old_hex) != 64 or not _HEX.issuperset(old_hex):
         return old_hex  # not an id this runtime made: left as it is
     return signed(namespace, bytes.fromhex(old_hex[:32]))
+
+
+class ActorId:
+    """An actor's identity: 64 hex digits, and the name it came from when known."""
+
+    __slots__ = ("_hex", "name", "namespace")
+
+    def __init__(self, hex_id: str, name: str | None = None, namespace: str | None = None) -> None:
+        self._hex = hex_id
+        self.name = name
+        #: The actor class the id was made for (None for an id made by hand): ``get`` on another
+        #: namespace refuses it, as the platform does.
+        self.namespace = namespace
+
+    def __str__(self) -> str:
+        return self._hex
+
+    def __repr__(self) -> str:
+        return f"ActorId({self._hex[:12]}…, name={self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ActorId) and other._hex == self._hex
+
+    def __hash__(self) -> int:
+        return hash(self._hex)
+
+    def equals(self, other: ActorId) -> bool:
+        return self == other
+
+    def to_string(self) -> str:
+        return self._hex

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast
 from typing_extensions import TypeVar
 
 from runtime import actor_ids
-from runtime.actor_storage import ActorId
+from runtime.actor_ids import ActorId
 from runtime.arguments import utf8
 from runtime.errors import BindingError
 from runtime.naming import platform_names

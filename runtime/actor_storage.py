@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from runtime import structured
+from runtime.actor_ids import ActorId
 from runtime.arguments import checked_arguments, utf8
 from runtime.backends.base import Fence, StateStore
 from runtime.backends.commits import Group, join
@@ -50,37 +51,6 @@ class Batch(Group):
         self.pending: dict[str, str] = {}
         self.calls = 0  # calls that ended while this batch was open, their results held for it
         self.armed = False  # a look whether to commit it is scheduled
-
-
-class ActorId:
-    """An actor's identity: 64 hex digits, and the name it came from when known."""
-
-    __slots__ = ("_hex", "name", "namespace")
-
-    def __init__(self, hex_id: str, name: str | None = None, namespace: str | None = None) -> None:
-        self._hex = hex_id
-        self.name = name
-        #: The actor class the id was made for (None for an id made by hand): ``get`` on another
-        #: namespace refuses it, as the platform does.
-        self.namespace = namespace
-
-    def __str__(self) -> str:
-        return self._hex
-
-    def __repr__(self) -> str:
-        return f"ActorId({self._hex[:12]}…, name={self.name!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ActorId) and other._hex == self._hex
-
-    def __hash__(self) -> int:
-        return hash(self._hex)
-
-    def equals(self, other: ActorId) -> bool:
-        return self == other
-
-    def to_string(self) -> str:
-        return self._hex
 
 
 MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform

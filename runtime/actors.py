@@ -19,14 +19,16 @@ from types import CoroutineType
 from typing import Any, Literal
 
 from runtime import structured
+from runtime.actor_alarms import Alarms
+from runtime.actor_ids import ActorId
 from runtime.actor_namespace import ActorNamespace, ActorStub
-from runtime.actor_storage import CALL, MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, ActorId, Batch, Storage
-from runtime.backends.base import Alarm, StateStore
+from runtime.actor_storage import CALL, MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, Batch, Storage
+from runtime.backends.base import StateStore
 from runtime.backends.commits import join
 from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
 from runtime.handlers import Actor
-from runtime.observers import RunRecord, describe_error
+from runtime.observers import RunRecord
 from runtime.ownership import RENEW, Ownership
 from runtime.structured import IMMUTABLE
 
@@ -45,11 +47,6 @@ __all__ = [
 
 log = logging.getLogger("raindrop.actor")
 
-ALARM_RETRIES = 6  # retried from 2 s, doubling, up to 6 times (as the platform)
-ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm being fired
-#: On a shared backend, seconds between looks for alarms another process set (one that died
-#: before announcing it, or a backend that announces nothing): a due alarm fires within this.
-ALARM_RECHECK = 0.5
 #: Seconds without a call after which an actor's instance is let go (its in-memory fields with it),
 #: as the platform evicts idle actors: memory follows the actors in use, not every id ever called.
 IDLE_EVICT = 120.0
@@ -146,11 +143,10 @@ class ActorHost:
         self._last_used: dict[tuple[str, str], float] = {}  # monotonic time of each instance's last call
         self.names: dict[tuple[str, str], str] = {}  # (namespace, id) -> the name it came from, for the dashboard
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-        self._alarm_signal = asyncio.Event()
-        self._running_alarms: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self.on_run = on_run
         self.on_failure: Callable[[BaseException], None] = lambda exc: None  # App.drain reports the first
+        self.alarms = Alarms(self)
 
     def namespace(self, name: str) -> ActorNamespace:
         return ActorNamespace(name, self)
@@ -204,7 +200,7 @@ class ActorHost:
                 raise BindingError(f'actor "{namespace}" has no handler class loaded')
             fence = self.ownership.fence(key) if self.ownership is not None else None
             # The one instance of the actor (under its lease when shared): it may cache reads.
-            storage = Storage(self.store, namespace, actor, self._alarm_signal.set, fence, owner=cls, cache=True)
+            storage = Storage(self.store, namespace, actor, self.alarms.wake, fence, owner=cls, cache=True)
             storage.busy = _busy(self._lock(key))
             if self.ownership is not None:
                 storage.hold = self._holding(key)
@@ -388,99 +384,20 @@ class ActorHost:
         if self.ownership is not None:
             await self.ownership.release_all()
 
-    # -- alarms ---------------------------------------------------------------------------------
+    # -- alarms (runtime.actor_alarms) -----------------------------------------------------------
 
     def wake(self) -> None:
-        self._alarm_signal.set()
+        """An alarm was set or changed: look again at when the next one is due."""
+        self.alarms.wake()
 
     def stop(self) -> None:
         self._stopping = True
-        self._alarm_signal.set()
+        self.alarms.stop()
 
     async def pending(self, now: float) -> bool:
         """Whether an alarm is running or due (for ``App.drain``)."""
-        if any(not t.done() for t in self._running_alarms):
-            return True
-        due = await self.store.next_alarm()
-        return due is not None and due <= now
+        return await self.alarms.pending(now)
 
-    async def run_alarms(self) -> None:
-        while not self._stopping:
-            self._alarm_signal.clear()
-            now = self.clock.time()
-            for alarm in await self.store.claim_alarms(now, now + ALARM_LEASE):
-                task = asyncio.create_task(self._fire(alarm))
-                self._running_alarms.add(task)
-                task.add_done_callback(self._running_alarms.discard)
-            due = await self.store.next_alarm()
-            waiter = asyncio.create_task(self._alarm_signal.wait())
-            tasks: set[asyncio.Task[Any]] = {waiter}
-            if due is not None and due > self.clock.time():
-                tasks.add(asyncio.create_task(self.clock.sleep_until(due)))
-            elif due is not None and not self._running_alarms:
-                tasks.add(asyncio.create_task(asyncio.sleep(0.05)))  # due but leased elsewhere: look again soon
-            if self.ownership is not None:  # shared: another process may set one without telling us
-                tasks.add(asyncio.create_task(asyncio.sleep(ALARM_RECHECK)))
-            try:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in tasks:
-                    task.cancel()
-        for task in list(self._running_alarms):
-            task.cancel()
-
-    async def _fire(self, alarm: Alarm) -> None:
-        actor = ActorId(alarm.actor, alarm.name)
-        started = self.clock.time()
-        cls = self.classes.get(alarm.namespace)
-        if cls is None:
-            log.error("alarm of %s %s dropped: no handler class is loaded for it", alarm.namespace, actor)
-            await self.store.finish_alarm(alarm, None)
-            return
-        if getattr(cls, "alarm", None) is None:
-            log.warning('actor "%s" set an alarm but %s has no alarm() method; dropped', alarm.namespace, cls.__name__)
-            await self.store.finish_alarm(alarm, None)
-            return
-
-        async def fire(instance: Actor) -> None:
-            await instance.alarm()  # type: ignore[attr-defined]
-
-        try:
-            await self.run(alarm.namespace, actor, fire)
-        except Exception as exc:  # noqa: BLE001 - an alarm's failure is retried, as on the platform
-            self.on_failure(exc)
-            error = describe_error(exc)
-            if alarm.retries < ALARM_RETRIES:
-                delay = 2.0 * 2**alarm.retries
-                log.error(
-                    "alarm of %s %s failed (retry %d in %g s):\n%s",
-                    alarm.namespace,
-                    actor,
-                    alarm.retries + 1,
-                    delay,
-                    error,
-                )
-                await self.store.finish_alarm(alarm, self.clock.time() + delay)
-            else:
-                log.error(
-                    "alarm of %s %s failed %d times; giving up:\n%s", alarm.namespace, actor, alarm.retries + 1, error
-                )
-                await self.store.finish_alarm(alarm, None)
-            self._record(alarm, started, "error", error)
-            return
-        await self.store.finish_alarm(alarm, None)
-        self._record(alarm, started, "ok", None)
-
-    def _record(self, alarm: Alarm, started: float, outcome: str, error: str | None) -> None:
-        if self.on_run is not None:
-            self.on_run(
-                RunRecord(
-                    alarm.namespace,
-                    "alarm",
-                    started,
-                    (self.clock.time() - started) * 1000,
-                    outcome,
-                    alarm.actor[:12],
-                    error,
-                )
-            )
+    def run_alarms(self) -> Coroutine[Any, Any, None]:
+        """Fire alarms as they come due, until stopped (a loop the app runs)."""
+        return self.alarms.run()
