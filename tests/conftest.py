@@ -10,6 +10,7 @@ import pytest
 
 from runtime.backends import open_backend
 from runtime.backends.base import Backend
+from runtime.loader import forget
 from tests.backends import BACKENDS, backend_url, drop_handed_out
 
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -105,6 +106,17 @@ def _write_only_into_temporary_folders() -> Iterator[None]:
     yield
     written = _written_into_the_source_tree() - before
     assert not written, f"tests wrote into the source tree: {sorted(str(p.relative_to(ROOT)) for p in written)}"
+
+
+@pytest.fixture(autouse=True)
+def _forget_handlers_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The handler modules a test's apps imported from its temporary folder, and that folder's
+    entries on ``sys.path``, go when the test ends: else every later search of ``sys.path`` (one
+    per Redis client) reads one more folder per test before it, and the modules stay in memory."""
+    folder = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if folder is not None:
+        forget(folder)
 
 
 @pytest.fixture(autouse=True)
