@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -55,6 +56,28 @@ def import_file(path: Path, root: Path) -> ModuleType:
         ) from exc
     _loaded[path] = _loaded[given] = module
     return module
+
+
+def forget(folder: Path) -> None:
+    """Drop what importing handlers from under ``folder`` left in this process: its modules (in
+    ``sys.modules`` and cached here) and its entries on ``sys.path``. For a process that runs many
+    apps from folders it then deletes (a test run): each search of ``sys.path`` (redis-py looks up
+    its own version with one per client) otherwise grows with every app, and the modules stay in
+    memory."""
+    folders = {str(folder), str(folder.resolve())}
+    prefixes = tuple(f + os.sep for f in folders)
+
+    def below(path: object) -> bool:
+        return isinstance(path, str) and (path in folders or path.startswith(prefixes))
+
+    sys.path[:] = [entry for entry in sys.path if not below(entry)]
+    gone = {id(module) for path, module in _loaded.items() if below(str(path))}
+    for path in [path for path, module in _loaded.items() if id(module) in gone]:
+        del _loaded[path]
+    for key in [key for key in _found if id(key[0]) in gone]:
+        del _found[key]
+    for name in [name for name, module in list(sys.modules.items()) if below(getattr(module, "__file__", None))]:
+        del sys.modules[name]
 
 
 def expected_base(resource: CodeResource) -> tuple[type, ...]:

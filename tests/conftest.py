@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -10,6 +11,7 @@ import pytest
 
 from runtime.backends import open_backend
 from runtime.backends.base import Backend
+from runtime.loader import forget
 from tests.backends import BACKENDS, backend_url, drop_handed_out
 
 MANIFESTS = Path(__file__).parent / "manifests"
@@ -91,6 +93,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collecting made (test modules, their imports, the items) lives to the end of the run:
+    the cyclic garbage collector is told not to walk it again at each of its full passes, which
+    otherwise go over these objects some twenty times a run."""
+    gc.collect()
+    gc.freeze()
+
+
 def _written_into_the_source_tree() -> set[Path]:
     """Folders tests must not leave in the checkout: app state beside a test app's manifest,
     hypothesis's example database and caches."""
@@ -105,6 +115,17 @@ def _write_only_into_temporary_folders() -> Iterator[None]:
     yield
     written = _written_into_the_source_tree() - before
     assert not written, f"tests wrote into the source tree: {sorted(str(p.relative_to(ROOT)) for p in written)}"
+
+
+@pytest.fixture(autouse=True)
+def _forget_handlers_of_the_test(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The handler modules a test's apps imported from its temporary folder, and that folder's
+    entries on ``sys.path``, go when the test ends: else every later search of ``sys.path`` (one
+    per Redis client) reads one more folder per test before it, and the modules stay in memory."""
+    folder = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if folder is not None:
+        forget(folder)
 
 
 @pytest.fixture(autouse=True)
