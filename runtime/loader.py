@@ -26,12 +26,17 @@ def import_file(path: Path, root: Path) -> ModuleType:
     """Import the module at ``path``; ``root`` goes on ``sys.path`` so handlers can import their
     sibling modules (``from lib.x import y``) as they would on the platform's bundler."""
     given = path
-    if given in _loaded:  # many resources naming one file: no filesystem call after the first
-        return _loaded[given]
-    path = path.resolve()
-    if path in _loaded:
-        _loaded[given] = _loaded[path]
-        return _loaded[path]
+    module = _loaded.get(given)  # many resources naming one file: no filesystem call after the first
+    if module is None:
+        path = path.resolve()
+        module = _loaded.get(path)
+        if module is not None:
+            _loaded[given] = module
+    if module is not None:
+        # Under its name again: another app's module of the same name may have taken it since
+        # (and been forgotten with its folder), and an app's code finds its modules there.
+        sys.modules[module.__name__] = module
+        return module
     if not path.is_file():
         raise HandlerLoadError(f"handler file {str(path)!r} does not exist")
     if str(root) not in sys.path:

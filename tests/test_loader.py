@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +109,24 @@ async def test_handler_signatures_are_checked_at_load(project: Path, source: str
     (project / "workers" / "worker.py").write_text(source)
     with pytest.raises(HandlerLoadError, match=message):
         await start(project)
+
+
+def test_a_cached_module_is_back_under_its_name_after_another_of_that_name_was_forgotten(tmp_path: Path) -> None:
+    """Two apps with a ``workers/counter.py`` share the module's name: once the second app's
+    folder is forgotten (a test run deletes it), loading the first app again puts its module
+    back under that name, where its code and its tests look it up."""
+    from runtime.loader import forget, import_file
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root in (first, second):
+        (root / "workers").mkdir(parents=True)
+        (root / "workers" / "counter.py").write_text(f"WHO = {root.name!r}\n")
+    try:
+        module = import_file(first / "workers" / "counter.py", first)
+        assert import_file(second / "workers" / "counter.py", second).WHO == "second"
+        forget(second)
+        assert module.__name__ not in sys.modules
+        assert import_file(first / "workers" / "counter.py", first) is module
+        assert sys.modules[module.__name__] is module
+    finally:
+        forget(first)
