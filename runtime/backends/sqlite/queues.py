@@ -46,16 +46,20 @@ class SqliteQueueStore(QueueStore):
         waiter: Waiter | None = None,
     ) -> tuple[list[StoredMessage], float | None]:
         if not acks and not retries:
-            claimed = await self.claim(queue, limit, now, lease_until)
+            claimed = self._claim(queue, limit, now, lease_until)
         else:
             with self._conn:  # one commit for both
                 self._conn.execute("BEGIN IMMEDIATE")
                 for sql, params in self._settle_statements(queue, acks, retries):
                     self._conn.execute(sql, params)
-                claimed = await self.claim(queue, limit, now, lease_until)
+                claimed = self._claim(queue, limit, now, lease_until)
         return claimed, None if claimed else await self.next_visible(queue)
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
+        return self._claim(queue, limit, now, lease_until)
+
+    def _claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
+        """``claim`` itself: settle_and_claim calls it without a coroutine (and error wrapper) more."""
         rows = self._conn.execute(
             # The whole primary key in the IN: with (visible_at, id) alone SQLite seeks on
             # (queue, visible_at) and scans every message sharing that visible_at (a send_batch
@@ -65,9 +69,12 @@ class SqliteQueueStore(QueueStore):
             f"WHERE queue = ?2 AND visible_at <= ?3 ORDER BY visible_at, id LIMIT ?4) RETURNING {_MESSAGE_COLUMNS}",
             (lease_until, queue, now, limit),
         ).fetchall()
+        leases = self._leases
+        claimed = []
         for row in rows:
-            self._leases[row[0]] = lease_until
-        return [StoredMessage(*row) for row in rows]
+            leases[row[0]] = lease_until
+            claimed.append(StoredMessage(*row))
+        return claimed
 
     def _groups(self, queue: str, ids: Sequence[str], forget: bool) -> list[tuple[str, tuple[Any, ...]]]:
         """WHERE clauses (and their parameters) finding ``ids`` on ``queue``: by full key for
