@@ -104,7 +104,9 @@ class QueueHost:
 
     def notify(self, queue: str, visible_at: float) -> None:
         """A send in this process: wake the consumers of ``queue`` (the queue binding's hook)."""
-        self.wake(queue)
+        for consumer in self.consumers.values():  # wake(queue) inlined: this runs for every send
+            if consumer.queue == queue:
+                consumer.wake()
 
     def wake(self, queue: str = "*") -> None:
         """Wake the consumers of ``queue`` (``"*"``: all of them) to look for work."""

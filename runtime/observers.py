@@ -250,8 +250,7 @@ class QueueConsumer:
             if isinstance(self.handler, Batch):
                 await self._run_batch(messages, errors)
             else:
-                for message in messages:
-                    await self._run_each(message, errors)
+                await self._run_each(messages, errors)
         except asyncio.CancelledError:
             # Stopping: hand back what was not settled, so another consumer gets it.
             await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
@@ -286,20 +285,25 @@ class QueueConsumer:
                 self.on_dead_letter(self.dead_queue)
         return acks, retries
 
-    async def _run_each(self, message: Message, errors: dict[str, str]) -> None:
-        assert isinstance(self.handler, Each)
-        started = time.perf_counter()
-        wall = self.clock.time()
-        try:
-            await self.handler.process(message)
-        except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
-            self.on_failure(exc)
-            errors[message.id] = describe_error(exc)
-            if message.outcome is None:
-                message.retry()
-            self._record(wall, started, "error", f"message {message.id} attempt {message.attempts}", errors[message.id])
-            return
-        self._record(wall, started, "ok", f"message {message.id}")
+    async def _run_each(self, messages: list[Message], errors: dict[str, str]) -> None:
+        """Run the handler on each message in turn: one coroutine for the batch, not one more
+        per message."""
+        handler = self.handler
+        assert isinstance(handler, Each)
+        for message in messages:
+            started = time.perf_counter()
+            wall = self.clock.time()
+            try:
+                await handler.process(message)
+            except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
+                self.on_failure(exc)
+                errors[message.id] = describe_error(exc)
+                if message.outcome is None:
+                    message.retry()
+                detail = f"message {message.id} attempt {message.attempts}"
+                self._record(wall, started, "error", detail, errors[message.id])
+                continue
+            self._record(wall, started, "ok", f"message {message.id}")
 
     async def _run_batch(self, messages: list[Message], errors: dict[str, str]) -> None:
         assert isinstance(self.handler, Batch)

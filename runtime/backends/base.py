@@ -21,16 +21,16 @@ import builtins
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 #: How long (seconds) the record of a cron fire is kept after the fire: long enough that every
 #: process sharing the backend has moved past that time; each schedule's latest record stays.
 FIRE_RECORDS_KEPT = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class NewMessage:
-    """A message to enqueue. ``body`` is already encoded according to ``content_type``."""
+class NewMessage(NamedTuple):
+    """A message to enqueue. ``body`` is already encoded according to ``content_type``. A named
+    tuple, made for every send: a fifth of the cost of a frozen dataclass."""
 
     id: str
     body: bytes

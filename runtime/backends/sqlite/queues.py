@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from runtime.backends.base import NewMessage, QueueStats, QueueStore, Retry, StoredMessage, Waiter
@@ -29,9 +29,11 @@ class SqliteQueueStore(QueueStore):
         self._path = backend.path
         self._leases: dict[str, float] = {}  # message id -> visible_at (its lease end) as claimed here
 
-    async def send(self, queue: str, messages: Sequence[NewMessage]) -> None:
+    def send(self, queue: str, messages: Sequence[NewMessage]) -> Coroutine[Any, Any, None]:
+        # Not a coroutine of its own, so not wrapped by sqlite_errors: the group commit already
+        # reports (and counts) a failed commit as StorageError. One coroutine frame less a send.
         rows = [(queue, m.visible_at, m.id, m.body, m.content_type, m.created_at) for m in messages]
-        await self._backend.writes.write(_SEND, rows, "queue send")
+        return self._backend.writes.write(_SEND, rows, "queue send")
 
     async def settle_and_claim(
         self,
@@ -44,16 +46,20 @@ class SqliteQueueStore(QueueStore):
         waiter: Waiter | None = None,
     ) -> tuple[list[StoredMessage], float | None]:
         if not acks and not retries:
-            claimed = await self.claim(queue, limit, now, lease_until)
+            claimed = self._claim(queue, limit, now, lease_until)
         else:
             with self._conn:  # one commit for both
                 self._conn.execute("BEGIN IMMEDIATE")
                 for sql, params in self._settle_statements(queue, acks, retries):
                     self._conn.execute(sql, params)
-                claimed = await self.claim(queue, limit, now, lease_until)
+                claimed = self._claim(queue, limit, now, lease_until)
         return claimed, None if claimed else await self.next_visible(queue)
 
     async def claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
+        return self._claim(queue, limit, now, lease_until)
+
+    def _claim(self, queue: str, limit: int, now: float, lease_until: float) -> list[StoredMessage]:
+        """``claim`` itself: settle_and_claim calls it without a coroutine (and error wrapper) more."""
         rows = self._conn.execute(
             # The whole primary key in the IN: with (visible_at, id) alone SQLite seeks on
             # (queue, visible_at) and scans every message sharing that visible_at (a send_batch
@@ -63,9 +69,12 @@ class SqliteQueueStore(QueueStore):
             f"WHERE queue = ?2 AND visible_at <= ?3 ORDER BY visible_at, id LIMIT ?4) RETURNING {_MESSAGE_COLUMNS}",
             (lease_until, queue, now, limit),
         ).fetchall()
+        leases = self._leases
+        claimed = []
         for row in rows:
-            self._leases[row[0]] = lease_until
-        return [StoredMessage(*row) for row in rows]
+            leases[row[0]] = lease_until
+            claimed.append(StoredMessage(*row))
+        return claimed
 
     def _groups(self, queue: str, ids: Sequence[str], forget: bool) -> list[tuple[str, tuple[Any, ...]]]:
         """WHERE clauses (and their parameters) finding ``ids`` on ``queue``: by full key for
