@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -20,6 +19,7 @@ from runtime.backends.base import Fence, StateStore
 from runtime.backends.commits import Group, join
 from runtime.errors import BindingError, LimitError, StorageError, StorageValueError
 from runtime.naming import platform_names
+from runtime.output_gate import CALL
 from runtime.structured import IMMUTABLE
 
 if TYPE_CHECKING:
@@ -33,11 +33,6 @@ CACHE_KEYS = 1024
 #: The calls on one actor whose puts share one commit at most (while more calls queue behind
 #: them); the writes then go to the store and the next calls' writes form the next batch.
 BATCH_CALLS = 64
-
-#: The storage whose actor call the current task runs (set by the actor host around a call): a
-#: put made there is held in the instance's write batch and returns at once; the call's result
-#: is released only once the batch is committed (the output gate).
-CALL: ContextVar[Storage | None] = ContextVar("raindrop_actor_call", default=None)
 
 
 class Batch(Group):
@@ -277,6 +272,12 @@ class Storage:
         batch waits for a call that will not come."""
         if self._batch is not None:
             self._arm(self._batch)
+
+    def _before_effect(self) -> Coroutine[Any, Any, None] | None:
+        """See :func:`runtime.output_gate.before_effect`."""
+        if self._last is None and self._batch is None and self._broken is None:
+            return None
+        return self._settled()
 
     async def _settled(self) -> None:
         """Every put made so far committed (before a read the cache cannot answer, or a write

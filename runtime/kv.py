@@ -15,6 +15,7 @@ from runtime.backends.base import KvStore
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError
 from runtime.naming import keyword_error, options_error, platform_names
+from runtime.output_gate import before_effect
 
 ValueType = Literal["text", "json", "bytes"]
 
@@ -211,11 +212,17 @@ class KvCache:
                     f"KV {self.name!r}: metadata for key {key!r} is {len(meta_text.encode())} bytes serialized; "
                     f"the limit is 1024 ({_LIFT})"
                 )
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         await self._store.put(self.name, key, data, expires_at, meta_text)
 
     async def delete(self, key: str) -> None:
         """Remove ``key``; no error when it does not exist."""
         self._check_key(key)
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         await self._store.delete(self.name, key)
 
     async def list(self, *, prefix: str | None = None, limit: int = 1000, cursor: str | None = None) -> dict[str, Any]:

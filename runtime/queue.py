@@ -18,6 +18,7 @@ from runtime.backends.base import NewMessage, QueueStore, StoredMessage
 from runtime.clock import Clock
 from runtime.errors import BindingError, LimitError, StorageValueError
 from runtime.naming import platform_names
+from runtime.output_gate import before_effect
 
 ContentType = Literal["json", "text", "bytes", "v8"]
 CONTENT_TYPES = ("json", "text", "bytes", "v8")
@@ -127,6 +128,9 @@ class Queue:
         :raises LimitError: for a message over 128 KB or a delay over 12 hours.
         """
         message = self._message(body, content_type, delay_seconds, self._clock.time())
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         await self._store.send(self.name, [message])
         self._notify(self.name, message.visible_at)
 
@@ -155,6 +159,9 @@ class Queue:
             raise LimitError(f"queue {self.name!r}: send_batch carries {total} bytes; the limit is {MAX_BATCH_BYTES}")
         if not batch:
             return
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         await self._store.send(self.name, batch)
         self._notify(self.name, min(m.visible_at for m in batch))
 

@@ -31,6 +31,7 @@ from runtime.errors import MigrationError as MigrationError  # raised here; impo
 from runtime.errors import SqlCommitError as SqlCommitError
 from runtime.errors import SqlError as SqlError
 from runtime.naming import platform_names
+from runtime.output_gate import before_effect
 from runtime.sql_reads import _STATEMENT_ERRORS, Reads, Shape, run_statement
 from runtime.sql_worker import STATEMENT_TIMEOUT, SqlWorker, interrupted
 
@@ -181,6 +182,9 @@ class SqlDatabase:
                 finally:
                     deadline.disarm()
 
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         await self._worker.call(script)
         return {"count": len(lines), "duration": round((time.perf_counter() - started) * 1000, 3)}
 
@@ -203,6 +207,9 @@ class SqlDatabase:
             conn.execute("RELEASE raindrop_batch")
             return results
 
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         results: list[dict[str, Any]] = await self._worker.write(job)
         return results
 
@@ -211,6 +218,9 @@ class SqlDatabase:
         thread); a write returns once it has committed, alone or with its group."""
         if _is_read(sql):
             return await self._reads.run(sql, params, shape, self._worker)
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         return await self._worker.write(functools.partial(self._statement, sql, params, shape))
 
     def _statement(self, sql: str, params: tuple[Any, ...], shape: Shape, conn: sqlite3.Connection) -> Any:

@@ -167,3 +167,87 @@ async def test_a_call_that_raises_after_a_put_among_queued_calls_waits_for_it_an
     assert sorted(r for r in results if isinstance(r, int)) == list(range(1, 11))
     assert await stored(host, stub, "value") == "10"
     assert await stored(host, stub, "alarms") == '["fail"]'  # the raising call's put is stored
+
+
+LEDGER_MANIFEST = """application "gate" {
+  actor "ledger" {}
+  actor "audit" {}
+  queue "events" {}
+  kv_cache "cache" {}
+  bucket "files" {}
+  sql_database "db" {}
+}
+"""
+
+LEDGER = """
+from runtime import Actor
+
+
+class Ledger(Actor):
+    async def record(self, n: int) -> int:
+        await self.state.storage.put("n", n)
+        await self.env.EVENTS.send({"n": n})
+        await self.state.storage.put("n", n + 1)
+        await self.env.CACHE.put("last", str(n))
+        await self.state.storage.put("n", n + 2)
+        await self.env.FILES.put("last", str(n))
+        await self.state.storage.put("n", n + 3)
+        await self.env.DB.prepare("INSERT INTO seen (n) VALUES (?)").bind(n).run()
+        await self.state.storage.put("n", n + 4)
+        audit = self.env.AUDIT
+        await audit.get(audit.id_from_name("one")).note(str(self.state.id))
+        return n
+"""
+
+AUDIT = """
+from runtime import Actor
+
+SEEN: list = []
+STORE = None
+
+
+class Audit(Actor):
+    async def note(self, who: str) -> None:
+        SEEN.append(await STORE.get("ledger", who, ["n"]))
+"""
+
+
+async def test_effects_others_see_wait_for_the_puts_made_before_them(tmp_path: Path) -> None:
+    """A queue send, a KV, bucket or SQL write, or a call to another actor made during a call
+    happens only once the call's puts before it are committed: whoever sees the effect never
+    sees it ahead of a put that could still be lost (the output gate holds outgoing effects as
+    it holds the result, as on the platform)."""
+    import sys
+
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "raindrop.manifest").write_text(LEDGER_MANIFEST)
+    (tmp_path / "workers" / "ledger.py").write_text(LEDGER)
+    (tmp_path / "workers" / "audit.py").write_text(AUDIT)
+    (tmp_path / "db" / "db").mkdir(parents=True)
+    (tmp_path / "db" / "db" / "0001.sql").write_text("CREATE TABLE seen (n INTEGER);\n")
+    async with App.from_manifest(tmp_path / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        state = app.backend.state
+        ledger = app.env.LEDGER.get(app.env.LEDGER.id_from_name("a"))
+        who = str(ledger.id)
+        seen: list[Any] = []
+
+        def watching(name: str, write: Any) -> Any:
+            async def watched(*args: Any, **kwargs: Any) -> Any:
+                seen.append((name, (await state.get("ledger", who, ["n"])).get("n")))
+                return await write(*args, **kwargs)
+
+            return watched
+
+        app.backend.queues.send = watching("queue", app.backend.queues.send)  # type: ignore[method-assign]
+        app.backend.kv.put = watching("kv", app.backend.kv.put)  # type: ignore[method-assign]
+        files = app.env.FILES.store
+        files.put = watching("bucket", files.put)  # type: ignore[method-assign]
+        audit_id = app.env.AUDIT.id_from_name("one")
+        audit = sys.modules[type(app.actors.instance("audit", audit_id)).__module__]
+        audit.STORE = state
+        assert await ledger.record(10) == 10
+        assert seen == [("queue", "10"), ("kv", "11"), ("bucket", "12")]
+        assert audit.SEEN == [{"n": "14"}]  # the other actor's call came after the puts
+        row = await app.env.DB.prepare("SELECT n FROM seen").first()
+        assert row == {"n": 10}
+        assert (await state.get("ledger", who, ["n"])) == {"n": "14"}

@@ -25,6 +25,7 @@ from runtime.buckets.files import FileBlobStore
 from runtime.buckets.objects import BucketObject, BucketObjectBody, EventSink
 from runtime.errors import BindingError
 from runtime.naming import platform_names
+from runtime.output_gate import before_effect
 
 _CURSOR = "c1."  # marks the cursors this runtime makes
 
@@ -147,6 +148,9 @@ class Bucket:
             hashes=hashes,
         )
         test = None if condition is None else (lambda current: checks.passes(condition, current))
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         stored = await self.store.put(obj, data, test)
         if stored is not None:
             await self._event("PutObject", key, stored.size, stored.etag)
@@ -205,6 +209,9 @@ class Bucket:
         if len(names) > checks.MAX_LIST:
             raise BindingError(f"bucket {self.name!r}: delete takes at most {checks.MAX_LIST} keys, not {len(names)}")
         names = [self._key(k) for k in names]
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         for key in await self.store.delete(names):
             await self._event("DeleteObject", key, None, None)
 
