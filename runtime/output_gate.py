@@ -3,7 +3,7 @@
 A put made during an actor call returns at once; the call's result is released only once the
 put is committed (:class:`runtime.actor_storage.Storage`). Effects others can see, made during
 the call, wait the same way (:func:`before_effect`): a queue send, a KV, SQL or bucket write, a
-call to another actor. So a queue consumer never sees a message sent after a put that could
+call to another actor or service. So a queue consumer never sees a message sent after a put that could
 still be lost, as on the platform, where an object's outgoing messages wait for its writes.
 """
 

@@ -31,6 +31,7 @@ from runtime.errors import BindingError
 from runtime.handlers import Service
 from runtime.logs import RequestLog
 from runtime.observers import RunRecord, describe_error
+from runtime.output_gate import before_effect
 
 log = logging.getLogger("raindrop.http")
 
@@ -276,6 +277,9 @@ class ServiceStub:
         ``headers=`` and ``body=`` may be given, as with the platform's ``new Request``)."""
         if isinstance(request, str):
             request = build_request(request, **init)
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         result = await self._handler().fetch(request)  # type: ignore[attr-defined]
         if not isinstance(result, Response):
             raise BindingError(f"service {self._name!r} returned {type(result).__name__} from fetch, not a Response")
@@ -286,6 +290,9 @@ class ServiceStub:
             raise AttributeError(method)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
+            effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+            if effect is not None:
+                await effect
             handler = self._handler()
             function = getattr(handler, method, None)
             if function is None or not callable(function) or method in ("fetch",):
