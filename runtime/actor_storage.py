@@ -33,19 +33,24 @@ CACHE_KEYS = 1024
 #: The calls on one actor whose puts share one commit at most (while more calls queue behind
 #: them); the writes then go to the store and the next calls' writes form the next batch.
 BATCH_CALLS = 64
+#: Seconds at most that a call's result waits on the call after it: a batch calls wait on is
+#: committed then even though the next call runs on (so a long next call, or one that waits for
+#: the result of the call before it, never holds that result).
+BATCH_HOLD = 0.005
 
 
 class Batch(Group):
     """Puts of one actor instance not yet committed, coalesced (a later put of a key replaces
     an earlier one), and the calls whose results wait for them (they join the group's future)."""
 
-    __slots__ = ("armed", "calls", "pending")
+    __slots__ = ("armed", "calls", "pending", "timed")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(loop)
         self.pending: dict[str, str] = {}
         self.calls = 0  # calls that ended while this batch was open, their results held for it
         self.armed = False  # a look whether to commit it is scheduled
+        self.timed = False  # its commit, if still open, is scheduled BATCH_HOLD from a look
 
 
 MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform
@@ -208,7 +213,15 @@ class Storage:
             self._flush()
         elif busy == "next":  # a call was let in and has yet to run: look again after it starts
             self._arm(batch)
-        # else a call runs: it commits the batch when it ends
+        elif batch.calls and not batch.timed:
+            # A call runs and commits the batch when it ends, but calls wait on it: they are
+            # not held past BATCH_HOLD by that call (it may be long, or wait for their results).
+            batch.timed = True
+            batch.future.get_loop().call_later(BATCH_HOLD, self._overdue, batch)
+
+    def _overdue(self, batch: Batch) -> None:
+        if batch is self._batch:
+            self._flush()
 
     def _flush(self) -> Batch | None:
         """Send the open batch to the store (after the batch sent before it); returns the last
@@ -263,7 +276,8 @@ class Storage:
             batch.calls += 1
             if idle or batch.calls >= BATCH_CALLS:
                 self._flush()
-            # else the call let in next commits it when it ends (or, failing to start, kicks it)
+            else:  # the call let in next commits it when it ends (or, failing to start, kicks it)
+                self._arm(batch)  # or, if it runs long, after BATCH_HOLD
         last = self._last
         return None if last is None or (last.done and last.error is None) else last
 

@@ -1,0 +1,137 @@
+"""Attacks on the actor output gate: a call's result waits only for its own puts (never for
+the whole of the next call), cancelled callers, failures mid-queue, a failed write made outside
+a call, and effects during a call whose puts are not stored."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runtime import App, StorageError
+from tests.test_actor_gate import APP, LEDGER, LEDGER_MANIFEST, counters, stored
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def app(tmp_path: Path) -> AsyncIterator[App]:
+    async with App.from_manifest(APP / "raindrop.manifest", state_dir=tmp_path) as instance:
+        yield instance
+
+
+async def test_a_result_does_not_wait_for_the_whole_next_call(app: App) -> None:
+    """A call whose puts are in the open batch when the next call starts gets its result soon,
+    not once that next call has ended: a long next call must not hold it."""
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("long-next"))
+    await stub.increment()
+    first = asyncio.create_task(stub.increment())  # yields before its put: the next call queues
+    second = asyncio.create_task(stub.slow(1.5))
+    started = time.monotonic()
+    assert await asyncio.wait_for(first, 5) == 2
+    assert time.monotonic() - started < 0.75  # not held for the 1.5 s of the next call
+    assert await stored(host, stub, "value") == "2"
+    await second
+
+
+async def test_a_next_call_waiting_for_the_previous_result_does_not_deadlock(app: App) -> None:
+    ns, host = counters(app)
+    actor = ns.id_from_name("waits-for-first")
+    stub = ns.get(actor)
+    await stub.increment()
+    seen = asyncio.Event()
+
+    async def waits(instance: Any) -> str:
+        await seen.wait()  # e.g. a call that polls for what the first call's caller did
+        return "done"
+
+    async def first_then_flag() -> Any:
+        result = await stub.increment()  # yields before its put: the next call queues
+        seen.set()
+        return result
+
+    first = asyncio.create_task(first_then_flag())
+    second = asyncio.create_task(host.run("counter", actor, waits))
+    assert await asyncio.wait_for(asyncio.gather(first, second), 3) == [2, "done"]
+    assert await stored(host, stub, "value") == "2"
+
+
+async def test_a_caller_that_times_out_leaves_the_others_and_the_value_consistent(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("cancelled"))
+    await stub.increment()
+    store = host.store
+    put = store.put
+    go = asyncio.Event()
+
+    async def slow_put(*args: Any, **kwargs: Any) -> None:
+        await go.wait()
+        await put(*args, **kwargs)
+
+    store.put = slow_put  # type: ignore[method-assign]
+    calls = [asyncio.create_task(stub.increment()) for _ in range(10)]
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(calls[3], 0.05)  # this caller gives up while the batch is written
+    go.set()
+    results = await asyncio.wait_for(asyncio.gather(*calls[:3], *calls[4:]), 5)
+    assert all(isinstance(r, int) for r in results)
+    store.put = put  # type: ignore[method-assign]
+    # the cancelled call ran and its put is stored with the rest: the next call sees all ten
+    assert await stub.increment() == 12
+    assert await stored(host, stub, "value") == "12"
+
+
+async def test_a_commit_failing_mid_queue_never_acknowledges_an_unstored_value(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("mid-queue"))
+    store = host.store
+    put = store.put
+    commits = 0
+
+    async def third_commit_fails(*args: Any, **kwargs: Any) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            raise StorageError("disk full (on purpose)")
+        await put(*args, **kwargs)
+
+    store.put = third_commit_fails  # type: ignore[method-assign]
+    results = await asyncio.gather(*(stub.increment() for _ in range(100)), return_exceptions=True)
+    store.put = put  # type: ignore[method-assign]
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors and all(isinstance(e, StorageError) for e in errors), errors
+    ok = sorted(r for r in results if isinstance(r, int))
+    value = int(await stored(host, stub, "value"))
+    assert ok and max(ok) == value  # the last acknowledged value is what is stored
+    assert len(set(ok)) == len(ok)  # no value acknowledged twice (no lost update acknowledged)
+    assert await stub.increment() == value + 1  # a fresh instance reads what is stored
+
+
+async def test_no_queue_send_when_the_puts_before_it_fail(tmp_path: Path) -> None:
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "raindrop.manifest").write_text(LEDGER_MANIFEST)
+    (tmp_path / "workers" / "ledger.py").write_text(LEDGER)
+    (tmp_path / "workers" / "audit.py").write_text("from runtime import Actor\n\n\nclass Audit(Actor):\n    pass\n")
+    (tmp_path / "db" / "db").mkdir(parents=True)
+    (tmp_path / "db" / "db" / "0001.sql").write_text("CREATE TABLE seen (n INTEGER);\n")
+    async with App.from_manifest(tmp_path / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        state = app.backend.state
+        sent: list[Any] = []
+
+        async def failing_put(*args: Any, **kwargs: Any) -> None:
+            raise StorageError("disk full (on purpose)")
+
+        async def send(*args: Any, **kwargs: Any) -> None:
+            sent.append(args)
+
+        state.put = failing_put  # type: ignore[method-assign]
+        app.backend.queues.send = send  # type: ignore[method-assign]
+        ledger = app.env.LEDGER.get(app.env.LEDGER.id_from_name("a"))
+        with pytest.raises(StorageError):
+            await ledger.record(10)
+        assert sent == []
