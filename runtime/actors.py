@@ -320,7 +320,11 @@ class ActorHost:
                         await held.state.storage._drained()
                     await ownership.enter(key)
                 instance = self._instances.get(key)
-                if instance is None:
+                if instance is None or instance.state.storage._broken is not None:
+                    # A write of the instance failed outside any call (work a call left
+                    # running heard of it): this call made none, it runs on a fresh instance.
+                    if instance is not None:
+                        self._broken(key, instance)
                     instance = self.instance(namespace, actor)
                 storage: Storage = instance.state.storage
                 token = CALL.set(storage)

@@ -112,6 +112,27 @@ async def test_a_commit_failing_mid_queue_never_acknowledges_an_unstored_value(a
     assert await stub.increment() == value + 1  # a fresh instance reads what is stored
 
 
+async def test_a_failed_write_outside_a_call_does_not_fail_the_next_call(app: App) -> None:
+    """``wait_until`` work whose put fails hears of it; the next call, which made no such
+    write, runs on a fresh instance reading what is stored rather than failing with it."""
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("outside-fails"))
+    assert await stub.increment() == 1
+    store = host.store
+    put = store.put
+
+    async def failing_put(*args: Any, **kwargs: Any) -> None:
+        raise StorageError("disk full (on purpose)")
+
+    store.put = failing_put  # type: ignore[method-assign]
+    instance = host.instance("counter", stub.id)
+    with pytest.raises(StorageError):
+        await instance.state.storage.put("direct", 7)  # as wait_until work would, outside a call
+    store.put = put  # type: ignore[method-assign]
+    assert await stub.increment() == 2
+    assert await stored(host, stub, "value") == "2"
+
+
 async def test_no_queue_send_when_the_puts_before_it_fail(tmp_path: Path) -> None:
     (tmp_path / "workers").mkdir()
     (tmp_path / "raindrop.manifest").write_text(LEDGER_MANIFEST)
