@@ -156,3 +156,188 @@ async def test_no_queue_send_when_the_puts_before_it_fail(tmp_path: Path) -> Non
         with pytest.raises(StorageError):
             await ledger.record(10)
         assert sent == []
+
+
+async def test_a_call_that_puts_then_raises_tells_its_own_error_once_the_put_is_stored(app: App) -> None:
+    ns, host = counters(app)
+    actor = ns.id_from_name("puts-then-raises")
+    stub = ns.get(actor)
+
+    async def puts_then_raises(instance: Any) -> None:
+        await instance.state.storage.put("before-error", 1)
+        raise ValueError("on purpose")
+
+    with pytest.raises(ValueError, match="on purpose"):
+        await host.run("counter", actor, puts_then_raises)
+    assert await stored(host, stub, "before-error") == "1"
+
+
+async def test_a_call_that_puts_then_raises_when_the_put_fails_tells_the_storage_error(app: App) -> None:
+    ns, host = counters(app)
+    actor = ns.id_from_name("puts-then-raises-unstored")
+    stub = ns.get(actor)
+    store = host.store
+    put = store.put
+
+    async def failing_put(*args: Any, **kwargs: Any) -> None:
+        raise StorageError("disk full (on purpose)")
+
+    async def puts_then_raises(instance: Any) -> None:
+        await instance.state.storage.put("before-error", 1)
+        raise ValueError("on purpose")
+
+    store.put = failing_put  # type: ignore[method-assign]
+    with pytest.raises(StorageError) as caught:
+        await host.run("counter", actor, puts_then_raises)
+    assert isinstance(caught.value.__context__, ValueError)  # the call's own error is kept beside it
+    store.put = put  # type: ignore[method-assign]
+    assert await stub.recall("before-error") is None
+    assert await stub.increment() == 1
+
+
+async def test_an_actor_calling_another_that_calls_it_back_does_not_hang_on_the_gate(app: App) -> None:
+    """A puts, then calls B, which calls A back: A's lock is held, so that waits; the gate itself
+    must not add a hang before the call to B is made (A's put is committed first)."""
+    ns, host = counters(app)
+    a_id, b_id = ns.id_from_name("ping"), ns.id_from_name("pong")
+    reached_b: list[Any] = []
+
+    async def in_b(instance: Any) -> None:
+        reached_b.append(await host.store.get("counter", str(a_id), ["value"]))
+
+    async def in_a(instance: Any) -> None:
+        await instance.state.storage.put("value", 5)
+        await host.run("counter", b_id, in_b)
+
+    await asyncio.wait_for(host.run("counter", a_id, in_a), 2)
+    assert reached_b == [{"value": "5"}]
+
+
+async def test_puts_of_wait_until_work_while_calls_run_are_all_stored(app: App) -> None:
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("background"))
+    await stub.increment()
+
+    async def leaves_work(instance: Any, n: int) -> None:
+        async def later() -> None:
+            await asyncio.sleep(0)
+            await instance.state.storage.put(f"later-{n}", n)  # durable once it returns
+
+        instance.state.wait_until(later())
+        await instance.state.storage.put(f"now-{n}", n)
+
+    await asyncio.gather(*(host.run("counter", stub.id, leaves_work, n) for n in range(30)))
+    for _ in range(50):
+        await asyncio.sleep(0.01)
+        found = await host.store.get("counter", str(stub.id), [f"later-{n}" for n in range(30)])
+        if len(found) == 30:
+            break
+    assert len(found) == 30
+    assert len(await host.store.get("counter", str(stub.id), [f"now-{n}" for n in range(30)])) == 30
+    assert await stub.increment() == 2
+
+
+KILLED_WRITER = """
+import asyncio, os, sys
+from pathlib import Path
+from runtime import App
+
+async def main() -> None:
+    app_dir, state, acks = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    fd = os.open(acks, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    async with App.from_manifest(app_dir / "raindrop.manifest", state_dir=state) as app:
+        ns = app.env.COUNTER
+
+        async def one(i: int) -> None:
+            stub = ns.get(ns.id_from_name(f"k{i}"))
+            while True:
+                value = await stub.increment()
+                os.write(fd, f"{i} {value}\\n".encode())
+
+        print("ready", flush=True)
+        await asyncio.gather(*(one(i) for i in range(8)))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow  # a writer process killed with SIGKILL
+async def test_an_acknowledged_actor_put_survives_sigkill(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "writer.py"
+    script.write_text(KILLED_WRITER)
+    acks = tmp_path / "acks.txt"
+    root = Path(__file__).parent.parent
+    for delay in (0.1, 0.3, 0.5):
+        child = subprocess.Popen(
+            [sys.executable, str(script), str(APP), str(tmp_path / "state"), str(acks)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
+        time.sleep(delay)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    acked: dict[str, int] = {}
+    for line in acks.read_text().splitlines():
+        i, _, value = line.partition(" ")
+        if value:
+            acked[i] = max(acked.get(i, 0), int(value))
+    assert acked, "no call was acknowledged before the kills"
+    async with App.from_manifest(APP / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        ns = app.env.COUNTER
+        for i, value in acked.items():
+            found = await app.backend.state.get("counter", str(ns.id_from_name(f"k{i}")), ["value"])
+            assert int(found["value"]) >= value, (i, value, found)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+async def test_on_a_shared_backend_failures_reach_only_the_calls_whose_puts_they_were(
+    tmp_path: Path, kind: str
+) -> None:
+    from tests.test_actor_ownership import backend_for
+
+    backend = backend_for(kind, tmp_path)
+    async with App.from_manifest(APP / "raindrop.manifest", backend=backend, state_dir=tmp_path / "a") as app:
+        ns, store = app.env.COUNTER, app.backend.state
+        stub = ns.get(ns.id_from_name("shared-failures"))
+        assert await stub.increment() == 1
+        put = store.put
+        commits = 0
+
+        async def second_commit_fails(*args: Any, **kwargs: Any) -> None:
+            nonlocal commits
+            commits += 1
+            if commits == 2:
+                raise StorageError("disk full (on purpose)")
+            await put(*args, **kwargs)
+
+        store.put = second_commit_fails  # type: ignore[method-assign]
+        results = await asyncio.gather(*(stub.increment() for _ in range(60)), return_exceptions=True)
+        ok = sorted(r for r in results if isinstance(r, int))
+        assert all(isinstance(r, int | StorageError) for r in results), results
+        value = int((await store.get("counter", str(stub.id), ["value"]))["value"])
+        assert not ok or max(ok) == value
+        # a put of work left running fails; the next call is not told of it
+        store.put = second_commit_fails  # type: ignore[method-assign]
+        commits = 1
+        host = app.actors
+        with pytest.raises(StorageError):
+            await host.instance("counter", stub.id).state.storage.put("direct", 1)
+        store.put = put  # type: ignore[method-assign]
+        assert await stub.increment() == value + 1
+        # a long next call does not hold the result of the call before it
+        first = asyncio.create_task(stub.increment())
+        second = asyncio.create_task(stub.slow(1.0))
+        started = time.monotonic()
+        assert await asyncio.wait_for(first, 5) == value + 2
+        assert time.monotonic() - started < 0.5
+        await second
+        assert (await store.get("counter", str(stub.id), ["value"])) == {"value": str(value + 2)}
