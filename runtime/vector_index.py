@@ -29,6 +29,7 @@ from runtime.arguments import utf8
 from runtime.backends.base import StateStore
 from runtime.errors import BindingError, LimitError
 from runtime.naming import platform_names
+from runtime.output_gate import before_effect
 from runtime.vector_search import THREAD_FROM, Matrix, Metric, VectorSearch, make_search
 
 METRICS: tuple[Metric, ...] = ("cosine", "euclidean", "dot-product")
@@ -110,6 +111,9 @@ class VectorIndex:
     async def delete_by_ids(self, ids: Sequence[str]) -> dict[str, Any]:
         """Delete the vectors of ``ids``; returns ``{"mutation_id", "count", "ids"}`` of those deleted."""
         wanted = self._ids(ids, "delete_by_ids")
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         async with self._lock:
             await self._refresh()
             present = [i for i in dict.fromkeys(wanted) if i in self._entries]
@@ -226,6 +230,9 @@ class VectorIndex:
             raise LimitError(
                 f"vector_index {self.name!r}: {verb} takes at most {MAX_BATCH} vectors, not {len(vectors)}"
             )
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         async with self._lock:
             await self._refresh()
             prepared: dict[str, _Entry] = {}

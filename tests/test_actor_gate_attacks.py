@@ -341,3 +341,74 @@ async def test_on_a_shared_backend_failures_reach_only_the_calls_whose_puts_they
         assert time.monotonic() - started < 0.5
         await second
         assert (await store.get("counter", str(stub.id), ["value"])) == {"value": str(value + 2)}
+
+
+UNGATED_MANIFEST = """application "gate" {
+  actor "ledger" {}
+  bucket "files" {}
+  vector_index "docs" {
+    dimensions = 2
+    metric = "cosine"
+  }
+}
+"""
+
+UNGATED_LEDGER = """
+from runtime import Actor
+
+
+class Ledger(Actor):
+    async def upload(self, n: int) -> None:
+        await self.state.storage.put("n", n)
+        upload = await self.env.FILES.create_multipart_upload("big")
+        part = await upload.upload_part(1, b"x")
+        await upload.complete([part])
+
+    async def index(self, n: int) -> None:
+        await self.state.storage.put("n", n)
+        await self.env.DOCS.upsert([{"id": "a", "values": [1.0, 0.0]}])
+        await self.state.storage.put("n", n + 1)
+        await self.env.DOCS.delete_by_ids(["a"])
+"""
+
+
+async def test_a_completed_upload_and_vector_writes_wait_for_the_puts_before_them(tmp_path: Path) -> None:
+    """Completing a multipart upload makes an object others see, and a vector index write is
+    seen by every query: made during a call, they wait for its puts as a bucket put does."""
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "raindrop.manifest").write_text(UNGATED_MANIFEST)
+    (tmp_path / "workers" / "ledger.py").write_text(UNGATED_LEDGER)
+    async with App.from_manifest(tmp_path / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        state = app.backend.state
+        ledger = app.env.LEDGER.get(app.env.LEDGER.id_from_name("a"))
+        who = str(ledger.id)
+        seen: list[Any] = []
+
+        def watching(name: str, write: Any) -> Any:
+            async def watched(*args: Any, **kwargs: Any) -> Any:
+                seen.append((name, (await state.get("ledger", who, ["n"])).get("n")))
+                return await write(*args, **kwargs)
+
+            return watched
+
+        files = app.env.FILES.store
+        files.finish_upload = watching("upload", files.finish_upload)  # type: ignore[method-assign]
+        await ledger.upload(1)
+        assert seen == [("upload", "1")]
+        put, delete = state.put, state.delete
+
+        def for_the_index(name: str, write: Any) -> Any:
+            watched = watching(name, write)
+
+            async def only_the_index(namespace: str, *args: Any, **kwargs: Any) -> Any:
+                if namespace == "ledger":
+                    return await write(namespace, *args, **kwargs)
+                return await watched(namespace, *args, **kwargs)
+
+            return only_the_index
+
+        state.put = for_the_index("vectors", put)  # type: ignore[method-assign]
+        state.delete = for_the_index("vectors", delete)  # type: ignore[method-assign]
+        seen.clear()
+        await ledger.index(5)
+        assert seen and seen[0] == ("vectors", "5") and seen[-1] == ("vectors", "6"), seen

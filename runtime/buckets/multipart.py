@@ -16,6 +16,7 @@ from runtime.buckets import checks
 from runtime.buckets.objects import BucketObject
 from runtime.errors import BindingError
 from runtime.naming import platform_names
+from runtime.output_gate import before_effect
 
 if TYPE_CHECKING:
     from runtime.buckets.binding import Bucket
@@ -121,6 +122,9 @@ class MultipartUpload:
             custom_metadata=meta.custom_metadata,
             storage_class=meta.storage_class,
         )
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         done = await self.bucket.store.finish_upload(self.key, self.upload_id, [n for n, _ in parts], obj)
         if done is None:
             raise no_upload(operation)
