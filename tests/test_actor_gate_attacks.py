@@ -412,3 +412,18 @@ async def test_a_completed_upload_and_vector_writes_wait_for_the_puts_before_the
         seen.clear()
         await ledger.index(5)
         assert seen and seen[0] == ("vectors", "5") and seen[-1] == ("vectors", "6"), seen
+
+
+async def test_a_call_cancelled_after_its_put_leaves_the_put_stored_and_seen(app: App) -> None:
+    ns, host = counters(app)
+    actor = ns.id_from_name("cancelled-in-work")
+    stub = ns.get(actor)
+
+    async def puts_then_waits(instance: Any) -> None:
+        await instance.state.storage.put("k", "written")
+        await asyncio.sleep(5)
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(host.run("counter", actor, puts_then_waits), 0.05)
+    assert await asyncio.wait_for(stub.recall("k"), 2) == "written"
+    assert await stored(host, stub, "k") == '"written"'
