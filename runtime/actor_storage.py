@@ -393,15 +393,19 @@ class Storage:
 
     async def delete(self, key: str | Sequence[str]) -> bool | int:
         """Delete ``key`` (True when it existed) or a list of keys (how many existed)."""
+        keys = [key] if isinstance(key, str) else _check_keys([k for k in key if k is not None])
         if isinstance(key, str):
             _check_key(key)
-            existed = await self._write_after(lambda fence: self._store.delete(self._ns, self._id, [key], fence)) == 1
-            self._remember({key: None})
-            return bool(existed)
-        keys = _check_keys([k for k in key if k is not None])
-        deleted: int = await self._write_after(lambda fence: self._store.delete(self._ns, self._id, keys, fence))
-        self._remember(dict.fromkeys(keys))
-        return deleted
+        if self._last is not None or self._broken is not None:
+            await self._settled()
+        writes = self._writes
+        deleted: int = await self._write(lambda fence: self._store.delete(self._ns, self._id, keys, fence))
+        if self._writes == writes + 2:  # no other write began or ended meanwhile: the keys are absent
+            self._remember(dict.fromkeys(keys))
+        elif self._cache is not None:  # a put of one of them may have landed after the delete
+            for k in keys:
+                self._cache.pop(k, None)
+        return deleted == 1 if isinstance(key, str) else deleted
 
     async def delete_all(self) -> None:
         """Delete every key and the alarm."""

@@ -427,3 +427,37 @@ async def test_a_call_cancelled_after_its_put_leaves_the_put_stored_and_seen(app
         await asyncio.wait_for(host.run("counter", actor, puts_then_waits), 0.05)
     assert await asyncio.wait_for(stub.recall("k"), 2) == "written"
     assert await stored(host, stub, "k") == '"written"'
+
+
+async def test_a_put_landing_while_a_delete_is_in_flight_is_what_later_reads_see(app: App) -> None:
+    """``wait_until`` work puts a key while a call's delete of it is being written (the delete
+    reached the store first): later reads must see the put, as the store holds it, not the
+    delete the cache remembered afterwards."""
+    ns, host = counters(app)
+    actor = ns.id_from_name("delete-race")
+    stub = ns.get(actor)
+    await stub.remember("k", "old")
+    store = host.store
+    delete = store.delete
+    deleted, go = asyncio.Event(), asyncio.Event()
+
+    async def slow_delete(*args: Any, **kwargs: Any) -> Any:
+        result = await delete(*args, **kwargs)
+        deleted.set()
+        await go.wait()  # committed, its caller not yet told
+        return result
+
+    store.delete = slow_delete  # type: ignore[method-assign]
+    storage = host.instance("counter", actor).state.storage
+
+    async def deletes(instance: Any) -> Any:
+        return await instance.state.storage.delete("k")
+
+    call = asyncio.create_task(host.run("counter", actor, deletes))
+    await asyncio.wait_for(deleted.wait(), 2)
+    await storage.put("k", "new")  # as wait_until work would, outside the call: stored on return
+    go.set()
+    assert await asyncio.wait_for(call, 2) is True
+    store.delete = delete  # type: ignore[method-assign]
+    assert await stored(host, stub, "k") == '"new"'
+    assert await stub.recall("k") == "new"
