@@ -16,10 +16,10 @@ from runtime import structured
 from runtime.actor_ids import ActorId
 from runtime.arguments import checked_arguments, utf8
 from runtime.backends.base import Fence, StateStore
-from runtime.backends.commits import Group, join
+from runtime.backends.commits import join
 from runtime.errors import BindingError, LimitError, StorageError, StorageValueError
 from runtime.naming import platform_names
-from runtime.output_gate import CALL
+from runtime.output_gate import BATCH_CALLS, BATCH_HOLD, CALL, Batch
 from runtime.structured import IMMUTABLE
 
 if TYPE_CHECKING:
@@ -30,29 +30,6 @@ MAX_VALUE_BYTES = 2 * 1024 * 1024
 CACHE_VALUE_BYTES = 64 * 1024
 #: ... and at most this many keys: past it, it starts again empty.
 CACHE_KEYS = 1024
-#: The calls on one actor whose puts share one commit at most (while more calls queue behind
-#: them); the writes then go to the store and the next calls' writes form the next batch.
-BATCH_CALLS = 64
-#: Seconds at most that a call's result waits on the call after it: a batch calls wait on is
-#: committed then even though the next call runs on (so a long next call, or one that waits for
-#: the result of the call before it, never holds that result).
-BATCH_HOLD = 0.005
-
-
-class Batch(Group):
-    """Puts of one actor instance not yet committed, coalesced (a later put of a key replaces
-    an earlier one), and the calls whose results wait for them (they join the group's future)."""
-
-    __slots__ = ("armed", "calls", "pending", "timed")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(loop)
-        self.pending: dict[str, str] = {}
-        self.calls = 0  # calls that ended while this batch was open, their results held for it
-        self.armed = False  # a look whether to commit it is scheduled
-        self.timed = False  # its commit, if still open, is scheduled BATCH_HOLD from a look
-
-
 MAX_PAIRS = 128  # keys in one get, put or delete of many, as the platform
 MAX_KEY_BYTES = 2048
 

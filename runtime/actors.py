@@ -22,14 +22,14 @@ from runtime import structured
 from runtime.actor_alarms import Alarms
 from runtime.actor_ids import ActorId
 from runtime.actor_namespace import ActorNamespace, ActorStub
-from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, Batch, Storage
+from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, Storage
 from runtime.backends.base import StateStore
 from runtime.backends.commits import join
 from runtime.clock import Clock
 from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
 from runtime.handlers import Actor
 from runtime.observers import RunRecord
-from runtime.output_gate import CALL, before_effect
+from runtime.output_gate import CALL, Batch, before_effect
 from runtime.ownership import RENEW, Ownership
 from runtime.structured import IMMUTABLE
 
