@@ -34,6 +34,7 @@ async def query(client: httpx.AsyncClient, sql: str) -> httpx.Response:
     return await client.post(QUERY, json={"sql": sql})
 
 
+@pytest.mark.slow  # SQLite computes values of 200 MB until refused
 async def test_one_huge_value_is_refused_as_it_is_computed(client: httpx.AsyncClient) -> None:
     for sql in (
         "SELECT printf('%.*c', 200000000, 'x')",
@@ -121,6 +122,7 @@ async def test_statement_length_is_bounded(client: httpx.AsyncClient) -> None:
     assert answer.status_code == 400 and "longer than" in answer.json()["error"]
 
 
+@pytest.mark.slow  # runs a query until its 2 s deadline
 async def test_a_slow_query_does_not_hold_the_event_loop(client: httpx.AsyncClient) -> None:
     slow = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) SELECT count(*) FROM n"
     task = asyncio.ensure_future(query(client, slow))

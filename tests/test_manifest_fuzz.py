@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ def _assert_clean(text: str) -> None:
         diagnostic.render()
 
 
+@pytest.mark.slow  # a fuzzer: 300 random texts
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ALPHABET, max_size=80).map("".join))
 def test_random_text_only_yields_diagnostics(text: str) -> None:
@@ -53,6 +55,7 @@ def mutated(draw: st.DrawFn) -> str:
     return text
 
 
+@pytest.mark.slow  # a fuzzer: 400 mutated manifests
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_real_manifests_only_yield_diagnostics(text: str) -> None:

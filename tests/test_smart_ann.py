@@ -63,6 +63,7 @@ def graph_of(index: RetrievalIndex) -> ann.VectorIndex:
     return index._vectors[COLLECTION]
 
 
+@pytest.mark.slow  # builds a 3,000-chunk graph and searches it exactly too
 def test_recall_at_10_against_exact_search_is_at_least_095(index: RetrievalIndex) -> None:
     vectors = corpus(300)  # 3,000 chunks: a graph
     fill(index, vectors)

@@ -32,6 +32,9 @@ from runtime.backends.resp import RespConnection
 from runtime.errors import BackendError
 
 log = logging.getLogger("raindrop.redis")
+#: Seconds before subscribing again after the wake-up subscription was lost, doubling while
+#: Redis stays away, up to the second figure.
+RESUBSCRIBE_FIRST, RESUBSCRIBE_MAX = 0.1, 2.0
 
 
 def _fast_connection(client: aioredis.Redis) -> RespConnection | None:
@@ -95,9 +98,11 @@ class RedisBackend(Backend):
         assert self._wakeups is not None
         wakeups = self._wakeups
         broadcast = wakeups.channels[0].encode()
+        delay = RESUBSCRIBE_FIRST
         while True:
             try:
                 pubsub = await wakeups.subscription()
+                delay = RESUBSCRIBE_FIRST  # subscribed: a later loss starts over from the first delay
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
@@ -110,9 +115,10 @@ class RedisBackend(Backend):
             except (aioredis.RedisError, OSError) as exc:
                 # Meanwhile no send hands this process anything (its channel has no subscriber)
                 # and idle loops look again every recheck_idle seconds.
-                log.warning("lost the Redis subscription (%s); subscribing again in 1 s", exc)
+                log.warning("lost the Redis subscription (%s); subscribing again in %g s", exc, delay)
                 await wakeups.reset()
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RESUBSCRIBE_MAX)  # Redis stays away: ask less and less often
                 yield "*"  # whatever was announced meanwhile: every consumer looks again
 
     async def drop_everything(self) -> None:
