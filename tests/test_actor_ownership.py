@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from runtime import App
+from runtime.output_gate import BATCH_CALLS
 from tests.backends import REDIS_UP, SKIP_REDIS, backend_url
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # real processes, some killed
@@ -119,9 +120,10 @@ async def test_the_owner_killed_mid_run_loses_no_acknowledged_update(tmp_path: P
         took_over = time.monotonic() - started
         acked = sum(child.acked() for child in (victim, *others))
         stored = await value(backend, tmp_path)
-        # every acknowledged update is there; at most the one call running at the kill went
-        # through without its caller hearing of it
-        assert acked <= stored <= acked + 1, (acked, stored)
+        # Every acknowledged update is there. What went through without its caller hearing of
+        # it is at most one committed batch whose results were not told yet (the output gate:
+        # up to BATCH_CALLS queued calls share a commit), or the one call running at the kill.
+        assert acked <= stored <= acked + BATCH_CALLS, (acked, stored)
         assert victim.acked() < 2000 and took_over < 15
     finally:
         for child in others:
