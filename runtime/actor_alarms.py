@@ -36,6 +36,7 @@ class Alarms:
         self._stopping = False
 
     def wake(self) -> None:
+        """An alarm was set or changed: look again at when the next one is due."""
         self._signal.set()
 
     def stop(self) -> None:
@@ -50,6 +51,7 @@ class Alarms:
         return due is not None and due <= now
 
     async def run(self) -> None:
+        """Fire alarms as they come due, until stopped (a loop the app runs)."""
         while not self._stopping:
             self._signal.clear()
             now = self._host.clock.time()

@@ -392,20 +392,7 @@ class ActorHost:
         if self.ownership is not None:
             await self.ownership.release_all()
 
-    # -- alarms (runtime.actor_alarms) -----------------------------------------------------------
-
-    def wake(self) -> None:
-        """An alarm was set or changed: look again at when the next one is due."""
-        self.alarms.wake()
-
     def stop(self) -> None:
+        """Stop the loops: eviction, lease renewal and the alarms (``self.alarms``)."""
         self._stopping = True
         self.alarms.stop()
-
-    async def pending(self, now: float) -> bool:
-        """Whether an alarm is running or due (for ``App.drain``)."""
-        return await self.alarms.pending(now)
-
-    def run_alarms(self) -> Coroutine[Any, Any, None]:
-        """Fire alarms as they come due, until stopped (a loop the app runs)."""
-        return self.alarms.run()

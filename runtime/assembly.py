@@ -60,21 +60,21 @@ class Run:
         self.actors.on_failure = on_failure
         loops: dict[str, Coroutine[Any, Any, None]] = {
             "schedules": self.scheduler.run(),
-            "actor alarms": self.actors.run_alarms(),
+            "actor alarms": self.actors.alarms.run(),
             "actor leases": self.actors.renew_leases(),
             "actor eviction": self.actors.evict_idle_loop(),
             "kv sweeper": sweep_kv(self.backend.kv, self.clock, self.settings.kv.sweep_interval),
         }
         if self.backend.shared:
-            loops["backend watcher"] = self.queues.watch(self.actors.wake)
+            loops["backend watcher"] = self.queues.watch(self.actors.alarms.wake)
         self.tasks += [asyncio.create_task(work, name=name) for name, work in loops.items()]
 
     async def settled(self, now: float) -> bool:
         """Whether no schedule is due at ``now``, no actor alarm is, and no consumer has work."""
         if self.scheduler is not None and self.scheduler.pending(now):
             return False
-        self.actors.wake()
-        if await self.actors.pending(now):
+        self.actors.alarms.wake()
+        if await self.actors.alarms.pending(now):
             return False
         return await self.queues.settled()
 

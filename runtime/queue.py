@@ -16,6 +16,7 @@ from runtime import structured
 from runtime.arguments import utf8
 from runtime.backends.base import NewMessage, QueueStore, StoredMessage
 from runtime.clock import Clock
+from runtime.compact_json import compact_encoder
 from runtime.errors import BindingError, LimitError, StorageValueError
 from runtime.naming import platform_names
 from runtime.output_gate import before_effect
@@ -31,17 +32,9 @@ MAX_DELAY_SECONDS = 43_200
 _sequence = itertools.count()
 _random = random.Random(os.urandom(16))  # seeded once per process; ids need uniqueness, not secrecy
 _compact_json = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per message
-_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-#: The C encoder that ``JSONEncoder.encode`` makes anew for every call, made once (half the cost
-#: of encoding a small body). It keeps no record of what it is in, so a cycle ends in
-#: RecursionError; ``_compact_json`` then encodes the body again to report it as a cycle.
-_fast_json = (
-    None
-    if _make_encoder is None
-    else _make_encoder(
-        None, _compact_json.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
-    )
-)
+#: The same, its C encoder made once (a cycle ends in RecursionError: ``_compact_json`` then
+#: encodes the body again to report it as a cycle).
+_fast_json = compact_encoder(_compact_json.default)
 _json_decoder = json.JSONDecoder()
 #: The decoder's own scanner (an attribute the decoder sets on itself, not typed).
 _scan_json: Callable[[str, int], tuple[Any, int]] = vars(_json_decoder)["scan_once"]
@@ -73,11 +66,10 @@ def encode(queue: str, body: Any, content_type: str | None) -> tuple[bytes, str]
         except StorageValueError as exc:
             raise BindingError(str(exc)) from None
     try:
-        if _fast_json is not None:
-            try:
-                return "".join(_fast_json(body, 0)).encode(), "json"
-            except RecursionError:
-                pass  # a cycle, or a body nested too deep: the full encoder tells which
+        try:
+            return _fast_json(body), "json"
+        except RecursionError:
+            pass  # a cycle, or a body nested too deep: the full encoder tells which
         return _compact_json.encode(body).encode(), "json"
     except (TypeError, ValueError) as exc:
         raise BindingError(

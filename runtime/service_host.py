@@ -92,7 +92,7 @@ class ServiceHost:
                 module = load_module(resource, self.manifest.root)
             namespace = f"mcp:{resource.name}"
             actor = ActorId(hashlib.sha256(namespace.encode()).hexdigest(), resource.name)
-            storage = ActorState(actor, Storage(state, namespace, actor, actors.wake), self._spawn)
+            storage = ActorState(actor, Storage(state, namespace, actor, actors.alarms.wake), self._spawn)
             settings = self.settings.mcp.get(resource.name)
             host = McpHost(resource, module, env, storage, settings.token if settings else None)
             await host.setup()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,34 @@ def counters(app: App) -> tuple[ActorNamespace, ActorHost]:
 async def stored(host: ActorHost, stub: Any, key: str) -> Any:
     found = await host.store.get("counter", str(stub.id), [key])
     return found.get(key)
+
+
+def watcher(state: Any, who: str, seen: list[Any]) -> Callable[[str, Any], Any]:
+    """A wrapper of store writes: when a wrapped write runs, ``seen`` gets its name and what the
+    ledger actor ``who`` has stored under "n" at that moment."""
+
+    def watching(name: str, write: Any) -> Any:
+        async def watched(*args: Any, **kwargs: Any) -> Any:
+            seen.append((name, (await state.get("ledger", who, ["n"])).get("n")))
+            return await write(*args, **kwargs)
+
+        return watched
+
+    return watching
+
+
+def failing_commit(put: Any, nth: int) -> Any:
+    """``put`` with its ``nth`` call failing as a full disk fails (the others store); ``.commits``
+    counts the calls, and may be set to start over."""
+
+    async def fails(*args: Any, **kwargs: Any) -> None:
+        fails.commits += 1  # type: ignore[attr-defined]
+        if fails.commits == nth:  # type: ignore[attr-defined]
+            raise StorageError("disk full (on purpose)")
+        await put(*args, **kwargs)
+
+    fails.commits = 0  # type: ignore[attr-defined]
+    return fails
 
 
 async def test_a_call_returns_only_once_its_put_is_committed(app: App) -> None:
@@ -230,13 +258,7 @@ async def test_effects_others_see_wait_for_the_puts_made_before_them(tmp_path: P
         ledger = app.env.LEDGER.get(app.env.LEDGER.id_from_name("a"))
         who = str(ledger.id)
         seen: list[Any] = []
-
-        def watching(name: str, write: Any) -> Any:
-            async def watched(*args: Any, **kwargs: Any) -> Any:
-                seen.append((name, (await state.get("ledger", who, ["n"])).get("n")))
-                return await write(*args, **kwargs)
-
-            return watched
+        watching = watcher(state, who, seen)
 
         app.backend.queues.send = watching("queue", app.backend.queues.send)  # type: ignore[method-assign]
         app.backend.kv.put = watching("kv", app.backend.kv.put)  # type: ignore[method-assign]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from runtime import App, StorageError
-from tests.test_actor_gate import APP, LEDGER, LEDGER_MANIFEST, counters, stored
+from tests.test_actor_gate import APP, LEDGER, LEDGER_MANIFEST, counters, failing_commit, stored, watcher
 
 pytestmark = pytest.mark.anyio
 
@@ -91,16 +91,7 @@ async def test_a_commit_failing_mid_queue_never_acknowledges_an_unstored_value(a
     stub = ns.get(ns.id_from_name("mid-queue"))
     store = host.store
     put = store.put
-    commits = 0
-
-    async def third_commit_fails(*args: Any, **kwargs: Any) -> None:
-        nonlocal commits
-        commits += 1
-        if commits == 3:
-            raise StorageError("disk full (on purpose)")
-        await put(*args, **kwargs)
-
-    store.put = third_commit_fails  # type: ignore[method-assign]
+    store.put = failing_commit(put, 3)  # type: ignore[method-assign]
     results = await asyncio.gather(*(stub.increment() for _ in range(100)), return_exceptions=True)
     store.put = put  # type: ignore[method-assign]
     errors = [r for r in results if isinstance(r, BaseException)]
@@ -310,15 +301,7 @@ async def test_on_a_shared_backend_failures_reach_only_the_calls_whose_puts_they
         stub = ns.get(ns.id_from_name("shared-failures"))
         assert await stub.increment() == 1
         put = store.put
-        commits = 0
-
-        async def second_commit_fails(*args: Any, **kwargs: Any) -> None:
-            nonlocal commits
-            commits += 1
-            if commits == 2:
-                raise StorageError("disk full (on purpose)")
-            await put(*args, **kwargs)
-
+        second_commit_fails = failing_commit(put, 2)
         store.put = second_commit_fails  # type: ignore[method-assign]
         results = await asyncio.gather(*(stub.increment() for _ in range(60)), return_exceptions=True)
         ok = sorted(r for r in results if isinstance(r, int))
@@ -327,7 +310,7 @@ async def test_on_a_shared_backend_failures_reach_only_the_calls_whose_puts_they
         assert not ok or max(ok) == value
         # a put of work left running fails; the next call is not told of it
         store.put = second_commit_fails  # type: ignore[method-assign]
-        commits = 1
+        second_commit_fails.commits = 1
         host = app.actors
         with pytest.raises(StorageError):
             await host.instance("counter", stub.id).state.storage.put("direct", 1)
@@ -383,13 +366,7 @@ async def test_a_completed_upload_and_vector_writes_wait_for_the_puts_before_the
         ledger = app.env.LEDGER.get(app.env.LEDGER.id_from_name("a"))
         who = str(ledger.id)
         seen: list[Any] = []
-
-        def watching(name: str, write: Any) -> Any:
-            async def watched(*args: Any, **kwargs: Any) -> Any:
-                seen.append((name, (await state.get("ledger", who, ["n"])).get("n")))
-                return await write(*args, **kwargs)
-
-            return watched
+        watching = watcher(state, who, seen)
 
         files = app.env.FILES.store
         files.finish_upload = watching("upload", files.finish_upload)  # type: ignore[method-assign]

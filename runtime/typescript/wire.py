@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from runtime.compact_json import compact_encoder
+
 _U32 = struct.Struct("<I")
 _TWO = struct.Struct("<II")
 
@@ -25,23 +27,9 @@ def _refuse(value: Any) -> Any:
     raise _NotPlain
 
 
-#: Most frames (a request without a body, a small answer) are plain JSON.
-_PLAIN = json.JSONEncoder(separators=(",", ":"), default=_refuse)
-_make_encoder = getattr(json.encoder, "c_make_encoder", None)
-#: The C encoder that ``JSONEncoder.encode`` makes anew for every call (with Python calls around
-#: it: a third of encoding a request), made once. It keeps no record of what it is in, so a cycle
-#: ends in RecursionError, and ``json.dumps`` below then reports it as a cycle.
-_FAST = (
-    None
-    if _make_encoder is None
-    else _make_encoder(None, _refuse, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True)
-)
-
-
-def _plain(message: dict[str, Any]) -> bytes:
-    if _FAST is None:
-        return _PLAIN.encode(message).encode()
-    return "".join(_FAST(message, 0)).encode()
+#: Most frames (a request without a body, a small answer) are plain JSON. A cycle ends in
+#: RecursionError, and ``json.dumps`` below then reports it as a cycle.
+_plain = compact_encoder(_refuse)
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -340,42 +340,55 @@ async def test_spans_from_typescript_are_recorded_by_the_runtimes_tracer(
     assert spans["ts-work"].started_at == raindrop_app.clock.time()  # the fake clock's moment
 
 
+class Upload:
+    """20 MB a client streams in 64 KB chunks, and their hash. Two megabytes in, it waits until
+    the receiver has set the KV key ``marker`` (it read some): ``seen_while_sending`` says that
+    it had before the rest was sent."""
+
+    chunk = bytes(range(256)) * 256
+    total = 20 * 1024 * 1024
+
+    def __init__(self, app: App, marker: str) -> None:
+        import hashlib
+
+        self.app = app
+        self.marker = marker
+        self.expected = hashlib.sha256()
+        self.seen_while_sending = False
+
+    async def body(self) -> AsyncIterator[bytes]:
+        import asyncio
+
+        for index in range(self.total // len(self.chunk)):
+            if index == 32:
+                for _ in range(1000):
+                    if await self.app.env.CACHE.get(self.marker) is not None:
+                        self.seen_while_sending = True
+                        break
+                    await asyncio.sleep(0.01)
+            self.expected.update(self.chunk)
+            yield self.chunk
+
+
 async def test_a_large_upload_is_streamed_to_typescript(raindrop_http: httpx.AsyncClient, raindrop_app: App) -> None:
     """20 MB sent in chunks: the handler hashes it as it arrives (it has the first chunk while the
     client is still sending), and Python never holds more than a window of it."""
-    import asyncio
-    import hashlib
     import tracemalloc
 
-    chunk = bytes(range(256)) * 256  # 64 KB
-    total = 20 * 1024 * 1024
-    expected = hashlib.sha256()
-    seen_while_sending = False
-
-    async def body() -> AsyncIterator[bytes]:
-        nonlocal seen_while_sending
-        for index in range(total // len(chunk)):
-            if index == 32:  # 2 MB in: the handler must have read some before the rest is sent
-                for _ in range(1000):
-                    if await raindrop_app.env.CACHE.get("upload:first") is not None:
-                        seen_while_sending = True
-                        break
-                    await asyncio.sleep(0.01)
-            expected.update(chunk)
-            yield chunk
+    upload = Upload(raindrop_app, "upload:first")
 
     tracemalloc.start()
     try:
-        response = await raindrop_http.post("/upload", content=body())
+        response = await raindrop_http.post("/upload", content=upload.body())
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert answer["size"] == total
-    assert answer["sha256"] == expected.hexdigest()
-    assert seen_while_sending
-    assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {total}-byte upload"
+    assert answer["size"] == upload.total
+    assert answer["sha256"] == upload.expected.hexdigest()
+    assert upload.seen_while_sending
+    assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {upload.total}-byte upload"
 
 
 async def test_a_large_body_with_a_length_reaches_typescript_whole(raindrop_http: httpx.AsyncClient) -> None:
@@ -408,39 +421,22 @@ async def test_a_streamed_body_over_the_limit_is_a_413(raindrop_app: App) -> Non
 async def test_a_large_upload_is_streamed_to_a_typescript_actors_fetch(raindrop_app: App) -> None:
     """A Python service hands its request to a TypeScript actor's fetch: 20 MB sent in chunks are
     hashed in the actor as they arrive, and Python never holds more than a window of them."""
-    import asyncio
-    import hashlib
     import tracemalloc
 
-    chunk = bytes(range(256)) * 256  # 64 KB
-    total = 20 * 1024 * 1024
-    expected = hashlib.sha256()
-    seen_while_sending = False
-
-    async def body() -> AsyncIterator[bytes]:
-        nonlocal seen_while_sending
-        for index in range(total // len(chunk)):
-            if index == 32:  # 2 MB in: the actor must have read some before the rest is sent
-                for _ in range(1000):
-                    if await raindrop_app.env.CACHE.get("actor-upload:first") is not None:
-                        seen_while_sending = True
-                        break
-                    await asyncio.sleep(0.01)
-            expected.update(chunk)
-            yield chunk
+    upload = Upload(raindrop_app, "actor-upload:first")
 
     transport = httpx.ASGITransport(app=raindrop_app.asgi("pyhelper"))
     async with httpx.AsyncClient(transport=transport, base_url="http://pyhelper.localhost") as client:
         tracemalloc.start()
         try:
-            response = await client.post("/actor/upload", content=body())
+            response = await client.post("/actor/upload", content=upload.body())
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
     assert response.status_code == 200, response.text
-    assert response.json() == {"sha256": expected.hexdigest(), "size": total}
-    assert seen_while_sending
-    assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {total}-byte upload"
+    assert response.json() == {"sha256": upload.expected.hexdigest(), "size": upload.total}
+    assert upload.seen_while_sending
+    assert peak < 8 * 1024 * 1024, f"Python held {peak} bytes of a {upload.total}-byte upload"
 
 
 async def test_a_typescript_actor_echoes_a_large_streamed_body(raindrop_app: App) -> None:

@@ -31,32 +31,24 @@ class SqliteKvStore(KvStore):
         self._writes = backend.writes
 
     async def get(self, namespace: str, key: str, now: float) -> KvEntry | None:
-        row = self.get_now(namespace, key, now)
+        row = self._live("value, metadata, expires_at", namespace, key, now)
         return KvEntry(*row) if row else None
-
-    def get_now(self, namespace: str, key: str, now: float) -> tuple[bytes, str | None, float | None] | None:
-        """:meth:`get` without a coroutine (a read never waits here), as the row ``(value,
-        metadata, expires_at)``."""
-        try:
-            row = self._conn.execute(
-                "SELECT value, metadata, expires_at FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
-                (namespace, key, now),
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise StorageError(f"{_where(self)}: get failed: {exc}") from None
-        return row  # type: ignore[no-any-return]
 
     def value_now(self, namespace: str, key: str, now: float) -> bytes | None:
         """The live value of ``key``, or None, without a coroutine (a read never waits here):
         the binding's hot path, reading one column."""
+        row = self._live("value", namespace, key, now)
+        return row[0] if row is not None else None
+
+    def _live(self, columns: str, namespace: str, key: str, now: float) -> Any:
+        """``columns`` of ``key``'s row if it is live (not expired at ``now``), else None."""
         try:
-            row = self._conn.execute(
-                "SELECT value FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
+            return self._conn.execute(
+                f"SELECT {columns} FROM kv WHERE ns = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)",
                 (namespace, key, now),
             ).fetchone()
         except sqlite3.Error as exc:
             raise StorageError(f"{_where(self)}: get failed: {exc}") from None
-        return row[0] if row is not None else None
 
     # Plain functions returning the write's coroutine: one frame fewer on the hottest write path.
     def put(

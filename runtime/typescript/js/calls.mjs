@@ -7,6 +7,31 @@
 // side of the call.
 const WINDOW = 1024 * 1024;
 const READ_ACK = 256 * 1024;
+
+// A byte stream of the chunks that arrive in `source` ({chunks, ended, error, readable}: frames
+// push to it and call `readable`), pulled one at a time: every READ_ACK bytes read, `ack(read)`
+// (the runtime sends at most a window ahead of it); `done()` once it ends, `cancel` if dropped.
+export function windowedBody(source, ack, cancel, done = () => {}) {
+  let read = 0;
+  let acked = 0;
+  return new ReadableStream({
+    type: 'bytes',
+    async pull(controller) {
+      while (source.chunks.length === 0 && !source.ended) await new Promise((r) => { source.readable = r; });
+      if (source.chunks.length) {
+        const chunk = source.chunks.shift();
+        read += chunk.byteLength; // before enqueue, which detaches the chunk's buffer
+        controller.enqueue(chunk);
+        if (read - acked >= READ_ACK) { acked = read; ack(read); }
+        return;
+      }
+      done();
+      if (source.error) controller.error(source.error);
+      else controller.close();
+    },
+    cancel,
+  }, { highWaterMark: 0 });
+}
 const EAGER = 256 * 1024; // a body that is all there at once, up to this size, goes with the call
 const NO_BODY = new Set([101, 204, 205, 304]);
 
@@ -101,22 +126,8 @@ export function streamCalls(send) {
   });
 
   function body(call) {
-    const stream = new ReadableStream({
-      type: 'bytes',
-      async pull(controller) {
-        while (call.chunks.length === 0 && !call.ended) await new Promise((r) => { call.readable = r; });
-        if (call.chunks.length) {
-          const chunk = call.chunks.shift();
-          call.got += chunk.byteLength; // before enqueue, which detaches the chunk's buffer
-          controller.enqueue(chunk);
-          if (call.got - call.acked >= READ_ACK && calls.has(call.i)) { call.acked = call.got; send({ t: 'ra', i: call.i, read: call.got }); }
-          return;
-        }
-        if (call.error) controller.error(call.error);
-        else controller.close();
-      },
-      cancel(reason) { abort(call, reason); },
-    }, { highWaterMark: 0 });
+    const ack = (read) => { if (calls.has(call.i)) send({ t: 'ra', i: call.i, read }); };
+    const stream = windowedBody(call, ack, (reason) => abort(call, reason));
     dropped.register(stream, call.i);
     return stream;
   }

@@ -11,7 +11,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
 import { buildEnv, stateOf, generic } from './env.mjs';
 import { mcpHandlers } from './mcp.mjs';
-import { streamCalls } from './calls.mjs';
+import { streamCalls, windowedBody } from './calls.mjs';
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
@@ -238,38 +238,23 @@ function headerPairs(text) {
 
 // -- request bodies streamed by the runtime (`in` frames): read as they arrive; every READ_ACK
 // bytes the handler has read are reported, and the runtime sends at most a window ahead of that.
-const READ_ACK = 256 * 1024;
 const inbound = new Map();
 
 function inboundStream(i) {
-  const state = { chunks: [], ended: false, error: null, wake: null, read: 0, acked: 0 };
+  const state = { chunks: [], ended: false, error: null, readable: null };
   inbound.set(i, state);
-  return new ReadableStream({
-    type: 'bytes',
-    async pull(controller) {
-      while (state.chunks.length === 0 && !state.ended) await new Promise((r) => { state.wake = r; });
-      if (state.chunks.length) {
-        const chunk = state.chunks.shift();
-        state.read += chunk.byteLength; // before enqueue, which detaches the chunk's buffer
-        controller.enqueue(chunk);
-        if (state.read - state.acked >= READ_ACK) { state.acked = state.read; send({ t: 'a', i, n: state.read }); }
-        return;
-      }
-      inbound.delete(i);
-      if (state.error) controller.error(new Error(state.error));
-      else controller.close();
-    },
-    cancel() { inbound.delete(i); state.chunks = []; send({ t: 'a', i, n: Number.MAX_SAFE_INTEGER }); },
-  }, { highWaterMark: 0 });
+  const ack = (read) => send({ t: 'a', i, n: read });
+  const cancel = () => { inbound.delete(i); state.chunks = []; ack(Number.MAX_SAFE_INTEGER); };
+  return windowedBody(state, ack, cancel, () => inbound.delete(i));
 }
 
 function received(message) {
   const state = inbound.get(message.i);
   if (!state) return;
-  if (message.end) { state.ended = true; state.error = message.e ?? null; }
+  if (message.end) { state.ended = true; state.error = message.e ? new Error(message.e) : null; }
   // A blob is a view into the frame it came in: copied out so the frame is not kept alive.
   else state.chunks.push(new Uint8Array(message.b));
-  if (state.wake) { const wake = state.wake; state.wake = null; wake(); }
+  if (state.readable) { const wake = state.readable; state.readable = null; wake(); }
 }
 
 // -- incoming requests without a body (GET, HEAD): a WHATWG Request is made only when something
