@@ -5,6 +5,8 @@ call waiting on it without the instance keeping what was not stored."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -273,3 +275,70 @@ async def test_effects_others_see_wait_for_the_puts_made_before_them(tmp_path: P
         row = await app.env.DB.prepare("SELECT n FROM seen").first()
         assert row == {"n": 10}
         assert (await state.get("ledger", who, ["n"])) == {"n": "14"}
+
+
+SMART_MANIFEST = """application "gate" {
+  actor "ledger" {}
+  smartmemory "mem" {}
+  smartsql "analytics" {}
+}
+"""
+
+SMART_LEDGER = """
+from runtime import Actor
+
+
+class Ledger(Actor):
+    async def record(self, n: int) -> int:
+        await self.state.storage.put("n", n)
+        started = await self.env.MEM.start_working_memory_session()
+        await self.state.storage.put("n", n + 1)
+        await started["working_memory"].put_memory(content="a fact")
+        await self.state.storage.put("n", n + 2)
+        await self.env.ANALYTICS.execute_query(sql_query="CREATE TABLE IF NOT EXISTS seen (n INTEGER)")
+        await self.state.storage.put("n", n + 3)
+        await self.env.ANALYTICS.update_metadata([{"table_name": "seen", "columns": []}])
+        return n
+"""
+
+
+async def test_smart_memory_and_smart_sql_writes_wait_for_the_puts_made_before_them(tmp_path: Path) -> None:
+    """SmartMemory's writes and SmartSQL's statements made during a call are effects others see
+    as well: each runs only once the call's puts before it are committed (read from the state
+    file by another connection when the write runs)."""
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "raindrop.manifest").write_text(SMART_MANIFEST)
+    (tmp_path / "workers" / "ledger.py").write_text(SMART_LEDGER)
+    async with App.from_manifest(tmp_path / "raindrop.manifest", state_dir=tmp_path / "state") as app:
+        ledger = app.env.LEDGER.get(app.env.LEDGER.id_from_name("a"))
+        who = str(ledger.id)
+        seen: list[tuple[str, str | None]] = []
+
+        def stored_n() -> str | None:
+            with contextlib.closing(sqlite3.connect(tmp_path / "state" / "state.db")) as conn:
+                row = conn.execute(
+                    "SELECT value FROM actor_storage WHERE ns = 'ledger' AND actor = ? AND key = 'n'", (who,)
+                ).fetchone()
+            return None if row is None else str(row[0])
+
+        def watching(name: str, run: Any) -> Any:
+            def watched(job: Any, *args: Any, **kwargs: Any) -> Any:
+                def job_seen(*inner: Any) -> Any:
+                    seen.append((name, stored_n()))  # as the write runs, on its own thread
+                    return job(*inner)
+
+                return run(job_seen, *args, **kwargs)
+
+            return watched
+
+        writer = app.env.MEM._memory.writer
+        writer.write = watching("memory", writer.write)  # type: ignore[method-assign]
+        worker = app.env.ANALYTICS._db._worker
+        worker.call = watching("sql", worker.call)  # type: ignore[method-assign]
+        assert await ledger.record(10) == 10
+        # The session's row, the memory entry, then the statement (checked, run, its PII scan)
+        # and the metadata: each saw the puts made before it.
+        memory = [n for name, n in seen if name == "memory"]
+        sql = [n for name, n in seen if name == "sql"]
+        assert memory[0] == "10" and memory[-1] == "11", seen
+        assert sql[0] == "12" and sql[-1] == "13", seen

@@ -39,6 +39,7 @@ import numpy as np
 
 from runtime import checkpoint
 from runtime.errors import StorageError
+from runtime.output_gate import before_effect
 from runtime.smart.ann_parts import bump
 from runtime.smart.embeddings import Vectors
 from runtime.smart.retrieval import RetrievalIndex, _scope, insert_chunks
@@ -80,6 +81,9 @@ class MemoryWriter:
     async def write(self, job: Job, cost: int = 1) -> Any:
         """Run ``job`` in a transaction, with the other jobs queued meanwhile; its result once
         committed. :raises StorageError: when the transaction could not commit."""
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         if not self._swept:
             self._staging.claim()  # before anything is staged: other processes' sweeps see it
             await self._sweep()

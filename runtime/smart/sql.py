@@ -32,6 +32,7 @@ import anyio
 from runtime.arguments import checked_arguments
 from runtime.errors import BindingError
 from runtime.naming import platform_names
+from runtime.output_gate import before_effect
 from runtime.smart.sql_pii import PiiTracker
 from runtime.smart.sql_readonly import (
     SMALL,
@@ -161,6 +162,9 @@ class SmartSql:
         """Run one statement. ``untrusted`` (a model wrote it): reads pass the allow-list and the
         deadline of :mod:`runtime.smart.sql_readonly`, and, unless ``writes``, so must the
         statement's first word."""
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         statement = statement.strip()
         if not sqlite3.complete_statement(statement if statement.endswith(";") else statement + ";") or _several(
             statement
@@ -314,6 +318,9 @@ class SmartSql:
         ):
             return {"success": False, "tables_updated": 0, "message": "tables is a list of {'table_name': str, ...}"}
         now = self._now()
+        effect = before_effect()  # during an actor call: its puts are stored first (the output gate)
+        if effect is not None:
+            await effect
         updated = await self._db._worker.call(lambda conn: _store_metadata(conn, tables, mode, now))
         return {"success": True, "tables_updated": updated, "message": f"{updated} table(s) updated ({mode})"}
 
