@@ -22,6 +22,7 @@ from runtime import structured
 from runtime.actor_alarms import Alarms
 from runtime.actor_ids import ActorId
 from runtime.actor_namespace import ActorNamespace, ActorStub
+from runtime.actor_reentry import INSIDE, Inside
 from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, Storage
 from runtime.backends.base import StateStore
 from runtime.backends.commits import join
@@ -306,6 +307,11 @@ class ActorHost:
         effect = before_effect()  # called from another actor's call: its puts are stored first
         if effect is not None:
             await effect
+        outer = INSIDE.get()
+        if outer is not None:
+            inside = outer.find(key)
+            if inside is not None:  # a call back into a call this task runs inside: no lock to wait for
+                return await self._reentered(inside, work, args, method)
         self._last_used[key] = time.monotonic()
         ownership = self.ownership
         if ownership is not None:
@@ -328,16 +334,22 @@ class ActorHost:
                     instance = self.instance(namespace, actor)
                 storage: Storage = instance.state.storage
                 token = CALL.set(storage)
+                inside = Inside(key, instance, outer)
+                entered = INSIDE.set(inside)
                 try:
                     result = work(instance, *args)
                     if type(result) is CoroutineType or inspect.isawaitable(result):
                         result = await result
                 except BaseException:
+                    inside.open = False
+                    INSIDE.reset(entered)
                     CALL.reset(token)
                     gate = storage._ended(True)  # sent now: the error is told under the lock
                     if gate is not None:  # its puts are stored (or fail) before its error is told
                         await self._gated(key, instance, gate)
                     raise
+                inside.open = False
+                INSIDE.reset(entered)
                 CALL.reset(token)
                 gate = storage._ended(not lock._waiters)
             finally:
@@ -361,6 +373,24 @@ class ActorHost:
         if method is None or type(result) in IMMUTABLE:
             return result
         return structured.clone(result, f"result of {namespace}.{method}()")
+
+    async def _reentered(
+        self, inside: Inside, work: Callable[..., Any], args: tuple[Any, ...], method: str | None
+    ) -> Any:
+        """A call back into the call ``inside`` (which holds the actor's lock and lease, and
+        waits for this one): it runs on that instance at once; its puts join that call's, and
+        the result goes back into the actor, so it waits for no commit."""
+        instance = inside.instance
+        token = CALL.set(instance.state.storage)
+        try:
+            result = work(instance, *args)
+            if type(result) is CoroutineType or inspect.isawaitable(result):
+                result = await result
+        finally:
+            CALL.reset(token)
+        if method is None or type(result) in IMMUTABLE:
+            return result
+        return structured.clone(result, f"result of {inside.key[0]}.{method}()")
 
     async def _gated(self, key: tuple[str, str], instance: Actor, gate: Batch) -> None:
         """Wait for ``gate``'s commit (see :meth:`_broken` when it failed)."""
