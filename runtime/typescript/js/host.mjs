@@ -2,6 +2,7 @@
 // requests (fetch, RPC, messages, scheduled events, actor calls) and sends every binding call
 // back to the runtime. Delivery, retries, leases and durability all stay in the runtime.
 import net from 'node:net';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -221,7 +222,8 @@ function handlerOf(name) {
   let handler = handlers.get(name);
   if (!handler) {
     const found = modules[name].default;
-    handler = typeof found === 'function' ? new found(ctx, envOf(name)) : found;
+    // made outside the first request's invocation: what its constructor starts outlives that request
+    handler = typeof found === 'function' ? current.exit(() => new found(ctx, envOf(name))) : found;
     handlers.set(name, handler);
   }
   return handler;
@@ -269,8 +271,36 @@ class AppRequest extends BaseRequest {
 }
 Object.defineProperty(AppRequest, 'name', { value: 'Request' });
 globalThis.Request = AppRequest;
+// -- invocations: every request from the runtime runs with its own Invocation in `current`, so a
+// handler's outgoing `fetch` follows the request's cancellation (the runtime timed it out, or its
+// client left) without the handler passing `request.signal` on: its signal is combined with any
+// signal the caller passed. A fetch started outside any invocation (a module's top level) is left alone.
+const current = new AsyncLocalStorage();
+const live = new Map(); // id -> the Invocation still running
+class Invocation {
+  constructor(i) { this.i = i; this.controller = null; this.reason = null; }
+  // Made on first read: an AbortController per request costs more than a small handler.
+  get signal() {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+  cancel(reason) {
+    this.reason ??= reason;
+    this.controller?.abort(reason);
+  }
+}
 const baseFetch = globalThis.fetch;
-globalThis.fetch = function fetch(input, init) { return baseFetch(input instanceof IncomingRequest ? input[REAL]() : input, init); };
+globalThis.fetch = function fetch(input, init) {
+  if (input instanceof IncomingRequest) input = input[REAL]();
+  const invocation = current.getStore();
+  if (invocation === undefined) return baseFetch(input, init);
+  const own = init?.signal ?? (input instanceof BaseRequest ? input.signal : undefined);
+  const signal = own ? AbortSignal.any([own, invocation.signal]) : invocation.signal;
+  return baseFetch(input, { ...init, signal });
+};
 
 class IncomingRequest {
   #method; #url; #pairs; #signal; #headers = null; #real = null;
@@ -294,16 +324,8 @@ for (const name of Object.getOwnPropertyNames(BaseRequest.prototype)) {
 async function serve(message) {
   const [method, url, flat, body] = message.q;
   const headers = headerPairs(flat);
-  // request.signal, made on first read (a signal on every Request costs more than a small handler)
-  let controller = null;
-  let finished = false;
-  const signal = () => {
-    if (!controller) {
-      controller = new AbortController();
-      if (!finished) aborts.set(message.i, controller);
-    }
-    return controller.signal;
-  };
+  const invocation = current.getStore();
+  const signal = () => invocation.signal; // request.signal: the invocation's
   let request;
   if (!message.st && (method === 'GET' || method === 'HEAD')) request = new IncomingRequest(method, url, headers, signal);
   else {
@@ -315,14 +337,9 @@ async function serve(message) {
   try {
     return await answer(message, request);
   } finally {
-    finished = true;
-    aborts.delete(message.i);
     inbound.delete(message.i);
   }
 }
-
-// The runtime gave up on a request (its timeout): the handler sees request.signal abort.
-const aborts = new Map();
 
 async function answer(message, request) {
   const method = request.method;
@@ -446,7 +463,8 @@ async function actorCall(message) {
 async function init(message) {
   root = message.root;
   globalThis.__raindropModelCatalog = message.catalog;
-  const loaded = await import(pathToFileURL(message.bundle).href);
+  // Outside this invocation: what a module's top level starts (a fetch) belongs to no request.
+  const loaded = await current.exit(() => import(pathToFileURL(message.bundle).href));
   modules = loaded.modules;
   const resources = {};
   for (const resource of message.resources) resources[resource.name] = describe(resource);
@@ -454,12 +472,20 @@ async function init(message) {
   if (loaded.cors) appCors = loaded.cors;
 }
 
-async function run(message, work) {
+function run(message, work) {
+  const invocation = new Invocation(message.i);
+  live.set(message.i, invocation);
+  return current.run(invocation, invoke, message, work);
+}
+
+async function invoke(message, work) {
   try {
     const value = await work(message);
     if (value !== undefined) send({ t: 'ok', i: message.i, v: value });
   } catch (error) {
     send({ t: 'err', i: message.i, e: errorOf(error) });
+  } finally {
+    live.delete(message.i); // a cancel after the answer (its stream's reader left) aborts nothing
   }
 }
 
@@ -477,8 +503,9 @@ const dispatch = {
   in: received,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => {
-    const controller = aborts.get(m.i);
-    if (controller) controller.abort(new Error('the runtime timed the request out'));
+    // The runtime gave up on the request (its timeout, its client left): request.signal and the
+    // handler's outgoing fetches abort.
+    live.get(m.i)?.cancel(new Error('the runtime timed the request out'));
     const streaming = replying.get(m.i); // the answer's reader left: its stream is cancelled
     if (streaming) {
       replying.delete(m.i);
