@@ -4,6 +4,8 @@ driven through fetch with waitUntil, RPC to private services) and request cancel
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -93,3 +95,85 @@ async def test_a_session_handle_is_released_once_typescript_drops_it(
         await raindrop_http.post("/gc")
         await asyncio.sleep(0.02)
     assert typescript.bridge.handles <= held - 2
+
+
+class _SlowServer:
+    """A local HTTP server that answers ``/quick`` at once and ``/slow`` (and ``/outside``)
+    after ``delay`` seconds, recording for each path whether it answered or its client closed
+    the connection first."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.seen: dict[str, str] = {}
+        self.changed = asyncio.Event()
+
+    async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:  # a connection closed before its request
+                return
+            path = head.split(b" ", 2)[1].decode()
+            if path != "/quick":
+                try:  # the client's end of the connection closing reads as EOF
+                    await asyncio.wait_for(reader.read(1), self.delay)
+                    self.seen[path] = "closed"
+                    return
+                except TimeoutError:
+                    pass
+            body = path.encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+            self.seen[path] = "answered"
+        finally:
+            self.changed.set()
+            writer.close()
+
+    async def wait_for(self, path: str, timeout: float) -> str | None:
+        async with asyncio.timeout(timeout):
+            while path not in self.seen:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.seen[path]
+
+
+@pytest.fixture
+async def slow_server() -> AsyncIterator[tuple[_SlowServer, str]]:
+    slow = _SlowServer(delay=2.5)
+    server = await asyncio.start_server(slow.connection, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        yield slow, f"http://127.0.0.1:{port}"
+
+
+async def test_a_timed_out_request_aborts_the_fetches_its_handler_started_without_a_signal(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App, slow_server: tuple[_SlowServer, str]
+) -> None:
+    slow, url = slow_server
+    started = time.monotonic()
+    response = await raindrop_http.get("/fetch-slow", params={"server": url})
+    assert response.status_code == 504  # request_timeout: 1 s
+    # The slow server sees its connection closed at the timeout, not after its own 2.5 s.
+    assert await slow.wait_for("/slow", timeout=2.0) == "closed"
+    assert time.monotonic() - started < 2.4
+    assert slow.seen["/quick"] == "answered"
+    assert await raindrop_app.env.STATE.get("quick") == "/quick"  # the fetch done before still worked
+    for _ in range(100):
+        if await raindrop_app.env.STATE.get("slow") is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert await raindrop_app.env.STATE.get("slow") == "Error: the runtime timed the request out"
+
+
+async def test_a_fetch_started_outside_any_invocation_outlives_the_request_that_timed_out(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App, slow_server: tuple[_SlowServer, str]
+) -> None:
+    slow, url = slow_server
+    response = await raindrop_http.get("/fetch-outside", params={"server": url})
+    assert response.status_code == 504
+    assert await slow.wait_for("/outside", timeout=4.0) == "answered"
+    for _ in range(100):
+        if await raindrop_app.env.STATE.get("outside") is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert await raindrop_app.env.STATE.get("outside") == "/outside"

@@ -12,6 +12,7 @@ import { encode, decode, Reader } from './wire.mjs';
 import { buildEnv, stateOf, generic } from './env.mjs';
 import { mcpHandlers } from './mcp.mjs';
 import { streamCalls, windowedBody } from './calls.mjs';
+import { SOURCE, STREAM, BaseResponse, BaseRequest, IncomingRequest, Invocation, current, live, setNow } from './web.mjs';
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
@@ -41,70 +42,6 @@ function flush() {
     socket.uncork();
   }
 }
-
-// -- the app's clock: under a fake clock, Date follows the moment every frame carries ----------
-const RealDate = Date;
-let fakeNow = null;
-class AppDate extends RealDate {
-  constructor(...args) { if (args.length === 0 && fakeNow !== null) super(fakeNow); else super(...args); }
-  static now() { return fakeNow ?? RealDate.now(); }
-}
-globalThis.Date = AppDate;
-
-// -- responses: one built from a string or bytes keeps them, so its body is sent in one frame
-// without reading it through a stream (the common case, and the costly part of a small reply)
-const SOURCE = Symbol('raindrop.body');
-const USED = Symbol('raindrop.used');
-const STREAM = Symbol('raindrop.stream');
-const BaseResponse = Response;
-const plainBody = (body) => body == null || typeof body === 'string' || body instanceof Uint8Array || body instanceof ArrayBuffer;
-class AppResponse extends BaseResponse {
-  constructor(body, init) {
-    if (!plainBody(body)) {
-      super(body, init);
-      return;
-    }
-    // No stream is made for a body the response already holds; it is made if something reads
-    // `body` (a middleware wrapping the response), and the read helpers use the value itself.
-    super(null, init);
-    this[SOURCE] = body ?? null;
-    this[USED] = false;
-    if (typeof body === 'string' && !this.headers.has('content-type')) this.headers.set('content-type', 'text/plain;charset=UTF-8');
-  }
-  get body() {
-    if (this[SOURCE] === undefined) return super.body;
-    if (this[SOURCE] === null) return null;
-    if (!this[STREAM]) this[STREAM] = new BaseResponse(this[SOURCE]).body;
-    return this[STREAM];
-  }
-  get bodyUsed() {
-    if (this[SOURCE] === undefined) return super.bodyUsed;
-    return this[USED] || (this[STREAM] !== undefined && this[STREAM].locked);
-  }
-  #take() {
-    if (this.bodyUsed) throw new TypeError('Body is unusable: Body has already been read');
-    this[USED] = true;
-    return new BaseResponse(this[STREAM] ?? this[SOURCE]);
-  }
-  text() { return this[SOURCE] === undefined ? super.text() : (typeof this[SOURCE] === 'string' && !this.bodyUsed ? (this[USED] = true, Promise.resolve(this[SOURCE])) : this.#take().text()); }
-  json() { return this[SOURCE] === undefined ? super.json() : this.text().then(JSON.parse); }
-  arrayBuffer() { return this[SOURCE] === undefined ? super.arrayBuffer() : this.#take().arrayBuffer(); }
-  blob() { return this[SOURCE] === undefined ? super.blob() : this.#take().blob(); }
-  formData() { return this[SOURCE] === undefined ? super.formData() : this.#take().formData(); }
-  bytes() { return this[SOURCE] === undefined ? super.bytes() : this.#take().arrayBuffer().then((b) => new Uint8Array(b)); }
-  clone() {
-    if (this[SOURCE] === undefined) return super.clone();
-    if (this.bodyUsed) throw new TypeError('Response.clone: Body has already been consumed.');
-    if (this[STREAM]) return super.clone();
-    return new AppResponse(this[SOURCE], { status: this.status, statusText: this.statusText, headers: this.headers });
-  }
-  static json(data, init = {}) {
-    const headers = new Headers(init.headers);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    return new AppResponse(JSON.stringify(data), { ...init, headers });
-  }
-}
-globalThis.Response = AppResponse;
 
 // -- calls to the runtime -----------------------------------------------------------------------
 const waiting = new Map();
@@ -221,7 +158,8 @@ function handlerOf(name) {
   let handler = handlers.get(name);
   if (!handler) {
     const found = modules[name].default;
-    handler = typeof found === 'function' ? new found(ctx, envOf(name)) : found;
+    // made outside the first request's invocation: what its constructor starts outlives that request
+    handler = typeof found === 'function' ? current.exit(() => new found(ctx, envOf(name))) : found;
     handlers.set(name, handler);
   }
   return handler;
@@ -257,53 +195,11 @@ function received(message) {
   if (state.readable) { const wake = state.readable; state.readable = null; wake(); }
 }
 
-// -- incoming requests without a body (GET, HEAD): a WHATWG Request is made only when something
-// needs more than the method, URL, headers and signal, which is all most handlers read (making
-// one, with its own AbortController, was a third of Node's work on a small request). Until then
-// the request is an IncomingRequest: `instanceof Request`, every other property and method of
-// Request made on the real one, and `new Request(it)` and `fetch(it)` given the real one.
-const BaseRequest = Request;
-const REAL = Symbol('raindrop.request');
-class AppRequest extends BaseRequest {
-  constructor(input, init) { super(input instanceof IncomingRequest ? input[REAL]() : input, init); }
-}
-Object.defineProperty(AppRequest, 'name', { value: 'Request' });
-globalThis.Request = AppRequest;
-const baseFetch = globalThis.fetch;
-globalThis.fetch = function fetch(input, init) { return baseFetch(input instanceof IncomingRequest ? input[REAL]() : input, init); };
-
-class IncomingRequest {
-  #method; #url; #pairs; #signal; #headers = null; #real = null;
-  constructor(method, url, pairs, signal) { this.#method = method; this.#url = new URL(url).href; this.#pairs = pairs; this.#signal = signal; }
-  get method() { return this.#method; }
-  get url() { return this.#url; }
-  get headers() { return this.#headers ??= (this.#real ? this.#real.headers : new Headers(this.#pairs)); }
-  get signal() { return this.#signal(); }
-  [REAL]() { return this.#real ??= new BaseRequest(this.#url, { method: this.#method, headers: this.#headers ?? this.#pairs }); }
-}
-Object.setPrototypeOf(IncomingRequest.prototype, AppRequest.prototype);
-for (const name of Object.getOwnPropertyNames(BaseRequest.prototype)) {
-  if (name === 'constructor' || Object.hasOwn(IncomingRequest.prototype, name)) continue;
-  const described = Object.getOwnPropertyDescriptor(BaseRequest.prototype, name);
-  if (described.get) Object.defineProperty(IncomingRequest.prototype, name, { get() { return this[REAL]()[name]; }, configurable: true });
-  else if (typeof described.value === 'function') {
-    Object.defineProperty(IncomingRequest.prototype, name, { value(...args) { return this[REAL]()[name](...args); }, writable: true, configurable: true });
-  }
-}
-
 async function serve(message) {
   const [method, url, flat, body] = message.q;
   const headers = headerPairs(flat);
-  // request.signal, made on first read (a signal on every Request costs more than a small handler)
-  let controller = null;
-  let finished = false;
-  const signal = () => {
-    if (!controller) {
-      controller = new AbortController();
-      if (!finished) aborts.set(message.i, controller);
-    }
-    return controller.signal;
-  };
+  const invocation = current.getStore();
+  const signal = () => invocation.signal; // request.signal: the invocation's
   let request;
   if (!message.st && (method === 'GET' || method === 'HEAD')) request = new IncomingRequest(method, url, headers, signal);
   else {
@@ -315,14 +211,9 @@ async function serve(message) {
   try {
     return await answer(message, request);
   } finally {
-    finished = true;
-    aborts.delete(message.i);
     inbound.delete(message.i);
   }
 }
-
-// The runtime gave up on a request (its timeout): the handler sees request.signal abort.
-const aborts = new Map();
 
 async function answer(message, request) {
   const method = request.method;
@@ -446,7 +337,8 @@ async function actorCall(message) {
 async function init(message) {
   root = message.root;
   globalThis.__raindropModelCatalog = message.catalog;
-  const loaded = await import(pathToFileURL(message.bundle).href);
+  // Outside this invocation: what a module's top level starts (a fetch) belongs to no request.
+  const loaded = await current.exit(() => import(pathToFileURL(message.bundle).href));
   modules = loaded.modules;
   const resources = {};
   for (const resource of message.resources) resources[resource.name] = describe(resource);
@@ -454,12 +346,20 @@ async function init(message) {
   if (loaded.cors) appCors = loaded.cors;
 }
 
-async function run(message, work) {
+function run(message, work) {
+  const invocation = new Invocation(message.i);
+  live.set(message.i, invocation);
+  return current.run(invocation, invoke, message, work);
+}
+
+async function invoke(message, work) {
   try {
     const value = await work(message);
     if (value !== undefined) send({ t: 'ok', i: message.i, v: value });
   } catch (error) {
     send({ t: 'err', i: message.i, e: errorOf(error) });
+  } finally {
+    live.delete(message.i); // a cancel after the answer (its stream's reader left) aborts nothing
   }
 }
 
@@ -477,8 +377,9 @@ const dispatch = {
   in: received,
   ping: (m) => send({ t: 'ok', i: m.i, v: null }),
   cancel: (m) => {
-    const controller = aborts.get(m.i);
-    if (controller) controller.abort(new Error('the runtime timed the request out'));
+    // The runtime gave up on the request (its timeout, its client left): request.signal and the
+    // handler's outgoing fetches abort.
+    live.get(m.i)?.cancel(new Error('the runtime timed the request out'));
     const streaming = replying.get(m.i); // the answer's reader left: its stream is cancelled
     if (streaming) {
       replying.delete(m.i);
@@ -529,7 +430,7 @@ function onLarge(bytes) {
 
 const reader = new Reader((frame) => {
   const message = decode(frame);
-  if (message.n !== undefined) fakeNow = message.n;
+  if (message.n !== undefined) setNow(message.n);
   dispatch[message.t](message);
 }, onLarge);
 socket.on('data', (chunk) => reader.push(chunk));

@@ -30,6 +30,32 @@ route('GET', '/slow', async (request, env) => {
   return new Response('too late');
 });
 
+// Outgoing fetches that do not pass request.signal on: the runtime's timeout (1 s) aborts them.
+route('GET', '/fetch-slow', async (request, env) => {
+  const server = new URL(request.url).searchParams.get('server');
+  await env.STATE.put('quick', await (await fetch(`${server}/quick`)).text()); // done before: unaffected
+  try {
+    await env.STATE.put('slow', await (await fetch(`${server}/slow`)).text());
+  } catch (error) {
+    await env.STATE.put('slow', `${(error as Error).name}: ${(error as Error).message}`);
+  }
+  return new Response('too late');
+});
+
+// A fetch chained at the module's top level, started by a request: it belongs to no invocation,
+// so it runs to its end after that request timed out.
+let startOutside: (url: string) => void = () => {};
+const outside = new Promise<string>((resolve) => { startOutside = resolve; })
+  .then((url) => fetch(url))
+  .then((answer) => answer.text(), (error) => `failed: ${error}`);
+
+route('GET', '/fetch-outside', async (request, env) => {
+  startOutside(`${new URL(request.url).searchParams.get('server')}/outside`);
+  const text = await outside;
+  await env.STATE.put('outside', text);
+  return new Response(text);
+});
+
 route('POST', '/memory', async (request, env) => {
   const { text } = (await request.json()) as { text: string };
   const { sessionId, workingMemory } = await env.AGENT_MEMORY.startWorkingMemorySession();
