@@ -10,8 +10,9 @@ read (``ra``), then ``re``, carrying the error when producing the body failed mi
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from typing import Any
 
 #: How far a streamed body may run ahead of what its reader has read.
@@ -54,7 +55,7 @@ class StreamedCalls:
         self,
         send: Callable[[dict[str, Any]], None],
         connected: Callable[[], bool],
-        run: Callable[[dict[str, Any]], Awaitable[None]],
+        run: Callable[[dict[str, Any]], Coroutine[Any, Any, None]],
         tasks: set[asyncio.Task[Any]],
     ) -> None:
         self._send = send
@@ -69,15 +70,16 @@ class StreamedCalls:
         """How many streamed calls, request bodies and answers are in flight."""
         return len(self._calls) + len(self._bodies) + len(self._answers)
 
-    def start(self, message: dict[str, Any]) -> None:
+    def start(self, message: dict[str, Any], context: contextvars.Context | None = None) -> None:
         """A fetch from TypeScript whose request body (``st``) arrives in ``ci`` frames and whose
-        answer's body may stream back; Node's ``cc`` cancels it at any point."""
+        answer's body may stream back; Node's ``cc`` cancels it at any point. ``context``: that
+        of the actor call the fetch is made in, if any."""
         call = message["i"]
         if message.get("st"):
             queue: asyncio.Queue[bytes | BodyError | None] = asyncio.Queue()
             self._bodies[call] = queue
             message["st"] = self._body(call, queue)
-        task = asyncio.ensure_future(self._run(message))
+        task = asyncio.get_running_loop().create_task(self._run(message), context=context)
         self._tasks.add(task)
         self._calls[call] = task
 

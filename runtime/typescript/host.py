@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 import socket
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.errors import NodeError
+from runtime.output_gate import CALL
 from runtime.typescript import wire
 from runtime.typescript.calls import WINDOW, Streamed, StreamedCalls, Window
 
@@ -105,6 +107,9 @@ class NodeHost:
         self._process: asyncio.subprocess.Process | None = None
         self._transport: asyncio.Transport | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
+        #: The context of a request sent from within an actor call (its output gate, the calls it
+        #: runs inside): the binding calls Node makes for that request run in it (``v`` frames).
+        self._contexts: dict[int, contextvars.Context] = {}
         self._streams: dict[int, asyncio.Queue[bytes | Exception | None]] = {}
         self._waits: dict[int, asyncio.Future[None]] = {}
         self._windows: dict[int, Window] = {}
@@ -179,6 +184,8 @@ class NodeHost:
         message["i"] = self._ids
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[self._ids] = future
+        if CALL.get() is not None:
+            self._contexts[self._ids] = contextvars.copy_context()
         self.send(message)
         pump = None if body is None else asyncio.ensure_future(self._pump(message["i"], body))
         streaming = False
@@ -198,6 +205,7 @@ class NodeHost:
             raise
         finally:
             self._pending.pop(message["i"], None)
+            self._contexts.pop(message["i"], None)
             if pump is not None and not pump.done() and not streaming:  # answered before reading it all
                 pump.cancel()
         failed = _failed(pump)
@@ -250,10 +258,11 @@ class NodeHost:
     def received(self, message: dict[str, Any]) -> None:
         kind = message["t"]
         if kind == "c":
+            context = self._contexts.get(message["v"]) if "v" in message else None
             if message["i"] < 0:  # a fetch whose bodies stream, which Node may cancel
-                self._streamed.start(message)
+                self._streamed.start(message, context)
                 return
-            task = asyncio.ensure_future(self._call(message))
+            task = asyncio.get_running_loop().create_task(self._call(message), context=context)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif kind == "ok":

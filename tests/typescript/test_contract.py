@@ -3,6 +3,7 @@ pytest plugin on the fake clock, with errors crossing both ways."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -137,6 +138,15 @@ async def test_actor_state_is_kept_per_id(raindrop_http: httpx.AsyncClient, rain
     # The id TypeScript computes is the one Python computes for the same name.
     assert other["id"] == str(raindrop_app.env.COUNTER.id_from_name("b"))
     assert await raindrop_app.env.COUNTER.get(raindrop_app.env.COUNTER.id_from_name("a")).increment(1) == 6
+
+
+async def test_a_typescript_actor_calling_itself_runs_inside_its_own_call(raindrop_app: App) -> None:
+    """The call back comes from Node while the call waits for it: it runs in that call's
+    context (not behind the actor's lock, which would wait forever), and every put is stored."""
+    counter = raindrop_app.env.COUNTER.get(raindrop_app.env.COUNTER.id_from_name("recursive"))
+    assert await asyncio.wait_for(counter.countdown(4), 10) == 4
+    stored = await raindrop_app.backend.state.get("counter", str(counter.id), [f"at-{n}" for n in range(5)])
+    assert stored == {f"at-{n}": str(n) for n in range(5)}
 
 
 async def test_actor_alarms_fire_on_the_fake_clock(

@@ -5,6 +5,8 @@
 // what is read here is acknowledged in `ra` frames). These calls have negative ids; the caller
 // aborting (its signal, or cancelling the answer's body) sends `cc`, and the runtime cancels its
 // side of the call.
+import { current } from './web.mjs';
+
 const WINDOW = 1024 * 1024;
 const READ_ACK = 256 * 1024;
 
@@ -155,7 +157,8 @@ export function streamCalls(send) {
       }
       const answer = new Promise((resolve, reject) => { call.resolve = resolve; call.reject = reject; });
       calls.set(i, call);
-      send({ t: 'c', i, b: binding, m: method, a: args(whole), ...(first ? { st: 1 } : {}) });
+      const inv = current.getStore()?.i; // the runtime's request this call is part of
+      send({ t: 'c', i, b: binding, m: method, a: args(whole), ...(first ? { st: 1 } : {}), ...(inv === undefined ? {} : { v: inv }) });
       if (first) { call.stopped = false; pump(call, first); }
       if (signal) {
         const aborted = () => abort(call, signal.reason);

@@ -51,10 +51,14 @@ class BindingError extends Error {}
 const host = {
   call(binding, method, args, kwargs) {
     const i = nextId++;
-    send({ t: 'c', i, b: binding, m: method, a: args, k: kwargs });
+    const inv = current.getStore()?.i; // the runtime's request this call is part of
+    send(inv === undefined ? { t: 'c', i, b: binding, m: method, a: args, k: kwargs } : { t: 'c', i, b: binding, m: method, a: args, k: kwargs, v: inv });
     return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
   },
-  notify(binding, method, args) { send({ t: 'c', i: 0, b: binding, m: method, a: args }); },
+  notify(binding, method, args) {
+    const inv = current.getStore()?.i;
+    send(inv === undefined ? { t: 'c', i: 0, b: binding, m: method, a: args } : { t: 'c', i: 0, b: binding, m: method, a: args, v: inv });
+  },
   stream: streamCalls(send), // fetches of actors and services, whose bodies stream both ways
   waitUntil(promise, handle) {
     const i = nextId++;

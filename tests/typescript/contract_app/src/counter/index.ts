@@ -36,6 +36,13 @@ export class Counter extends Actor<any> {
     return true;
   }
 
+  // A call back into this actor, made while the call waits for it (it runs inside, as on the platform).
+  async countdown(n: number): Promise<number> {
+    await this.state.storage.put(`at-${n}`, n);
+    if (n === 0) return 0;
+    return (await this.env.COUNTER.get(this.state.id).countdown(n - 1)) + 1;
+  }
+
   async read(key: string): Promise<unknown> {
     return (await this.state.storage.get(key)) ?? null;
   }
