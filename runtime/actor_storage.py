@@ -193,12 +193,17 @@ class Storage:
         elif batch.calls and not batch.timed:
             # A call runs and commits the batch when it ends, but calls wait on it: they are
             # not held past BATCH_HOLD by that call (it may be long, or wait for their results).
-            batch.timed = True
+            batch.timed = batch.calls
             batch.future.get_loop().call_later(BATCH_HOLD, self._overdue, batch)
 
     def _overdue(self, batch: Batch) -> None:
-        if batch is self._batch:
+        if batch is not self._batch:
+            return
+        if batch.calls == batch.timed:  # the call that ran then runs still: it holds no longer
             self._flush()
+        else:  # it ended and the next call took its place (many busy ids make a turn slow):
+            batch.timed = 0  # that one, if it runs long, is timed from now
+            self._arm(batch)
 
     def _flush(self) -> Batch | None:
         """Send the open batch to the store (after the batch sent before it); returns the last

@@ -55,4 +55,6 @@ class Batch(Group):
         self.pending: dict[str, str] = {}
         self.calls = 0  # calls that ended while this batch was open, their results held for it
         self.armed = False  # a look whether to commit it is scheduled
-        self.timed = False  # its commit, if still open, is scheduled BATCH_HOLD from a look
+        #: Its calls (a positive count) when its commit was scheduled BATCH_HOLD from a look, if
+        #: it was: it is committed then only if no call ended meanwhile (the same one runs on).
+        self.timed = 0

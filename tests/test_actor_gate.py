@@ -111,6 +111,40 @@ async def test_queued_calls_on_one_id_share_commits(app: App) -> None:
     assert commits <= 500 // 8, commits  # many calls' puts per commit
 
 
+async def test_queued_calls_share_commits_when_each_spans_more_than_the_hold(app: App) -> None:
+    """Calls that keep ending share a batch even when a loop turn is slow (as many busy ids make
+    it): the batch is sent early only when one call runs past the hold, not every 5 ms."""
+    ns, host = counters(app)
+    stub = ns.get(ns.id_from_name("slow-turns"))
+    store = host.store
+    put = store.put
+    commits = 0
+
+    async def counting_put(*args: Any, **kwargs: Any) -> None:
+        nonlocal commits
+        commits += 1
+        await put(*args, **kwargs)
+
+    store.put = counting_put  # type: ignore[method-assign]
+    done = False
+
+    async def slow_turns() -> None:
+        while not done:
+            time.sleep(0.006)  # every loop turn lasts longer than the hold (5 ms)
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(slow_turns())
+    try:
+        results = await asyncio.gather(*(stub.increment() for _ in range(100)))
+    finally:
+        done = True
+        await ticker
+    assert sorted(results) == list(range(1, 101))
+    assert await stored(host, stub, "value") == "100"
+    # Measured: 13 here; 38 when the batch was sent 5 ms after any look, whichever call ran then.
+    assert commits <= 100 // 5, commits
+
+
 async def test_a_failed_commit_fails_the_calls_waiting_on_it_and_nothing_unstored_is_kept(app: App) -> None:
     ns, host = counters(app)
     stub = ns.get(ns.id_from_name("failing"))
