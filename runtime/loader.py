@@ -81,8 +81,18 @@ def forget(folder: Path) -> None:
         del _loaded[path]
     for key in [key for key in _found if id(key[0]) in gone]:
         del _found[key]
-    for name in [name for name, module in list(sys.modules.items()) if below(getattr(module, "__file__", None))]:
+    for name in [name for name, module in list(sys.modules.items()) if below(_file_of(module))]:
         del sys.modules[name]
+
+
+def _file_of(module: object) -> object:
+    """A module's ``__file__``, read from its namespace: ``getattr`` would run the module-level
+    ``__getattr__`` of every lazily-importing package for each name it lacks (a thousand modules
+    per test in a test run)."""
+    try:
+        return vars(module).get("__file__")
+    except TypeError:  # something other than a module, without a __dict__
+        return getattr(module, "__file__", None)
 
 
 def expected_base(resource: CodeResource) -> tuple[type, ...]:

@@ -6,8 +6,29 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-REDIS = os.environ.get("RAINDROP_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+def _worker_url(base: str, worker: str | None) -> str:
+    """The Redis URL of this test process: ``base`` itself, or under pytest-xdist (worker ``gwN``)
+    the database ``N`` past ``base``'s, so parallel workers never share a database: with
+    ``RAINDROP_TEST_REDIS=redis://127.0.0.1:6379/8`` and two workers, ``gw0`` gets database 8 and
+    ``gw1`` database 9. Where that would pass database 15 (a server has 16 unless configured
+    otherwise), the workers count down from ``base`` instead: the default 15 gives 15, 14, ..."""
+    if not worker or not worker.startswith("gw"):
+        return base
+    parts = urlsplit(base)
+    first, index = int(parts.path.strip("/") or 0), int(worker[2:])
+    database = first + index if first + index <= 15 else first - index
+    if database < 0:
+        raise RuntimeError(f"no Redis database for xdist worker {worker} from {base}: run fewer workers")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+#: ``RAINDROP_TEST_REDIS`` (default database 15), moved to one database per xdist worker.
+REDIS = _worker_url(
+    os.environ.get("RAINDROP_TEST_REDIS", "redis://127.0.0.1:6379/15"), os.environ.get("PYTEST_XDIST_WORKER")
+)
 
 
 def _redis_reachable() -> bool:

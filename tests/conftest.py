@@ -18,6 +18,26 @@ MANIFESTS = Path(__file__).parent / "manifests"
 pytest_plugins = ["pytester"]  # tests of the plugin's ini options run pytest in pytest
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """A run of the whole suite (no paths named: ``testpaths``), with pytest-xdist installed,
+    goes on every core: ``-n auto``, the tests of one ``xdist_group`` kept on one worker
+    (``--dist loadgroup``). The command line decides otherwise: ``-n 0`` runs in this process,
+    ``-n N`` on N workers, ``-p no:xdist`` without the plugin. A run naming files or folders
+    stays in one process (starting workers costs seconds; add ``-n auto`` to spread it). Not in
+    ``addopts``: there ``-n`` would make ``-p no:xdist`` a usage error. Each worker has its own
+    Redis database (``tests/backends.py``)."""
+    if not config.pluginmanager.hasplugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if config.option.numprocesses is not None or config.option.collectonly:
+        return
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return
+    config.option.numprocesses = "auto"
+    if config.option.dist == "no":
+        config.option.dist = "loadgroup"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A case parametrized with a Redis backend ("redis", "redis-pool") needs the server: mark it
     ``redis`` (whole Redis modules carry the mark themselves)."""

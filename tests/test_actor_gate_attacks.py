@@ -309,8 +309,15 @@ async def test_on_a_shared_backend_failures_reach_only_the_calls_whose_puts_they
         value = int((await store.get("counter", str(stub.id), ["value"]))["value"])
         assert not ok or max(ok) == value
         # a put of work left running fails; the next call is not told of it
-        store.put = second_commit_fails  # type: ignore[method-assign]
-        second_commit_fails.commits = 1
+        # The commit that carries this put fails (not "the next commit": under load a put of
+        # the calls above, still running, could take that failure instead; seen at load 10).
+
+        async def direct_fails(namespace: str, actor: str, items: dict[str, str], *args: Any, **kwargs: Any) -> None:
+            if "direct" in items:
+                raise StorageError("disk full (on purpose)")
+            await put(namespace, actor, items, *args, **kwargs)
+
+        store.put = direct_fails  # type: ignore[method-assign]
         host = app.actors
         with pytest.raises(StorageError):
             await host.instance("counter", stub.id).state.storage.put("direct", 1)

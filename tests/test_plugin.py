@@ -103,3 +103,27 @@ def test_pytester_parametrized_async_tests_keep_their_parameters(pytester: pytes
     result = pytester.runpytest("-p", "anyio", "-v")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*test_direct?*1? PASSED*", "*test_direct?*2? PASSED*"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("plugin", ["-n2", "-pno:xdist"])
+def test_pytester_the_plugin_with_and_without_xdist(pytester: pytest.Pytester, plugin: str) -> None:
+    """The fixtures and the automatic anyio marks work in pytest-xdist's workers as in one process
+    (this repository's own suite runs on xdist's workers by default)."""
+    pytest.importorskip("xdist")
+    pytester.makeini(f"[pytest]\nraindrop_manifest = {Path(__file__).parent.parent / 'raindrop.manifest'}\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("x", [1, 2, 3])
+        async def test_app(raindrop_app, raindrop_clock, x):
+            assert raindrop_app.clock is raindrop_clock
+            await raindrop_app.env.KV_CACHE.put("k", str(x))
+
+        async def test_http(raindrop_http):
+            assert (await raindrop_http.get("/api/generate-podcast")).status_code == 200
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "anyio", "-q", plugin)
+    result.assert_outcomes(passed=4)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -140,19 +141,40 @@ def parse(source: Source) -> ParseResult:
             return _recover_token(source, error, record)
         return False
 
-    tree: Tree[Token] | None
-    try:
-        tree = parser.parse(source.text, on_error=on_error)
-    except UnexpectedInput as error:
-        # Recovery gave up (or the error limit was reached); what was recorded stands.
-        if not diagnostics:
-            record(*syntax_messages.describe(source, error))
-        tree = None
-    if tree is None or diagnostics:
-        return ParseResult([], sorted(diagnostics, key=lambda d: (d.line, d.col)))
+    tree: Tree[Token] | None = _clean_trees.get(source.text)
+    if tree is None:
+        try:
+            tree = parser.parse(source.text, on_error=on_error)
+        except UnexpectedInput as error:
+            # Recovery gave up (or the error limit was reached); what was recorded stands.
+            if not diagnostics:
+                record(*syntax_messages.describe(source, error))
+            tree = None
+        if tree is None or diagnostics:
+            return ParseResult([], sorted(diagnostics, key=lambda d: (d.line, d.col)))
+        _remember_clean_tree(source.text, tree)
     builder = _Builder(source)
     blocks = [builder.block(child) for child in tree.children if isinstance(child, Tree)]
     return ParseResult(blocks, builder.diagnostics)
+
+
+#: Lark trees of texts that parsed without a single error, by text: a process that loads the same
+#: manifest again (a test suite starting an app per test, ``serve`` reloading) skips the parser,
+#: the larger part of a check. The tree depends on the text alone (no path, no file system); the
+#: builder only reads it and makes new blocks and values from it each time.
+_clean_trees: dict[str, Tree[Token]] = {}
+_CLEAN_TREES = 64
+_clean_trees_lock = threading.Lock()
+_CLEAN_TREE_TEXT = 256 * 1024
+
+
+def _remember_clean_tree(text: str, tree: Tree[Token]) -> None:
+    if len(text) > _CLEAN_TREE_TEXT:
+        return
+    with _clean_trees_lock:  # manifests may be checked on several threads
+        while len(_clean_trees) >= _CLEAN_TREES:
+            del _clean_trees[next(iter(_clean_trees))]  # the oldest
+        _clean_trees[text] = tree
 
 
 def _ignore(message: str, span: Span) -> None:

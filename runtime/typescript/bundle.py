@@ -8,10 +8,12 @@ under ``.raindrop/typescript/`` beside its manifest, named after a digest of its
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 from runtime.errors import NodeError
@@ -83,6 +85,13 @@ def find_esbuild(root: Path) -> Path:
     npm = shutil.which("npm")
     if npm is None:
         raise NodeError(f"bundling TypeScript handlers needs esbuild, installed through npm, and npm is missing: {HOW}")
+    with install_lock(folder.with_name(folder.name + ".lock")):
+        if (installed / "package.json").is_file():  # another process installed it meanwhile
+            return installed
+        return _install_esbuild(npm, folder, installed)
+
+
+def _install_esbuild(npm: str, folder: Path, installed: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         [npm, "install", "--no-audit", "--no-fund", "--silent", "--prefix", str(folder), f"esbuild@{ESBUILD_VERSION}"],
@@ -95,6 +104,25 @@ def find_esbuild(root: Path) -> Path:
             f"`npm install esbuild@{ESBUILD_VERSION}` failed: {(done.stderr or done.stdout).strip()[-400:]}"
         )
     return installed
+
+
+@contextlib.contextmanager
+def install_lock(path: Path) -> Iterator[None]:
+    """Hold the lock file ``path`` while installing into the cache: two processes starting at once
+    (two ``serve``s, parallel test workers) install one after the other, the second finding the
+    first's install, instead of both running npm into one folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory file locks; installs stay unserialized there
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def digest(root: Path) -> str:

@@ -18,7 +18,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from runtime.app import App
-from runtime.typescript.bundle import cache_dir
+from runtime.typescript.bundle import cache_dir, install_lock
 
 HERE = Path(__file__).parent
 
@@ -36,17 +36,20 @@ def _modules(name: str) -> Path:
     folder = cache_dir() / "test-apps" / f"{name}-{lock}"
     folder.mkdir(parents=True, exist_ok=True)
     installed = folder / "node_modules"
-    if not (folder / "done").exists():
-        shutil.rmtree(installed, ignore_errors=True)
-        for file in ("package.json", "package-lock.json"):
-            shutil.copy(source / file, folder / file)
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--silent", "--ignore-scripts"],
-            cwd=folder,
-            check=True,
-            timeout=600,
-        )
-        (folder / "done").write_text("ok")
+    if (folder / "done").exists():
+        return installed
+    with install_lock(folder.with_name(folder.name + ".lock")):  # parallel workers install once
+        if not (folder / "done").exists():
+            shutil.rmtree(installed, ignore_errors=True)
+            for file in ("package.json", "package-lock.json"):
+                shutil.copy(source / file, folder / file)
+            subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund", "--silent", "--ignore-scripts"],
+                cwd=folder,
+                check=True,
+                timeout=600,
+            )
+            (folder / "done").write_text("ok")
     return installed
 
 
