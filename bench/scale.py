@@ -19,8 +19,10 @@ What is measured (S = the size):
 - kv: S live keys. get of random keys, put (durable, one at a time), a list page of 1,000 keys
   from a random cursor, and an expiry sweep (per expired key, a tenth of the keys expiring).
 - smartbucket: S chunks. indexing rate, chunk_search p50/p99, the vector side alone (p50/p99 and
-  recall@10 against exact search), the first search (which builds the vector graph of a large
-  collection), and the start of an app over that index (open + first search). Sizes above
+  recall@10 against exact search), the word side alone (p50/p99, FTS5's exact query's, and
+  overlap@10 with FTS5's BM25 top 10), the first word search and the first search (which build
+  the derived word index and the vector graph of a large collection), and the start of an app
+  over that index (open + first search). Sizes above
   100,000 are written straight into the index with synthesized vectors (no indexing rate).
 - actors: S live actor ids with state. memory, and the first call to an id after a restart.
 - cron: S schedules (every minute). the idle CPU between fires and how late the fires start.
@@ -269,7 +271,7 @@ def vector_figures(index: Any, collection: str, queries: list[str]) -> dict[str,
     from runtime.smart.retrieval import CANDIDATES
 
     vectors_index = index._vectors[collection]
-    reader = index._reader()
+    reader = index.reader()
     query_vectors = shared().embed(queries)
     found, samples = [], []
     for query in query_vectors:
@@ -302,6 +304,60 @@ def vector_figures(index: Any, collection: str, queries: list[str]) -> dict[str,
     }
 
 
+def lexical_figures(index: Any, collection: str, queries: list[str]) -> dict[str, Any]:
+    """The lexical side alone (the derived index past its threshold, else FTS5), its time per
+    query, and overlap@10 of its ranking with FTS5's exact BM25 ranking: plain, and counting a
+    chunk of the same FTS5 score as the exact 10th's as found (ties are broken either way)."""
+    from runtime.smart import lexical
+    from runtime.smart.retrieval import CANDIDATES, _scope, query_terms
+
+    reader = index.reader()
+    words = index._words[collection]
+    found, samples, exact_samples = [], [], []
+    queries = [query for query in queries if query_terms(query)]  # a query of punctuation asks for no word
+    for query in queries:
+        start = time.perf_counter()
+        index._lexical(reader, collection, query, None, None)
+        samples.append(time.perf_counter() - start)
+        ranked = words.search(reader, query_terms(query), CANDIDATES, None, None)  # None: FTS5 answers
+        found.append((index._fts5(reader, collection, query_terms(query), True) if ranked is None else ranked)[:10])
+        start = time.perf_counter()
+        index._fts5(reader, collection, query_terms(query), True)
+        exact_samples.append(time.perf_counter() - start)
+    plain, tied = [], []
+    for query, got in zip(queries, found, strict=True):
+        match = (
+            f'scope : "{_scope(collection)}" AND text : ('
+            + " OR ".join('"' + term.replace('"', '""') + '"' for term in query_terms(query))
+            + ")"
+        )
+        exact = reader.execute(
+            "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT 10",
+            (match,),
+        ).fetchall()
+        if not exact:
+            continue
+        scores = dict(
+            reader.execute(
+                "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "AND rowid IN (SELECT value FROM json_each(?))",
+                (match, json.dumps(got)),
+            ).fetchall()
+        )
+        tenth = exact[-1][1]
+        plain.append(len({row[0] for row in exact} & set(got)) / len(exact))
+        tied.append(sum(1 for i in got if i in scores and scores[i] <= tenth + 1e-9 * abs(tenth)) / len(exact))
+    return {
+        "derived": words._index is not None,
+        "exact_limit": lexical.EXACT_LIMIT,
+        "search": timed(samples),
+        "fts5_search": timed(exact_samples),
+        "overlap_at_10": statistics.mean(plain) if plain else None,
+        "overlap_at_10_ties": statistics.mean(tied) if tied else None,
+    }
+
+
 async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
     from runtime import App
 
@@ -327,11 +383,15 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         index_s = time.perf_counter() - fill_start
         chunks = bucket._index.count(bucket._collection)
         queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+        first_words = time.perf_counter()  # builds the derived word index when the collection is large
+        await asyncio.to_thread(bucket._index.search, bucket._collection, queries[0], None, mode="lexical")
+        lexical_build_s = time.perf_counter() - first_words
         first_search = time.perf_counter()  # builds the vector graph when the collection is large
         await bucket.chunk_search(input=queries[0], request_id="warm")
         first_search_s = time.perf_counter() - first_search
         searches = await each_timed(len(queries), lambda i: bucket.chunk_search(input=queries[i], request_id=f"q{i}"))
         vectors = vector_figures(bucket._index, bucket._collection, queries)
+        words = lexical_figures(bucket._index, bucket._collection, queries)
     rss_open = peak_rss_mb()
     restart = time.perf_counter()
     app = App.from_manifest(manifest, state_dir=folder / ".raindrop")
@@ -340,6 +400,8 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         first_s = time.perf_counter() - restart
         reopened = app.env.DOCS._index._vectors[app.env.DOCS._collection]
         restart_graph = {"loaded": reopened.loads, "built": reopened.builds}
+        rewords = app.env.DOCS._index._words[app.env.DOCS._collection]
+        restart_words = {"loaded": rewords.loads, "built": rewords.builds}
     return {
         "chunks": chunks,
         "synthetic": size > SYNTHETIC_ABOVE,
@@ -347,8 +409,11 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         "first_search_s": first_search_s,
         "search": timed(searches),
         "vector": vectors,
+        "lexical": words,
+        "lexical_build_s": lexical_build_s,
         "restart_to_first_search_s": first_s,
         "restart_graph": restart_graph,
+        "restart_words": restart_words,
         "rss_after_search_mb": rss_open,
     }
 
@@ -537,6 +602,12 @@ HEADLINES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
         ("vector side p50", ("vector", "search", "p50_ms"), "ms"),
         ("vector side p99", ("vector", "search", "p99_ms"), "ms"),
         ("vector recall@10 vs exact", ("vector", "recall_at_10"), "ratio"),
+        ("word side p50", ("lexical", "search", "p50_ms"), "ms"),
+        ("word side p99", ("lexical", "search", "p99_ms"), "ms"),
+        ("FTS5 alone p50", ("lexical", "fts5_search", "p50_ms"), "ms"),
+        ("word overlap@10 vs FTS5", ("lexical", "overlap_at_10"), "ratio"),
+        ("word overlap@10, ties", ("lexical", "overlap_at_10_ties"), "ratio"),
+        ("word index build", ("lexical_build_s",), "s"),
         ("first search (graph build)", ("first_search_s",), "s"),
         ("indexing", ("index_chunks_per_s",), "chunks/s"),
         ("restart to first search", ("restart_to_first_search_s",), "s"),
