@@ -114,6 +114,14 @@ def query_terms(text: str) -> list[str]:
 
 
 _SPACES = str.maketrans({c: " " for c in "\n\t\r()[]{}<>\"'`.,;:!?/\\|-_=+*&^%$#@~"})
+_SEPARATORS = re.compile("[" + re.escape("\n\t\r()[]{}<>\"'`.,;:!?/\\|-_=+*&^%$#@~") + "]")
+
+
+def _fold(text: str) -> str:
+    """``text`` in lower case with its punctuation made spaces (``str.translate`` is quick on
+    ASCII only: five times slower than the pattern on a chunk with one accented letter)."""
+    lowered = text.lower()
+    return lowered.translate(_SPACES) if lowered.isascii() else _SEPARATORS.sub(" ", lowered)
 
 
 def _scope(collection: str) -> str:
@@ -312,11 +320,14 @@ class RetrievalIndex:
         ids = self._fts5(conn, collection, terms, partitions is None and keys is None) if found is None else found
         if not ids:
             return []
+        # By id only (``+collection`` keeps SQLite off the collection's index, which made it walk
+        # every chunk of the collection: 17 ms a query at 20,000 chunks, linear in the size).
         rows = {
             row[0]: row
             for row in conn.execute(
-                "SELECT id, partition, key, text FROM chunks WHERE collection = ? AND id IN (SELECT value FROM json_each(?))",
-                (collection, f"[{','.join(map(str, ids))}]"),
+                "SELECT id, partition, key, text FROM chunks WHERE id IN (SELECT value FROM json_each(?)) "
+                "AND +collection = ?",
+                (f"[{','.join(map(str, ids))}]", collection),
             )
         }
         # Which terms a chunk holds: a word starting with the term's stem, looked for as a
@@ -330,7 +341,7 @@ class RetrievalIndex:
             _, partition, key, text = rows[chunk_id]
             if (partitions is not None and partition not in partitions) or (keys is not None and key not in keys):
                 continue
-            folded = " " + text.lower().translate(_SPACES)
+            folded = " " + _fold(text)
             held = sum(1 for stem in stems if stem in folded)
             ranked.append((chunk_id, held / len(stems)))
             if len(ranked) == CANDIDATES:
