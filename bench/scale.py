@@ -24,6 +24,9 @@ What is measured (S = the size):
   the derived word index and the vector graph of a large collection), and the start of an app
   over that index (open + first search). Sizes above
   100,000 are written straight into the index with synthesized vectors (no indexing rate).
+- words: S chunks written straight into the index (real text, one constant vector). the word
+  side alone: its p50/p99 and FTS5's, overlap@10 with FTS5's BM25 top 10, the derived index's
+  build time and size, reopen to first search, RSS.
 - actors: S live actor ids with state. memory, and the first call to an id after a restart.
 - cron: S schedules (every minute). the idle CPU between fires and how late the fires start.
 - sql: a table of S rows through the binding. point select by key, a range of 100 rows on an
@@ -58,6 +61,7 @@ DEFAULT_SIZES: dict[str, list[int]] = {
     "kv": [10_000, 100_000, 1_000_000],
     "smartbucket": [1_000, 10_000, 100_000],
     "vectors": [10_000, 100_000],
+    "words": [10_000, 100_000],
     "actors": [1_000, 10_000, 100_000],
     "cron": [100, 1_000, 10_000],
     "sql": [100_000, 1_000_000],
@@ -66,6 +70,7 @@ LARGE_SIZES: dict[str, list[int]] = {
     "kv": [10_000_000],
     "smartbucket": [1_000_000],
     "vectors": [1_000_000],
+    "words": [1_000_000],
     "sql": [10_000_000],
 }
 
@@ -304,10 +309,11 @@ def vector_figures(index: Any, collection: str, queries: list[str]) -> dict[str,
     }
 
 
-def lexical_figures(index: Any, collection: str, queries: list[str]) -> dict[str, Any]:
+def lexical_figures(index: Any, collection: str, queries: list[str], compare: int = 200) -> dict[str, Any]:
     """The lexical side alone (the derived index past its threshold, else FTS5), its time per
     query, and overlap@10 of its ranking with FTS5's exact BM25 ranking: plain, and counting a
-    chunk of the same FTS5 score as the exact 10th's as found (ties are broken either way)."""
+    chunk of the same FTS5 score as the exact 10th's as found (ties are broken either way). FTS5
+    is asked only the first ``compare`` queries (at a million chunks each takes a second)."""
     from runtime.smart import lexical
     from runtime.smart.retrieval import CANDIDATES, _scope, query_terms
 
@@ -321,11 +327,12 @@ def lexical_figures(index: Any, collection: str, queries: list[str]) -> dict[str
         samples.append(time.perf_counter() - start)
         ranked = words.search(reader, query_terms(query), CANDIDATES, None, None)  # None: FTS5 answers
         found.append((index._fts5(reader, collection, query_terms(query), True) if ranked is None else ranked)[:10])
+    for query in queries[:compare]:
         start = time.perf_counter()
         index._fts5(reader, collection, query_terms(query), True)
         exact_samples.append(time.perf_counter() - start)
     plain, tied = [], []
-    for query, got in zip(queries, found, strict=True):
+    for query, got in zip(queries[:compare], found, strict=False):
         match = (
             f'scope : "{_scope(collection)}" AND text : ('
             + " OR ".join('"' + term.replace('"', '""') + '"' for term in query_terms(query))
@@ -460,6 +467,58 @@ async def scenario_vectors(size: int, folder: Path) -> dict[str, Any]:
     return result
 
 
+async def scenario_words(size: int, folder: Path) -> dict[str, Any]:
+    """The word side of SmartBucket search alone, at sizes that indexing (and a vector graph)
+    would take an hour to reach: S chunks of six shuffled sentences of real text, written
+    through the retrieval index with one constant vector (the vector side is not measured), the
+    derived word index built by the first search, then a fresh index over the same files."""
+    import numpy as np
+
+    from runtime.smart.embeddings import DIMENSIONS
+    from runtime.smart.retrieval import RetrievalIndex
+
+    sentences = corpus_sentences()
+    rng = random.Random(11)
+    queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+    index = RetrievalIndex(folder / "smart.sqlite")
+    collection = "bucket:docs"
+    per_doc = 1_000
+    vectors = np.full((per_doc, DIMENSIONS), DIMENSIONS**-0.5, dtype=np.float32)
+    picks = np.random.default_rng(11)
+    fill_start = time.perf_counter()
+    for d in range(size // per_doc):
+        rows = picks.integers(0, len(sentences), size=(per_doc, 6))
+        texts = ["  ".join(sentences[j] for j in row) for row in rows]
+        index.replace(collection, "default", f"doc-{d:07d}.txt", texts, vectors)
+    fill_s = time.perf_counter() - fill_start
+    start = time.perf_counter()
+    index.search(collection, queries[0], None, mode="lexical")
+    build_s = time.perf_counter() - start
+    figures = lexical_figures(index, collection, queries, 100 if size >= 1_000_000 else 200)
+    figures["compared"] = 100 if size >= 1_000_000 else 200
+    folder_mb = sum(f.stat().st_size for f in (folder / "smart.lexical").rglob("*") if f.is_file()) / 2**20
+    index.close()
+    start = time.perf_counter()
+    reopened = RetrievalIndex(folder / "smart.sqlite")
+    reopened.search(collection, queries[1], None, mode="lexical")
+    reopen_s = time.perf_counter() - start
+    for query in queries:
+        reopened.search(collection, query, None, mode="lexical")
+    words = reopened._words[collection]
+    result = {
+        "chunks": size,
+        "fill_s": fill_s,
+        "build_s": build_s,
+        "lexical": figures,
+        "index_mb": folder_mb,
+        "reopen_to_first_search_s": reopen_s,
+        "reopen_words": {"loaded": words.loads, "built": words.builds},
+        "rss_reopened_mb": int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20,
+    }
+    reopened.close()
+    return result
+
+
 async def scenario_actors(size: int, folder: Path) -> dict[str, Any]:
     from runtime import App
 
@@ -578,6 +637,7 @@ SCENARIOS: dict[str, Callable[[int, Path], Awaitable[dict[str, Any]]]] = {
     "kv": scenario_kv,
     "smartbucket": scenario_smartbucket,
     "vectors": scenario_vectors,
+    "words": scenario_words,
     "actors": scenario_actors,
     "cron": scenario_cron,
     "sql": scenario_sql,
@@ -617,6 +677,18 @@ HEADLINES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
         ("vector search p99", ("search", "p99_ms"), "ms"),
         ("recall@10 vs exact", ("recall_at_10",), "ratio"),
         ("graph build", ("build_s",), "s"),
+        ("reopen to first search", ("reopen_to_first_search_s",), "s"),
+        ("RSS after reopen + 200 searches", ("rss_reopened_mb",), "MB"),
+    ],
+    "words": [
+        ("word side p50", ("lexical", "search", "p50_ms"), "ms"),
+        ("word side p99", ("lexical", "search", "p99_ms"), "ms"),
+        ("FTS5 alone p50", ("lexical", "fts5_search", "p50_ms"), "ms"),
+        ("FTS5 alone p99", ("lexical", "fts5_search", "p99_ms"), "ms"),
+        ("overlap@10 vs FTS5", ("lexical", "overlap_at_10"), "ratio"),
+        ("overlap@10, ties", ("lexical", "overlap_at_10_ties"), "ratio"),
+        ("word index build", ("build_s",), "s"),
+        ("word index size", ("index_mb",), "MB"),
         ("reopen to first search", ("reopen_to_first_search_s",), "s"),
         ("RSS after reopen + 200 searches", ("rss_reopened_mb",), "MB"),
     ],
