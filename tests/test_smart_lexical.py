@@ -178,3 +178,14 @@ def test_partitions_and_keys_filter_in_the_derived_index(index: RetrievalIndex) 
     scores = fts5_scores(index, "kala bino")
     in_b = sorted(score for chunk_id, score in scores.items() if rows[chunk_id] == "b")[:10]
     assert [scores[i] for i in found[:10]] == pytest.approx(in_b, rel=1e-6)
+
+
+def test_a_word_of_several_tokens_is_a_phrase_as_in_fts5(index: RetrievalIndex) -> None:
+    fill(index, texts(30))
+    vectors = np.ones((2, DIMENSIONS), dtype=np.float32)
+    index.replace(COLLECTION, "default", "joined", ["zorp quix here", "quix then zorp"], vectors)
+    found = words(index, "zorp_quix")
+    assert derived(index)._index is not None
+    assert set(found) == set(fts5_scores(index, "zorp_quix")) and len(found) == 1
+    (key,) = index.conn.execute("SELECT key FROM chunks WHERE id = ?", (found[0],)).fetchone()
+    assert key == "joined"
