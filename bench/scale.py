@@ -19,9 +19,14 @@ What is measured (S = the size):
 - kv: S live keys. get of random keys, put (durable, one at a time), a list page of 1,000 keys
   from a random cursor, and an expiry sweep (per expired key, a tenth of the keys expiring).
 - smartbucket: S chunks. indexing rate, chunk_search p50/p99, the vector side alone (p50/p99 and
-  recall@10 against exact search), the first search (which builds the vector graph of a large
-  collection), and the start of an app over that index (open + first search). Sizes above
+  recall@10 against exact search), the word side alone (p50/p99, FTS5's exact query's, and
+  overlap@10 with FTS5's BM25 top 10), the first word search and the first search (which build
+  the derived word index and the vector graph of a large collection), and the start of an app
+  over that index (open + first search). Sizes above
   100,000 are written straight into the index with synthesized vectors (no indexing rate).
+- words: S chunks written straight into the index (real text, one constant vector). the word
+  side alone: its p50/p99 and FTS5's, overlap@10 with FTS5's BM25 top 10, the derived index's
+  build time and size, reopen to first search, RSS.
 - actors: S live actor ids with state. memory, and the first call to an id after a restart.
 - cron: S schedules (every minute). the idle CPU between fires and how late the fires start.
 - sql: a table of S rows through the binding. point select by key, a range of 100 rows on an
@@ -56,6 +61,7 @@ DEFAULT_SIZES: dict[str, list[int]] = {
     "kv": [10_000, 100_000, 1_000_000],
     "smartbucket": [1_000, 10_000, 100_000],
     "vectors": [10_000, 100_000],
+    "words": [10_000, 100_000],
     "actors": [1_000, 10_000, 100_000],
     "cron": [100, 1_000, 10_000],
     "sql": [100_000, 1_000_000],
@@ -64,6 +70,7 @@ LARGE_SIZES: dict[str, list[int]] = {
     "kv": [10_000_000],
     "smartbucket": [1_000_000],
     "vectors": [1_000_000],
+    "words": [1_000_000],
     "sql": [10_000_000],
 }
 
@@ -269,7 +276,7 @@ def vector_figures(index: Any, collection: str, queries: list[str]) -> dict[str,
     from runtime.smart.retrieval import CANDIDATES
 
     vectors_index = index._vectors[collection]
-    reader = index._reader()
+    reader = index.reader()
     query_vectors = shared().embed(queries)
     found, samples = [], []
     for query in query_vectors:
@@ -302,6 +309,62 @@ def vector_figures(index: Any, collection: str, queries: list[str]) -> dict[str,
     }
 
 
+def lexical_figures(index: Any, collection: str, queries: list[str], compare: int = 200) -> dict[str, Any]:
+    """The lexical side alone (the derived index past its threshold, else FTS5), its time per
+    query, and overlap@10 of its ranking with FTS5's exact BM25 ranking: plain, and counting a
+    chunk of the same FTS5 score as the exact 10th's as found (ties are broken either way). FTS5
+    is asked only the first ``compare`` queries (at a million chunks each takes a second)."""
+    from runtime.smart import lexical
+    from runtime.smart.retrieval import CANDIDATES, _scope, query_terms
+
+    reader = index.reader()
+    words = index._words[collection]
+    found, samples, exact_samples = [], [], []
+    queries = [query for query in queries if query_terms(query)]  # a query of punctuation asks for no word
+    for query in queries:
+        start = time.perf_counter()
+        index._lexical(reader, collection, query, None, None)
+        samples.append(time.perf_counter() - start)
+        ranked = words.search(reader, query_terms(query), CANDIDATES, None, None)  # None: FTS5 answers
+        found.append((index._fts5(reader, collection, query_terms(query), True) if ranked is None else ranked)[:10])
+    for query in queries[:compare]:
+        start = time.perf_counter()
+        index._fts5(reader, collection, query_terms(query), True)
+        exact_samples.append(time.perf_counter() - start)
+    plain, tied = [], []
+    for query, got in zip(queries[:compare], found, strict=False):
+        match = (
+            f'scope : "{_scope(collection)}" AND text : ('
+            + " OR ".join('"' + term.replace('"', '""') + '"' for term in query_terms(query))
+            + ")"
+        )
+        exact = reader.execute(
+            "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT 10",
+            (match,),
+        ).fetchall()
+        if not exact:
+            continue
+        scores = dict(
+            reader.execute(
+                "SELECT rowid, bm25(chunks_fts, 1.0, 0.0) FROM chunks_fts WHERE chunks_fts MATCH ? "
+                "AND rowid IN (SELECT value FROM json_each(?))",
+                (match, json.dumps(got)),
+            ).fetchall()
+        )
+        tenth = exact[-1][1]
+        plain.append(len({row[0] for row in exact} & set(got)) / len(exact))
+        tied.append(sum(1 for i in got if i in scores and scores[i] <= tenth + 1e-9 * abs(tenth)) / len(exact))
+    return {
+        "derived": words._index is not None,
+        "exact_limit": lexical.EXACT_LIMIT,
+        "search": timed(samples),
+        "fts5_search": timed(exact_samples),
+        "overlap_at_10": statistics.mean(plain) if plain else None,
+        "overlap_at_10_ties": statistics.mean(tied) if tied else None,
+    }
+
+
 async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
     from runtime import App
 
@@ -327,11 +390,15 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         index_s = time.perf_counter() - fill_start
         chunks = bucket._index.count(bucket._collection)
         queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+        first_words = time.perf_counter()  # builds the derived word index when the collection is large
+        await asyncio.to_thread(bucket._index.search, bucket._collection, queries[0], None, mode="lexical")
+        lexical_build_s = time.perf_counter() - first_words
         first_search = time.perf_counter()  # builds the vector graph when the collection is large
         await bucket.chunk_search(input=queries[0], request_id="warm")
         first_search_s = time.perf_counter() - first_search
         searches = await each_timed(len(queries), lambda i: bucket.chunk_search(input=queries[i], request_id=f"q{i}"))
         vectors = vector_figures(bucket._index, bucket._collection, queries)
+        words = lexical_figures(bucket._index, bucket._collection, queries)
     rss_open = peak_rss_mb()
     restart = time.perf_counter()
     app = App.from_manifest(manifest, state_dir=folder / ".raindrop")
@@ -340,6 +407,8 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         first_s = time.perf_counter() - restart
         reopened = app.env.DOCS._index._vectors[app.env.DOCS._collection]
         restart_graph = {"loaded": reopened.loads, "built": reopened.builds}
+        rewords = app.env.DOCS._index._words[app.env.DOCS._collection]
+        restart_words = {"loaded": rewords.loads, "built": rewords.builds}
     return {
         "chunks": chunks,
         "synthetic": size > SYNTHETIC_ABOVE,
@@ -347,8 +416,11 @@ async def scenario_smartbucket(size: int, folder: Path) -> dict[str, Any]:
         "first_search_s": first_search_s,
         "search": timed(searches),
         "vector": vectors,
+        "lexical": words,
+        "lexical_build_s": lexical_build_s,
         "restart_to_first_search_s": first_s,
         "restart_graph": restart_graph,
+        "restart_words": restart_words,
         "rss_after_search_mb": rss_open,
     }
 
@@ -389,6 +461,58 @@ async def scenario_vectors(size: int, folder: Path) -> dict[str, Any]:
         "graph": figures["graph"],
         "reopen_to_first_search_s": reopen_s,
         "reopen_graph": {"loaded": graph.loads, "built": graph.builds},
+        "rss_reopened_mb": int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20,
+    }
+    reopened.close()
+    return result
+
+
+async def scenario_words(size: int, folder: Path) -> dict[str, Any]:
+    """The word side of SmartBucket search alone, at sizes that indexing (and a vector graph)
+    would take an hour to reach: S chunks of six shuffled sentences of real text, written
+    through the retrieval index with one constant vector (the vector side is not measured), the
+    derived word index built by the first search, then a fresh index over the same files."""
+    import numpy as np
+
+    from runtime.smart.embeddings import DIMENSIONS
+    from runtime.smart.retrieval import RetrievalIndex
+
+    sentences = corpus_sentences()
+    rng = random.Random(11)
+    queries = [" ".join(rng.sample(rng.choice(sentences).split(), 4)) for _ in range(200)]
+    index = RetrievalIndex(folder / "smart.sqlite")
+    collection = "bucket:docs"
+    per_doc = 1_000
+    vectors = np.full((per_doc, DIMENSIONS), DIMENSIONS**-0.5, dtype=np.float32)
+    picks = np.random.default_rng(11)
+    fill_start = time.perf_counter()
+    for d in range(size // per_doc):
+        rows = picks.integers(0, len(sentences), size=(per_doc, 6))
+        texts = ["  ".join(sentences[j] for j in row) for row in rows]
+        index.replace(collection, "default", f"doc-{d:07d}.txt", texts, vectors)
+    fill_s = time.perf_counter() - fill_start
+    start = time.perf_counter()
+    index.search(collection, queries[0], None, mode="lexical")
+    build_s = time.perf_counter() - start
+    figures = lexical_figures(index, collection, queries, 100 if size >= 1_000_000 else 200)
+    figures["compared"] = 100 if size >= 1_000_000 else 200
+    folder_mb = sum(f.stat().st_size for f in (folder / "smart.lexical").rglob("*") if f.is_file()) / 2**20
+    index.close()
+    start = time.perf_counter()
+    reopened = RetrievalIndex(folder / "smart.sqlite")
+    reopened.search(collection, queries[1], None, mode="lexical")
+    reopen_s = time.perf_counter() - start
+    for query in queries:
+        reopened.search(collection, query, None, mode="lexical")
+    words = reopened._words[collection]
+    result = {
+        "chunks": size,
+        "fill_s": fill_s,
+        "build_s": build_s,
+        "lexical": figures,
+        "index_mb": folder_mb,
+        "reopen_to_first_search_s": reopen_s,
+        "reopen_words": {"loaded": words.loads, "built": words.builds},
         "rss_reopened_mb": int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20,
     }
     reopened.close()
@@ -513,6 +637,7 @@ SCENARIOS: dict[str, Callable[[int, Path], Awaitable[dict[str, Any]]]] = {
     "kv": scenario_kv,
     "smartbucket": scenario_smartbucket,
     "vectors": scenario_vectors,
+    "words": scenario_words,
     "actors": scenario_actors,
     "cron": scenario_cron,
     "sql": scenario_sql,
@@ -537,6 +662,12 @@ HEADLINES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
         ("vector side p50", ("vector", "search", "p50_ms"), "ms"),
         ("vector side p99", ("vector", "search", "p99_ms"), "ms"),
         ("vector recall@10 vs exact", ("vector", "recall_at_10"), "ratio"),
+        ("word side p50", ("lexical", "search", "p50_ms"), "ms"),
+        ("word side p99", ("lexical", "search", "p99_ms"), "ms"),
+        ("FTS5 alone p50", ("lexical", "fts5_search", "p50_ms"), "ms"),
+        ("word overlap@10 vs FTS5", ("lexical", "overlap_at_10"), "ratio"),
+        ("word overlap@10, ties", ("lexical", "overlap_at_10_ties"), "ratio"),
+        ("word index build", ("lexical_build_s",), "s"),
         ("first search (graph build)", ("first_search_s",), "s"),
         ("indexing", ("index_chunks_per_s",), "chunks/s"),
         ("restart to first search", ("restart_to_first_search_s",), "s"),
@@ -546,6 +677,18 @@ HEADLINES: dict[str, list[tuple[str, tuple[str, ...], str]]] = {
         ("vector search p99", ("search", "p99_ms"), "ms"),
         ("recall@10 vs exact", ("recall_at_10",), "ratio"),
         ("graph build", ("build_s",), "s"),
+        ("reopen to first search", ("reopen_to_first_search_s",), "s"),
+        ("RSS after reopen + 200 searches", ("rss_reopened_mb",), "MB"),
+    ],
+    "words": [
+        ("word side p50", ("lexical", "search", "p50_ms"), "ms"),
+        ("word side p99", ("lexical", "search", "p99_ms"), "ms"),
+        ("FTS5 alone p50", ("lexical", "fts5_search", "p50_ms"), "ms"),
+        ("FTS5 alone p99", ("lexical", "fts5_search", "p99_ms"), "ms"),
+        ("overlap@10 vs FTS5", ("lexical", "overlap_at_10"), "ratio"),
+        ("overlap@10, ties", ("lexical", "overlap_at_10_ties"), "ratio"),
+        ("word index build", ("build_s",), "s"),
+        ("word index size", ("index_mb",), "MB"),
         ("reopen to first search", ("reopen_to_first_search_s",), "s"),
         ("RSS after reopen + 200 searches", ("rss_reopened_mb",), "MB"),
     ],

@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from runtime import checkpoint
-from runtime.smart import ann
+from runtime.smart import ann, lexical
 from runtime.smart.embeddings import DIMENSIONS, Vectors
 
 Mode = Literal["hybrid", "lexical", "vector"]
@@ -114,6 +114,14 @@ def query_terms(text: str) -> list[str]:
 
 
 _SPACES = str.maketrans({c: " " for c in "\n\t\r()[]{}<>\"'`.,;:!?/\\|-_=+*&^%$#@~"})
+_SEPARATORS = re.compile("[" + re.escape("\n\t\r()[]{}<>\"'`.,;:!?/\\|-_=+*&^%$#@~") + "]")
+
+
+def _fold(text: str) -> str:
+    """``text`` in lower case with its punctuation made spaces (``str.translate`` is quick on
+    ASCII only: five times slower than the pattern on a chunk with one accented letter)."""
+    lowered = text.lower()
+    return lowered.translate(_SPACES) if lowered.isascii() else _SEPARATORS.sub(" ", lowered)
 
 
 def _scope(collection: str) -> str:
@@ -147,6 +155,7 @@ class RetrievalIndex:
         self._conn.executescript(SCHEMA)
         ann.prepare(self._conn)
         self._vectors: dict[str, ann.VectorIndex] = {}  # per collection, built on first search
+        self._words: dict[str, lexical.LexicalIndex] = {}  # per collection, past lexical.EXACT_LIMIT
         self._readers = threading.local()  # each searching thread's own connection
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
@@ -159,6 +168,8 @@ class RetrievalIndex:
     def close(self) -> None:
         for vectors in self._vectors.values():
             vectors.close()
+        for words in self._words.values():
+            words.close()
         with self._readers_lock:
             for reader in self._reader_conns:
                 reader.close()
@@ -300,29 +311,23 @@ class RetrievalIndex:
         terms = query_terms(query)
         if not terms:
             return []
-        # The collection is a token of its own column, so FTS5 intersects it with the terms in
-        # its index and ranks only this collection's matches (a join to filter them came after
-        # ranking every match of every collection: three times the query's cost).
-        match = (
-            f'scope : "{_scope(collection)}" AND text : ('
-            + " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
-            + ")"
-        )
-        wanted = CANDIDATES if partitions is None and keys is None else CANDIDATES * 20
-        ids = [
-            row[0]
-            for row in conn.execute(
-                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT ?",
-                (match, wanted),
-            )
-        ]
+        words = self._words.get(collection)
+        if words is None:
+            words = self._words.setdefault(collection, lexical.LexicalIndex(self.path, collection))
+        # A large collection: its derived index, filtered there (twice the count: chunks deleted
+        # since its last catch-up are dropped below).
+        found = words.search(conn, terms, 2 * CANDIDATES, partitions, keys)
+        ids = self._fts5(conn, collection, terms, partitions is None and keys is None) if found is None else found
         if not ids:
             return []
+        # By id only (``+collection`` keeps SQLite off the collection's index, which made it walk
+        # every chunk of the collection: 17 ms a query at 20,000 chunks, linear in the size).
         rows = {
             row[0]: row
             for row in conn.execute(
-                "SELECT id, partition, key, text FROM chunks WHERE collection = ? AND id IN (SELECT value FROM json_each(?))",
-                (collection, f"[{','.join(map(str, ids))}]"),
+                "SELECT id, partition, key, text FROM chunks WHERE id IN (SELECT value FROM json_each(?)) "
+                "AND +collection = ?",
+                (f"[{','.join(map(str, ids))}]", collection),
             )
         }
         # Which terms a chunk holds: a word starting with the term's stem, looked for as a
@@ -336,12 +341,32 @@ class RetrievalIndex:
             _, partition, key, text = rows[chunk_id]
             if (partitions is not None and partition not in partitions) or (keys is not None and key not in keys):
                 continue
-            folded = " " + text.lower().translate(_SPACES)
+            folded = " " + _fold(text)
             held = sum(1 for stem in stems if stem in folded)
             ranked.append((chunk_id, held / len(stems)))
             if len(ranked) == CANDIDATES:
                 break
         return ranked
+
+    def _fts5(self, conn: sqlite3.Connection, collection: str, terms: list[str], everywhere: bool) -> list[int]:
+        """FTS5's BM25 ranking of the collection's chunks holding any of ``terms`` (the exact path;
+        more of them when the caller filters by partition or key)."""
+        # The collection is a token of its own column, so FTS5 intersects it with the terms in
+        # its index and ranks only this collection's matches (a join to filter them came after
+        # ranking every match of every collection: three times the query's cost).
+        match = (
+            f'scope : "{_scope(collection)}" AND text : ('
+            + " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+            + ")"
+        )
+        wanted = CANDIDATES if everywhere else CANDIDATES * 20
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY bm25(chunks_fts, 1.0, 0.0) LIMIT ?",
+                (match, wanted),
+            )
+        ]
 
     def _vector(
         self,
