@@ -224,7 +224,7 @@ def through_serve(folder: Path, requests: int, concurrency: int, rounds: int) ->
         for _ in range(rounds):  # alternate: this machine's speed drifts from second to second
             py_runs.append(run_load(serve_load(py_port, requests, concurrency)))
             ts_runs.append(run_load(serve_load(ts_port, requests, concurrency)))
-        pairs = sorted(ts[0] / py[0] for py, ts in zip(py_runs, ts_runs))
+        pairs = sorted(ts[0] / py[0] for py, ts in zip(py_runs, ts_runs, strict=True))
     finally:
         served.terminate()
         served.wait()
