@@ -395,8 +395,7 @@ class RetrievalIndex:
         """This thread's connection for searching (WAL: it reads while the writer writes)."""
         reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
         if reader is None:
-            reader = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            reader.execute("PRAGMA busy_timeout=10000")
+            reader = checkpoint.connect(self.path)
             self._readers.conn = reader
             with self._readers_lock:
                 self._reader_conns.append(reader)
