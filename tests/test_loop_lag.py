@@ -31,6 +31,7 @@ import pytest
 
 from runtime import App
 from runtime.dashboard import Dashboard
+from runtime import looplag
 from runtime.looplag import LoopLag
 from runtime.sql import SqlDatabase
 from tests.smart.fake_llm import FakeLlm
@@ -328,3 +329,36 @@ async def test_a_huge_memory_entry_does_not_hold_the_loop(tmp_path: Path) -> Non
             assert hits is not None and entry in [hit["id"] for hit in hits]
 
         await within_budget(app, "one 4 MB memory entry", put_huge)
+
+
+async def test_an_idle_process_is_probed_less_often_and_a_reset_or_work_brings_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 20 ms the probe's own wake-ups were three quarters of an idle app's CPU: idle, it
+    slows down; busy (or reset, as a measuring test does), it is back at its interval."""
+    monkeypatch.setattr(looplag, "IDLE_AFTER", 0.2)
+    probe = LoopLag()
+    probe.start()
+    try:
+        await asyncio.sleep(0.5)
+        assert probe._slow
+        slow_from = probe.snapshot()["samples"]
+        await asyncio.sleep(0.5)
+        assert probe.snapshot()["samples"] - slow_from <= 0.5 / looplag.IDLE_INTERVAL + 1  # about 5, not 25
+        time.sleep(0.3)  # a stall from idleness: caught, read at most IDLE_INTERVAL short
+        await asyncio.sleep(0.05)
+        assert probe.worst >= 0.3 - looplag.IDLE_INTERVAL - 0.01
+        assert not probe._slow  # the late wake-up put it back at 20 ms
+        await asyncio.sleep(0.5)
+        assert probe._slow
+        probe.reset()
+        assert not probe._slow
+        await asyncio.sleep(0.1)
+        assert probe.snapshot()["samples"] >= 3  # at 20 ms again
+        busy_until = time.perf_counter() + 0.6
+        while time.perf_counter() < busy_until:  # a busy process (short steps, no stall) stays fine-grained
+            sum(range(20_000))
+            await asyncio.sleep(0)
+        assert not probe._slow
+    finally:
+        await probe.stop()
