@@ -29,9 +29,8 @@ import anyio
 import httpx
 import pytest
 
-from runtime import App
+from runtime import App, looplag
 from runtime.dashboard import Dashboard
-from runtime import looplag
 from runtime.looplag import LoopLag
 from runtime.sql import SqlDatabase
 from tests.smart.fake_llm import FakeLlm
