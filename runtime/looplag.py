@@ -32,6 +32,7 @@ from collections import deque
 from typing import Any
 
 _SCHEDSTAT = "/proc/thread-self/schedstat"
+_cpu = time.process_time  # the process's CPU seconds: whether it is idle (tests replace it)
 
 
 def _open_schedstat() -> int | None:
@@ -97,7 +98,7 @@ class LoopLag:
         self._slow = False
         try:
             waited = _waited(fd)
-            cpu = time.process_time()
+            cpu = _cpu()
             quiet = 0.0  # seconds the process has been idle, up to now
             interval = self.interval
             while True:
@@ -110,8 +111,10 @@ class LoopLag:
                 queued = after - waited if after is not None and waited is not None else 0.0
                 self.held = max(self.held, late - queued)
                 waited = after
-                used, cpu = time.process_time() - cpu, time.process_time()
-                if late > self.interval or used > BUSY_SHARE * (interval + late):
+                used, cpu = _cpu() - cpu, _cpu()
+                # Busy: the loop was held (late beyond the time it waited for a CPU), or the
+                # process worked (its threads too) for more than a sliver of the span.
+                if late - queued > self.interval or used > BUSY_SHARE * (interval + late):
                     quiet = 0.0
                 else:
                     quiet += interval + late

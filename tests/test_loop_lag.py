@@ -334,7 +334,10 @@ async def test_an_idle_process_is_probed_less_often_and_a_reset_or_work_brings_i
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """At 20 ms the probe's own wake-ups were three quarters of an idle app's CPU: idle, it
-    slows down; busy (or reset, as a measuring test does), it is back at its interval."""
+    slows down; busy (or reset, as a measuring test does), it is back at its interval. The
+    process's CPU clock is the test's (other tests' threads may still be working in it)."""
+    cpu = [0.0]
+    monkeypatch.setattr(looplag, "_cpu", lambda: cpu[0])
     monkeypatch.setattr(looplag, "IDLE_AFTER", 0.2)
     probe = LoopLag()
     probe.start()
@@ -355,9 +358,9 @@ async def test_an_idle_process_is_probed_less_often_and_a_reset_or_work_brings_i
         await asyncio.sleep(0.1)
         assert probe.snapshot()["samples"] >= 3  # at 20 ms again
         busy_until = time.perf_counter() + 0.6
-        while time.perf_counter() < busy_until:  # a busy process (short steps, no stall) stays fine-grained
-            sum(range(20_000))
-            await asyncio.sleep(0)
+        while time.perf_counter() < busy_until:  # a process at work stays probed at 20 ms
+            cpu[0] += 0.005
+            await asyncio.sleep(0.01)
         assert not probe._slow
     finally:
         await probe.stop()
