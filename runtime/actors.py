@@ -22,7 +22,7 @@ from runtime import structured
 from runtime.actor_alarms import Alarms
 from runtime.actor_ids import ActorId
 from runtime.actor_namespace import ActorNamespace, ActorStub
-from runtime.actor_reentry import INSIDE, Inside
+from runtime.actor_reentry import INSIDE, Inside, check_depth
 from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, Storage
 from runtime.backends.base import StateStore
 from runtime.backends.commits import join
@@ -309,6 +309,7 @@ class ActorHost:
             await effect
         outer = INSIDE.get()
         if outer is not None:
+            check_depth(outer, key, self.classes[namespace].__name__)
             inside = outer.find(key)
             if inside is not None:  # a call back into a call this task runs inside: no lock to wait for
                 return await self._reentered(inside, work, args, method)
@@ -382,11 +383,16 @@ class ActorHost:
         the result goes back into the actor, so it waits for no commit."""
         instance = inside.instance
         token = CALL.set(instance.state.storage)
+        # Its own link of the chain (the same instance): a call back in is one level deeper.
+        nested = Inside(inside.key, instance, INSIDE.get())
+        entered = INSIDE.set(nested)
         try:
             result = work(instance, *args)
             if type(result) is CoroutineType or inspect.isawaitable(result):
                 result = await result
         finally:
+            nested.open = False
+            INSIDE.reset(entered)
             CALL.reset(token)
         if method is None or type(result) in IMMUTABLE:
             return result

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from runtime import App
+from runtime import App, BindingError
+from runtime.actor_reentry import MAX_DEPTH
 
 pytestmark = pytest.mark.anyio
 
@@ -74,6 +75,12 @@ class Ping(Actor):
 
     async def boom(self) -> None:
         raise ValueError("boom")
+
+    async def volley(self, n: int) -> int:
+        if n == 0:
+            return 0
+        pong = self.env.PONG.get(self.env.PONG.id_from_name("pong"))
+        return await pong.volley(str(self.state.id), n - 1) + 1
 """
 
 PONG = """
@@ -85,6 +92,9 @@ class Pong(Actor):
     async def back(self, ping: str, n: int) -> list:
         await self.state.storage.put("n", n)
         return await self.env.PING.get(self.env.PING.id_from_string(ping)).seen(n)
+
+    async def volley(self, ping: str, n: int) -> int:
+        return await self.env.PING.get(self.env.PING.id_from_string(ping)).volley(n) + 1
 """
 
 
@@ -151,3 +161,25 @@ async def test_work_a_call_left_running_is_no_longer_inside_it(app: App) -> None
             break
         await asyncio.sleep(0.01)
     assert events(app) == ["hold starts", "hold ends", "note while busy=False"]
+
+
+async def test_a_chain_of_calls_back_in_is_bounded_with_an_error_naming_the_actor(app: App) -> None:
+    """An actor recursing through calls to itself 1,000 deep is refused at the bound with an
+    error naming it, not left to end in a bare RecursionError; the actor stays usable."""
+    stub = app.env.PING.get(app.env.PING.id_from_name("a"))
+    assert await asyncio.wait_for(stub.countdown(MAX_DEPTH - 1), 5) == MAX_DEPTH - 1  # at the bound
+    with pytest.raises(BindingError) as raised:
+        await asyncio.wait_for(stub.countdown(1000), 5)
+    message = str(raised.value)
+    assert "Ping" in message and str(stub.id) in message
+    assert f"{MAX_DEPTH + 1} calls deep" in message and f"limit of {MAX_DEPTH}" in message
+    assert not isinstance(raised.value.__context__, RecursionError)
+    assert await stub.countdown(3) == 3  # not left locked
+
+
+async def test_a_chain_between_two_actors_is_bounded_too(app: App) -> None:
+    stub = app.env.PING.get(app.env.PING.id_from_name("a"))
+    assert await asyncio.wait_for(stub.volley(10), 5) == 20  # A -> B -> A ... 21 calls deep
+    with pytest.raises(BindingError, match=f"{MAX_DEPTH + 1} calls deep"):
+        await asyncio.wait_for(stub.volley(1000), 5)
+    assert await stub.rally(2) == ["ping", 2]
