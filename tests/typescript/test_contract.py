@@ -464,3 +464,25 @@ async def test_a_typescript_actor_echoes_a_large_streamed_body(raindrop_app: App
             response = await client.post("/actor/echo", content=body())
     assert response.status_code == 200
     assert response.content == data
+
+
+async def test_a_rejection_nobody_handles_is_logged_and_node_keeps_running(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Node's default for an unhandled rejection is to exit, which failed every request in flight
+    and restarted the handlers. Here it is logged with where it was made, and Node runs on."""
+    assert raindrop_app.typescript is not None
+    host = raindrop_app.typescript.host
+    pid = host.pid
+    with caplog.at_level(logging.WARNING):
+        response = await raindrop_http.get("/forget")
+        assert response.text == "answered"
+        for _ in range(100):
+            if "nobody catches this" in caplog.text and "empty" in caplog.text:
+                break
+            await asyncio.sleep(0.02)
+    assert "nobody catches this" in caplog.text and "src/web/index.ts" in caplog.text
+    assert "empty" in caplog.text  # the refused put's BindingError, thrown where nobody awaits it
+    assert await raindrop_app.env.CACHE.get("forgotten") == "stored anyway"
+    assert (await raindrop_http.get("/hello")).status_code == 200
+    assert host.pid == pid  # the same Node process, never restarted

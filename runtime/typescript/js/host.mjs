@@ -438,6 +438,14 @@ const reader = new Reader((frame) => {
   dispatch[message.t](message);
 }, onLarge);
 socket.on('data', (chunk) => reader.push(chunk));
+// A rejection nobody handled (an unawaited put that failed) or a throw from a timer is logged with
+// its mapped stack; Node's default would end the process and every request in flight with it.
+const unhandled = (what) => (reason) => {
+  const { name, message, stack } = errorOf(reason);
+  host.notify('$logger', 'error', [`${what} in a TypeScript handler: ${stack.includes(message) ? stack : `${name}: ${message}\n${stack}`}`, null]);
+};
+process.on('unhandledRejection', unhandled('a rejection nobody handled'));
+process.on('uncaughtException', unhandled('an exception nobody caught'));
 socket.on('close', () => process.exit(0));
 socket.on('error', () => process.exit(0));
 

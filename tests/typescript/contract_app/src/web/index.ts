@@ -23,6 +23,13 @@ export default class extends Service<Env> {
     switch (url.pathname) {
       case '/hello':
         return new Response(`${env.GREETING} from TypeScript`);
+      case '/forget': {
+        // Fire and forget: a put nobody awaits, and a promise that rejects with nobody to catch it.
+        env.CACHE.put('forgotten', 'stored anyway');
+        env.CACHE.put('', 'an empty key is refused');
+        Promise.reject(new Error('nobody catches this'));
+        return new Response('answered');
+      }
       case '/kv': {
         await env.CACHE.put('k', 'v1', { metadata: { by: 'ts' }, expirationTtl: 120 });
         await env.CACHE.put('bin', new Uint8Array([0, 1, 2, 255]));
