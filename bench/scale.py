@@ -357,6 +357,7 @@ def lexical_figures(index: Any, collection: str, queries: list[str], compare: in
         tied.append(sum(1 for i in got if i in scores and scores[i] <= tenth + 1e-9 * abs(tenth)) / len(exact))
     return {
         "derived": words._index is not None,
+        "failures": words.failures,
         "exact_limit": lexical.EXACT_LIMIT,
         "search": timed(samples),
         "fts5_search": timed(exact_samples),

@@ -6,6 +6,7 @@ The threshold is lowered so a few hundred chunks take the derived index's path.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import shutil
 from collections.abc import Iterator
@@ -189,3 +190,45 @@ def test_a_word_of_several_tokens_is_a_phrase_as_in_fts5(index: RetrievalIndex) 
     assert set(found) == set(fts5_scores(index, "zorp_quix")) and len(found) == 1
     (key,) = index.conn.execute("SELECT key FROM chunks WHERE id = ?", (found[0],)).fetchone()
     assert key == "joined"
+
+
+@pytest.mark.parametrize("damage", ["file for the folder", "folder for the ids", "empty ids", "lock is a folder"])
+def test_a_derived_index_that_cannot_be_used_leaves_search_to_fts5_once_not_per_query(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Damage the derived index's files as a crash, a full disk or a stray tool would: the search
+    answers as FTS5 does, the failure is counted and said once, and nothing is retried per query
+    (before, a file where the folder belongs made every search raise)."""
+    index = RetrievalIndex(tmp_path / "smart.sqlite")
+    fill(index, texts(30))
+    expected = {query: words(index, query) for query in ("mapa", "tipa rino", "kelo")}
+    lexicon = derived(index)
+    index.close()
+    for path in (lexicon._meta, lexicon._ids_file):
+        path.unlink()
+    shutil.rmtree(lexicon.folder)
+    if damage == "file for the folder":
+        lexicon.folder.write_bytes(b"not a folder")
+    elif damage == "folder for the ids":
+        lexicon._ids_file.mkdir()
+    elif damage == "empty ids":  # an ids file cut short, with metadata vouching for it
+        lexicon._ids_file.write_bytes(b"")
+        lexicon._meta.write_text("{}")
+    else:
+        lexicon._lock_file.unlink()
+        lexicon._lock_file.mkdir()
+    reopened = RetrievalIndex(tmp_path / "smart.sqlite")
+    with caplog.at_level(logging.WARNING, logger="raindrop.smart.lexical"):
+        for query, ranking in expected.items():
+            for _ in range(3):
+                assert words(reopened, query) == ranking
+    lexicon = derived(reopened)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    if damage == "empty ids":  # unusable metadata: removed and rebuilt, as a damaged folder is
+        assert lexicon.builds == 1 and lexicon.failures == 0
+    else:
+        assert lexicon.failures == 1 and len(warnings) == 1 and "full-text" in warnings[0].getMessage()
+        fill(reopened, texts(2, seed=9), prefix="later")  # the collection changed: tried once more
+        words(reopened, "mapa")
+        assert lexicon.failures == 2
+    reopened.close()

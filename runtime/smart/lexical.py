@@ -107,6 +107,8 @@ class LexicalIndex:
         self.loads = 0  # folders opened as they were (tests and the bench read these)
         self.builds = 0  # folders built from SQLite
         self.catch_ups = 0  # catch-ups from SQLite
+        self.failures = 0  # searches the derived index failed (FTS5 answered them)
+        self._failed_at: tuple[str, int] | None = None  # the collection's state when it last failed
 
     def close(self) -> None:
         with self._lock:
@@ -124,7 +126,38 @@ class LexicalIndex:
     ) -> list[int] | None:
         """The ids of the ``count`` chunks FTS5's BM25 ranks first for ``terms`` (any of them),
         among ``partitions`` and ``keys`` (all when None); None when the collection is small
-        enough for FTS5 (the caller asks it)."""
+        enough for FTS5, or when the derived index cannot be used (the caller asks FTS5).
+
+        A derived index that fails (its files damaged, a folder where a file belongs, a build
+        that broke off) is a cost, never an error: the search is FTS5's, :attr:`failures`
+        counts it, a warning says why, and the index is not tried again until the collection
+        changes (or the next start), so a broken folder costs no retry per query."""
+        now = state(reader, self.collection)
+        if self._failed_at == now:
+            return None
+        try:
+            return self._search(reader, terms, count, partitions, keys)
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
+            self.failures += 1
+            self._failed_at = now
+            with self._lock:
+                self._index = None
+                self.generation = None
+            log.warning(
+                "word index of %s at %s failed (%s: %s); searching through SQLite's full-text index "
+                "until the collection changes or the app restarts",
+                self.collection, self.folder, type(exc).__name__, exc,
+            )  # fmt: skip
+            return None
+
+    def _search(
+        self,
+        reader: sqlite3.Connection,
+        terms: Sequence[str],
+        count: int,
+        partitions: set[str] | None,
+        keys: set[str] | None,
+    ) -> list[int] | None:
         with self._lock:
             if not self._ensure(reader):
                 return None
