@@ -102,3 +102,21 @@ async def test_bucket_events_go_through_the_queue_binding(project: Path) -> None
         await app.drain()
         events = app.queues.consumers["uploads"].handler.process.__globals__["EVENTS"]
         assert [(e["action"], e["object"]["key"], e["object"]["size"]) for e in events] == [("PutObject", "k ü", 4)]
+
+
+async def test_a_completed_multipart_upload_reaches_the_bucket_observer_once_and_an_abort_never(
+    project: Path,
+) -> None:
+    async with App.from_manifest(project, backend="memory://", clock=FakeClock()) as app:
+        aborted = await app.env.FILES.create_multipart_upload("gone")
+        await aborted.upload_part(1, b"x")
+        await aborted.abort()
+        upload = await app.env.FILES.create_multipart_upload("big ü")
+        parts = [await upload.upload_part(1, b"a" * (5 * 1024 * 1024)), await upload.upload_part(2, b"b")]
+        done = await upload.complete(parts)
+        await app.drain()
+        events = app.queues.consumers["uploads"].handler.process.__globals__["EVENTS"]
+        # the parts are not objects and send nothing; the completed object is one event, as on R2
+        assert [(e["action"], e["object"]["key"], e["object"]["size"], e["object"]["eTag"]) for e in events] == [
+            ("CompleteMultipartUpload", "big ü", 5 * 1024 * 1024 + 1, done.etag)
+        ]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from runtime import App
+from runtime.errors import BackendError
 from runtime.private import private_dir, private_file
 
 pytestmark = pytest.mark.anyio
@@ -106,6 +107,19 @@ def test_serve_refuses_a_state_database_it_did_not_create(project: Path, sql: st
     assert len(lines) == 1 and "is not a raindrop-runtime state file" in lines[0], done.stderr
     assert "did not create" in lines[0] and "--state" in lines[0]
     assert path.read_bytes() == before  # untouched: no tables of ours added, not switched to WAL
+
+
+async def test_a_foreign_table_with_all_our_columns_and_more_is_not_taken_for_ours(project: Path) -> None:
+    path = foreign_state(
+        project,
+        "CREATE TABLE messages (id TEXT, queue TEXT, body BLOB, content_type TEXT, created_at REAL,"
+        " visible_at REAL, author TEXT); INSERT INTO messages VALUES ('1', 'q', 'hi', 'text', 0, 0, 'me');",
+    )
+    before = path.read_bytes()
+    with pytest.raises(BackendError, match=r"holds tables messages that this runtime did not create"):
+        async with App.from_manifest(project / "raindrop.manifest"):
+            pass
+    assert path.read_bytes() == before
 
 
 async def test_a_state_file_of_ours_written_before_stamping_still_opens(project: Path) -> None:

@@ -131,8 +131,10 @@ def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
     if app_id == 0 and tables:
         # Unstamped but not empty: ours only if every table is ours by name AND by columns (a
-        # foreign app's `messages` table must not be taken for ours, nor have ours added to it).
-        foreign = sorted(t for t in tables if not _OURS.get(t, {"\0"}) <= _columns(conn, t))
+        # foreign app's `messages` table must not be taken for ours, nor have ours added to it,
+        # even when it has every column of ours and some of its own besides).
+        known = _known_columns()
+        foreign = sorted(t for t in tables if not _OURS.get(t, {"\0"}) <= _columns(conn, t) <= known.get(t, set()))
         if foreign:
             raise BackendError(
                 f"{where} is not a raindrop-runtime state file (it holds tables {', '.join(foreign[:5])} "
@@ -154,6 +156,17 @@ def check_state_file(conn: sqlite3.Connection, path: Path) -> None:
             f"{where} is damaged ({'; '.join(problems)}); move it away (the app starts with empty state) "
             "or restore a copy"
         )
+
+
+def _known_columns() -> dict[str, set[str]]:
+    """Every column each of our tables has today (older versions had fewer, never others)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(SCHEMA)
+        known = {t: _columns(conn, t) for t in _OURS if t != "messages_by_id"}
+    finally:
+        conn.close()
+    return {**known, "messages_by_id": known["messages"]}
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
