@@ -190,20 +190,26 @@ class Storage:
             self._flush()
         elif busy == "next":  # a call was let in and has yet to run: look again after it starts
             self._arm(batch)
-        elif batch.calls and not batch.timed:
-            # A call runs and commits the batch when it ends, but calls wait on it: they are
-            # not held past BATCH_HOLD by that call (it may be long, or wait for their results).
+        elif batch.calls:
+            self._time(batch)
+
+    def _time(self, batch: Batch) -> None:
+        """Calls wait on ``batch`` while the next call runs, which commits it when it ends; they
+        are not held past about BATCH_HOLD by that call (it may be long, or wait for their
+        results): the batch is committed then unless a call ended meanwhile (then the call after
+        it is timed the same way). One timer per hold, not a look per call."""
+        if not batch.timed:
             batch.timed = batch.calls
             batch.future.get_loop().call_later(BATCH_HOLD, self._overdue, batch)
 
     def _overdue(self, batch: Batch) -> None:
         if batch is not self._batch:
             return
-        if batch.calls == batch.timed:  # the call that ran then runs still: it holds no longer
-            self._flush()
+        if batch.calls == batch.timed or self.busy() == "idle":  # the call timed runs still, or
+            self._flush()  # none will end to commit it (the one let in next never started)
         else:  # it ended and the next call took its place (many busy ids make a turn slow):
             batch.timed = 0  # that one, if it runs long, is timed from now
-            self._arm(batch)
+            self._time(batch)
 
     def _flush(self) -> Batch | None:
         """Send the open batch to the store (after the batch sent before it); returns the last
@@ -259,7 +265,7 @@ class Storage:
             if idle or batch.calls >= BATCH_CALLS:
                 self._flush()
             else:  # the call let in next commits it when it ends (or, failing to start, kicks it)
-                self._arm(batch)  # or, if it runs long, after BATCH_HOLD
+                self._time(batch)  # or, if it runs long, about BATCH_HOLD from now
         last = self._last
         return None if last is None or (last.done and last.error is None) else last
 
