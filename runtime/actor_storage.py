@@ -194,10 +194,8 @@ class Storage:
             self._time(batch)
 
     def _time(self, batch: Batch) -> None:
-        """Calls wait on ``batch`` while the next call runs, which commits it when it ends; they
-        are not held past about BATCH_HOLD by that call (it may be long, or wait for their
-        results): the batch is committed then unless a call ended meanwhile (then the call after
-        it is timed the same way). One timer per hold, not a look per call."""
+        """Calls wait on ``batch`` while the next call runs (it commits it when it ends), but not
+        much past BATCH_HOLD (that call may be long, or wait for their results); one timer a hold."""
         if not batch.timed:
             batch.timed = batch.calls
             batch.future.get_loop().call_later(BATCH_HOLD, self._overdue, batch)
