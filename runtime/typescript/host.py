@@ -17,7 +17,7 @@ import contextvars
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,24 @@ JS = Path(__file__).parent / "js"
 BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
 SOCKET_BUFFER = 4 * 1024 * 1024
 SEMI_SPACE_MB = 4
+#: Node's old generation is capped at this (V8's default follows the machine's memory): a handler
+#: that leaks fails its own Node with an out-of-memory error, restarted, before the machine swaps.
+HEAP_MB = 512
+
+
+def node_flags(environ: Mapping[str, str]) -> list[str]:
+    """Node's flags; a ``--max-old-space-size`` in the user's ``NODE_OPTIONS`` wins over ours."""
+    flags = [
+        "--enable-source-maps",
+        "--no-warnings",
+        # A young generation of at most 2 x 4 MB (V8's default lets it grow to 2 x 16 MB):
+        # Node's resident memory stays under 80 MB for a typical app; no slower here.
+        f"--max-semi-space-size={SEMI_SPACE_MB}",
+    ]
+    options = environ.get("NODE_OPTIONS", "").replace("_", "-")
+    if "--max-old-space-size" not in options:
+        flags.append(f"--max-old-space-size={HEAP_MB}")
+    return flags
 
 
 def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
@@ -145,11 +163,7 @@ class NodeHost:
         try:
             self._process = await asyncio.create_subprocess_exec(
                 self.node,
-                "--enable-source-maps",
-                "--no-warnings",
-                # A young generation of at most 2 x 4 MB (V8's default lets it grow to 2 x 16 MB):
-                # Node's resident memory stays under 80 MB for a typical app; no slower here.
-                f"--max-semi-space-size={SEMI_SPACE_MB}",
+                *node_flags(os.environ),
                 str(JS / "host.mjs"),
                 cwd=self.root,
                 stdin=asyncio.subprocess.DEVNULL,

@@ -14,6 +14,15 @@ import { mcpHandlers } from './mcp.mjs';
 import { streamCalls, windowedBody } from './calls.mjs';
 import { SOURCE, STREAM, BaseResponse, BaseRequest, IncomingRequest, Invocation, current, live, setNow } from './web.mjs';
 
+// A handler's process.exit() fails that invocation alone (a request's 500, a message's retry):
+// it throws where it was called. Node ends only when the runtime closes the socket.
+const exitProcess = process.exit.bind(process);
+class ProcessExitError extends Error {}
+ProcessExitError.prototype.name = 'ProcessExitError';
+process.exit = function exit(code) {
+  throw new ProcessExitError(`process.exit(${code === undefined ? '' : String(code)}) called in a handler: only this invocation fails, the handlers' process keeps running`);
+};
+
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
 // The frames sent in one turn go out in one write when this turn ends (a turn answers dozens of
@@ -446,8 +455,8 @@ const unhandled = (what) => (reason) => {
 };
 process.on('unhandledRejection', unhandled('a rejection nobody handled'));
 process.on('uncaughtException', unhandled('an exception nobody caught'));
-socket.on('close', () => process.exit(0));
-socket.on('error', () => process.exit(0));
+socket.on('close', () => exitProcess(0));
+socket.on('error', () => exitProcess(0));
 
 const original = dispatch.init;
 dispatch.init = async (m) => {

@@ -1,0 +1,33 @@
+// Handlers that misbehave on purpose: each route is one way a handler can hurt its host.
+import { Service } from '@liquidmetal-ai/raindrop-framework';
+import v8 from 'node:v8';
+
+export default class extends Service<any> {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const kind = url.searchParams.get('kind') ?? '';
+    switch (url.pathname) {
+      case '/hello':
+        return new Response('hello');
+      case '/heap':
+        return Response.json({ limit: v8.getHeapStatistics().heap_size_limit });
+      case '/exit':
+        process.exit(kind === '1' ? 1 : undefined);
+        return new Response('still here');
+      case '/slow':
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return new Response('slow answered');
+      case '/spin':
+        for (;;) {
+          // a handler that never yields: Node answers nothing until it is killed
+        }
+      default:
+        return new Response(`path ${url.pathname}`, { status: 404 });
+    }
+  }
+
+  async wait(ms: number): Promise<string> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return 'waited';
+  }
+}
