@@ -296,13 +296,24 @@ function join(chunks) {
   return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
 }
 
+// As the platform (and the queue's send): a retry's delay is 0 to 12 hours; NaN, Infinity or a
+// negative delay would have reached the runtime as null (the default delay) or been refused late.
+const MAX_DELAY_SECONDS = 43200;
+function retryDelay(delay) {
+  if (delay === undefined || delay === null) return null;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+    throw new RangeError(`message.retry: delaySeconds must be a number from 0 to ${MAX_DELAY_SECONDS} (12 hours), not ${typeof delay === 'number' ? delay : typeof delay}`);
+  }
+  return delay;
+}
+
 async function deliver(message) {
   const handler = handlerOf(message.r);
   const decisions = message.ms.map(() => null);
   const messages = message.ms.map((m, index) => ({
     id: m.id, timestamp: new Date(m.ts), body: m.body, attempts: m.attempts,
     ack() { decisions[index] = ['ack', null]; },
-    retry(options = {}) { decisions[index] = ['retry', options.delaySeconds ?? null]; },
+    retry(options = {}) { decisions[index] = ['retry', retryDelay(options?.delaySeconds)]; },
   }));
   let failure = null;
   try {
