@@ -22,7 +22,7 @@ export default class extends Service<any> {
           // a handler that never yields: Node answers nothing until it is killed
         }
       default:
-        return new Response(`path ${url.pathname}`, { status: 404 });
+        return Response.json({ pathname: url.pathname, search: url.search, url: request.url });
     }
   }
 

@@ -1,0 +1,41 @@
+"""What a TypeScript handler sees of a request, and what reaches the client of what it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.anyio]  # raindrop_http_500 alone does not mark a test early
+
+
+@pytest.fixture
+def raindrop_manifest(guard_manifest: Path) -> Path:
+    return guard_manifest
+
+
+@pytest.mark.parametrize("sent", ["/a%2Fb", "/what%3Fnot-a-query", "/hash%23tag", "/line%0Abreak", "/x%2F..%2Fy"])
+async def test_an_encoded_path_reaches_the_handler_still_encoded(raindrop_http: httpx.AsyncClient, sent: str) -> None:
+    """Before, the handler saw the decoded path: /a%2Fb became /a/b, %3F began a query."""
+    answer = (await raindrop_http.get(sent, params={"q": "1"})).json()
+    assert answer["pathname"] == sent
+    assert answer["search"] == "?q=1"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["bad host", "a/b", "[zz]", "web.localhost:99999", "300.1.2.3", "x<y"],
+    ids=["space", "slash", "not-ipv6", "port", "not-ipv4", "angle"],
+)
+async def test_a_host_header_no_url_can_be_made_of_is_a_400(raindrop_http_500: httpx.AsyncClient, header: str) -> None:
+    """Before, Node's new URL() threw and the request was a 500."""
+    response = await raindrop_http_500.get("/hello", headers={"host": header})
+    assert response.status_code == 400
+    assert "is not a host name or address" in response.json()["error"]
+
+
+@pytest.mark.parametrize("header", ["web.localhost", "web.localhost:8787", "127.0.0.1:8787", "[::1]:8787"])
+async def test_usual_host_headers_are_taken(raindrop_http: httpx.AsyncClient, header: str) -> None:
+    answer = (await raindrop_http.get("/some/where", headers={"host": header})).json()
+    assert answer["url"] == f"http://{header}/some/where"
