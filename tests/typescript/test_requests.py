@@ -39,3 +39,31 @@ async def test_a_host_header_no_url_can_be_made_of_is_a_400(raindrop_http_500: h
 async def test_usual_host_headers_are_taken(raindrop_http: httpx.AsyncClient, header: str) -> None:
     answer = (await raindrop_http.get("/some/where", headers={"host": header})).json()
     assert answer["url"] == f"http://{header}/some/where"
+
+
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [
+        ("text", '"text"'),
+        ("object", '{"code":1}'),
+        ("number", "42"),
+        ("circular", "<ref *1> { name: 'loop', self: [Circular *1] }"),
+        ("getter", "{ code: [Getter] }"),
+        ("bigint", "10n"),
+        ("bare", "{}"),
+    ],
+)
+async def test_a_thrown_value_that_is_not_an_error_shows_as_json(
+    raindrop_http_500: httpx.AsyncClient, kind: str, shown: str
+) -> None:
+    """Before, {code: 1} reached Python as "[object Object]", and a value String() refuses
+    (Object.create(null)) left the request unanswered until its timeout."""
+    response = await raindrop_http_500.get("/throw", params={"kind": kind})
+    assert response.status_code == 500
+    assert response.json()["detail"] == f"TypeScriptError: Error: a value that is not an Error was thrown: {shown}"
+
+
+async def test_an_error_whose_stack_cannot_be_read_is_still_a_500(raindrop_http_500: httpx.AsyncClient) -> None:
+    response = await raindrop_http_500.get("/throw", params={"kind": "unreadable"})
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith("TypeScriptError: Error: an Error that cannot be read was thrown: ")

@@ -6,6 +6,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
@@ -108,10 +109,30 @@ function handles(value, depth) {
   return value;
 }
 
+// What was thrown, as the runtime gets it: never a throw of its own (which left the request
+// unanswered). A value that is not an Error shows as JSON (`throw {code: 1}`: {"code":1}).
 function errorOf(error) {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: '' };
-  const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('(node:')));
-  return { name: error.name, message: error.message, stack: lines.join('\n').split(root + path.sep).join('') };
+  try {
+    if (error instanceof Error) {
+      const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('(node:')));
+      return { name: String(error.name), message: String(error.message), stack: lines.join('\n').split(root + path.sep).join('') };
+    }
+  } catch {
+    return { name: 'Error', message: `an Error that cannot be read was thrown: ${shown(error)}`, stack: '' };
+  }
+  return { name: 'Error', message: `a value that is not an Error was thrown: ${shown(error)}`, stack: '' };
+}
+
+// A thrown value as JSON; one JSON cannot spell (a cycle, a BigInt, a getter that throws) as
+// Node prints it, getters not run. At most SHOWN characters.
+const SHOWN = 2000;
+function shown(value) {
+  let text;
+  try { text = JSON.stringify(value); } catch { text = undefined; }
+  if (typeof text !== 'string') {
+    try { text = inspect(value, { depth: 3, breakLength: Infinity, getters: false }); } catch { text = Object.prototype.toString.call(value); }
+  }
+  return text.length > SHOWN ? `${text.slice(0, SHOWN)}...` : text;
 }
 
 // -- the app's modules --------------------------------------------------------------------------

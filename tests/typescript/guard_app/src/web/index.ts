@@ -2,6 +2,34 @@
 import { Service } from '@liquidmetal-ai/raindrop-framework';
 import v8 from 'node:v8';
 
+// Values that are not Errors, as handlers throw them.
+function thrown(kind: string): unknown {
+  switch (kind) {
+    case 'text':
+      return 'text';
+    case 'object':
+      return { code: 1 };
+    case 'number':
+      return 42;
+    case 'circular': {
+      const loop: any = { name: 'loop' };
+      loop.self = loop;
+      return loop;
+    }
+    case 'getter':
+      return { get code(): number { throw new Error('the getter fails'); } };
+    case 'bigint':
+      return BigInt(10);
+    case 'bare':
+      return Object.create(null); // String() of it throws
+    default: {
+      const error = new Error('unreadable');
+      Object.defineProperty(error, 'stack', { get() { throw new Error('no stack'); } });
+      return error;
+    }
+  }
+}
+
 export default class extends Service<any> {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -17,6 +45,8 @@ export default class extends Service<any> {
       case '/slow':
         await new Promise((resolve) => setTimeout(resolve, 300));
         return new Response('slow answered');
+      case '/throw':
+        throw thrown(kind);
       case '/spin':
         for (;;) {
           // a handler that never yields: Node answers nothing until it is killed
