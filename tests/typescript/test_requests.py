@@ -7,6 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.typescript.host import TypeScriptError
+
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]  # raindrop_http_500 alone does not mark a test early
 
 
@@ -67,3 +69,21 @@ async def test_an_error_whose_stack_cannot_be_read_is_still_a_500(raindrop_http_
     response = await raindrop_http_500.get("/throw", params={"kind": "unreadable"})
     assert response.status_code == 500
     assert response.json()["detail"].startswith("TypeScriptError: Error: an Error that cannot be read was thrown: ")
+
+
+@pytest.mark.parametrize("kind", ["string", "number"])
+async def test_a_body_stream_of_other_than_bytes_is_a_type_error(
+    raindrop_http_500: httpx.AsyncClient, kind: str
+) -> None:
+    """Before, a string chunk was sent as its text, and a number reached Python as an int that
+    no body could be made of."""
+    response = await raindrop_http_500.get("/badstream", params={"kind": kind})
+    assert response.status_code == 500
+    assert response.json()["detail"].startswith(
+        f"TypeScriptError: TypeError: a Response body stream must yield Uint8Array chunks, not {kind}"
+    )
+
+
+async def test_a_body_stream_that_turns_to_text_midway_fails_the_answer(raindrop_http_500: httpx.AsyncClient) -> None:
+    with pytest.raises(TypeScriptError, match="must yield Uint8Array chunks, not string"):
+        await raindrop_http_500.get("/badstream", params={"kind": "late"})

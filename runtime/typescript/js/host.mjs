@@ -281,8 +281,9 @@ async function reply(i, response) {
     if (ready === null) break;
     next = null;
     if (ready.done) return send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks) } });
-    chunks.push(ready.value);
-    gathered += ready.value.length;
+    const chunk = bytesOf(ready.value);
+    chunks.push(chunk);
+    gathered += chunk.byteLength;
     if (chunks.length > 64 || gathered > HEAD_BYTES) break; // a fast stream is not all read into the head
   }
   send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks), more: true } });
@@ -296,16 +297,25 @@ async function reply(i, response) {
       const { done, value } = await (next ?? reader.read());
       next = null;
       if (done) break;
-      const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+      const chunk = bytesOf(value);
       send({ t: 'chunk', i, b: chunk });
       flow.sent += chunk.byteLength;
     }
     send({ t: 'end', i });
   } catch (error) { // failed midway: the reader gets an error, not a body cut short
     send({ t: 'end', i, e: errorOf(error) });
+    reader.cancel(error).catch(() => {}); // the source stops too
   } finally {
     replying.delete(i);
   }
+}
+// As on the platform, a body stream yields bytes: a string or a number from a ReadableStream is
+// a TypeError (it was sent as text, or as a value the runtime could not take apart).
+function bytesOf(chunk) {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new TypeError(`a Response body stream must yield Uint8Array chunks, not ${chunk === null ? 'null' : typeof chunk}`);
 }
 const replying = new Map();
 const REPLY_WINDOW = 1024 * 1024;

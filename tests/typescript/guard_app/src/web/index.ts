@@ -30,6 +30,20 @@ function thrown(kind: string): unknown {
   }
 }
 
+// A body stream that yields something other than bytes: at once, or after a first chunk.
+function badStream(kind: string): ReadableStream {
+  return new ReadableStream({
+    async start(controller) {
+      if (kind === 'late') {
+        controller.enqueue(new TextEncoder().encode('head '));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.enqueue('text after bytes');
+      } else controller.enqueue(kind === 'number' ? 5 : 'text');
+      controller.close();
+    },
+  });
+}
+
 export default class extends Service<any> {
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -47,6 +61,8 @@ export default class extends Service<any> {
         return new Response('slow answered');
       case '/throw':
         throw thrown(kind);
+      case '/badstream':
+        return new Response(badStream(kind));
       case '/spin':
         for (;;) {
           // a handler that never yields: Node answers nothing until it is killed
