@@ -7,6 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.app import App
 from runtime.typescript.host import TypeScriptError
 
 pytestmark = [pytest.mark.slow, pytest.mark.anyio]  # raindrop_http_500 alone does not mark a test early
@@ -87,3 +88,24 @@ async def test_a_body_stream_of_other_than_bytes_is_a_type_error(
 async def test_a_body_stream_that_turns_to_text_midway_fails_the_answer(raindrop_http_500: httpx.AsyncClient) -> None:
     with pytest.raises(TypeScriptError, match="must yield Uint8Array chunks, not string"):
         await raindrop_http_500.get("/badstream", params={"kind": "late"})
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("queue", 'env.JOBS.send: a function (at "callback") cannot be passed to a binding call'),
+        ("kv", 'env.CACHE.put: a symbol (at "tag") cannot be passed to a binding call'),
+    ],
+)
+async def test_a_function_or_symbol_in_binding_arguments_is_a_type_error_at_the_call(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App, kind: str, message: str
+) -> None:
+    """Before, JSON dropped the function (the message was sent without it) and the symbol (the
+    metadata stored without it), and nothing told the handler."""
+    answer = (await raindrop_http.get("/badargs", params={"kind": kind})).json()
+    assert answer["name"] == "TypeError"
+    assert answer["message"].startswith(message)
+    assert "src/web/index.ts" in answer["stack"]  # thrown where the handler made the call
+    await raindrop_app.drain()
+    assert await raindrop_app.env.CACHE.get("done:x") is None  # nothing was sent
+    assert await raindrop_app.env.CACHE.get("k") is None  # nothing was stored

@@ -33,8 +33,11 @@ let outboxBytes = 0;
 const JOIN_UNDER = 64 * 1024;
 
 function send(message, plain = false) {
+  sendFrame(encode(message, plain));
+}
+
+function sendFrame(frame) {
   if (outbox.length === 0) process.nextTick(flush);
-  const frame = encode(message, plain);
   outbox.push(frame);
   outboxBytes += frame.length;
 }
@@ -62,7 +65,14 @@ const host = {
   call(binding, method, args, kwargs) {
     const i = nextId++;
     const inv = current.getStore()?.i; // the runtime's request this call is part of
-    send(inv === undefined ? { t: 'c', i, b: binding, m: method, a: args, k: kwargs } : { t: 'c', i, b: binding, m: method, a: args, k: kwargs, v: inv });
+    let frame;
+    try {
+      frame = encode(inv === undefined ? { t: 'c', i, b: binding, m: method, a: args, k: kwargs } : { t: 'c', i, b: binding, m: method, a: args, k: kwargs, v: inv }, false, true);
+    } catch (error) { // a function or symbol in the arguments: refused here, not dropped on the way
+      const where = binding.startsWith('$h') ? 'a binding object' : `env.${binding}${method.startsWith('$') ? '' : `.${method}`}`;
+      return Promise.reject(new TypeError(`${where}: ${error.message} cannot be passed to a binding call: only data crosses to the runtime (strings, numbers, booleans, null, arrays, plain objects, bytes)`));
+    }
+    sendFrame(frame);
     return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
   },
   notify(binding, method, args) {

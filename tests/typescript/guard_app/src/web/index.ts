@@ -63,6 +63,14 @@ export default class extends Service<any> {
         throw thrown(kind);
       case '/badstream':
         return new Response(badStream(kind));
+      case '/badargs':
+        try {
+          if (kind === 'queue') await this.env.JOBS.send({ id: 'x', mode: 'ok', callback: () => 1 });
+          else await this.env.CACHE.put('k', 'v', { metadata: { tag: Symbol('s') } });
+          return new Response('accepted');
+        } catch (error: any) {
+          return Response.json({ name: error.name, message: error.message, stack: error.stack });
+        }
       case '/spin':
         for (;;) {
           // a handler that never yields: Node answers nothing until it is killed
