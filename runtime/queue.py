@@ -220,8 +220,12 @@ class Message:
 
     def retry(self, *, delay_seconds: float | None = None) -> None:
         """Deliver the message again, after ``delay_seconds`` (default: the observer's retry delay)."""
-        if delay_seconds is not None and (not isinstance(delay_seconds, int | float) or delay_seconds < 0):
-            raise BindingError(f"retry delay_seconds must be a number >= 0, not {delay_seconds!r}")
+        if delay_seconds is not None:  # refused as the queue's send refuses them
+            delay = delay_seconds
+            if not isinstance(delay, int | float) or isinstance(delay, bool) or not math.isfinite(delay) or delay < 0:
+                raise BindingError(f"retry delay_seconds must be a number >= 0, not {delay!r}")
+            if delay > MAX_DELAY_SECONDS:
+                raise LimitError(f"retry delay_seconds is at most {MAX_DELAY_SECONDS} (12 hours), not {delay}")
         self._outcome = Outcome("retry", delay_seconds)
 
 

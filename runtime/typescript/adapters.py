@@ -8,11 +8,14 @@ the scheduler fires tasks, the actor host owns actors and their alarms.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from runtime.handlers import Actor, Batch, Each, Service, Task
 from runtime.manifest.model import Actor as ActorBlock
@@ -32,7 +35,7 @@ STREAM_OVER = 256 * 1024
 
 
 async def request_parts(request: Request, *, stream: bool = False) -> tuple[list[Any], AsyncIterator[bytes] | None]:
-    """Method, URL (as Starlette spells it), headers as one NUL-separated text (one decode here
+    """Method, URL (its path as the client sent it: ``%2F`` stays encoded), headers as one NUL-separated text (one decode here
     and one split in Node, not a JSON pair per header), body; and, when ``stream`` allows it and
     the body is large or chunked, the body's chunks to send as they arrive (the body is then None)."""
     scope = request.scope
@@ -57,9 +60,49 @@ async def request_parts(request: Request, *, stream: bool = False) -> tuple[list
             body = await request.body() or None
     if host is None:
         return [method, str(request.url), flat, body], chunks
+    if not _good_host(host):
+        raise BadHost(f"the Host header {host!r} is not a host name or address (with an optional port)")
     query = scope.get("query_string", b"")
-    url = f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}{scope['path']}"
+    sent: bytes | None = scope.get("raw_path")  # as sent: %2F stays %2F, as on the platform
+    path = _encoded(sent) if sent else f"{scope.get('root_path', '')}{scope['path']}"
+    url = f"{scope.get('scheme', 'http')}://{host}{path}"
     return [method, f"{url}?{query.decode('latin-1')}" if query else url, flat, body], chunks
+
+
+class BadHost(ValueError):
+    """A request's Host header no URL can be made of: a 400, not the handler's business."""
+
+
+#: What WHATWG URL parsing takes as an http host: a name without forbidden code points, an IPv6
+#: address in brackets; then an optional port.
+_HOST = re.compile(r"(?P<name>[A-Za-z0-9!$&'()*+,;=._~-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{0,5}))?")
+
+
+def _good_host(host: str) -> bool:
+    match = _HOST.fullmatch(host)
+    if match is None or (match["port"] and int(match["port"]) > 65535):
+        return False
+    name = match["name"]
+    try:
+        if name.startswith("["):
+            ipaddress.IPv6Address(name[1:-1])
+        elif name.rstrip(".").rpartition(".")[2].isdigit():  # ends in a number: an IPv4 address
+            ipaddress.IPv4Address(name.rstrip("."))
+    except ValueError:
+        return False
+    return True
+
+
+def _encoded(raw: bytes) -> str:
+    """A raw request path as URL text: bytes outside ASCII percent-encoded, the rest as sent."""
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        return quote(raw, safe="!#$%&'()*+,/:;=?@[]~")
+
+
+def bad_host(error: BadHost) -> Response:
+    return JSONResponse({"error": str(error)}, status_code=400)
 
 
 class _Answer(Response):
@@ -201,7 +244,10 @@ def adapter_class(ts: TypeScriptApp, resource: CodeResource, info: dict[str, Any
                 ts.host.preset({"t": "own", "r": name, "vars": {var.name: values.get(var.name) for var in declared}})
 
         async def fetch(self, request: Request) -> Response:
-            parts, chunks = await request_parts(request, stream=True)
+            try:
+                parts, chunks = await request_parts(request, stream=True)
+            except BadHost as exc:
+                return bad_host(exc)
             message: dict[str, Any] = {"t": "fetch", "r": name, "q": parts}
             if chunks is not None:
                 message["st"] = 1
@@ -259,7 +305,10 @@ def _actor_class(ts: TypeScriptApp, resource: ActorBlock, methods: list[str]) ->
         if method == "fetch":
 
             async def fetch(self: TypeScriptActor, request: Request) -> Response:
-                parts, chunks = await request_parts(request, stream=True)
+                try:
+                    parts, chunks = await request_parts(request, stream=True)
+                except BadHost as exc:
+                    return bad_host(exc)
                 return python_response(await self._call("fetch", parts, chunks))
 
             return fetch

@@ -15,8 +15,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import os
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -25,13 +23,15 @@ from runtime.errors import NodeError
 from runtime.output_gate import CALL
 from runtime.typescript import wire
 from runtime.typescript.calls import WINDOW, Streamed, StreamedCalls, Window
+from runtime.typescript.process import JS as JS  # re-exported: the host scripts
+from runtime.typescript.process import spawn_node
 
 log = logging.getLogger("raindrop.typescript")
 
-JS = Path(__file__).parent / "js"
 BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
-SOCKET_BUFFER = 4 * 1024 * 1024
-SEMI_SPACE_MB = 4
+#: After a request times out, Node must answer a ping within this many seconds, or it is
+#: killed (a handler blocking it, or the process stopped) and started again.
+PING_TIMEOUT = 10.0
 
 
 def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
@@ -122,6 +122,10 @@ class NodeHost:
         # Binding calls whose bodies stream (Node's ids for them are negative).
         self._streamed = StreamedCalls(self.send, lambda: self._transport is not None, self._call, self._tasks)
         self.restarts = 0
+        #: Set while a Node child is up and set up: requests made meanwhile wait for it.
+        self._up = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None  # the ping after a request timed out
+        self._failure: NodeError | None = None  # why the child was killed, for what was in flight
 
     def open_streams(self) -> int:
         """How many bodies stream to or from Node now, and streamed calls run (0: nothing left
@@ -134,31 +138,11 @@ class NodeHost:
 
     async def start(self) -> None:
         await self._launch()
+        self._up.set()
         self._supervisor = asyncio.create_task(self._supervise(), name="typescript host")
 
     async def _launch(self) -> None:
-        ours, theirs = socket.socketpair()
-        for end in (ours, theirs):  # a 1 MB value in one write, not a dozen wake-ups of each side
-            with contextlib.suppress(OSError):
-                end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
-                end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                self.node,
-                "--enable-source-maps",
-                "--no-warnings",
-                # A young generation of at most 2 x 4 MB (V8's default lets it grow to 2 x 16 MB):
-                # Node's resident memory stays under 80 MB for a typical app; no slower here.
-                f"--max-semi-space-size={SEMI_SPACE_MB}",
-                str(JS / "host.mjs"),
-                cwd=self.root,
-                stdin=asyncio.subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),),
-                env={**os.environ, "RAINDROP_TS_FD": str(theirs.fileno())},
-                start_new_session=True,  # Ctrl-C stops the runtime, which stops its child
-            )
-        finally:
-            theirs.close()
+        self._process, ours = await spawn_node(self.node, self.root)
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_connection(lambda: _Connection(self), sock=ours)
         self._transport = transport
@@ -174,12 +158,19 @@ class NodeHost:
         self._setup.append(message)
         self.send({**message, "i": 0})
 
-    async def request(self, message: dict[str, Any], body: AsyncIterator[bytes] | None = None) -> Any:
+    async def request(
+        self, message: dict[str, Any], body: AsyncIterator[bytes] | None = None, *, wait: bool = True
+    ) -> Any:
         """Send a request to Node and wait for its answer; ``body``: chunks of a request body
         streamed after it (``in`` frames, at most ``WINDOW`` bytes ahead of what Node has read).
+        While Node is being started again, the request waits for it (``wait``: False, for what
+        sets the new child up).
 
         :raises TypeScriptError: what the handler threw.
+        :raises NodeError: Node exited (or was killed) while it ran the request.
         """
+        if wait and not self._up.is_set():
+            await self._ready()
         self._ids += 1
         message["i"] = self._ids
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -202,6 +193,8 @@ class NodeHost:
         except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal
             if self._transport is not None:
                 self.send({"t": "cancel", "i": message["i"]})
+                if self._watch is None and not self._stopping:  # is Node still answering at all?
+                    self._watch = asyncio.ensure_future(self._watchdog())
             raise
         finally:
             self._pending.pop(message["i"], None)
@@ -353,9 +346,39 @@ class NodeHost:
             except (TypeError, ValueError) as exc:
                 self.send({"t": "r", "i": message["i"], "e": {"name": "BindingError", "message": str(exc)}})
 
+    async def _ready(self) -> None:
+        while not self._up.is_set() and not self._stopping:
+            await self._up.wait()
+        if self._stopping:
+            raise NodeError("the TypeScript handlers are stopping")
+
+    async def _watchdog(self) -> None:
+        """After a request timed out: Node must answer a ping within ``PING_TIMEOUT`` seconds,
+        else it is killed (a handler blocking it, or the process stopped) and started again."""
+        process = self._process
+        try:
+            await asyncio.wait_for(self.request({"t": "ping"}, wait=False), PING_TIMEOUT)
+        except TimeoutError:
+            if process is self._process and process is not None and process.returncode is None and not self._stopping:
+                log.error(
+                    "the Node process of the TypeScript handlers did not answer for %g s: killing it", PING_TIMEOUT
+                )
+                self._failure = NodeError(
+                    f"the Node process running the TypeScript handlers did not answer within {PING_TIMEOUT:g} s"
+                    " after a request timed out (a handler blocking it, or the process stopped):"
+                    " it was killed and is started again"
+                )
+                process.kill()
+        except NodeError:
+            pass  # it exited meanwhile: the supervisor starts it again
+        finally:
+            self._watch = None
+
     def lost(self) -> None:
         self._transport = None
-        failure = NodeError("the Node process running the TypeScript handlers exited")
+        self._up.clear()
+        failure = self._failure or NodeError("the Node process running the TypeScript handlers exited")
+        self._failure = None
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(failure)
@@ -375,6 +398,7 @@ class NodeHost:
         while not self._stopping:
             assert self._process is not None
             code = await self._process.wait()
+            self._up.clear()
             if self._stopping:
                 return
             delay = BACKOFF[min(attempt, len(BACKOFF) - 1)]
@@ -384,14 +408,18 @@ class NodeHost:
             try:
                 await self._launch()
                 for message in self._setup:
-                    await self.request(dict(message))
+                    await self.request(dict(message), wait=False)
                 self.restarts += 1
+                self._up.set()  # the requests that waited for it are sent now
                 attempt = 0
             except Exception as exc:  # noqa: BLE001 - keep trying, with backoff
                 log.error("restarting the Node process failed: %s", exc)
 
     async def stop(self) -> None:
         self._stopping = True
+        self._up.set()  # what waits for a restarted child fails (see _ready)
+        if self._watch is not None:
+            self._watch.cancel()
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -30,6 +30,12 @@ def contract_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_app("contract_app", tmp_path_factory)
 
 
+@pytest.fixture(scope="session")
+def guard_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Handlers that misbehave on purpose (exit, spin, throw odd values); request_timeout: 1 s."""
+    return copy_app("guard_app", tmp_path_factory)
+
+
 @pytest.fixture
 async def raindrop_http_500(raindrop_app: App) -> AsyncIterator[httpx.AsyncClient]:
     """Like ``raindrop_http``, but a handler's exception is the 500 response a client gets (the

@@ -35,6 +35,9 @@ log = logging.getLogger("raindrop.redis")
 #: Seconds before subscribing again after the wake-up subscription was lost, doubling while
 #: Redis stays away, up to the second figure.
 RESUBSCRIBE_FIRST, RESUBSCRIBE_MAX = 0.1, 2.0
+#: Connections one process opens to Redis at most (the wake-up subscription holds one): a flood
+#: of concurrent calls waits for a free connection rather than opening one each.
+MAX_CONNECTIONS = 64
 
 
 def _fast_connection(client: aioredis.Redis) -> RespConnection | None:
@@ -70,7 +73,10 @@ class RedisBackend(Backend):
 
     async def open(self) -> None:
         try:
-            self._client = aioredis.from_url(self._connect_url)
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._connect_url, max_connections=MAX_CONNECTIONS, timeout=None
+            )
+            self._client = aioredis.Redis.from_pool(pool)  # closing the client closes the pool
             await self._client.ping()
         except (OSError, aioredis.RedisError) as exc:
             raise BackendError(f"cannot reach Redis at {self._connect_url}: {exc}") from None

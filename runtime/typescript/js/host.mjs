@@ -6,6 +6,7 @@ import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 import { encode, decode, Reader } from './wire.mjs';
@@ -13,6 +14,15 @@ import { buildEnv, stateOf, generic } from './env.mjs';
 import { mcpHandlers } from './mcp.mjs';
 import { streamCalls, windowedBody } from './calls.mjs';
 import { SOURCE, STREAM, BaseResponse, BaseRequest, IncomingRequest, Invocation, current, live, setNow } from './web.mjs';
+
+// A handler's process.exit() fails that invocation alone (a request's 500, a message's retry):
+// it throws where it was called. Node ends only when the runtime closes the socket.
+const exitProcess = process.exit.bind(process);
+class ProcessExitError extends Error {}
+ProcessExitError.prototype.name = 'ProcessExitError';
+process.exit = function exit(code) {
+  throw new ProcessExitError(`process.exit(${code === undefined ? '' : String(code)}) called in a handler: only this invocation fails, the handlers' process keeps running`);
+};
 
 const socket = new net.Socket({ fd: Number(process.env.RAINDROP_TS_FD), readable: true, writable: true });
 let root = process.cwd();
@@ -23,8 +33,11 @@ let outboxBytes = 0;
 const JOIN_UNDER = 64 * 1024;
 
 function send(message, plain = false) {
+  sendFrame(encode(message, plain));
+}
+
+function sendFrame(frame) {
   if (outbox.length === 0) process.nextTick(flush);
-  const frame = encode(message, plain);
   outbox.push(frame);
   outboxBytes += frame.length;
 }
@@ -52,7 +65,14 @@ const host = {
   call(binding, method, args, kwargs) {
     const i = nextId++;
     const inv = current.getStore()?.i; // the runtime's request this call is part of
-    send(inv === undefined ? { t: 'c', i, b: binding, m: method, a: args, k: kwargs } : { t: 'c', i, b: binding, m: method, a: args, k: kwargs, v: inv });
+    let frame;
+    try {
+      frame = encode(inv === undefined ? { t: 'c', i, b: binding, m: method, a: args, k: kwargs } : { t: 'c', i, b: binding, m: method, a: args, k: kwargs, v: inv }, false, true);
+    } catch (error) { // a function or symbol in the arguments: refused here, not dropped on the way
+      const where = binding.startsWith('$h') ? 'a binding object' : `env.${binding}${method.startsWith('$') ? '' : `.${method}`}`;
+      return Promise.reject(new TypeError(`${where}: ${error.message} cannot be passed to a binding call: only data crosses to the runtime (strings, numbers, booleans, null, arrays, plain objects, bytes)`));
+    }
+    sendFrame(frame);
     return new Promise((resolve, reject) => waiting.set(i, { resolve, reject, where: new Error() }));
   },
   notify(binding, method, args) {
@@ -99,10 +119,30 @@ function handles(value, depth) {
   return value;
 }
 
+// What was thrown, as the runtime gets it: never a throw of its own (which left the request
+// unanswered). A value that is not an Error shows as JSON (`throw {code: 1}`: {"code":1}).
 function errorOf(error) {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error), stack: '' };
-  const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('(node:')));
-  return { name: error.name, message: error.message, stack: lines.join('\n').split(root + path.sep).join('') };
+  try {
+    if (error instanceof Error) {
+      const lines = String(error.stack || '').split('\n').filter((line) => !/^\s+at /.test(line) || !(line.includes(here) || line.includes('new Promise (<anonymous>)') || line.includes('(node:')));
+      return { name: String(error.name), message: String(error.message), stack: lines.join('\n').split(root + path.sep).join('') };
+    }
+  } catch {
+    return { name: 'Error', message: `an Error that cannot be read was thrown: ${shown(error)}`, stack: '' };
+  }
+  return { name: 'Error', message: `a value that is not an Error was thrown: ${shown(error)}`, stack: '' };
+}
+
+// A thrown value as JSON; one JSON cannot spell (a cycle, a BigInt, a getter that throws) as
+// Node prints it, getters not run. At most SHOWN characters.
+const SHOWN = 2000;
+function shown(value) {
+  let text;
+  try { text = JSON.stringify(value); } catch { text = undefined; }
+  if (typeof text !== 'string') {
+    try { text = inspect(value, { depth: 3, breakLength: Infinity, getters: false }); } catch { text = Object.prototype.toString.call(value); }
+  }
+  return text.length > SHOWN ? `${text.slice(0, SHOWN)}...` : text;
 }
 
 // -- the app's modules --------------------------------------------------------------------------
@@ -251,8 +291,9 @@ async function reply(i, response) {
     if (ready === null) break;
     next = null;
     if (ready.done) return send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks) } });
-    chunks.push(ready.value);
-    gathered += ready.value.length;
+    const chunk = bytesOf(ready.value);
+    chunks.push(chunk);
+    gathered += chunk.byteLength;
     if (chunks.length > 64 || gathered > HEAD_BYTES) break; // a fast stream is not all read into the head
   }
   send({ t: 'ok', i, v: { s: response.status, h, b: join(chunks), more: true } });
@@ -266,16 +307,25 @@ async function reply(i, response) {
       const { done, value } = await (next ?? reader.read());
       next = null;
       if (done) break;
-      const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+      const chunk = bytesOf(value);
       send({ t: 'chunk', i, b: chunk });
       flow.sent += chunk.byteLength;
     }
     send({ t: 'end', i });
   } catch (error) { // failed midway: the reader gets an error, not a body cut short
     send({ t: 'end', i, e: errorOf(error) });
+    reader.cancel(error).catch(() => {}); // the source stops too
   } finally {
     replying.delete(i);
   }
+}
+// As on the platform, a body stream yields bytes: a string or a number from a ReadableStream is
+// a TypeError (it was sent as text, or as a value the runtime could not take apart).
+function bytesOf(chunk) {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new TypeError(`a Response body stream must yield Uint8Array chunks, not ${chunk === null ? 'null' : typeof chunk}`);
 }
 const replying = new Map();
 const REPLY_WINDOW = 1024 * 1024;
@@ -287,13 +337,24 @@ function join(chunks) {
   return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
 }
 
+// As the platform (and the queue's send): a retry's delay is 0 to 12 hours; NaN, Infinity or a
+// negative delay would have reached the runtime as null (the default delay) or been refused late.
+const MAX_DELAY_SECONDS = 43200;
+function retryDelay(delay) {
+  if (delay === undefined || delay === null) return null;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0 || delay > MAX_DELAY_SECONDS) {
+    throw new RangeError(`message.retry: delaySeconds must be a number from 0 to ${MAX_DELAY_SECONDS} (12 hours), not ${typeof delay === 'number' ? delay : typeof delay}`);
+  }
+  return delay;
+}
+
 async function deliver(message) {
   const handler = handlerOf(message.r);
   const decisions = message.ms.map(() => null);
   const messages = message.ms.map((m, index) => ({
     id: m.id, timestamp: new Date(m.ts), body: m.body, attempts: m.attempts,
     ack() { decisions[index] = ['ack', null]; },
-    retry(options = {}) { decisions[index] = ['retry', options.delaySeconds ?? null]; },
+    retry(options = {}) { decisions[index] = ['retry', retryDelay(options?.delaySeconds)]; },
   }));
   let failure = null;
   try {
@@ -446,8 +507,8 @@ const unhandled = (what) => (reason) => {
 };
 process.on('unhandledRejection', unhandled('a rejection nobody handled'));
 process.on('uncaughtException', unhandled('an exception nobody caught'));
-socket.on('close', () => process.exit(0));
-socket.on('error', () => process.exit(0));
+socket.on('close', () => exitProcess(0));
+socket.on('error', () => exitProcess(0));
 
 const original = dispatch.init;
 dispatch.init = async (m) => {

@@ -3,7 +3,8 @@
 const HEADER = 8;
 
 // `plain`: the caller knows the message holds no bytes (most answers), so no replacer runs.
-export function encode(message, plain = false) {
+// `strict`: a function, symbol or BigInt in it is a TypeError naming it, not dropped or null.
+export function encode(message, plain = false, strict = false) {
   if (plain) {
     const json = JSON.stringify(message);
     const length = Buffer.byteLength(json);
@@ -19,6 +20,12 @@ export function encode(message, plain = false) {
     if (raw instanceof Uint8Array) { blobs.push(raw); return { $b: blobs.length - 1 }; }
     if (raw instanceof ArrayBuffer) { blobs.push(new Uint8Array(raw)); return { $b: blobs.length - 1 }; }
     if (ArrayBuffer.isView(raw)) { blobs.push(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength)); return { $b: blobs.length - 1 }; }
+    if (strict) {
+      const kind = typeof raw;
+      if (kind === 'function' || kind === 'symbol' || kind === 'bigint') {
+        throw new TypeError(`${kind === 'function' ? 'a function' : `a ${kind}`}${/^\d+$/.test(key) ? '' : ` (at ${JSON.stringify(key)})`}`);
+      }
+    }
     if (value === undefined && Array.isArray(this)) return null;
     return value;
   });

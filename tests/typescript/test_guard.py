@@ -1,0 +1,63 @@
+"""A handler that misbehaves hurts its own invocation alone: process.exit, a blocked Node."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from runtime.app import App
+from runtime.typescript.host import TypeScriptError
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def raindrop_manifest(guard_manifest: Path) -> Path:
+    return guard_manifest
+
+
+@pytest.mark.parametrize("code", ["", "1"])
+async def test_process_exit_fails_only_its_request(
+    raindrop_http_500: httpx.AsyncClient, raindrop_app: App, code: str
+) -> None:
+    """process.exit() used to end Node: every request in flight failed with it."""
+    assert raindrop_app.typescript is not None
+    host = raindrop_app.typescript.host
+    pid = host.pid
+    slow = asyncio.ensure_future(raindrop_http_500.get("/slow"))
+    await asyncio.sleep(0.05)  # the slow request is in flight in Node
+    response = await raindrop_http_500.get("/exit", params={"kind": code})
+    assert response.status_code == 500
+    assert f"ProcessExitError: process.exit({code}) called in a handler" in response.json()["detail"]
+    assert (await slow).text == "slow answered"
+    assert (await raindrop_http_500.get("/hello")).text == "hello"
+    assert host.pid == pid and host.restarts == 0
+
+
+async def test_process_exit_in_an_observer_retries_the_message(raindrop_app: App) -> None:
+    assert raindrop_app.typescript is not None
+    pid = raindrop_app.typescript.host.pid
+    await raindrop_app.env.JOBS.send({"id": "x", "mode": "exit"})
+    with pytest.raises(TypeScriptError, match=r"process\.exit\(1\) called in a handler"):
+        await raindrop_app.drain()
+    assert raindrop_app.typescript.host.pid == pid
+
+
+async def test_nodes_heap_is_capped_at_512_mb(raindrop_http: httpx.AsyncClient) -> None:
+    limit = (await raindrop_http.get("/heap")).json()["limit"]
+    assert 512 * 2**20 <= limit < 600 * 2**20  # the old generation's 512 MB and the young one's few
+
+
+@pytest.mark.anyio
+async def test_node_options_heap_size_wins(
+    raindrop_manifest: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NODE_OPTIONS", "--max-old-space-size=1024")
+    async with App.from_manifest(raindrop_manifest, state_dir=tmp_path / "state", backend="memory://") as app:
+        transport = httpx.ASGITransport(app=app.asgi("web"))
+        async with httpx.AsyncClient(transport=transport, base_url="http://web.localhost") as client:
+            limit = (await client.get("/heap")).json()["limit"]
+    assert 1024 * 2**20 <= limit < 1100 * 2**20
