@@ -57,6 +57,7 @@ class ObserverSettings(_Strict):
     max_retries: int = Field(3, ge=0, le=100)
     max_concurrency: int = Field(1, ge=1, le=250)
     visibility_timeout: float = Field(30.0, gt=0)
+    max_wall_time: float = Field(900.0, gt=0)  # seconds one delivery may run (the platform's 15 min)
     retry_delay: float = Field(0.0, ge=0, le=43_200)
     dead_letter_queue: str | None = None
 

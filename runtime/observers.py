@@ -85,6 +85,8 @@ class QueueConsumer:
         self._idle = [False] * count
         self._draining = False
         self._working: dict[int, list[str]] = {}  # ids whose lease the heartbeat renews, per delivery or inbox
+        self._running: dict[int, tuple[float, asyncio.Task[Any]]] = {}  # delivery -> (wall deadline, its loop)
+        self._overran: set[int] = set()  # deliveries the heartbeat cancelled for running past max_wall_time
         self._deliveries = itertools.count()
         self._work_started = asyncio.Event()
 
@@ -244,19 +246,31 @@ class QueueConsumer:
         attempts = {s.id: s.attempts for s in claimed}
         delivery = next(self._deliveries)
         self._working[delivery] = [m.id for m in messages]
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[delivery] = (self.clock.time() + self.settings.max_wall_time, task)
         self._work_started.set()
         errors: dict[str, str] = {}
+        position = [0]  # the index of the message an Each handler is on
         try:
             if isinstance(self.handler, Batch):
                 await self._run_batch(messages, errors)
             else:
-                await self._run_each(messages, errors)
+                await self._run_each(messages, errors, position)
         except asyncio.CancelledError:
-            # Stopping: hand back what was not settled, so another consumer gets it.
-            await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
-            raise
+            ours = delivery in self._overran  # the heartbeat's cancel, not the app stopping
+            self._overran.discard(delivery)
+            if not ours or task.uncancel() > 0:
+                # Stopping: hand back what was not settled, so another consumer gets it.
+                await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
+                raise
+            messages = await self._overrun(messages, position[0], errors)
         finally:
             del self._working[delivery]
+            del self._running[delivery]
+            if delivery in self._overran:  # the handler swallowed the heartbeat's cancel: undo it
+                self._overran.discard(delivery)
+                task.uncancel()
         now = self.clock.time()
         retries: list[Retry] = []
         for message in messages:
@@ -285,12 +299,12 @@ class QueueConsumer:
                 self.on_dead_letter(self.dead_queue)
         return acks, retries
 
-    async def _run_each(self, messages: list[Message], errors: dict[str, str]) -> None:
+    async def _run_each(self, messages: list[Message], errors: dict[str, str], position: list[int]) -> None:
         """Run the handler on each message in turn: one coroutine for the batch, not one more
-        per message."""
+        per message; ``position[0]`` follows the message being worked on."""
         handler = self.handler
         assert isinstance(handler, Each)
-        for message in messages:
+        for position[0], message in enumerate(messages):
             started = time.perf_counter()
             wall = self.clock.time()
             try:
@@ -323,6 +337,39 @@ class QueueConsumer:
             return
         self._record(wall, started, "ok", f"batch of {len(messages)}")
 
+    async def _overrun(self, messages: list[Message], position: int, errors: dict[str, str]) -> list[Message]:
+        """The delivery ran past ``max_wall_time`` and was cancelled (as the platform ends a
+        consumer invocation): the message(s) it was working on fail as a handler's error would
+        (retried, then dead-lettered); an Each handler's messages it never started are handed
+        back, their attempt undone. Returns the messages left to settle."""
+        limit = self.settings.max_wall_time
+        exc = TimeoutError(
+            f"observer {self.name!r}: the handler ran past its wall time of {limit:g} s "
+            "(max_wall_time) and was cancelled"
+        )
+        self.on_failure(exc)
+        error = str(exc)
+        if isinstance(self.handler, Batch):
+            failed, unstarted = messages, []
+        else:
+            failed, unstarted = messages[position : position + 1], messages[position + 1 :]
+        for message in failed:
+            errors[message.id] = error
+            if message.outcome is None:
+                message.retry()
+        started = time.perf_counter() - limit
+        detail = (
+            f"batch of {len(messages)}"
+            if isinstance(self.handler, Batch)
+            else f"message {failed[0].id}"
+            if failed
+            else "delivery"
+        )
+        self._record(self.clock.time() - limit, started, "error", detail, error)
+        if unstarted:
+            await self.store.release(self.queue, [m.id for m in unstarted], self.clock.time())
+        return messages[: len(messages) - len(unstarted)]
+
     def _record(self, wall: float, started: float, outcome: str, detail: str, error: str | None = None) -> None:
         duration = (time.perf_counter() - started) * 1000
         if error:
@@ -333,15 +380,23 @@ class QueueConsumer:
             self.on_run(RunRecord(self.name, "observer", wall, duration, outcome, detail, error))
 
     async def _heartbeat(self) -> None:
-        """Renew the leases of messages whose handler is still running: one task per observer
-        (not one per batch), asleep while nothing is being worked on."""
-        period = self.settings.visibility_timeout / 3
+        """Renew the leases of messages whose handler is still running, and cancel a delivery
+        that ran past ``max_wall_time``: one task per observer (not one per batch), asleep while
+        nothing is being worked on."""
+        # A delivery that starts while the heartbeat sleeps is checked at its next beat: it is
+        # cancelled between max_wall_time and 4/3 of it.
+        period = min(self.settings.visibility_timeout, self.settings.max_wall_time) / 3
         while True:  # until run() cancels it, once every loop has stopped
             if not self._working:
                 self._work_started.clear()
                 await self._work_started.wait()
                 continue
-            await self.clock.sleep_until(self.clock.time() + period)
+            wake = self.clock.time() + period
+            deadlines = [deadline for d, (deadline, _) in self._running.items() if d not in self._overran]
+            if deadlines:
+                wake = min(wake, *deadlines)
+            await self.clock.sleep_until(wake)
+            self._cancel_overruns()
             ids = [message_id for batch in self._working.values() for message_id in batch]
             if not ids:
                 continue
@@ -349,3 +404,15 @@ class QueueConsumer:
                 await self.store.extend(self.queue, ids, self.clock.time() + self.settings.visibility_timeout)
             except Exception as exc:  # noqa: BLE001 - the next beat tries again; the lease is long
                 log.warning("observer %s: could not renew %d leases: %s", self.name, len(ids), exc)
+
+    def _cancel_overruns(self) -> None:
+        now = self.clock.time()
+        for delivery, (deadline, task) in self._running.items():
+            if now >= deadline and delivery not in self._overran:
+                self._overran.add(delivery)
+                log.warning(
+                    "observer %s: a delivery ran past max_wall_time (%g s); cancelling it",
+                    self.name,
+                    self.settings.max_wall_time,
+                )
+                task.cancel()

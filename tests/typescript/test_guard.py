@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime import FakeClock
 from runtime.app import App
 from runtime.typescript.host import TypeScriptError
 
@@ -44,6 +45,23 @@ async def test_process_exit_in_an_observer_retries_the_message(raindrop_app: App
     with pytest.raises(TypeScriptError, match=r"process\.exit\(1\) called in a handler"):
         await raindrop_app.drain()
     assert raindrop_app.typescript.host.pid == pid
+
+
+async def test_an_observer_whose_promise_never_settles_is_cancelled_at_its_wall_time(
+    raindrop_app: App, raindrop_clock: FakeClock
+) -> None:
+    """It held its message forever: the heartbeat renewed the lease of a promise that never ends.
+    The wall time is the app's clock's (a fake one here), so the test moves it past the limit."""
+    await raindrop_app.env.JOBS.send({"id": "h", "mode": "hang"})
+    for _ in range(200):  # move the clock until the delivery Node holds is cut short
+        raindrop_clock.advance(1)
+        await asyncio.sleep(0.02)
+        if any(run.outcome == "error" for run in raindrop_app.runs):
+            break
+    with pytest.raises(TimeoutError, match=r"observer 'jobs-observer': the handler ran past its wall time of 0\.5 s"):
+        await raindrop_app.drain(timeout=30)
+    await raindrop_app.drain(timeout=30)
+    assert await raindrop_app.env.CACHE.get("done:h") == "2"
 
 
 async def test_nodes_heap_is_capped_at_512_mb(raindrop_http: httpx.AsyncClient) -> None:

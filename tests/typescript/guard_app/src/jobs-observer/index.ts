@@ -2,7 +2,7 @@ import { Each, Message } from '@liquidmetal-ai/raindrop-framework';
 
 export interface Body {
   id: string;
-  mode: 'ok' | 'exit' | 'delay';
+  mode: 'ok' | 'exit' | 'delay' | 'hang';
   delay?: string;
 }
 
@@ -10,6 +10,7 @@ export default class extends Each<Body, any> {
   async process(message: Message<Body>): Promise<void> {
     const body = message.body;
     if (body.mode === 'exit') process.exit(1);
+    if (body.mode === 'hang' && message.attempts === 1) await new Promise(() => {}); // never settles
     if (body.mode === 'delay') {
       message.retry({ delaySeconds: Number(body.delay) });
       return;

@@ -1,0 +1,128 @@
+"""An observer's delivery that never ends is cancelled after ``max_wall_time`` (the platform ends a
+consumer invocation after 15 minutes): its message is retried, then dead-lettered, instead of
+being held forever by the heartbeat renewing its lease."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from runtime import App, FakeClock
+
+pytestmark = pytest.mark.anyio
+
+MANIFEST = (
+    'application "a" {\n  queue "jobs" {}\n  kv_cache "seen" {}\n'
+    '  observer "work" {\n    source {\n      queue = "jobs"\n    }\n  }\n}\n'
+)
+
+EACH = """
+import asyncio
+from runtime import Each
+
+
+class Work(Each):
+    async def process(self, message):
+        body = message.body
+        await self.env.SEEN.put(f"{body['id']}:{message.attempts}", "started")
+        if body.get("hang") == "always" or (body.get("hang") == "first" and message.attempts == 1):
+            await asyncio.sleep(3600)
+        if body.get("hang") == "swallow":
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass  # a handler that will not be cancelled
+            await asyncio.sleep(0.01)  # would raise at once if the loop were left cancelling
+        await self.env.SEEN.put(f"{body['id']}:done", str(message.attempts))
+"""
+
+BATCH = """
+import asyncio
+from runtime import Batch
+
+
+class Work(Batch):
+    async def process(self, batch):
+        first = batch.messages[0]
+        if first.attempts == 1:
+            await asyncio.sleep(3600)
+        for message in batch.messages:
+            await self.env.SEEN.put(f"{message.body['id']}:done", str(message.attempts))
+"""
+
+
+def project(tmp_path: Path, code: str, settings: str) -> Path:
+    (tmp_path / "raindrop.manifest").write_text(MANIFEST)
+    (tmp_path / "raindrop.local.yaml").write_text(settings)
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "work.py").write_text(code)
+    return tmp_path / "raindrop.manifest"
+
+
+async def test_a_message_whose_handler_never_ends_is_cancelled_then_dead_lettered(tmp_path: Path) -> None:
+    path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 0.3, max_retries: 1}\n")
+    async with App.from_manifest(path) as app:
+        await app.env.JOBS.send_batch([{"body": {"id": "stuck", "hang": "always"}}, {"body": {"id": "next"}}])
+        await app.drain(timeout=20, raise_errors=False)
+        (letter,) = await app.dead_letters("jobs")
+        assert letter.attempts == 2
+        assert "max_wall_time" in (letter.last_error or "") and "0.3 s" in (letter.last_error or "")
+        # The message after the stuck one in the same delivery was never started: it was handed
+        # back with its attempt undone, and ran once, as its first attempt.
+        assert await app.env.SEEN.get("next:done") == "1"
+        assert await app.env.SEEN.get("next:2") is None
+        errors = [run for run in app.runs if run.outcome == "error"]
+        assert len(errors) == 2 and all("max_wall_time" in (run.error or "") for run in errors)
+        stats = (await app.queue_stats())["jobs"]
+        assert (stats.depth, stats.in_flight, stats.dead_lettered) == (0, 0, 1)
+
+
+async def test_drain_re_raises_the_overrun_as_a_timeout_naming_the_observer(tmp_path: Path) -> None:
+    path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 0.2}\n")
+    async with App.from_manifest(path) as app:
+        await app.env.JOBS.send({"id": "slow", "hang": "first"})
+        with pytest.raises(TimeoutError, match=r"observer .work.: the handler ran past its wall time of 0\.2 s"):
+            await app.drain(timeout=20)
+        await app.drain(timeout=20)
+        assert await app.env.SEEN.get("slow:done") == "2"
+
+
+async def test_a_batch_that_never_ends_is_retried_whole(tmp_path: Path) -> None:
+    path = project(
+        tmp_path, BATCH, "observers:\n  work: {max_wall_time: 0.3, max_batch_size: 3, max_batch_timeout: 0}\n"
+    )
+    async with App.from_manifest(path) as app:
+        await app.env.JOBS.send_batch([{"body": {"id": i}} for i in range(3)])
+        await app.drain(timeout=20, raise_errors=False)
+        assert [await app.env.SEEN.get(f"{i}:done") for i in range(3)] == ["2", "2", "2"]
+
+
+async def test_a_handler_that_swallows_the_cancel_finishes_and_the_loop_goes_on(tmp_path: Path) -> None:
+    path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 0.2}\n")
+    async with App.from_manifest(path) as app:
+        await app.env.JOBS.send({"id": "stubborn", "hang": "swallow"})
+        await app.drain(timeout=20)
+        assert await app.env.SEEN.get("stubborn:done") == "1"
+        await app.env.JOBS.send({"id": "after"})
+        await app.drain(timeout=20)
+        assert await app.env.SEEN.get("after:done") == "1"
+
+
+async def test_under_a_fake_clock_the_wall_time_is_the_clock_s(tmp_path: Path, raindrop_clock: FakeClock) -> None:
+    """The default limit is the platform's 15 minutes, on the app's clock: a test reaches it by
+    moving the clock, and a handler that waits on real time alone is not cut short."""
+    path = project(tmp_path, EACH, "")
+    async with App.from_manifest(path, clock=raindrop_clock) as app:
+        await app.env.JOBS.send({"id": "stuck", "hang": "first"})
+        for _ in range(200):  # until the handler runs
+            if await app.env.SEEN.get("stuck:1") is not None:
+                break
+            await asyncio.sleep(0.01)
+        raindrop_clock.advance(minutes=14)
+        await asyncio.sleep(0.2)
+        assert await app.env.SEEN.get("stuck:done") is None and app.queues.busy == ["work"]
+        raindrop_clock.advance(minutes=1, seconds=1)
+        await app.drain(timeout=20, raise_errors=False)
+        assert await app.env.SEEN.get("stuck:done") == "2"
