@@ -32,6 +32,7 @@ BACKOFF = (0.1, 0.5, 1.0, 2.0, 5.0)
 #: After a request times out, Node must answer a ping within this many seconds, or it is
 #: killed (a handler blocking it, or the process stopped) and started again.
 PING_TIMEOUT = 10.0
+CANCELLED = "the request that made this call timed out or was abandoned: the call was cancelled"
 
 
 def _failed(pump: asyncio.Future[None] | None) -> BaseException | None:
@@ -119,6 +120,7 @@ class NodeHost:
         self._setup: list[dict[str, Any]] = []  # init and env, sent again to a restarted child
         self._supervisor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._calls: dict[int, set[asyncio.Task[Any]]] = {}  # binding calls of a pending request, by its id
         # Binding calls whose bodies stream (Node's ids for them are negative).
         self._streamed = StreamedCalls(self.send, lambda: self._transport is not None, self._call, self._tasks)
         self.restarts = 0
@@ -190,7 +192,9 @@ class NodeHost:
             if failed is not None:
                 raise failed from exc
             raise
-        except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal
+        except asyncio.CancelledError:  # timed out or abandoned: Node aborts the request's signal,
+            for task in self._calls.pop(message["i"], ()):  # and its binding calls still running end
+                task.cancel()
             if self._transport is not None:
                 self.send({"t": "cancel", "i": message["i"]})
                 if self._watch is None and not self._stopping:  # is Node still answering at all?
@@ -199,6 +203,7 @@ class NodeHost:
         finally:
             self._pending.pop(message["i"], None)
             self._contexts.pop(message["i"], None)
+            self._calls.pop(message["i"], None)
             if pump is not None and not pump.done() and not streaming:  # answered before reading it all
                 pump.cancel()
         failed = _failed(pump)
@@ -258,6 +263,10 @@ class NodeHost:
             task = asyncio.get_running_loop().create_task(self._call(message), context=context)
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+            if message["i"] and message.get("v") in self._pending:  # not a notice (a log line)
+                calls = self._calls.setdefault(message["v"], set())
+                calls.add(task)
+                task.add_done_callback(calls.discard)
         elif kind == "ok":
             future = self._pending.get(message["i"])
             if future is not None and not future.done():
@@ -334,6 +343,10 @@ class NodeHost:
             if value.__class__ is Streamed:
                 await self._streamed.answer(message["i"], value, _js_error)
                 return
+        except asyncio.CancelledError:  # its request timed out: the awaiting handler is not left hanging
+            if message["i"] and self._transport is not None:
+                self.send({"t": "r", "i": message["i"], "e": {"name": "AbortError", "message": CANCELLED}})
+            raise
         except Exception as exc:  # noqa: BLE001 - every binding error is thrown at the TypeScript call site
             if message["i"]:
                 self.send({"t": "r", "i": message["i"], "e": {"name": type(exc).__name__, "message": str(exc)}})

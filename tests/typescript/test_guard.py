@@ -64,6 +64,19 @@ async def test_an_observer_whose_promise_never_settles_is_cancelled_at_its_wall_
     assert await raindrop_app.env.CACHE.get("done:h") == "2"
 
 
+async def test_a_request_that_times_out_cancels_its_binding_calls_still_running(
+    raindrop_http_500: httpx.AsyncClient, raindrop_app: App
+) -> None:
+    """They ran on after the request timed out: the Python service method wrote after it."""
+    response = await raindrop_http_500.get("/linger", params={"kind": "2"})
+    assert response.status_code == 504
+    await asyncio.sleep(2.5)  # the method would have written by now
+    assert await raindrop_app.env.CACHE.get("lingered") is None
+    assert (await raindrop_http_500.get("/hello")).text == "hello"
+    assert (await raindrop_http_500.get("/linger", params={"kind": "0.01"})).text == "lingered"
+    assert await raindrop_app.env.CACHE.get("lingered") == "yes"
+
+
 async def test_nodes_heap_is_capped_at_512_mb(raindrop_http: httpx.AsyncClient) -> None:
     limit = (await raindrop_http.get("/heap")).json()["limit"]
     assert 512 * 2**20 <= limit < 600 * 2**20  # the old generation's 512 MB and the young one's few

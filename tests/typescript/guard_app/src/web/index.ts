@@ -71,6 +71,8 @@ export default class extends Service<any> {
         } catch (error: any) {
           return Response.json({ name: error.name, message: error.message, stack: error.stack });
         }
+      case '/linger': // a binding call longer than the request may take (request_timeout 1 s)
+        return new Response(await this.env.LINGERING.linger(Number(kind)));
       case '/spin':
         for (;;) {
           // a handler that never yields: Node answers nothing until it is killed
