@@ -69,6 +69,7 @@ class ObserverSettings(_Strict):
 class ScheduleSettings(_Strict):
     timezone: str = "UTC"
     catch_up: Literal["fire_once", "skip", "all"] = "fire_once"
+    max_wall_time: float = Field(300.0, gt=0)  # seconds one run may take (the platform's 5 minutes)
 
     @field_validator("timezone")
     @classmethod

@@ -13,7 +13,9 @@ clock far), the ``catch_up`` policy of ``raindrop.local.yaml`` decides, and the 
 ``fire_once`` (default) fires the latest missed time once; ``all`` fires every missed time in
 order; ``skip`` fires only a time less than a minute late. A run still going when the next time
 comes is not started twice; a failing run is logged with its traceback and waits for the next
-time (no retries, as on the platform).
+time (no retries, as on the platform). A run is cancelled after ``max_wall_time`` (default 300 s,
+the platform's 5 minutes, on the app's clock), so one that never ends does not hold every later
+time of its schedule.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ class ScheduleRunner:
         started = time.perf_counter()
         wall = self.clock.time()
         try:
-            await self.handler.handle(event)
+            await self._bounded(event)
         except Exception as exc:
             self.on_failure(exc)
             error = describe_error(exc)
@@ -165,6 +167,23 @@ class ScheduleRunner:
                 raise
             return
         self._record(wall, started, "ok", moment, None)
+
+    async def _bounded(self, event: ScheduledEvent) -> None:
+        """Run the handler, cancelled after ``max_wall_time`` on the app's clock."""
+        limit = self.settings.max_wall_time
+        work = asyncio.ensure_future(self.handler.handle(event))
+        timer = asyncio.ensure_future(self.clock.sleep_until(self.clock.time() + limit))
+        try:
+            await asyncio.wait((work, timer), return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the app stops: the run is cancelled with it
+            timer.cancel()
+            if not work.done():
+                work.cancel()
+        if not work.cancelled() and work.done():
+            return work.result()
+        raise TimeoutError(
+            f"schedule {self.name!r}: the run ran past its wall time of {limit:g} s (max_wall_time) and was cancelled"
+        )
 
     def _record(self, wall: float, started: float, outcome: str, moment: float, error: str | None) -> None:
         if self.on_run is not None:

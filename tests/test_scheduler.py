@@ -135,8 +135,16 @@ async def test_failing_run_is_logged_and_the_next_time_still_fires(
 
 
 async def test_a_run_still_going_is_not_started_twice(
-    app: App, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    project: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """A run that outlasts its schedule's next time (its max_wall_time allowing it: a day here)."""
+
+    (project.parent / "raindrop.local.yaml").write_text("schedules:\n  nightly: {max_wall_time: 172800}\n")
+    async with App.from_manifest(project, clock=clock) as app:
+        await still_going(app, clock, caplog)
+
+
+async def still_going(app: App, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
     import asyncio
 
     await app.env.RESULTS.put("nightly-mode", "hang")

@@ -5,6 +5,7 @@ being held forever by the heartbeat renewing its lease."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,51 @@ async def test_under_a_fake_clock_the_wall_time_is_the_clock_s(tmp_path: Path, r
         raindrop_clock.advance(minutes=1, seconds=1)
         await app.drain(timeout=20, raise_errors=False)
         assert await app.env.SEEN.get("stuck:done") == "2"
+
+
+TASK_MANIFEST = (
+    'application "a" {\n  kv_cache "seen" {}\n  task "stuck" {\n    type = "cron"\n    cron = "0 3 * * *"\n  }\n}\n'
+)
+TASK = """
+import asyncio
+from runtime import Task
+
+
+class Stuck(Task):
+    async def handle(self, event):
+        runs = int(await self.env.SEEN.get("runs") or 0) + 1
+        await self.env.SEEN.put("runs", str(runs))
+        if runs == 1:
+            await asyncio.sleep(3600)
+        await self.env.SEEN.put("done", str(runs))
+"""
+
+
+async def test_a_scheduled_run_that_never_ends_is_cancelled_and_the_next_time_runs(tmp_path: Path) -> None:
+    """A run still going holds every later time of its schedule ('not starting'), so one that
+    never ended stopped its schedule for good; now it is cut at max_wall_time (default 300 s)."""
+    (tmp_path / "raindrop.manifest").write_text(TASK_MANIFEST)
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "stuck.py").write_text(TASK)
+    clock = FakeClock(datetime(2025, 1, 1, 2, 59, tzinfo=UTC))
+    async with App.from_manifest(tmp_path / "raindrop.manifest", clock=clock) as app:
+        clock.set(datetime(2025, 1, 1, 3, 0, 30, tzinfo=UTC))
+        for _ in range(500):  # until the first run has started
+            if await app.env.SEEN.get("runs") == "1":
+                break
+            await asyncio.sleep(0.01)
+        clock.advance(299)
+        await asyncio.sleep(0.1)
+        assert not [run for run in app.runs if run.outcome == "error"]  # 300 s not reached yet
+        clock.advance(2)
+        for _ in range(500):
+            if app.runs:
+                break
+            await asyncio.sleep(0.01)
+        (run,) = app.runs
+        assert run.outcome == "error" and "schedule 'stuck': the run ran past its wall time of 300 s" in (
+            run.error or ""
+        )
+        clock.set(datetime(2025, 1, 2, 3, 0, 30, tzinfo=UTC))
+        await app.drain(timeout=20, raise_errors=False)
+        assert (await app.env.SEEN.get("runs"), await app.env.SEEN.get("done")) == ("2", "2")
