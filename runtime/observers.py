@@ -252,15 +252,15 @@ class QueueConsumer:
         self._work_started.set()
         errors: dict[str, str] = {}
         position = [0]  # the index of the message an Each handler is on
+        cut = False  # whether the heartbeat's cancel (past max_wall_time) was taken back here
         try:
             if isinstance(self.handler, Batch):
                 await self._run_batch(messages, errors)
             else:
                 await self._run_each(messages, errors, position)
         except asyncio.CancelledError:
-            ours = delivery in self._overran  # the heartbeat's cancel, not the app stopping
-            self._overran.discard(delivery)
-            if not ours or task.uncancel() > 0:
+            cut = delivery in self._overran  # the heartbeat's cancel; the app may be stopping too
+            if not cut or task.uncancel() > 0:
                 # Stopping: hand back what was not settled, so another consumer gets it.
                 await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
                 raise
@@ -268,9 +268,10 @@ class QueueConsumer:
         finally:
             del self._working[delivery]
             del self._running[delivery]
-            if delivery in self._overran:  # the handler swallowed the heartbeat's cancel: undo it
+            if delivery in self._overran:  # kept till now: the heartbeat cancels a delivery once
                 self._overran.discard(delivery)
-                task.uncancel()
+                if not cut:  # the handler swallowed the heartbeat's cancel: undo it
+                    task.uncancel()
         now = self.clock.time()
         retries: list[Retry] = []
         for message in messages:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runtime import App, FakeClock
+from tests.backends import BACKENDS, backend_url
 
 pytestmark = pytest.mark.anyio
 
@@ -62,9 +63,10 @@ def project(tmp_path: Path, code: str, settings: str) -> Path:
     return tmp_path / "raindrop.manifest"
 
 
-async def test_a_message_whose_handler_never_ends_is_cancelled_then_dead_lettered(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_message_whose_handler_never_ends_is_cancelled_then_dead_lettered(tmp_path: Path, backend: str) -> None:
     path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 0.3, max_retries: 1}\n")
-    async with App.from_manifest(path) as app:
+    async with App.from_manifest(path, backend=backend_url(backend, tmp_path)) as app:
         await app.env.JOBS.send_batch([{"body": {"id": "stuck", "hang": "always"}}, {"body": {"id": "next"}}])
         await app.drain(timeout=20, raise_errors=False)
         (letter,) = await app.dead_letters("jobs")
@@ -90,19 +92,21 @@ async def test_drain_re_raises_the_overrun_as_a_timeout_naming_the_observer(tmp_
         assert await app.env.SEEN.get("slow:done") == "2"
 
 
-async def test_a_batch_that_never_ends_is_retried_whole(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_batch_that_never_ends_is_retried_whole(tmp_path: Path, backend: str) -> None:
     path = project(
         tmp_path, BATCH, "observers:\n  work: {max_wall_time: 0.3, max_batch_size: 3, max_batch_timeout: 0}\n"
     )
-    async with App.from_manifest(path) as app:
+    async with App.from_manifest(path, backend=backend_url(backend, tmp_path)) as app:
         await app.env.JOBS.send_batch([{"body": {"id": i}} for i in range(3)])
         await app.drain(timeout=20, raise_errors=False)
         assert [await app.env.SEEN.get(f"{i}:done") for i in range(3)] == ["2", "2", "2"]
 
 
-async def test_a_handler_that_swallows_the_cancel_finishes_and_the_loop_goes_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_handler_that_swallows_the_cancel_finishes_and_the_loop_goes_on(tmp_path: Path, backend: str) -> None:
     path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 0.2}\n")
-    async with App.from_manifest(path) as app:
+    async with App.from_manifest(path, backend=backend_url(backend, tmp_path)) as app:
         await app.env.JOBS.send({"id": "stubborn", "hang": "swallow"})
         await app.drain(timeout=20)
         assert await app.env.SEEN.get("stubborn:done") == "1"
