@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.backends.base import QueueStore, Retry, StoredMessage, Waiter
-from runtime.clock import Clock
+from runtime.clock import Clock, FakeClock
 from runtime.config import ObserverSettings
 from runtime.handlers import Batch, Each
 from runtime.queue import Message, MessageBatch
@@ -86,7 +86,10 @@ class QueueConsumer:
         self._draining = False
         self._working: dict[int, list[str]] = {}  # ids whose lease the heartbeat renews, per delivery or inbox
         self._running: dict[int, tuple[float, asyncio.Task[Any]]] = {}  # delivery -> (wall deadline, its loop)
-        self._overran: set[int] = set()  # deliveries the heartbeat cancelled for running past max_wall_time
+        self._overran: set[int] = set()
+        # What max_wall_time is measured on: a fake clock's time in tests, else the monotonic clock
+        # (a wall clock set forward by an hour must not cut every delivery running then).
+        self._elapsed = clock.time if isinstance(clock, FakeClock) else time.monotonic  # deliveries the heartbeat cancelled for running past max_wall_time
         self._deliveries = itertools.count()
         self._work_started = asyncio.Event()
 
@@ -248,7 +251,7 @@ class QueueConsumer:
         self._working[delivery] = [m.id for m in messages]
         task = asyncio.current_task()
         assert task is not None
-        self._running[delivery] = (self.clock.time() + self.settings.max_wall_time, task)
+        self._running[delivery] = (self._elapsed() + self.settings.max_wall_time, task)
         self._work_started.set()
         errors: dict[str, str] = {}
         position = [0]  # the index of the message an Each handler is on
@@ -392,10 +395,11 @@ class QueueConsumer:
                 self._work_started.clear()
                 await self._work_started.wait()
                 continue
-            wake = self.clock.time() + period
+            now = self.clock.time()
+            wake = now + period
             deadlines = [deadline for d, (deadline, _) in self._running.items() if d not in self._overran]
             if deadlines:
-                wake = min(wake, *deadlines)
+                wake = min(wake, now + min(deadlines) - self._elapsed())
             await self.clock.sleep_until(wake)
             self._cancel_overruns()
             ids = [message_id for batch in self._working.values() for message_id in batch]
@@ -407,7 +411,7 @@ class QueueConsumer:
                 log.warning("observer %s: could not renew %d leases: %s", self.name, len(ids), exc)
 
     def _cancel_overruns(self) -> None:
-        now = self.clock.time()
+        now = self._elapsed()
         for delivery, (deadline, task) in self._running.items():
             if now >= deadline and delivery not in self._overran:
                 self._overran.add(delivery)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from runtime import App, FakeClock
+from runtime.clock import SystemClock
 from tests.backends import BACKENDS, backend_url
 
 pytestmark = pytest.mark.anyio
@@ -31,6 +32,8 @@ class Work(Each):
         await self.env.SEEN.put(f"{body['id']}:{message.attempts}", "started")
         if body.get("hang") == "always" or (body.get("hang") == "first" and message.attempts == 1):
             await asyncio.sleep(3600)
+        if body.get("hang") == "short":
+            await asyncio.sleep(0.8)
         if body.get("hang") == "swallow":
             try:
                 await asyncio.sleep(3600)
@@ -179,3 +182,29 @@ async def test_a_scheduled_run_that_never_ends_is_cancelled_and_the_next_time_ru
         clock.set(datetime(2025, 1, 2, 3, 0, 30, tzinfo=UTC))
         await app.drain(timeout=20, raise_errors=False)
         assert (await app.env.SEEN.get("runs"), await app.env.SEEN.get("done")) == ("2", "2")
+
+
+class JumpingClock(SystemClock):
+    """The wall clock, set forward by ``offset`` seconds (an administrator, NTP, a laptop's sleep)."""
+
+    offset = 0.0
+
+    def time(self) -> float:
+        return super().time() + self.offset
+
+
+async def test_a_wall_clock_set_forward_does_not_cut_a_delivery_short(tmp_path: Path) -> None:
+    """With the system clock, max_wall_time is measured on the monotonic clock: the clock set an
+    hour forward while a 0.8 s handler runs under a 2 s limit leaves it be."""
+    path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 2}\n")
+    clock = JumpingClock()
+    async with App.from_manifest(path, clock=clock) as app:
+        await app.env.JOBS.send({"id": "short", "hang": "short"})
+        for _ in range(500):  # until the handler runs
+            if await app.env.SEEN.get("short:1") is not None:
+                break
+            await asyncio.sleep(0.01)
+        clock.offset = 3600.0
+        await app.drain(timeout=20)
+        assert await app.env.SEEN.get("short:done") == "1"
+        assert [run.outcome for run in app.runs] == ["ok"]
