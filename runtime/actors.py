@@ -27,7 +27,7 @@ from runtime.actor_storage import MAX_KEY_BYTES, MAX_PAIRS, MAX_VALUE_BYTES, Sto
 from runtime.backends.base import StateStore
 from runtime.backends.commits import join
 from runtime.clock import Clock
-from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError
+from runtime.errors import BackendError, BindingError, LeaseLostError, StorageError, stray_cancel
 from runtime.handlers import Actor
 from runtime.observers import RunRecord
 from runtime.output_gate import CALL, Batch, before_effect
@@ -341,13 +341,17 @@ class ActorHost:
                     result = work(instance, *args)
                     if type(result) is CoroutineType or inspect.isawaitable(result):
                         result = await result
-                except BaseException:
+                except BaseException as exc:
                     inside.open = False
                     INSIDE.reset(entered)
                     CALL.reset(token)
                     gate = storage._ended(True)  # sent now: the error is told under the lock
                     if gate is not None:  # its puts are stored (or fail) before its error is told
                         await self._gated(key, instance, gate)
+                    if isinstance(exc, asyncio.CancelledError):  # its code awaited a cancelled task?
+                        stray = stray_cancel(exc, f'actor "{namespace}" ({method or "run"})')
+                        if stray is not None:
+                            raise stray from exc
                     raise
                 inside.open = False
                 INSIDE.reset(entered)

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import asyncio
+
     from runtime.manifest.diagnostics import Diagnostic
 
 
@@ -126,3 +128,20 @@ class NodeError(RaindropError):
 
 class AppStateError(RaindropError):
     """The App was used before it started or after it closed."""
+
+
+STRAY = "raised CancelledError without being cancelled (it awaited a task or future that was cancelled)"
+
+
+def stray_cancel(exc: asyncio.CancelledError, what: str) -> RuntimeError | None:
+    """A ``CancelledError`` that ``what`` raised though its task was not cancelled (its code
+    awaited a task or future something else cancelled): the code's failure, as a RuntimeError
+    caused by it. None when the task is being cancelled (then it is a cancel to pass on)."""
+    import asyncio  # not at import: `import runtime` loads no event loop machinery
+
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        return None
+    failure = RuntimeError(f"{what} {STRAY}")
+    failure.__cause__ = exc
+    return failure

@@ -27,6 +27,7 @@ from typing import Any
 from runtime.backends.base import QueueStore, Retry, StoredMessage, Waiter
 from runtime.clock import Clock, FakeClock
 from runtime.config import ObserverSettings
+from runtime.errors import stray_cancel
 from runtime.handlers import Batch, Each
 from runtime.queue import Message, MessageBatch
 
@@ -89,7 +90,9 @@ class QueueConsumer:
         self._overran: set[int] = set()
         # What max_wall_time is measured on: a fake clock's time in tests, else the monotonic clock
         # (a wall clock set forward by an hour must not cut every delivery running then).
-        self._elapsed = clock.time if isinstance(clock, FakeClock) else time.monotonic  # deliveries the heartbeat cancelled for running past max_wall_time
+        self._elapsed = (
+            clock.time if isinstance(clock, FakeClock) else time.monotonic
+        )  # deliveries the heartbeat cancelled for running past max_wall_time
         self._deliveries = itertools.count()
         self._work_started = asyncio.Event()
 
@@ -313,7 +316,8 @@ class QueueConsumer:
             wall = self.clock.time()
             try:
                 await handler.process(message)
-            except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the message is retried
+            except (Exception, asyncio.CancelledError) as caught:  # noqa: BLE001 - a failure is data: retried
+                exc = self._failure(caught)
                 self.on_failure(exc)
                 errors[message.id] = describe_error(exc)
                 if message.outcome is None:
@@ -330,7 +334,8 @@ class QueueConsumer:
         batch = MessageBatch(self.queue, messages)
         try:
             await self.handler.process(batch)
-        except Exception as exc:  # noqa: BLE001 - a handler's failure is data: the batch is retried
+        except (Exception, asyncio.CancelledError) as caught:  # noqa: BLE001 - a failure is data: retried
+            exc = self._failure(caught)
             self.on_failure(exc)
             error = describe_error(exc)
             for message in messages:
@@ -340,6 +345,16 @@ class QueueConsumer:
             self._record(wall, started, "error", f"batch of {len(messages)}", error)
             return
         self._record(wall, started, "ok", f"batch of {len(messages)}")
+
+    def _failure(self, exc: BaseException) -> BaseException:
+        """What a handler raised, as the failure of its message(s); a cancel of this loop (the
+        app stopping, the delivery past max_wall_time) is raised on instead."""
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+        failure = stray_cancel(exc, f"observer {self.name!r}: the handler")  # before, it ended the loop
+        if failure is None:
+            raise exc
+        return failure
 
     async def _overrun(self, messages: list[Message], position: int, errors: dict[str, str]) -> list[Message]:
         """The delivery ran past ``max_wall_time`` and was cancelled (as the platform ends a

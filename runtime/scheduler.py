@@ -34,7 +34,7 @@ from runtime.backends.base import StateStore
 from runtime.clock import Clock, iso
 from runtime.config import LocalSettings, ScheduleSettings
 from runtime.cron import next_fires, next_time, times_between
-from runtime.errors import StorageError
+from runtime.errors import STRAY, StorageError
 from runtime.handlers import ExecutionContext, Task
 from runtime.loader import instantiate
 from runtime.manifest import Manifest
@@ -179,7 +179,9 @@ class ScheduleRunner:
             timer.cancel()
             if not work.done():
                 work.cancel()
-        if not work.cancelled() and work.done():
+        if work.done():  # it ended before the timer (a cancel of it is not this one's)
+            if work.cancelled():  # the handler awaited a task or future that was cancelled
+                raise RuntimeError(f"schedule {self.name!r}: the run {STRAY}")
             return work.result()
         raise TimeoutError(
             f"schedule {self.name!r}: the run ran past its wall time of {limit:g} s (max_wall_time) and was cancelled"

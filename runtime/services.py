@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from runtime import structured
 from runtime.applog import printable
-from runtime.errors import BindingError
+from runtime.errors import BindingError, stray_cancel
 from runtime.handlers import Service
 from runtime.logs import RequestLog
 from runtime.observers import RunRecord, describe_error
@@ -173,9 +173,12 @@ class ServiceApp:
                 result = await self.handler.fetch(request)  # type: ignore[attr-defined]
             finally:
                 timed_out = self._deadlines.leave(task)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as exc:
             if not timed_out or task is None:
-                raise
+                stray = stray_cancel(exc, f"service {self.name!r}")  # not cancelled: its code's failure
+                if stray is None:
+                    raise
+                return self._failed(request, stray)
             task.uncancel()
             log.error(
                 "service %s: %s %s took longer than %g s",
@@ -192,25 +195,25 @@ class ServiceApp:
                 "service %s: %s %s: the client disconnected", self.name, request.method, printable(request.url.path)
             )
             return error_response(499, "the client closed the connection")
-        except Exception as exc:  # a handler's exception is a 500 (raised under test), never a dead server
-            log.error(
-                "service %s: %s %s raised:\n%s",
-                self.name,
-                request.method,
-                printable(request.url.path),
-                describe_error(exc),
-            )
-            if self.raise_exceptions:
-                raise
-            if self.debug or _from_loopback(request.scope):
-                return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")
-            return error_response(500, "internal error")
+        except Exception as exc:  # noqa: BLE001 - a handler's exception is a 500, never a dead server
+            return self._failed(request, exc)
         if not isinstance(result, Response):
             log.error("service %s: fetch returned %s, not a Response", self.name, type(result).__name__)
             return error_response(
                 500, f"service {self.name!r} returned {type(result).__name__} from fetch, not a Response"
             )
         return result
+
+    def _failed(self, request: Request, exc: Exception) -> Response:
+        """A handler's exception: a 500 (raised under test)."""
+        log.error(
+            "service %s: %s %s raised:\n%s", self.name, request.method, printable(request.url.path), describe_error(exc)
+        )
+        if self.raise_exceptions:
+            raise exc
+        if self.debug or _from_loopback(request.scope):
+            return error_response(500, "internal error", detail=f"{type(exc).__name__}: {exc}")
+        return error_response(500, "internal error")
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
