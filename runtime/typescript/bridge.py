@@ -28,6 +28,8 @@ def binding_spec(env: Env) -> dict[str, Any]:
     bindings: dict[str, Any] = {}
     values: dict[str, str] = {}
     for name, value in env.bindings().items():
+        if value is None:  # an env var or secret with no value: absent (`undefined`), as on the platform
+            continue
         if isinstance(value, str):
             values[name] = value
         elif isinstance(value, KvCache):
