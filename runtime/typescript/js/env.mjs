@@ -204,8 +204,20 @@ export function generic(name, host) {
   });
 }
 
+// An Error in a log record's fields (`logger.error('failed', { error })`) is recorded as its
+// name and message, as a Python exception's text is; JSON alone would keep only its own
+// enumerable keys (`{}`, or `{"name": ...}` for a binding's error).
+function shownErrors(value, seen = new Set()) {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => shownErrors(item, seen));
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shownErrors(item, seen)]));
+}
+
 function logger(host) {
-  const log = (level) => (message, fields) => host.notify('$logger', level, [message, fields ?? null]);
+  const log = (level) => (message, fields) => host.notify('$logger', level, [shownErrors(message), shownErrors(fields ?? null)]);
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), log: log('info') };
 }
 
