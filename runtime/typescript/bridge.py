@@ -11,6 +11,7 @@ from typing import Any
 from starlette.responses import Response, StreamingResponse
 
 from runtime.actors import ActorId, ActorNamespace, Storage
+from runtime.ai import AI
 from runtime.applog import AppLogger
 from runtime.buckets import Bucket
 from runtime.env import Env
@@ -139,7 +140,7 @@ class Bridge:
             result = await result
         if isinstance(result, ActorId):
             return str(result)
-        if isinstance(target, _USER_DATA):
+        if isinstance(target, (*_USER_DATA, AI)):  # a model's answer keeps its own keys (finish_reason)
             return result
         return self._platform(result, 0)
 
