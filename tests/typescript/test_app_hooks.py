@@ -1,0 +1,37 @@
+"""The app-wide hooks of ``src/_app``, in the shapes public apps write them."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.typescript.conftest import copy_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def hooks_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_app("hooks_app", tmp_path_factory)
+
+
+@pytest.fixture
+def raindrop_manifest(hooks_manifest: Path) -> Path:
+    return hooks_manifest
+
+
+async def test_a_cors_file_without_a_cors_export_starts_with_a_warning(
+    raindrop_http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """mindful-steps' cors.ts exports `corsAllowAll` alone: the app runs, with no app-wide CORS hook."""
+    with caplog.at_level(logging.WARNING):
+        answer = await raindrop_http.get("/")
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "*"
+        preflight = await raindrop_http.options("/", headers={"origin": "https://a.example"})
+        assert preflight.headers["x-handled-by"] == "api"  # the handler's own answer, not a hook's
+    records = caplog.get_records("setup") + caplog.records  # logged as the app started
+    warnings = [r.getMessage() for r in records if "src/_app/cors" in r.getMessage()]
+    assert warnings and "it exports corsAllowAll" in warnings[0], warnings
