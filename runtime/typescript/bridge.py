@@ -46,8 +46,21 @@ def binding_spec(env: Env) -> dict[str, Any]:
         elif isinstance(value, ServiceStub):
             bindings[name] = {"k": "service"}
         else:
-            bindings[name] = {"k": "generic"}
+            bindings[name] = {"k": "generic", "m": method_names(value)}
     return {"bindings": bindings, "vars": values}
+
+
+def method_names(value: Any) -> list[str]:
+    """The methods a binding answers, as spelled in Python and in the platform's camelCase (a
+    smart bucket's include its plain bucket's, which it hands calls on to)."""
+    names: set[str] = set()
+    for target in (value, getattr(value, "bucket", None)):
+        if target is None or (target is not value and not isinstance(target, Bucket)):
+            continue
+        for attribute in dir(type(target)):
+            if not attribute.startswith("_") and callable(getattr(type(target), attribute, None)):
+                names.update((attribute, _camel(attribute)))
+    return sorted(names)
 
 
 def wire_response(response: Response) -> dict[str, Any] | Streamed:

@@ -89,6 +89,18 @@ async def test_a_chat_answer_has_the_frameworks_openai_shape(raindrop_http: http
     assert response.json() == {"content": expected, "finish": "stop", "response": expected}
 
 
+async def test_a_binding_has_only_the_methods_the_platform_has(raindrop_http: httpx.AsyncClient) -> None:
+    """Feature checks (`typeof env.AI.generate === 'function'`) see what exists, in both spellings."""
+    assert (await raindrop_http.get("/ai-methods")).json() == {
+        "generate": "undefined",
+        "run": "function",
+        "hasRun": True,
+        "hasChat": False,
+        "session": "function",
+        "misspelt": "undefined",
+    }
+
+
 async def test_a_session_handle_is_released_once_typescript_drops_it(
     raindrop_http: httpx.AsyncClient, raindrop_app: App
 ) -> None:

@@ -195,11 +195,20 @@ function service(name, host) {
 }
 
 // Any other binding (AI, smart buckets, memories, SmartSQL, vector indexes): methods by name.
-export function generic(name, host) {
+// `methods` (when the runtime sent them): the only names that are functions, so a check such as
+// `typeof env.AI.generate === 'function'` is false, as on the platform, and not a later call error.
+export function generic(name, host, methods) {
+  const known = methods ? new Set(methods) : null;
   return new Proxy({}, {
     get(target, method) {
       if (typeof method !== 'string' || method === 'then') return undefined;
+      if (known && !known.has(method)) return undefined;
       return (...args) => host.call(name, method, args);
+    },
+    has(target, method) { return known ? known.has(method) : typeof method === 'string' && method !== 'then'; },
+    ownKeys() { return known ? [...known] : []; },
+    getOwnPropertyDescriptor(target, method) {
+      return known?.has(method) ? { value: this.get(target, method), enumerable: true, configurable: true, writable: false } : undefined;
     },
   });
 }
@@ -274,7 +283,7 @@ function tracer(host) {
 export function buildEnv(spec, host) {
   const env = {};
   for (const [name, binding] of Object.entries(spec.bindings)) {
-    const make = { kv, queue, sql, bucket, service, actor: (n, h) => actorNamespace(n, binding, h) }[binding.k] || generic;
+    const make = { kv, queue, sql, bucket, service, actor: (n, h) => actorNamespace(n, binding, h) }[binding.k] || ((n, h) => generic(n, h, binding.m));
     env[name] = make(name, host);
   }
   Object.assign(env, spec.vars);

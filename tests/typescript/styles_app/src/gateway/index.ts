@@ -77,6 +77,14 @@ route('POST', '/ai-chat', async (request, env) => {  // as calmy's coaching-engi
   return Response.json({ content: response.choices[0]?.message?.content, finish: response.choices[0]?.finish_reason, response: response.response });
 });
 
+route('GET', '/ai-methods', async (_request, env) => {  // as saas-processor picks the AI's method
+  const ai = env.AI as any;
+  return Response.json({
+    generate: typeof ai.generate, run: typeof ai.run, hasRun: 'run' in ai, hasChat: 'chat' in ai,
+    session: typeof (env.AGENT_MEMORY as any).startWorkingMemorySession, misspelt: typeof (env.AGENT_MEMORY as any).startWorkingMemorySesion,
+  });
+});
+
 route('POST', '/gc', async () => {
   (globalThis as any).gc?.();
   await new Promise((resolve) => setTimeout(resolve, 10));
