@@ -20,6 +20,7 @@ from runtime.kv import KvCache
 from runtime.naming import snake
 from runtime.queue import Queue
 from runtime.services import ServiceStub, build_request
+from runtime.smart.buckets import SmartBucket
 from runtime.sql import SqlDatabase
 from runtime.typescript.calls import Streamed
 
@@ -45,6 +46,8 @@ def binding_spec(env: Env) -> dict[str, Any]:
             bindings[name] = {"k": "actor", "ns": value.name}
         elif isinstance(value, ServiceStub):
             bindings[name] = {"k": "service"}
+        elif isinstance(value, SmartBucket):
+            bindings[name] = {"k": "smartbucket", "m": method_names(value)}
         else:
             bindings[name] = {"k": "generic", "m": method_names(value)}
     return {"bindings": bindings, "vars": values}

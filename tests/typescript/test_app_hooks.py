@@ -1,4 +1,4 @@
-"""The app-wide hooks of ``src/_app``, in the shapes public apps write them."""
+"""Shapes public apps write: the app-wide hooks of ``src/_app``, a smart bucket used as a bucket."""
 
 from __future__ import annotations
 
@@ -35,3 +35,13 @@ async def test_a_cors_file_without_a_cors_export_starts_with_a_warning(
     records = caplog.get_records("setup") + caplog.records  # logged as the app started
     warnings = [r.getMessage() for r in records if "src/_app/cors" in r.getMessage()]
     assert warnings and "it exports corsAllowAll" in warnings[0], warnings
+
+
+async def test_a_smart_bucket_is_a_bucket_too(raindrop_http: httpx.AsyncClient) -> None:
+    """put with `{ httpMetadata }`, get's `text()`, head, list's objects: as a bucket's, plus its own methods."""
+    assert (await raindrop_http.get("/smart")).json() == {
+        "text": "ms,temp\n25,65\n",
+        "contentType": "text/csv",
+        "listed": [["logs/a.csv", 14, True]],
+        "search": "function",
+    }

@@ -129,6 +129,17 @@ function bucket(name, host) {
   };
 }
 
+// A smart bucket is a bucket too: put/get/head/delete/list as a bucket's (R2-shaped objects,
+// `{ httpMetadata }` options), its own methods (search, documentChat, ...) as any binding's.
+function smartBucket(name, host, methods) {
+  const plain = bucket(name, host);
+  const rest = generic(name, host, methods);
+  return new Proxy(rest, {
+    get: (target, method) => (Object.hasOwn(plain, method) ? plain[method] : target[method]),
+    has: (target, method) => Object.hasOwn(plain, method) || method in target,
+  });
+}
+
 class ActorId {
   constructor(hex, name, ns) { this.hex = hex; if (name != null) this.name = name; Object.defineProperty(this, 'ns', { value: ns }); }
   toString() { return this.hex; }
@@ -283,7 +294,9 @@ function tracer(host) {
 export function buildEnv(spec, host) {
   const env = {};
   for (const [name, binding] of Object.entries(spec.bindings)) {
-    const make = { kv, queue, sql, bucket, service, actor: (n, h) => actorNamespace(n, binding, h) }[binding.k] || ((n, h) => generic(n, h, binding.m));
+    const make = {
+      kv, queue, sql, bucket, service, actor: (n, h) => actorNamespace(n, binding, h), smartbucket: (n, h) => smartBucket(n, h, binding.m),
+    }[binding.k] || ((n, h) => generic(n, h, binding.m));
     env[name] = make(name, host);
   }
   Object.assign(env, spec.vars);
