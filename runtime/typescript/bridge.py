@@ -151,6 +151,7 @@ class Bridge:
         kwargs = message.get("k") or {}
         if not isinstance(target, _USER_DATA):  # RPC arguments and stored values are never options
             args, kwargs = _options(function, args, kwargs)
+            _check_arguments(f"env.{message['b']}.{method}", function, args, kwargs)
         result = function(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
@@ -220,6 +221,24 @@ def _options(function: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[li
     if set(spelled) <= parameters:
         return [], spelled
     return args, kwargs
+
+
+def _check_arguments(where: str, function: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Arguments the method cannot take are a ``BindingError`` naming the call and what it takes,
+    not Python's own ``put() takes 3 positional arguments but 4 were given``."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        given = ", ".join([*(type(a).__name__ for a in args), *(f"{k}=" for k in kwargs)])
+        bare = signature.replace(
+            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+            return_annotation=signature.empty,
+        )
+        raise BindingError(f"{where}({given}): {exc}; it takes {bare}") from None
 
 
 def _request(parts: list[Any], chunks: AsyncIterator[bytes] | None) -> Any:

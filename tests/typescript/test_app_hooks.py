@@ -45,3 +45,14 @@ async def test_a_smart_bucket_is_a_bucket_too(raindrop_http: httpx.AsyncClient) 
         "listed": [["logs/a.csv", 14, True]],
         "search": "function",
     }
+
+
+async def test_arguments_a_binding_cannot_take_name_the_call(raindrop_http: httpx.AsyncClient) -> None:
+    """Not Python's bare "takes 3 positional arguments but 4 were given": the binding, the
+    arguments' types and what the method takes."""
+    error = (await raindrop_http.get("/wrong-arguments")).json()
+    assert error["name"] == "BindingError", error
+    assert error["message"] == (
+        "env.LOGS.search(str, str, str, dict): too many positional arguments; "
+        "it takes (input, request_id=None, partition=None)"
+    ), error

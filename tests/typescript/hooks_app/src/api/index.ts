@@ -7,6 +7,14 @@ export default class extends Service<Env> {
     const path = new URL(request.url).pathname;
     if (request.method === 'OPTIONS') return new Response(null, { status: 204, headers: { 'x-handled-by': 'api' } });
     if (path === '/smart') return Response.json(await this.smartBucket());
+    if (path === '/wrong-arguments') {
+      try {
+        await (this.env.LOGS as any).search('boots', 'r1', 'p1', { limit: 5 });
+        return Response.json({ error: null });
+      } catch (error) {
+        return Response.json({ name: (error as Error).name, message: (error as Error).message });
+      }
+    }
     return Response.json({ status: 'ok' }, { headers: corsAllowAll });
   }
 
