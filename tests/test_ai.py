@@ -135,6 +135,13 @@ ai:
             assert local == {
                 "response": "local says: Why?",
                 "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "local says: Why?"},
+                        "finish_reason": "stop",
+                    }
+                ],
             }
             kind, headers, body = llm.requests[-1]
             assert headers["authorization"] == "Bearer sk-local" and body["model"] == "deepseek-r1:7b"

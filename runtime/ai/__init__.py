@@ -69,7 +69,7 @@ class AI:
         """Run ``model`` on ``inputs``, shaped as the platform's docs give them per family.
 
         Text generation: ``{"messages": [{"role", "content"}]}`` or ``{"prompt": str}`` →
-        ``{"response": str}``. Embeddings: ``{"text": str | [str]}`` →
+        ``{"response": str, "choices": [{"message": {"role": "assistant", "content": str}}]}``. Embeddings: ``{"text": str | [str]}`` →
         ``{"shape": [n, d], "data": [[float] * d] * n}``.
 
         :raises AIError: for a model outside the catalog, a family not available locally,
@@ -97,8 +97,18 @@ class AI:
             return {"shape": [len(vectors), len(vectors[0]) if vectors else 0], "data": vectors}
         messages = _messages(model, inputs)
         if self._scripted is not None:
-            return self._scripted.answer(model, messages)
-        return await provider.generate(model, messages, options)
+            return _with_choices(self._scripted.answer(model, messages))
+        return _with_choices(await provider.generate(model, messages, options))
+
+
+def _with_choices(result: dict[str, Any]) -> dict[str, Any]:
+    """A text answer also as the framework's ``OpenAIChatOutput`` spells it
+    (``choices[0].message.content``), which apps read as often as ``response``."""
+    text = result.get("response")
+    if not isinstance(text, str) or "choices" in result:
+        return result
+    message = {"role": "assistant", "content": text}
+    return {**result, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
 
 
 def _texts(model: str, inputs: Any) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from starlette.responses import Response, StreamingResponse
 
 from runtime.actors import ActorId, ActorNamespace, Storage
+from runtime.ai import AI
 from runtime.applog import AppLogger
 from runtime.buckets import Bucket
 from runtime.env import Env
@@ -19,6 +20,7 @@ from runtime.kv import KvCache
 from runtime.naming import snake
 from runtime.queue import Queue
 from runtime.services import ServiceStub, build_request
+from runtime.smart.buckets import SmartBucket
 from runtime.sql import SqlDatabase
 from runtime.typescript.calls import Streamed
 
@@ -28,6 +30,8 @@ def binding_spec(env: Env) -> dict[str, Any]:
     bindings: dict[str, Any] = {}
     values: dict[str, str] = {}
     for name, value in env.bindings().items():
+        if value is None:  # an env var or secret with no value: absent (`undefined`), as on the platform
+            continue
         if isinstance(value, str):
             values[name] = value
         elif isinstance(value, KvCache):
@@ -42,9 +46,24 @@ def binding_spec(env: Env) -> dict[str, Any]:
             bindings[name] = {"k": "actor", "ns": value.name}
         elif isinstance(value, ServiceStub):
             bindings[name] = {"k": "service"}
+        elif isinstance(value, SmartBucket):
+            bindings[name] = {"k": "smartbucket", "m": method_names(value)}
         else:
-            bindings[name] = {"k": "generic"}
+            bindings[name] = {"k": "generic", "m": method_names(value)}
     return {"bindings": bindings, "vars": values}
+
+
+def method_names(value: Any) -> list[str]:
+    """The methods a binding answers, as spelled in Python and in the platform's camelCase (a
+    smart bucket's include its plain bucket's, which it hands calls on to)."""
+    names: set[str] = set()
+    for target in (value, getattr(value, "bucket", None)):
+        if target is None or (target is not value and not isinstance(target, Bucket)):
+            continue
+        for attribute in dir(type(target)):
+            if not attribute.startswith("_") and callable(getattr(type(target), attribute, None)):
+                names.update((attribute, _camel(attribute)))
+    return sorted(names)
 
 
 def wire_response(response: Response) -> dict[str, Any] | Streamed:
@@ -132,12 +151,13 @@ class Bridge:
         kwargs = message.get("k") or {}
         if not isinstance(target, _USER_DATA):  # RPC arguments and stored values are never options
             args, kwargs = _options(function, args, kwargs)
+            _check_arguments(f"env.{message['b']}.{method}", function, args, kwargs)
         result = function(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         if isinstance(result, ActorId):
             return str(result)
-        if isinstance(target, _USER_DATA):
+        if isinstance(target, (*_USER_DATA, AI)):  # a model's answer keeps its own keys (finish_reason)
             return result
         return self._platform(result, 0)
 
@@ -201,6 +221,24 @@ def _options(function: Any, args: list[Any], kwargs: dict[str, Any]) -> tuple[li
     if set(spelled) <= parameters:
         return [], spelled
     return args, kwargs
+
+
+def _check_arguments(where: str, function: Any, args: list[Any], kwargs: dict[str, Any]) -> None:
+    """Arguments the method cannot take are a ``BindingError`` naming the call and what it takes,
+    not Python's own ``put() takes 3 positional arguments but 4 were given``."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        given = ", ".join([*(type(a).__name__ for a in args), *(f"{k}=" for k in kwargs)])
+        bare = signature.replace(
+            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+            return_annotation=signature.empty,
+        )
+        raise BindingError(f"{where}({given}): {exc}; it takes {bare}") from None
 
 
 def _request(parts: list[Any], chunks: AsyncIterator[bytes] | None) -> Any:

@@ -39,6 +39,7 @@ class TypeScriptMcpModule:
 
     async def register(self, server: Any, env: Any, state: Any) -> None:
         from mcp.server.fastmcp.tools.base import Tool
+        from mcp.types import ToolAnnotations
 
         host = self._typescript.host
         handle = self._typescript.bridge.register(state.storage)
@@ -51,13 +52,13 @@ class TypeScriptMcpModule:
             server._tool_manager._tools[tool["name"]] = Tool.model_construct(
                 fn=call,
                 name=tool["name"],
-                title=None,
+                title=tool.get("title"),  # registerTool(name, {title, annotations, ...}): listed as given
                 description=tool["description"],
                 parameters=tool["parameters"],
                 fn_metadata=cast(Any, _Arguments()),
                 is_async=True,
                 context_kwarg=None,
-                annotations=None,
+                annotations=ToolAnnotations.model_validate(tool["annotations"]) if tool.get("annotations") else None,
                 icons=None,
                 meta=None,
             )

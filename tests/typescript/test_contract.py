@@ -218,6 +218,9 @@ async def test_logger_fields_reach_the_runtimes_log(
         await raindrop_http.get("/log")
         await raindrop_http.get("/hello")  # the log call is sent without an answer: let it land
     assert any("hello from ts" in r.getMessage() for r in caplog.records)
+    # an Error in the fields is its name and message (as budget-copilot logs `{ error }`), not `{}`
+    failed = [getattr(r, "fields", None) for r in caplog.records if r.getMessage() == "lookup failed"]
+    assert failed == [{"error": "RangeError: out of range", "tries": [{"last": "Error: deep"}]}], failed
 
 
 async def test_a_killed_node_child_is_restarted(raindrop_http: httpx.AsyncClient, raindrop_app: App) -> None:

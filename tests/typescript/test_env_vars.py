@@ -48,3 +48,8 @@ async def test_another_service_does_not_see_them(raindrop_http: httpx.AsyncClien
         "WORKOS_CLIENT_ID": None,
         "WORKOS_CLIENT_SECRET": None,
     }
+
+
+async def test_a_secret_nobody_set_is_undefined(raindrop_http: httpx.AsyncClient) -> None:
+    """Not a binding object: `env.X || 'NOT_SET'` falls back, as call-me-back's debug route expects."""
+    assert (await raindrop_http.get("/unset")).json() == {"type": "undefined", "shown": "NOT_SET", "in": False}

@@ -106,6 +106,9 @@ def test_typescript_mcp_tools_through_the_sdk_client(mcp_calls: dict[str, Any]) 
     got = mcp_calls
     assert got["server"].name == "catalog-mcp"
     assert set(got["tools"]) == {"add", "price", "count", "broken"}
+    # registerTool's title and annotations are listed (calmy's and jetson-logs' tools have titles)
+    assert got["tools"]["add"].title == "Add" and got["tools"]["price"].title is None
+    assert got["tools"]["add"].annotations is not None and got["tools"]["add"].annotations.readOnlyHint is True
     schema = got["tools"]["add"].inputSchema
     assert schema["properties"]["b"] == {"type": "number", "description": "the second"}
     assert schema["required"] == ["a", "b"]

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from runtime.ai import AI
 from runtime.app import App
 
 pytestmark = pytest.mark.slow
@@ -77,6 +78,27 @@ async def test_ai_run_from_typescript(raindrop_http: httpx.AsyncClient) -> None:
     response = await raindrop_http.post("/ai", json={"prompt": "Say hi"})
     assert response.status_code == 200, response.text
     assert isinstance(response.json()["response"], str)
+
+
+async def test_a_chat_answer_has_the_frameworks_openai_shape(raindrop_http: httpx.AsyncClient, raindrop_ai: AI) -> None:
+    """`choices[0].message.content` (the framework's OpenAIChatOutput) as well as `response`."""
+    raindrop_ai.script(["Breathe first, then answer."])
+    response = await raindrop_http.post("/ai-chat", json={"prompt": "My boss criticized me"})
+    assert response.status_code == 200, response.text
+    expected = "Breathe first, then answer."
+    assert response.json() == {"content": expected, "finish": "stop", "response": expected}
+
+
+async def test_a_binding_has_only_the_methods_the_platform_has(raindrop_http: httpx.AsyncClient) -> None:
+    """Feature checks (`typeof env.AI.generate === 'function'`) see what exists, in both spellings."""
+    assert (await raindrop_http.get("/ai-methods")).json() == {
+        "generate": "undefined",
+        "run": "function",
+        "hasRun": True,
+        "hasChat": False,
+        "session": "function",
+        "misspelt": "undefined",
+    }
 
 
 async def test_a_session_handle_is_released_once_typescript_drops_it(

@@ -17,7 +17,10 @@ export async function build({ esbuild, root, entries, cors, out }) {
     names.push(`${JSON.stringify(name)}: m${index}`);
   });
   lines.push(`export const modules = {${names.join(', ')}};`);
-  if (cors) lines.push(`export { cors } from ${JSON.stringify(cors)};`);
+  if (cors) { // read by name from the namespace: a file without a `cors` export still bundles
+    lines.push(`import * as appCors from ${JSON.stringify(cors)};`);
+    lines.push(`export const cors = appCors.cors; export const corsExports = Object.keys(appCors);`);
+  }
   const framework = {
     name: 'raindrop-framework',
     setup(b) {

@@ -129,6 +129,17 @@ function bucket(name, host) {
   };
 }
 
+// A smart bucket is a bucket too: put/get/head/delete/list as a bucket's (R2-shaped objects,
+// `{ httpMetadata }` options), its own methods (search, documentChat, ...) as any binding's.
+function smartBucket(name, host, methods) {
+  const plain = bucket(name, host);
+  const rest = generic(name, host, methods);
+  return new Proxy(rest, {
+    get: (target, method) => (Object.hasOwn(plain, method) ? plain[method] : target[method]),
+    has: (target, method) => Object.hasOwn(plain, method) || method in target,
+  });
+}
+
 class ActorId {
   constructor(hex, name, ns) { this.hex = hex; if (name != null) this.name = name; Object.defineProperty(this, 'ns', { value: ns }); }
   toString() { return this.hex; }
@@ -195,17 +206,38 @@ function service(name, host) {
 }
 
 // Any other binding (AI, smart buckets, memories, SmartSQL, vector indexes): methods by name.
-export function generic(name, host) {
+// `methods` (when the runtime sent them): the only names that are functions, so a check such as
+// `typeof env.AI.generate === 'function'` is false, as on the platform, and not a later call error.
+export function generic(name, host, methods) {
+  const known = methods ? new Set(methods) : null;
   return new Proxy({}, {
     get(target, method) {
       if (typeof method !== 'string' || method === 'then') return undefined;
+      if (known && !known.has(method)) return undefined;
       return (...args) => host.call(name, method, args);
+    },
+    has(target, method) { return known ? known.has(method) : typeof method === 'string' && method !== 'then'; },
+    ownKeys() { return known ? [...known] : []; },
+    getOwnPropertyDescriptor(target, method) {
+      return known?.has(method) ? { value: this.get(target, method), enumerable: true, configurable: true, writable: false } : undefined;
     },
   });
 }
 
+// An Error in a log record's fields (`logger.error('failed', { error })`) is recorded as its
+// name and message, as a Python exception's text is; JSON alone would keep only its own
+// enumerable keys (`{}`, or `{"name": ...}` for a binding's error).
+function shownErrors(value, seen = new Set()) {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => shownErrors(item, seen));
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, shownErrors(item, seen)]));
+}
+
 function logger(host) {
-  const log = (level) => (message, fields) => host.notify('$logger', level, [message, fields ?? null]);
+  const log = (level) => (message, fields) => host.notify('$logger', level, [shownErrors(message), shownErrors(fields ?? null)]);
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), log: log('info') };
 }
 
@@ -262,7 +294,9 @@ function tracer(host) {
 export function buildEnv(spec, host) {
   const env = {};
   for (const [name, binding] of Object.entries(spec.bindings)) {
-    const make = { kv, queue, sql, bucket, service, actor: (n, h) => actorNamespace(n, binding, h) }[binding.k] || generic;
+    const make = {
+      kv, queue, sql, bucket, service, actor: (n, h) => actorNamespace(n, binding, h), smartbucket: (n, h) => smartBucket(n, h, binding.m),
+    }[binding.k] || ((n, h) => generic(n, h, binding.m));
     env[name] = make(name, host);
   }
   Object.assign(env, spec.vars);

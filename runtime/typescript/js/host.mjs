@@ -409,7 +409,12 @@ async function init(message) {
   for (const resource of message.resources) resources[resource.name] = describe(resource);
   send({ t: 'ok', i: message.i, v: resources });
   if (loaded.cors) appCors = loaded.cors;
+  else if (loaded.corsExports) { // said once the env is there to log it (see `env` below)
+    const others = loaded.corsExports.length ? `it exports ${loaded.corsExports.join(', ')}` : 'it exports nothing';
+    pendingWarning = `src/_app/cors: no \`export const cors\` (${others}), so no app-wide CORS handling wraps the services' fetch`;
+  }
 }
+let pendingWarning = null;
 
 function run(message, work) {
   const invocation = new Invocation(message.i);
@@ -453,7 +458,10 @@ const dispatch = {
     }
   },
   init: (m) => run(m, init),
-  env: (m) => { env = buildEnv(m.spec, host); ownEnvs.clear(); send({ t: 'ok', i: m.i, v: true }); },
+  env: (m) => {
+    env = buildEnv(m.spec, host); ownEnvs.clear(); send({ t: 'ok', i: m.i, v: true });
+    if (pendingWarning) { env.logger.warn(pendingWarning); pendingWarning = null; }
+  },
   own: (m) => {
     ownVars.set(m.r, m.vars);
     ownEnvs.delete(m.r);

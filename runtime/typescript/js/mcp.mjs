@@ -90,7 +90,7 @@ export function recordingServer(name) {
   const add = (tool, config, callback) => {
     const schema = config.inputSchema;
     const parameters = schema && schema._def ? jsonSchema(schema) : shape(schema);
-    tools.set(tool, { name: tool, description: config.description || config.title || '', parameters, parse: parser(schema), callback });
+    tools.set(tool, { name: tool, title: config.title, annotations: config.annotations, description: config.description || config.title || '', parameters, parse: parser(schema), callback });
   };
   const addResource = (resource, target, metadata, callback) => {
     if (isTemplate(target)) templates.set(resource, { name: resource, template: target, metadata: metadata || {}, callback });
@@ -156,7 +156,7 @@ export function mcpHandlers(context, BindingError) {
     const server = recordingServer(message.r);
     await modules[message.r].default(server, env, state(message));
     servers.set(message.r, server);
-    return [...server.tools.values()].map(({ name, description, parameters }) => ({ name, description, parameters }));
+    return [...server.tools.values()].map(({ name, title, annotations, description, parameters }) => ({ name, title, annotations, description, parameters }));
   }
 
   async function call(message) {

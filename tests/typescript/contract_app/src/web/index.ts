@@ -189,6 +189,7 @@ export default class extends Service<Env> {
         return json({ now: Date.now(), date: new Date().toISOString(), started: this.started });
       case '/log':
         env.logger.info('hello from ts', { user: 'u1' });
+        env.logger.error('lookup failed', { error: new RangeError('out of range'), tries: [{ last: new Error('deep') }] });
         return json({ logged: true });
       case '/throw':
         throw new TypeError('thrown on purpose');

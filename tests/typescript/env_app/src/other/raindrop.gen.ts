@@ -13,6 +13,7 @@ export interface Env {
   APP_VAR: string; // env "APP_VAR"
   logger: Logger; // built in
   mem: KvCache; // built in
+  NEVER_SET: string; // secret "NEVER_SET"
   OTHER: ServiceStub<Instance<typeof import('./index')['default']>>; // service "other"
   tracer: Tracer; // built in
   WITH_DEFAULT: string; // env "WITH_DEFAULT"

@@ -6,7 +6,7 @@ export const implementation = { name: 'catalog-mcp', version: '1.0.0' };
 export default (server: any, env: any, state: any) => {
   server.registerTool(
     'add',
-    { title: 'Add', description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number().describe('the second') } },
+    { title: 'Add', description: 'Add two numbers', inputSchema: { a: z.number(), b: z.number().describe('the second') }, annotations: { readOnlyHint: true } },
     async ({ a, b }: { a: number; b: number }, { sendNotification }: any) => {
       await sendNotification({ method: 'notifications/message', params: { level: 'info', data: 'adding' } });
       return { content: [{ type: 'text', text: String(a + b) }] };

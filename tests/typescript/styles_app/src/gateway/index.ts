@@ -69,6 +69,22 @@ route('POST', '/ai', async (request, env) => {
   return Response.json(await env.AI.run('llama-3.1-8b-instruct-fast', { messages: [{ role: 'user', content: prompt }] }));
 });
 
+route('POST', '/ai-chat', async (request, env) => {  // as calmy's coaching-engine reads its answer
+  const { prompt } = (await request.json()) as { prompt: string };
+  const response: any = await env.AI.run('llama-3.3-70b', {
+    model: 'llama-3.3-70b', messages: [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: prompt }], temperature: 0.3, max_tokens: 500,
+  });
+  return Response.json({ content: response.choices[0]?.message?.content, finish: response.choices[0]?.finish_reason, response: response.response });
+});
+
+route('GET', '/ai-methods', async (_request, env) => {  // as saas-processor picks the AI's method
+  const ai = env.AI as any;
+  return Response.json({
+    generate: typeof ai.generate, run: typeof ai.run, hasRun: 'run' in ai, hasChat: 'chat' in ai,
+    session: typeof (env.AGENT_MEMORY as any).startWorkingMemorySession, misspelt: typeof (env.AGENT_MEMORY as any).startWorkingMemorySesion,
+  });
+});
+
 route('POST', '/gc', async () => {
   (globalThis as any).gc?.();
   await new Promise((resolve) => setTimeout(resolve, 10));
