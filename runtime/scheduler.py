@@ -183,9 +183,28 @@ class ScheduleRunner:
             if work.cancelled():  # the handler awaited a task or future that was cancelled
                 raise RuntimeError(f"schedule {self.name!r}: the run {STRAY}")
             return work.result()
+        await self._ended(work, limit)
         raise TimeoutError(
             f"schedule {self.name!r}: the run ran past its wall time of {limit:g} s (max_wall_time) and was cancelled"
         )
+
+    async def _ended(self, work: asyncio.Future[Any], limit: float) -> None:
+        """Wait for a cut run to end: a handler that goes on after the cancel (it swallowed it, or
+        awaits in a finally) is cancelled again every third of the limit. Its failure is recorded
+        once it has ended, and the schedule's next time never runs beside it."""
+        while not work.done():
+            again = asyncio.ensure_future(self.clock.sleep_until(self.clock.time() + limit / 3))
+            try:
+                await asyncio.wait((work, again), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                again.cancel()
+            if not work.done():
+                log.warning(
+                    "schedule %s: the run goes on after its cancel at max_wall_time; cancelling it again", self.name
+                )
+                work.cancel()
+        if not work.cancelled():
+            work.exception()  # what it raised on its way out is the timeout's (retrieved: not logged as lost)
 
     def _record(self, wall: float, started: float, outcome: str, moment: float, error: str | None) -> None:
         if self.on_run is not None:

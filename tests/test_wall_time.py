@@ -232,3 +232,33 @@ async def test_a_wall_clock_set_forward_does_not_cut_a_delivery_short(tmp_path: 
         await app.drain(timeout=20)
         assert await app.env.SEEN.get("short:done") == "1"
         assert [run.outcome for run in app.runs] == ["ok"]
+
+
+GOES_ON = """
+import asyncio
+from runtime import Task
+
+
+class Stuck(Task):
+    async def handle(self, event):
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # swallowed: it goes on
+        await asyncio.sleep(0.6)
+        await self.env.SEEN.put("late", "written")
+"""
+
+
+async def test_a_scheduled_run_that_goes_on_after_its_cancel_is_cancelled_again(tmp_path: Path) -> None:
+    """Before, the run was recorded as timed out at once while its handler went on (and wrote after
+    it, beside the schedule's next run); now it is cancelled again and ends before it is recorded."""
+    (tmp_path / "raindrop.manifest").write_text(TASK_MANIFEST)
+    (tmp_path / "raindrop.local.yaml").write_text("schedules:\n  stuck: {max_wall_time: 0.3}\n")
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "stuck.py").write_text(GOES_ON)
+    async with App.from_manifest(tmp_path / "raindrop.manifest") as app:
+        with pytest.raises(TimeoutError, match="max_wall_time"):
+            await app.fire("stuck")
+        await asyncio.sleep(1)  # the handler would have written by now
+        assert await app.env.SEEN.get("late") is None
