@@ -53,14 +53,19 @@ function kv(name, host) {
 }
 
 function queue(name, host) {
-  const one = (body, o = {}) => drop({ body, content_type: o.contentType, delay_seconds: o.delaySeconds });
+  // NaN and Infinity would cross as null (JSON), a message sent at once: refused here instead.
+  const delay = (method, d) => {
+    if (d === undefined || (typeof d === 'number' && Number.isFinite(d))) return d;
+    throw new RangeError(`env.${name}.${method}: delaySeconds must be a number from 0 to 43200 (12 hours), not ${typeof d === 'number' ? d : typeof d}`);
+  };
+  const one = (method, body, o = {}) => drop({ body, content_type: o.contentType, delay_seconds: delay(method, o.delaySeconds) });
   return {
     async send(body, options = {}) {
-      const { body: b, ...k } = one(body, options);
+      const { body: b, ...k } = one('send', body, options);
       await host.call(name, 'send', [b], k);
     },
     async sendBatch(messages, options = {}) {
-      await host.call(name, 'send_batch', [[...messages].map((m) => one(m.body, m))], drop({ delay_seconds: options.delaySeconds }));
+      await host.call(name, 'send_batch', [[...messages].map((m) => one('sendBatch', m.body, m))], drop({ delay_seconds: delay('sendBatch', options.delaySeconds) }));
     },
   };
 }
