@@ -415,7 +415,7 @@ class QueueConsumer:
             now = self.clock.time()
             wake = now + period
             # A cut delivery that goes on (its handler swallowed the cancel, or awaits in a
-            # finally) is cancelled again at each beat, every third of the limit.
+            # finally) is cancelled again at each beat.
             deadlines = [deadline for d, (deadline, _) in self._running.items() if d not in self._overran]
             if deadlines:
                 wake = min(wake, now + min(deadlines) - self._elapsed())
