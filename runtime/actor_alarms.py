@@ -1,7 +1,8 @@
 """Actors' alarms: each actor id has at most one, stored with its state. A due alarm is claimed
 from the store (leased for ``ALARM_LEASE`` so that one process fires it), then ``alarm()`` runs
 as a call on the actor (:meth:`ActorHost.run`: serialized with its calls, under its lease); a
-failure is retried from 2 s, doubling, up to 6 times, as on the platform."""
+failure, or a run past ``ALARM_WALL_TIME``, is retried from 2 s, doubling, up to 6 times, as on
+the platform."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from runtime.actor_ids import ActorId
 from runtime.backends.base import Alarm
 from runtime.observers import RunRecord, describe_error
+from runtime.walltime import within
 
 if TYPE_CHECKING:
     from runtime.actors import ActorHost
@@ -20,7 +22,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("raindrop.actor")
 
 ALARM_RETRIES = 6  # retried from 2 s, doubling, up to 6 times (as the platform)
-ALARM_LEASE = 900.0  # seconds another process waits before taking over an alarm being fired
+#: Seconds an ``alarm()`` may run (the platform's 15 minutes, on the app's clock): then it is
+#: cancelled and fails as a raised error would (retried).
+ALARM_WALL_TIME = 900.0
+#: Seconds another process waits before taking over an alarm being fired: past the wall time, so
+#: that a cut alarm has its retry set before its lease runs out (else it would fire twice).
+ALARM_LEASE = ALARM_WALL_TIME + 60
+LIMIT = "an alarm's limit, the platform's 15 minutes"
 #: On a shared backend, seconds between looks for alarms another process set (one that died
 #: before announcing it, or a backend that announces nothing): a due alarm fires within this.
 ALARM_RECHECK = 0.5
@@ -92,8 +100,9 @@ class Alarms:
         async def fire(instance: Actor) -> None:
             await instance.alarm()  # type: ignore[attr-defined]
 
-        try:
-            await self._host.run(alarm.namespace, actor, fire)
+        what = f'actor "{alarm.namespace}" ({alarm.name or alarm.actor[:12]}): alarm()'
+        try:  # cut as the platform's are, so that a hung alarm() does not hold its actor's calls for good
+            await within(self._host.run(alarm.namespace, actor, fire), self._host.clock, ALARM_WALL_TIME, what, LIMIT)
         except Exception as exc:  # noqa: BLE001 - an alarm's failure is retried, as on the platform
             self._host.on_failure(exc)
             error = describe_error(exc)

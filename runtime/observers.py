@@ -87,7 +87,7 @@ class QueueConsumer:
         self._draining = False
         self._working: dict[int, list[str]] = {}  # ids whose lease the heartbeat renews, per delivery or inbox
         self._running: dict[int, tuple[float, asyncio.Task[Any]]] = {}  # delivery -> (wall deadline, its loop)
-        self._overran: set[int] = set()
+        self._overran: dict[int, int] = {}  # cut deliveries still running -> the heartbeat's cancels
         # What max_wall_time is measured on: a fake clock's time in tests, else the monotonic clock
         # (a wall clock set forward by an hour must not cut every delivery running then).
         self._elapsed = (
@@ -258,26 +258,28 @@ class QueueConsumer:
         self._work_started.set()
         errors: dict[str, str] = {}
         position = [0]  # the index of the message an Each handler is on
-        cut = False  # whether the heartbeat's cancel (past max_wall_time) was taken back here
         try:
             if isinstance(self.handler, Batch):
                 await self._run_batch(messages, errors)
             else:
                 await self._run_each(messages, errors, position)
         except asyncio.CancelledError:
-            cut = delivery in self._overran  # the heartbeat's cancel; the app may be stopping too
-            if not cut or task.uncancel() > 0:
+            del self._running[delivery]  # settling: the heartbeat cancels it no more
+            sent = self._overran.pop(delivery, 0)  # the heartbeat's cancels; the app may be stopping too
+            cut = sent > 0
+            left = task.cancelling()
+            for _ in range(sent):
+                left = task.uncancel()
+            if not cut or left > 0:
                 # Stopping: hand back what was not settled, so another consumer gets it.
                 await self.store.release(self.queue, [m.id for m in messages], self.clock.time())
                 raise
             messages = await self._overrun(messages, position[0], errors)
         finally:
             del self._working[delivery]
-            del self._running[delivery]
-            if delivery in self._overran:  # kept till now: the heartbeat cancels a delivery once
-                self._overran.discard(delivery)
-                if not cut:  # the handler swallowed the heartbeat's cancel: undo it
-                    task.uncancel()
+            self._running.pop(delivery, None)
+            for _ in range(self._overran.pop(delivery, 0)):  # the handler swallowed them: undo them
+                task.uncancel()
         now = self.clock.time()
         retries: list[Retry] = []
         for message in messages:
@@ -412,6 +414,8 @@ class QueueConsumer:
                 continue
             now = self.clock.time()
             wake = now + period
+            # A cut delivery that goes on (its handler swallowed the cancel, or awaits in a
+            # finally) is cancelled again at each beat.
             deadlines = [deadline for d, (deadline, _) in self._running.items() if d not in self._overran]
             if deadlines:
                 wake = min(wake, now + min(deadlines) - self._elapsed())
@@ -428,11 +432,13 @@ class QueueConsumer:
     def _cancel_overruns(self) -> None:
         now = self._elapsed()
         for delivery, (deadline, task) in self._running.items():
-            if now >= deadline and delivery not in self._overran:
-                self._overran.add(delivery)
+            if now >= deadline:
+                again = self._overran.get(delivery, 0)
+                self._overran[delivery] = again + 1
                 log.warning(
-                    "observer %s: a delivery ran past max_wall_time (%g s); cancelling it",
+                    "observer %s: a delivery ran past max_wall_time (%g s); cancelling it%s",
                     self.name,
                     self.settings.max_wall_time,
+                    f" again ({again + 1} times: its handler goes on after the cancel)" if again else "",
                 )
                 task.cancel()

@@ -34,12 +34,13 @@ from runtime.backends.base import StateStore
 from runtime.clock import Clock, iso
 from runtime.config import LocalSettings, ScheduleSettings
 from runtime.cron import next_fires, next_time, times_between
-from runtime.errors import STRAY, StorageError
+from runtime.errors import StorageError
 from runtime.handlers import ExecutionContext, Task
 from runtime.loader import instantiate
 from runtime.manifest import Manifest
 from runtime.manifest.model import Schedule
 from runtime.observers import RunRecord, describe_error
+from runtime.walltime import within
 
 log = logging.getLogger("raindrop.scheduler")
 ON_TIME = 60.0  # seconds; with catch_up: skip, a fire later than this counts as missed
@@ -170,22 +171,9 @@ class ScheduleRunner:
 
     async def _bounded(self, event: ScheduledEvent) -> None:
         """Run the handler, cancelled after ``max_wall_time`` on the app's clock."""
-        limit = self.settings.max_wall_time
-        work = asyncio.ensure_future(self.handler.handle(event))
-        timer = asyncio.ensure_future(self.clock.sleep_until(self.clock.time() + limit))
-        try:
-            await asyncio.wait((work, timer), return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when the app stops: the run is cancelled with it
-            timer.cancel()
-            if not work.done():
-                work.cancel()
-        if work.done():  # it ended before the timer (a cancel of it is not this one's)
-            if work.cancelled():  # the handler awaited a task or future that was cancelled
-                raise RuntimeError(f"schedule {self.name!r}: the run {STRAY}")
-            return work.result()
-        raise TimeoutError(
-            f"schedule {self.name!r}: the run ran past its wall time of {limit:g} s (max_wall_time) and was cancelled"
-        )
+        what = f"schedule {self.name!r}: the run"
+        limit, setting = self.settings.max_wall_time, "max_wall_time"
+        await within(self.handler.handle(event), self.clock, limit, what, setting)
 
     def _record(self, wall: float, started: float, outcome: str, moment: float, error: str | None) -> None:
         if self.on_run is not None:

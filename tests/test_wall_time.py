@@ -40,6 +40,17 @@ class Work(Each):
             except asyncio.CancelledError:
                 pass  # a handler that will not be cancelled
             await asyncio.sleep(0.01)  # would raise at once if the loop were left cancelling
+        if body.get("hang") == "swallow, then hang" and message.attempts == 1:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                pass
+            await asyncio.sleep(3600)
+        if body.get("hang") == "in finally" and message.attempts == 1:
+            try:
+                await asyncio.sleep(3600)
+            finally:
+                await asyncio.sleep(3600)  # cleanup that never ends
         await self.env.SEEN.put(f"{body['id']}:done", str(message.attempts))
 """
 
@@ -116,6 +127,19 @@ async def test_a_handler_that_swallows_the_cancel_finishes_and_the_loop_goes_on(
         await app.env.JOBS.send({"id": "after"})
         await app.drain(timeout=20)
         assert await app.env.SEEN.get("after:done") == "1"
+
+
+@pytest.mark.parametrize("hang", ["swallow, then hang", "in finally"])
+async def test_a_handler_that_goes_on_after_the_cancel_is_cancelled_again(tmp_path: Path, hang: str) -> None:
+    """Before, the heartbeat cancelled a delivery once: a handler that swallowed that cancel and
+    awaited on, or awaited in a finally, held its message for good (drain timed out)."""
+    path = project(tmp_path, EACH, "observers:\n  work: {max_wall_time: 0.2}\n")
+    async with App.from_manifest(path) as app:
+        await app.env.JOBS.send({"id": "stubborn", "hang": hang})
+        await app.drain(timeout=20, raise_errors=False)
+        assert await app.env.SEEN.get("stubborn:done") == "2"
+        (error,) = [run for run in app.runs if run.outcome == "error"]
+        assert "max_wall_time" in (error.error or "")
 
 
 async def test_under_a_fake_clock_the_wall_time_is_the_clock_s(tmp_path: Path, raindrop_clock: FakeClock) -> None:
@@ -208,3 +232,33 @@ async def test_a_wall_clock_set_forward_does_not_cut_a_delivery_short(tmp_path: 
         await app.drain(timeout=20)
         assert await app.env.SEEN.get("short:done") == "1"
         assert [run.outcome for run in app.runs] == ["ok"]
+
+
+GOES_ON = """
+import asyncio
+from runtime import Task
+
+
+class Stuck(Task):
+    async def handle(self, event):
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            pass  # swallowed: it goes on
+        await asyncio.sleep(0.6)
+        await self.env.SEEN.put("late", "written")
+"""
+
+
+async def test_a_scheduled_run_that_goes_on_after_its_cancel_is_cancelled_again(tmp_path: Path) -> None:
+    """Before, the run was recorded as timed out at once while its handler went on (and wrote after
+    it, beside the schedule's next run); now it is cancelled again and ends before it is recorded."""
+    (tmp_path / "raindrop.manifest").write_text(TASK_MANIFEST)
+    (tmp_path / "raindrop.local.yaml").write_text("schedules:\n  stuck: {max_wall_time: 0.3}\n")
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "stuck.py").write_text(GOES_ON)
+    async with App.from_manifest(tmp_path / "raindrop.manifest") as app:
+        with pytest.raises(TimeoutError, match="max_wall_time"):
+            await app.fire("stuck")
+        await asyncio.sleep(1)  # the handler would have written by now
+        assert await app.env.SEEN.get("late") is None

@@ -109,3 +109,40 @@ async def test_a_function_or_symbol_in_binding_arguments_is_a_type_error_at_the_
     await raindrop_app.drain()
     assert await raindrop_app.env.CACHE.get("done:x") is None  # nothing was sent
     assert await raindrop_app.env.CACHE.get("k") is None  # nothing was stored
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("delay NaN", "env.JOBS.send: delaySeconds must be a number from 0 to 43200 (12 hours), not NaN"),
+        ("delay Infinity", "env.JOBS.send: delaySeconds must be a number from 0 to 43200 (12 hours), not Infinity"),
+        ("batch delay NaN", "env.JOBS.sendBatch: delaySeconds must be a number from 0 to 43200 (12 hours), not NaN"),
+    ],
+)
+async def test_a_send_s_nan_or_infinite_delay_is_a_range_error_at_the_call(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App, kind: str, message: str
+) -> None:
+    """Before, JSON made NaN and Infinity null: the message was sent at once, and nothing told
+    the handler (Python's send refuses them)."""
+    answer = (await raindrop_http.get("/badargs", params={"kind": kind})).json()
+    assert (answer["name"], answer["message"]) == ("RangeError", message)
+    await raindrop_app.drain()
+    assert await raindrop_app.env.CACHE.get("done:x") is None  # nothing was sent
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("ttl NaN", "env.CACHE.put: expirationTtl must be a finite number of seconds, not NaN"),
+        ("ttl Infinity", "env.CACHE.put: expirationTtl must be a finite number of seconds, not Infinity"),
+        ("expiration NaN", "env.CACHE.put: expiration must be a finite number of seconds, not NaN"),
+    ],
+)
+async def test_a_kv_put_s_nan_or_infinite_expiry_is_a_range_error_at_the_call(
+    raindrop_http: httpx.AsyncClient, raindrop_app: App, kind: str, message: str
+) -> None:
+    """Before, JSON made NaN and Infinity null: the value was stored with no expiry at all, and
+    nothing told the handler."""
+    answer = (await raindrop_http.get("/badargs", params={"kind": kind})).json()
+    assert (answer["name"], answer["message"]) == ("RangeError", message)
+    assert await raindrop_app.env.CACHE.get("k") is None  # nothing was stored

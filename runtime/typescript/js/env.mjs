@@ -14,6 +14,12 @@ const bytesOf = async (value) => {
 // A value that has a buffer of its own (a large one, read apart by the wire) is handed over as is.
 const arrayBuffer = (v) => (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v.buffer : v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
 const drop = (o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+// NaN and Infinity would cross as null (JSON): the option dropped without a word. Refused here;
+// other values go on to the runtime, which checks them.
+const finite = (where, option, d) => {
+  if (typeof d !== 'number' || Number.isFinite(d)) return d;
+  throw new RangeError(`${where}: ${option} must be a finite number of seconds, not ${d}`);
+};
 
 function kv(name, host) {
   const call = (m, a, k) => host.call(name, m, a, k);
@@ -39,7 +45,8 @@ function kv(name, host) {
     },
     async put(key, value, options = {}) {
       await call('put', [key, await bytesOf(value)], drop({
-        expiration_ttl: options.expirationTtl, expiration: options.expiration, metadata: options.metadata,
+        expiration_ttl: finite(`env.${name}.put`, 'expirationTtl', options.expirationTtl),
+        expiration: finite(`env.${name}.put`, 'expiration', options.expiration), metadata: options.metadata,
       }));
     },
     async delete(key) { await call('delete', [key]); },
@@ -53,14 +60,19 @@ function kv(name, host) {
 }
 
 function queue(name, host) {
-  const one = (body, o = {}) => drop({ body, content_type: o.contentType, delay_seconds: o.delaySeconds });
+  // NaN and Infinity would cross as null (JSON), a message sent at once: refused here instead.
+  const delay = (method, d) => {
+    if (d === undefined || (typeof d === 'number' && Number.isFinite(d))) return d;
+    throw new RangeError(`env.${name}.${method}: delaySeconds must be a number from 0 to 43200 (12 hours), not ${typeof d === 'number' ? d : typeof d}`);
+  };
+  const one = (method, body, o = {}) => drop({ body, content_type: o.contentType, delay_seconds: delay(method, o.delaySeconds) });
   return {
     async send(body, options = {}) {
-      const { body: b, ...k } = one(body, options);
+      const { body: b, ...k } = one('send', body, options);
       await host.call(name, 'send', [b], k);
     },
     async sendBatch(messages, options = {}) {
-      await host.call(name, 'send_batch', [[...messages].map((m) => one(m.body, m))], drop({ delay_seconds: options.delaySeconds }));
+      await host.call(name, 'send_batch', [[...messages].map((m) => one('sendBatch', m.body, m))], drop({ delay_seconds: delay('sendBatch', options.delaySeconds) }));
     },
   };
 }

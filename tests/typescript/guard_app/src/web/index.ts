@@ -66,6 +66,10 @@ export default class extends Service<any> {
       case '/badargs':
         try {
           if (kind === 'queue') await this.env.JOBS.send({ id: 'x', mode: 'ok', callback: () => 1 });
+          else if (kind.startsWith('delay ')) await this.env.JOBS.send({ id: 'x', mode: 'ok' }, { delaySeconds: Number(kind.slice(6)) });
+          else if (kind.startsWith('batch delay ')) await this.env.JOBS.sendBatch([{ body: { id: 'x', mode: 'ok' } }], { delaySeconds: Number(kind.slice(12)) });
+          else if (kind.startsWith('ttl ')) await this.env.CACHE.put('k', 'v', { expirationTtl: Number(kind.slice(4)) });
+          else if (kind.startsWith('expiration ')) await this.env.CACHE.put('k', 'v', { expiration: Number(kind.slice(11)) });
           else await this.env.CACHE.put('k', 'v', { metadata: { tag: Symbol('s') } });
           return new Response('accepted');
         } catch (error: any) {
