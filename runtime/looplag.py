@@ -134,14 +134,15 @@ class LoopLag:
 
     def snapshot(self) -> dict[str, Any]:
         """``{"max_ms", "p99_ms", "samples", "interval_ms"}`` over the recent samples (the plain
-        lag, as a user of the loop sees it)."""
+        lag, as a user of the loop sees it); ``interval_ms`` is the probe's now (slowed when idle)."""
         samples = sorted(self._samples)
+        interval_ms = (IDLE_INTERVAL if self._slow else self.interval) * 1000
         if not samples:
-            return {"max_ms": None, "p99_ms": None, "samples": 0, "interval_ms": self.interval * 1000}
+            return {"max_ms": None, "p99_ms": None, "samples": 0, "interval_ms": interval_ms}
         p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
         return {
             "max_ms": round(samples[-1] * 1000, 1),
             "p99_ms": round(p99 * 1000, 1),
             "samples": len(samples),
-            "interval_ms": self.interval * 1000,
+            "interval_ms": interval_ms,
         }

@@ -343,7 +343,7 @@ async def test_an_idle_process_is_probed_less_often_and_a_reset_or_work_brings_i
     probe.start()
     try:
         await asyncio.sleep(0.5)
-        assert probe._slow
+        assert probe._slow and probe.snapshot()["interval_ms"] == looplag.IDLE_INTERVAL * 1000  # as it probes now
         slow_from = probe.snapshot()["samples"]
         await asyncio.sleep(0.5)
         assert probe.snapshot()["samples"] - slow_from <= 0.5 / looplag.IDLE_INTERVAL + 1  # about 5, not 25
