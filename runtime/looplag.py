@@ -18,8 +18,8 @@ an idle app's CPU (0.75% of a core of its 0.9%, measured). So the probe slows do
 :data:`IDLE_INTERVAL` once the process has done next to nothing (under :data:`BUSY_SHARE` of
 a whole :data:`IDLE_AFTER` seconds in CPU, and no held wake-up), and is back at ``interval``
 from the first wake-up that finds it busy or late. (Judged wake-up by wake-up, a 1 ms poll
-every 250 ms kept it at 20 ms for good on a machine where each wake-up costs 0.3 ms.) While it is slow, a stall that starts from idleness reads
-up to :data:`IDLE_INTERVAL` short (it is caught, and every later one in full); :meth:`reset`
+every 250 ms kept it at 20 ms for good on a machine where each wake-up costs 0.3 ms.) While it
+is slow, a stall that starts from idleness reads up to :data:`IDLE_INTERVAL` short (it is caught, and every later one in full); :meth:`reset`
 puts the probe back at ``interval`` at once (what a test measuring a step does first).
 """
 

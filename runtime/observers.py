@@ -90,9 +90,7 @@ class QueueConsumer:
         self._overran: dict[int, int] = {}  # cut deliveries still running -> the heartbeat's cancels
         # What max_wall_time is measured on: a fake clock's time in tests, else the monotonic clock
         # (a wall clock set forward by an hour must not cut every delivery running then).
-        self._elapsed = (
-            clock.time if isinstance(clock, FakeClock) else time.monotonic
-        )  # deliveries the heartbeat cancelled for running past max_wall_time
+        self._elapsed = clock.time if isinstance(clock, FakeClock) else time.monotonic
         self._deliveries = itertools.count()
         self._work_started = asyncio.Event()
 
@@ -379,13 +377,7 @@ class QueueConsumer:
             if message.outcome is None:
                 message.retry()
         started = time.perf_counter() - limit
-        detail = (
-            f"batch of {len(messages)}"
-            if isinstance(self.handler, Batch)
-            else f"message {failed[0].id}"
-            if failed
-            else "delivery"
-        )
+        detail = f"batch of {len(failed)}" if isinstance(self.handler, Batch) else f"message {failed[0].id}"
         self._record(self.clock.time() - limit, started, "error", detail, error)
         if unstarted:
             await self.store.release(self.queue, [m.id for m in unstarted], self.clock.time())

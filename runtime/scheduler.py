@@ -158,7 +158,10 @@ class ScheduleRunner:
         started = time.perf_counter()
         wall = self.clock.time()
         try:
-            await self._bounded(event)
+            limit = self.settings.max_wall_time
+            await within(
+                self.handler.handle(event), self.clock, limit, f"schedule {self.name!r}: the run", "max_wall_time"
+            )
         except Exception as exc:
             self.on_failure(exc)
             error = describe_error(exc)
@@ -168,12 +171,6 @@ class ScheduleRunner:
                 raise
             return
         self._record(wall, started, "ok", moment, None)
-
-    async def _bounded(self, event: ScheduledEvent) -> None:
-        """Run the handler, cancelled after ``max_wall_time`` on the app's clock."""
-        what = f"schedule {self.name!r}: the run"
-        limit, setting = self.settings.max_wall_time, "max_wall_time"
-        await within(self.handler.handle(event), self.clock, limit, what, setting)
 
     def _record(self, wall: float, started: float, outcome: str, moment: float, error: str | None) -> None:
         if self.on_run is not None:

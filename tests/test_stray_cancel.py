@@ -17,6 +17,11 @@ from tests.backends import BACKENDS, backend_url
 pytestmark = pytest.mark.anyio
 
 STRAY = """
+import asyncio
+from runtime import Actor, Batch, Each, Service, Task
+from starlette.responses import Response
+
+
 async def stray_cancel():
     task = asyncio.ensure_future(asyncio.sleep(10))
     await asyncio.sleep(0)
@@ -25,8 +30,7 @@ async def stray_cancel():
 """
 
 EACH = (
-    "import asyncio\nfrom runtime import Each\n"
-    + STRAY
+    STRAY
     + """
 
 class Work(Each):
@@ -38,8 +42,7 @@ class Work(Each):
 )
 
 BATCH = (
-    "import asyncio\nfrom runtime import Batch\n"
-    + STRAY
+    STRAY
     + """
 
 class Work(Batch):
@@ -52,8 +55,7 @@ class Work(Batch):
 )
 
 TASK = (
-    "import asyncio\nfrom runtime import Task\n"
-    + STRAY
+    STRAY
     + """
 
 class Nightly(Task):
@@ -118,8 +120,7 @@ async def test_a_scheduled_run_meeting_a_stray_cancel_fails_as_itself_not_as_a_t
 
 
 SERVICE = (
-    "import asyncio\nfrom runtime import Service\nfrom starlette.responses import Response\n"
-    + STRAY
+    STRAY
     + """
 
 class Web(Service):
@@ -134,8 +135,7 @@ class Web(Service):
 )
 
 ACTOR = (
-    "import asyncio\nfrom runtime import Actor\n"
-    + STRAY
+    STRAY
     + """
 
 class Counter(Actor):

@@ -69,6 +69,14 @@ class Work(Batch):
 """
 
 
+async def seen(app: App, key: str) -> None:
+    """Wait (up to 5 s) until the handler has written ``key``."""
+    for _ in range(500):
+        if await app.env.SEEN.get(key) is not None:
+            return
+        await asyncio.sleep(0.01)
+
+
 def project(tmp_path: Path, code: str, settings: str) -> Path:
     (tmp_path / "raindrop.manifest").write_text(MANIFEST)
     (tmp_path / "raindrop.local.yaml").write_text(settings)
@@ -148,10 +156,7 @@ async def test_under_a_fake_clock_the_wall_time_is_the_clock_s(tmp_path: Path, r
     path = project(tmp_path, EACH, "")
     async with App.from_manifest(path, clock=raindrop_clock) as app:
         await app.env.JOBS.send({"id": "stuck", "hang": "first"})
-        for _ in range(200):  # until the handler runs
-            if await app.env.SEEN.get("stuck:1") is not None:
-                break
-            await asyncio.sleep(0.01)
+        await seen(app, "stuck:1")  # the handler runs
         raindrop_clock.advance(minutes=14)
         await asyncio.sleep(0.2)
         assert await app.env.SEEN.get("stuck:done") is None and app.queues.busy == ["work"]
@@ -187,10 +192,7 @@ async def test_a_scheduled_run_that_never_ends_is_cancelled_and_the_next_time_ru
     clock = FakeClock(datetime(2025, 1, 1, 2, 59, tzinfo=UTC))
     async with App.from_manifest(tmp_path / "raindrop.manifest", clock=clock) as app:
         clock.set(datetime(2025, 1, 1, 3, 0, 30, tzinfo=UTC))
-        for _ in range(500):  # until the first run has started
-            if await app.env.SEEN.get("runs") == "1":
-                break
-            await asyncio.sleep(0.01)
+        await seen(app, "runs")  # the first run has started
         clock.advance(299)
         await asyncio.sleep(0.1)
         assert not [run for run in app.runs if run.outcome == "error"]  # 300 s not reached yet
@@ -224,10 +226,7 @@ async def test_a_wall_clock_set_forward_does_not_cut_a_delivery_short(tmp_path: 
     clock = JumpingClock()
     async with App.from_manifest(path, clock=clock) as app:
         await app.env.JOBS.send({"id": "short", "hang": "short"})
-        for _ in range(500):  # until the handler runs
-            if await app.env.SEEN.get("short:1") is not None:
-                break
-            await asyncio.sleep(0.01)
+        await seen(app, "short:1")  # the handler runs
         clock.offset = 3600.0
         await app.drain(timeout=20)
         assert await app.env.SEEN.get("short:done") == "1"

@@ -69,8 +69,8 @@ class AI:
         """Run ``model`` on ``inputs``, shaped as the platform's docs give them per family.
 
         Text generation: ``{"messages": [{"role", "content"}]}`` or ``{"prompt": str}`` →
-        ``{"response": str, "choices": [{"message": {"role": "assistant", "content": str}}]}``. Embeddings: ``{"text": str | [str]}`` →
-        ``{"shape": [n, d], "data": [[float] * d] * n}``.
+        ``{"response": str, "choices": [{"message": {"role": "assistant", "content": str}}]}``.
+        Embeddings: ``{"text": str | [str]}`` → ``{"shape": [n, d], "data": [[float] * d] * n}``.
 
         :raises AIError: for a model outside the catalog, a family not available locally,
             inputs of the wrong shape, or a provider that failed.

@@ -120,7 +120,7 @@ class NodeHost:
         self._setup: list[dict[str, Any]] = []  # init and env, sent again to a restarted child
         self._supervisor: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._calls: dict[int, set[asyncio.Task[Any]]] = {}  # binding calls of a pending request, by its id
+        self._calls: dict[int, list[asyncio.Task[Any]]] = {}  # binding calls of a pending request, by its id
         # Binding calls whose bodies stream (Node's ids for them are negative).
         self._streamed = StreamedCalls(self.send, lambda: self._transport is not None, self._call, self._tasks)
         self.restarts = 0
@@ -264,9 +264,10 @@ class NodeHost:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             if message["i"] and message.get("v") in self._pending:  # not a notice (a log line)
-                calls = self._calls.setdefault(message["v"], set())
-                calls.add(task)
-                task.add_done_callback(calls.discard)
+                calls = self._calls.setdefault(message["v"], [])  # kept till the request ends
+                calls.append(task)
+                if len(calls) % 256 == 0:  # a long request (a stream) making calls all along
+                    calls[:] = [call for call in calls if not call.done()]
         elif kind == "ok":
             future = self._pending.get(message["i"])
             if future is not None and not future.done():
